@@ -1,0 +1,40 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the nearest directory above this file whose package.json is scx-mcp's. */
+export const repoRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'scx-mcp') return dir;
+      } catch {
+        /* keep looking */
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('scx-mcp: cannot find the repository root (package.json named scx-mcp)');
+    dir = up;
+  }
+})();
+
+/**
+ * Where downloaded kernels, guest images and build artifacts live: outside the clone,
+ * so fresh clones (and CI) reuse them. SCX_MCP_CACHE overrides; else $XDG_CACHE_HOME/scx-mcp.
+ */
+export function cacheDir(): string {
+  if (process.env.SCX_MCP_CACHE) return resolve(process.env.SCX_MCP_CACHE);
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'scx-mcp');
+}
+
+/** Scratch space for VM runs and builds; each run takes a unique subdirectory. */
+export function runsDir(): string {
+  return join(cacheDir(), 'runs');
+}
+
+export const templatesDir = join(repoRoot, 'bpf-templates');
+export const guestDir = join(repoRoot, 'core', 'sandbox', 'guest');

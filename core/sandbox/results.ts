@@ -1,0 +1,89 @@
+/**
+ * The results model of a sandbox run. Tools return these objects as-is
+ * (structured content), so every field is documented for the agent reading it.
+ */
+import { z } from 'zod';
+import { SchedulerExit } from './kmsg.js';
+import { LoadFailure } from './verifier-log.js';
+
+export const SchedExtState = z.object({
+  state: z.string().describe('/sys/kernel/sched_ext/state: disabled, enabling, enabled, disabling'),
+  ops: z.string().nullable().describe('name of the loaded scheduler (root/ops), null when none'),
+  enableSeq: z.number().nullable(),
+  nrRejected: z.number().nullable(),
+  switchAll: z.boolean().nullable(),
+  events: z.record(z.string(), z.number()).describe('non-zero sched_ext event counters (root/events) where the kernel has them'),
+});
+export type SchedExtState = z.infer<typeof SchedExtState>;
+
+export const StateTransition = z.object({
+  atMs: z.number().describe('ms since the VM was started (host clock)'),
+  step: z.number().describe('index of the step after which it was seen'),
+  from: z.string(),
+  to: z.string(),
+  ops: z.string().nullable(),
+});
+export type StateTransition = z.infer<typeof StateTransition>;
+
+export const SandboxStep = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('state') }),
+  z.object({
+    kind: z.literal('load'),
+    object: z.string().describe('host path of the compiled .bpf.o'),
+    label: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('run'),
+    command: z.string().describe('shell command run in the guest (busybox sh; bpftool, stress-ng, hackbench, cyclictest on PATH)'),
+    timeoutS: z.number().positive().max(3600).default(60),
+    label: z.string().optional(),
+  }),
+  z.object({ kind: z.literal('unload'), waitS: z.number().positive().max(120).default(20) }),
+  z.object({ kind: z.literal('wait_state'), state: z.string(), timeoutS: z.number().positive().max(600).default(60) }),
+  z.object({ kind: z.literal('sleep'), seconds: z.number().positive().max(600) }),
+  z.object({ kind: z.literal('dmesg') }),
+]);
+export type SandboxStep = z.input<typeof SandboxStep>;
+
+export const StepResult = z.object({
+  index: z.number(),
+  kind: z.string(),
+  label: z.string(),
+  ok: z.boolean(),
+  hostMs: z.number().describe('host wall time of the step'),
+  guestMs: z.number().nullable().describe('guest wall time of the step\'s commands (guest CLOCK_MONOTONIC)'),
+  exitCode: z.number().nullable(),
+  stdout: z.string().optional(),
+  stderr: z.string().optional(),
+  state: SchedExtState.optional().describe('sched_ext state right after the step'),
+  loadFailure: LoadFailure.optional(),
+  error: z.string().optional(),
+});
+export type StepResult = z.infer<typeof StepResult>;
+
+export const SandboxError = z.object({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+  consoleTail: z.string().optional(),
+});
+
+export const SandboxResult = z.object({
+  ok: z.boolean().describe('every step succeeded and the VM was torn down cleanly'),
+  kernel: z.object({ release: z.string(), cpus: z.number(), memoryMb: z.number() }),
+  accelerator: z.object({ kind: z.enum(['kvm', 'tcg']), reason: z.string() }),
+  timings: z.object({
+    imageMs: z.number().describe('building or finding the guest image'),
+    bootMs: z.number().describe('QEMU start until the guest agent answered'),
+    loadMs: z.number().nullable().describe('sum of scheduler load steps (guest time)'),
+    workloadMs: z.number().nullable().describe('sum of run steps (guest time)'),
+    totalMs: z.number(),
+  }),
+  steps: z.array(StepResult),
+  transitions: z.array(StateTransition),
+  exits: z.array(SchedulerExit).describe('schedulers the kernel disabled during the run, with the reason (stall, scx_bpf_error, unregistered)'),
+  loadFailure: LoadFailure.nullable().describe('the first load failure, verifier log parsed'),
+  dmesg: z.string().describe('kernel log lines about sched_ext/BPF'),
+  error: SandboxError.nullable(),
+});
+export type SandboxResult = z.infer<typeof SandboxResult>;

@@ -1,0 +1,311 @@
+/**
+ * A sandbox session: one VM plus the sched_ext operations on it (load, unload,
+ * read state, run a workload, read the kernel log), each recorded as a step of
+ * the results model. A one-shot job (runSandboxJob) and a long-lived sandbox
+ * target both use it.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { ScxError, isScxError } from '../errors.js';
+import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
+import { chooseAccelerator, type AccelChoice } from './accel.js';
+import { ensureGuestImage, type ImageOptions } from './image.js';
+import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
+import {
+  SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult,
+} from './results.js';
+import { parseLoadFailure, type LoadFailure } from './verifier-log.js';
+import { SandboxVM } from './vm.js';
+
+export interface SessionOptions {
+  cpus?: number;
+  memoryMb?: number;
+  bootTimeoutMs?: number;
+  kernel?: KernelInfo;
+  image?: ImageOptions;
+  keepRunDir?: boolean;
+  log?: (line: string) => void;
+}
+
+const STATE_SCRIPT = `d=/sys/kernel/sched_ext
+if [ ! -d $d ]; then echo state=absent; exit 0; fi
+echo "state=$(cat $d/state)"
+[ -r $d/root/ops ] && echo "ops=$(cat $d/root/ops)"
+for f in enable_seq nr_rejected switch_all; do [ -r $d/$f ] && echo "$f=$(cat $d/$f)"; done
+[ -r $d/root/events ] && sed 's/^/event /' $d/root/events
+true`;
+
+export function parseStateOutput(text: string): SchedExtState {
+  const kv = new Map<string, string>();
+  const events: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const ev = /^event\s+(\S+)\s+(-?\d+)/.exec(line);
+    if (ev) {
+      // only the counters that moved: a zero-filled list of 20 names is noise to the reader
+      if (Number(ev[2]) !== 0) events[ev[1]!] = Number(ev[2]);
+      continue;
+    }
+    const m = /^(\w+)=(.*)$/.exec(line);
+    if (m) kv.set(m[1]!, m[2]!.trim());
+  }
+  const num = (k: string) => (kv.has(k) && kv.get(k) !== '' ? Number(kv.get(k)) : null);
+  return {
+    state: kv.get('state') ?? 'unknown',
+    ops: kv.get('ops') || null,
+    enableSeq: num('enable_seq'),
+    nrRejected: num('nr_rejected'),
+    switchAll: kv.has('switch_all') ? kv.get('switch_all') === '1' : null,
+    events,
+  };
+}
+
+let stripTool: string | null | undefined;
+async function findStrip(): Promise<string | null> {
+  if (stripTool !== undefined) return stripTool;
+  for (const t of ['llvm-strip-19', 'llvm-strip-20', 'llvm-strip-18', 'llvm-strip']) {
+    if ((await execa(t, ['--version'], { reject: false })).exitCode === 0) return (stripTool = t);
+  }
+  return (stripTool = null);
+}
+
+/** The object without DWARF (BTF and its line info stay, so verifier logs still quote source lines). */
+async function objectForGuest(path: string): Promise<Buffer> {
+  const strip = await findStrip();
+  if (!strip) return readFile(path);
+  const r = await execa(strip, ['-g', '-o', '-', path], { encoding: 'buffer', reject: false });
+  return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array) : readFile(path);
+}
+
+export class SandboxSession {
+  readonly steps: StepResult[] = [];
+  readonly transitions: StateTransition[] = [];
+  private lastState = 'unknown';
+  private readonly t0 = performance.now();
+  private loads = 0;
+  firstLoadFailure: LoadFailure | null = null;
+
+  private constructor(
+    readonly vm: SandboxVM,
+    readonly kernel: KernelInfo,
+    readonly accel: AccelChoice,
+    readonly imageMs: number,
+    readonly opts: SessionOptions,
+  ) {}
+
+  static async start(opts: SessionOptions = {}): Promise<SandboxSession> {
+    const log = opts.log ?? (() => {});
+    const kernel = opts.kernel ?? (await ensureKernel({ log }));
+    const t0 = performance.now();
+    const image = await ensureGuestImage({ ...opts.image, log });
+    const imageMs = Math.round(performance.now() - t0);
+    const accel = await chooseAccelerator(kernel.vmlinuz);
+    log(`booting sandbox: kernel ${kernel.release}, ${accel.accel} (${accel.reason})`);
+    const vm = await SandboxVM.start({
+      vmlinuz: kernel.vmlinuz, initrd: image, accel: accel.accel,
+      cpus: opts.cpus ?? 2, memoryMb: opts.memoryMb ?? 1024,
+      bootTimeoutMs: opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 60_000 : 180_000),
+      keepRunDir: opts.keepRunDir,
+    });
+    log(`sandbox up in ${vm.bootMs} ms`);
+    return new SandboxSession(vm, kernel, accel, imageMs, opts);
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+
+  /** Read sched_ext state and record a transition if it changed. */
+  async state(stepIndex = this.steps.length - 1): Promise<SchedExtState> {
+    const r = await this.vm.run(STATE_SCRIPT, { timeoutMs: 90_000, what: 'read sched_ext state' });
+    const st = parseStateOutput(r.stdout);
+    if (st.state !== this.lastState) {
+      this.transitions.push({ atMs: this.elapsed(), step: stepIndex, from: this.lastState, to: st.state, ops: st.ops });
+      this.lastState = st.state;
+    }
+    return st;
+  }
+
+  /** Execute one step; failures of the step are recorded, VM failures are thrown. */
+  async step(input: SandboxStep): Promise<StepResult> {
+    const step = SandboxStep.parse(input);
+    const index = this.steps.length;
+    const t0 = performance.now();
+    const base = { index, kind: step.kind, hostMs: 0, guestMs: null as number | null, exitCode: null as number | null };
+    let result: StepResult;
+    switch (step.kind) {
+      case 'state': {
+        const st = await this.state(index);
+        result = { ...base, label: 'read sched_ext state', ok: st.state !== 'absent', state: st,
+          ...(st.state === 'absent' ? { error: 'this kernel has no /sys/kernel/sched_ext (built without sched_ext)' } : {}) };
+        break;
+      }
+      case 'load': {
+        result = await this.load(step.object, step.label, base);
+        break;
+      }
+      case 'run': {
+        const r = await this.vm.run(`cd /tmp\n${step.command}`, {
+          guestTimeoutS: Math.ceil(step.timeoutS),
+          // a stalling scheduler freezes the guest for up to the watchdog timeout (30 s): allow for it
+          timeoutMs: step.timeoutS * 1000 + 90_000,
+          what: step.label ?? step.command,
+        });
+        const killed = r.exitCode === 137;
+        result = { ...base, label: step.label ?? step.command, ok: r.exitCode === 0, exitCode: r.exitCode, guestMs: r.guestMs,
+          stdout: r.stdout, stderr: r.stderr,
+          ...(killed ? { error: `killed after its ${step.timeoutS} s time limit` } : r.exitCode !== 0 ? { error: `exited with status ${r.exitCode}` } : {}) };
+        break;
+      }
+      case 'unload': {
+        const r = await this.vm.run(`for d in /sys/fs/bpf/scx_*; do [ -e "$d" ] && rm -rf "$d"; done
+i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${step.waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
+cat /sys/kernel/sched_ext/state`, { timeoutMs: step.waitS * 1000 + 90_000, what: 'unload scheduler' });
+        const state = r.stdout.trim();
+        result = { ...base, label: 'unload scheduler', ok: state === 'disabled', exitCode: r.exitCode, guestMs: r.guestMs,
+          ...(state !== 'disabled' ? { error: `sched_ext state is still "${state}" ${step.waitS} s after removing the link` } : {}) };
+        break;
+      }
+      case 'wait_state': {
+        const r = await this.vm.run(`i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != "${step.state.replace(/[^a-z]/g, '')}" ] && [ $i -lt ${step.timeoutS * 10} ]; do sleep 0.1; i=$((i+1)); done
+cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, what: `wait for state ${step.state}` });
+        const now = r.stdout.trim();
+        result = { ...base, label: `wait for sched_ext state ${step.state}`, ok: now === step.state, guestMs: r.guestMs, exitCode: r.exitCode,
+          ...(now !== step.state ? { error: `state is "${now}" after ${step.timeoutS} s` } : {}) };
+        break;
+      }
+      case 'sleep': {
+        const r = await this.vm.run(`sleep ${step.seconds}`, { timeoutMs: step.seconds * 1000 + 90_000, what: 'sleep' });
+        result = { ...base, label: `sleep ${step.seconds} s`, ok: r.exitCode === 0, guestMs: r.guestMs, exitCode: r.exitCode };
+        break;
+      }
+      case 'dmesg': {
+        const r = await this.vm.run('dmesg', { timeoutMs: 60_000, what: 'dmesg' });
+        result = { ...base, label: 'kernel log', ok: r.exitCode === 0, stdout: r.stdout, exitCode: r.exitCode, guestMs: r.guestMs };
+        break;
+      }
+    }
+    if (step.kind !== 'state' && step.kind !== 'dmesg' && !result.state) result.state = await this.state(index);
+    result.hostMs = Math.round(performance.now() - t0);
+    this.steps.push(result);
+    return result;
+  }
+
+  private async load(object: string, label: string | undefined, base: Omit<StepResult, 'label' | 'ok'>): Promise<StepResult> {
+    if (!existsSync(object)) {
+      throw new ScxError('OBJECT_MISSING', `BPF object not found: ${object}`, 'build the scheduler first (build_scheduler), then pass the .bpf.o path it returned');
+    }
+    const data = await objectForGuest(object);
+    if (data.subarray(0, 4).toString('latin1') !== '\x7fELF') {
+      throw new ScxError('OBJECT_INVALID', `${object} is not an ELF object file`, 'pass the .bpf.o that clang produced with -target bpf');
+    }
+    const n = ++this.loads;
+    const guestPath = `/tmp/obj${n}-${basename(object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    await this.vm.put(guestPath, data);
+    const r = await this.vm.run(`mkdir -p /sys/fs/bpf/scx_${n} && bpftool struct_ops register ${guestPath} /sys/fs/bpf/scx_${n}`, {
+      // the verifier can take ~2 minutes under TCG on a program with an unprovable loop
+      timeoutMs: 300_000, what: `load ${basename(object)}`,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    let failure: LoadFailure | null = null;
+    if (r.exitCode !== 0) {
+      failure = parseLoadFailure(out) ?? {
+        stage: 'unknown', program: null, file: null, line: null, sourceLine: null, instruction: null,
+        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`,
+        insnsProcessed: null, insnLimitHit: false, errno: null, hint: 'see the log', log: out.trim(),
+      };
+      if (/no struct_ops|struct_ops map.*not found|0 struct_ops/i.test(out) || (r.exitCode !== 0 && !/struct_ops/.test(out) && /Registered 0/.test(out))) {
+        failure.stage = 'object';
+        failure.hint = 'The object has no struct_ops map: define the ops table with SCX_OPS_DEFINE(name, ...) in a SEC(".struct_ops.link") section.';
+      }
+      this.firstLoadFailure ??= failure;
+    }
+    const state = await this.state(base.index);
+    const registeredNothing = r.exitCode === 0 && state.state !== 'enabled' && /Registered 0|no struct_ops/i.test(out);
+    const ok = r.exitCode === 0 && state.state === 'enabled' && !registeredNothing;
+    let error: string | undefined;
+    if (failure) error = `load failed (${failure.stage}): ${failure.reason}`;
+    else if (!ok) error = registeredNothing ? 'the object has no sched_ext struct_ops map: nothing was registered' : `loaded but sched_ext state is "${state.state}"`;
+    return {
+      ...base, label: label ?? `load ${basename(object)}`, ok, exitCode: r.exitCode, guestMs: r.guestMs,
+      stdout: r.stdout, stderr: r.stderr, state, ...(failure ? { loadFailure: failure } : {}), ...(error ? { error } : {}),
+    };
+  }
+
+  /** The kernel log and what it says about schedulers that were disabled. */
+  async kernelLog(): Promise<{ dmesg: string; exits: SchedulerExit[] }> {
+    const r = await this.vm.run('dmesg', { timeoutMs: 60_000, what: 'dmesg' });
+    return { dmesg: r.stdout, exits: parseSchedExtKmsg(r.stdout).exits };
+  }
+
+  /** Collect the kernel log, shut the VM down, and build the result. Never throws for a VM failure. */
+  async finish(error?: unknown): Promise<SandboxResult> {
+    let dmesg = '';
+    let exits: SchedulerExit[] = [];
+    if (this.vm.alive) {
+      try {
+        ({ dmesg, exits } = await this.kernelLog());
+      } catch {
+        /* VM gone */
+      }
+    }
+    const consoleTail = this.vm.consoleTail(40);
+    await this.vm.shutdown();
+    const sum = (k: string) => {
+      const xs = this.steps.filter((s) => s.kind === k && s.guestMs !== null).map((s) => s.guestMs!);
+      return xs.length ? Math.round(xs.reduce((a, b) => a + b, 0)) : null;
+    };
+    const err = error === undefined ? null : isScxError(error)
+      ? { code: error.code, message: error.message, hint: error.hint, consoleTail: (error.details?.console as string | undefined) ?? consoleTail }
+      : { code: 'INTERNAL', message: String((error as Error)?.message ?? error), consoleTail };
+    return {
+      ok: !err && this.steps.every((s) => s.ok),
+      kernel: { release: this.vm.kernelRelease || this.kernel.release, cpus: this.vm.guestCpus, memoryMb: this.opts.memoryMb ?? 1024 },
+      accelerator: { kind: this.accel.accel, reason: this.accel.reason },
+      timings: { imageMs: this.imageMs, bootMs: this.vm.bootMs, loadMs: sum('load'), workloadMs: sum('run'), totalMs: this.elapsed() + this.imageMs },
+      steps: this.steps,
+      transitions: this.transitions,
+      exits,
+      loadFailure: this.firstLoadFailure,
+      dmesg: schedExtLines(dmesg),
+      error: err,
+    };
+  }
+}
+
+/** Reject bad steps before any VM boots: malformed steps, missing or non-ELF objects. */
+export async function validateSteps(steps: SandboxStep[]): Promise<void> {
+  for (const [i, raw] of steps.entries()) {
+    const parsed = SandboxStep.safeParse(raw);
+    if (!parsed.success) {
+      throw new ScxError('BAD_INPUT', `step ${i + 1} is malformed: ${parsed.error.issues.map((x) => `${x.path.join('.') || 'step'}: ${x.message}`).join('; ')}`,
+        'each step is {kind: state|load|run|unload|wait_state|sleep|dmesg, ...}');
+    }
+    const step = parsed.data;
+    if (step.kind !== 'load') continue;
+    if (!existsSync(step.object)) {
+      throw new ScxError('OBJECT_MISSING', `step ${i + 1}: BPF object not found: ${step.object}`, 'build the scheduler first, then pass the .bpf.o path it produced');
+    }
+    const head = (await readFile(step.object)).subarray(0, 4);
+    if (head.toString('latin1') !== '\x7fELF') {
+      throw new ScxError('OBJECT_INVALID', `step ${i + 1}: ${step.object} is not an ELF object file`, 'pass the .bpf.o that clang produced with -target bpf');
+    }
+  }
+}
+
+/** Boot a throwaway VM, run the steps in order, always tear it down. */
+export async function runSandboxJob(steps: SandboxStep[], opts: SessionOptions = {}): Promise<SandboxResult> {
+  await validateSteps(steps);
+  const session = await SandboxSession.start(opts);
+  try {
+    await session.state(-1);
+    for (const s of steps) {
+      opts.log?.(`step ${session.steps.length + 1}/${steps.length}: ${s.kind}`);
+      await session.step(s);
+    }
+    return await session.finish();
+  } catch (e) {
+    return await session.finish(e);
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * One QEMU VM running the sandbox kernel and the guest agent.
+ *
+ * The host listens on a unix socket in the VM's own run directory; QEMU connects
+ * to it as the backend of a virtio-serial port (scx.agent) before the guest runs,
+ * so nothing the guest says is lost. Requests go one at a time (see guest/agent.sh).
+ * Every request has a host-side deadline, because a stalling scheduler can freeze
+ * the whole guest; on a missed deadline the VM is killed, never left behind.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { ScxError } from '../errors.js';
+import { runsDir } from '../paths.js';
+import type { Accelerator } from './accel.js';
+
+/** The QEMU binary: $SCX_MCP_QEMU or qemu-system-x86_64 on PATH. */
+export async function qemuBinary(): Promise<string> {
+  const bin = process.env.SCX_MCP_QEMU || 'qemu-system-x86_64';
+  const r = await execa(bin, ['--version'], { reject: false });
+  if (r.exitCode !== 0) {
+    throw new ScxError('TOOL_MISSING', `QEMU was not found (${bin})`,
+      'install qemu-system-x86 (npm run setup does), or set SCX_MCP_QEMU to the qemu-system-x86_64 binary');
+  }
+  return bin;
+}
+
+export interface VmOptions {
+  vmlinuz: string;
+  initrd: string;
+  accel: Accelerator;
+  cpus?: number;
+  memoryMb?: number;
+  bootTimeoutMs?: number;
+  /** Keep the run directory (console log) after shutdown. */
+  keepRunDir?: boolean;
+  extraCmdline?: string;
+}
+
+export interface RunReply {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Guest CLOCK_MONOTONIC around the script, so durations are the guest's own. */
+  guestMs: number;
+  hostMs: number;
+}
+
+interface Pending {
+  resolve: (fields: string[]) => void;
+  reject: (e: Error) => void;
+}
+
+export class SandboxVM {
+  readonly runDir: string;
+  kernelRelease = '';
+  guestCpus = 0;
+  bootMs = 0;
+  private server?: Server;
+  private socket?: Socket;
+  private qemu?: ResultPromise;
+  private qemuExited = false;
+  private qemuExit?: { code: number | null; signal: string | null; stderr: string };
+  private buffer = '';
+  private nextId = 1;
+  private pending = new Map<string, Pending>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private hello?: (fields: string[]) => void;
+  private dead?: Error;
+  private rejectDead!: (e: Error) => void;
+  /** Rejects as soon as the VM is gone (QEMU exit, kill, missed deadline). */
+  private readonly deadSignal = new Promise<never>((_, rej) => (this.rejectDead = rej));
+
+  private constructor(runDir: string, readonly opts: VmOptions) {
+    this.runDir = runDir;
+    this.deadSignal.catch(() => {});
+  }
+
+  get consoleLog(): string {
+    return join(this.runDir, 'console.log');
+  }
+
+  /** The last lines the guest printed on its serial console (for error reports). */
+  consoleTail(lines = 25): string {
+    try {
+      return readFileSync(this.consoleLog, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  static async start(opts: VmOptions): Promise<SandboxVM> {
+    await mkdir(runsDir(), { recursive: true });
+    const vm = new SandboxVM(await mkdtemp(join(runsDir(), 'vm-')), opts);
+    try {
+      await vm.boot();
+      return vm;
+    } catch (e) {
+      await vm.kill();
+      throw e;
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const o = this.opts;
+    for (const f of [o.vmlinuz, o.initrd]) {
+      if (!existsSync(f)) throw new ScxError('OBJECT_MISSING', `sandbox file missing: ${f}`, 'run `npm run setup` to fetch the kernel and build the guest image');
+    }
+    const sock = join(this.runDir, 'agent.sock');
+    this.server = createServer((s) => this.attach(s));
+    await new Promise<void>((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(sock, () => res());
+    });
+
+    const accelArgs = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', o.extraCmdline ?? ''].join(' ').trim();
+    const args = [
+      ...accelArgs,
+      '-m', String(o.memoryMb ?? 1024),
+      '-smp', String(o.cpus ?? 2),
+      '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+      '-monitor', 'none',
+      '-serial', `file:${this.consoleLog}`,
+      '-kernel', o.vmlinuz,
+      '-initrd', o.initrd,
+      '-append', cmdline,
+      '-device', 'virtio-serial-pci',
+      '-chardev', `socket,id=agent,path=${sock}`,
+      '-device', 'virtserialport,chardev=agent,name=scx.agent',
+    ];
+    const t0 = performance.now();
+    const helloP = new Promise<string[]>((res) => (this.hello = res));
+    this.qemu = execa(await qemuBinary(), args, { reject: false, stdin: 'ignore', cleanup: true });
+    this.qemu.then((r) => {
+      this.qemuExited = true;
+      this.qemuExit = { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
+      this.fail(new ScxError('VM_CRASHED', `QEMU exited (${r.exitCode ?? r.signal})${r.stderr ? ': ' + String(r.stderr).trim().split('\n').slice(-2).join(' | ') : ''}`,
+        'see the console lines in details', { console: this.consoleTail() }));
+    }).catch(() => {});
+
+    const timeoutMs = o.bootTimeoutMs ?? 120_000;
+    const hello = await this.withDeadline(helloP, timeoutMs, () =>
+      new ScxError('VM_TIMEOUT', `the sandbox guest did not come up within ${timeoutMs / 1000} s`,
+        'the console tail is in details; under software emulation (TCG) a loaded host boots slower: retry, or raise the boot timeout',
+        { console: this.consoleTail() }));
+    this.bootMs = Math.round(performance.now() - t0);
+    this.kernelRelease = hello[1] ?? '';
+    this.guestCpus = Number(hello[2] ?? 0);
+  }
+
+  private attach(s: Socket): void {
+    if (this.socket) {
+      s.destroy();
+      return;
+    }
+    this.socket = s;
+    s.setEncoding('utf8');
+    s.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        this.onLine(line);
+      }
+    });
+    s.on('error', () => {});
+  }
+
+  private onLine(line: string): void {
+    const fields = line.trim().split(' ');
+    if (fields[0] === 'HELLO') {
+      this.hello?.(fields);
+      return;
+    }
+    const p = this.pending.get(fields[0]!);
+    if (p && fields[1] === 'DONE') {
+      this.pending.delete(fields[0]!);
+      p.resolve(fields.slice(2));
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.dead) return;
+    this.dead = e;
+    this.rejectDead(e);
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private async withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(onTimeout()), ms)));
+    try {
+      return await Promise.race([p, this.deadSignal, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private request(line: string, payload: Buffer | undefined, timeoutMs: number, what: string): Promise<string[]> {
+    const job = this.queue.then(async () => {
+      if (this.dead) throw this.dead;
+      const id = String(this.nextId++);
+      const reply = new Promise<string[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      this.socket!.write(`${id} ${line}\n`);
+      if (payload) this.socket!.write(payload);
+      try {
+        return await this.withDeadline(reply, timeoutMs, () =>
+          new ScxError('VM_TIMEOUT', `the sandbox guest did not answer "${what}" within ${Math.round(timeoutMs / 1000)} s`,
+            'the guest is frozen or the step is too slow; the VM is torn down. The console tail is in details.',
+            { console: this.consoleTail() }));
+      } catch (e) {
+        this.pending.delete(id);
+        this.fail(e as Error);
+        throw e;
+      }
+    });
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
+  /**
+   * Run a shell script in the guest (busybox sh, cwd /tmp). `timeoutMs` is the host's
+   * deadline for the reply; `guestTimeoutS` (optional) makes the guest kill the script first.
+   */
+  async run(script: string, opts: { timeoutMs?: number; guestTimeoutS?: number; what?: string } = {}): Promise<RunReply> {
+    const t0 = performance.now();
+    const b64 = Buffer.from(script).toString('base64');
+    const f = await this.request(`RUN ${opts.guestTimeoutS ?? 0} ${b64}`, undefined, opts.timeoutMs ?? 120_000, opts.what ?? script.slice(0, 60));
+    const dec = (s: string | undefined) => (!s || s === '-' ? '' : Buffer.from(s, 'base64').toString('utf8'));
+    return {
+      exitCode: Number(f[0]),
+      guestMs: (Number(f[2]) - Number(f[1])) / 1e6,
+      stdout: dec(f[3]),
+      stderr: dec(f[4]),
+      hostMs: performance.now() - t0,
+    };
+  }
+
+  /** Copy bytes to a guest path (made executable). */
+  async put(guestPath: string, data: Buffer, timeoutMs = 120_000): Promise<void> {
+    if (/\s/.test(guestPath)) throw new ScxError('BAD_INPUT', `guest path must not contain spaces: ${guestPath}`);
+    const f = await this.request(`PUT ${guestPath} ${data.length}`, data, timeoutMs, `put ${guestPath}`);
+    if (Number(f[0]) !== 0) throw new ScxError('VM_CRASHED', `writing ${guestPath} in the guest failed (status ${f[0]})`);
+  }
+
+  get alive(): boolean {
+    return !this.dead && !this.qemuExited;
+  }
+
+  /** Orderly power-off; falls back to kill. Always releases everything. */
+  async shutdown(): Promise<void> {
+    if (this.alive && this.socket) {
+      try {
+        await this.request('BYE', undefined, 10_000, 'power off');
+        await Promise.race([this.qemu, new Promise((r) => setTimeout(r, 10_000))]);
+      } catch {
+        /* fall through to kill */
+      }
+    }
+    await this.kill();
+  }
+
+  async kill(): Promise<void> {
+    if (this.qemu && !this.qemuExited) {
+      this.qemu.kill('SIGKILL');
+      await Promise.race([this.qemu.catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
+    }
+    this.fail(new ScxError('VM_CRASHED', 'the sandbox VM was shut down'));
+    this.socket?.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    if (!this.opts.keepRunDir) await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  /** How QEMU ended, once it has. */
+  get exitStatus() {
+    return this.qemuExit;
+  }
+}

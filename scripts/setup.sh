@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# scx-mcp setup: everything a fresh Debian/Ubuntu machine needs, non-interactive
+# and idempotent (a second run only checks). Called by `npm start` and `npm test`.
+#
+#   host packages   clang/llvm, bpftool, libbpf-dev, QEMU, busybox-static, cpio,
+#                   zstd, stress-ng, rt-tests (bookworm-backports added on bookworm)
+#   npm packages    npm ci when package-lock.json changed
+#   TypeScript      compiled to dist/
+#   Rust            sched-rust/ release build (the scheduler loader), if present
+#   sandbox kernel  a Debian kernel with sched_ext in the user's cache directory
+#                   (SCX_MCP_CACHE, default ~/.cache/scx-mcp); SCX_MCP_KERNEL pins a release
+#
+# Flags: --no-kernel (skip the kernel), --quiet
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUIET=0
+FETCH_KERNEL=1
+for a in "$@"; do
+	case "$a" in
+	--quiet) QUIET=1 ;;
+	--no-kernel) FETCH_KERNEL=0 ;;
+	*) echo "setup.sh: unknown flag $a" >&2; exit 2 ;;
+	esac
+done
+say() { [ "$QUIET" = 1 ] || echo "[setup] $*"; }
+# run a noisy command quietly, but show its end if it fails
+logged() {
+	local log; log=$(mktemp)
+	if ! "$@" >"$log" 2>&1; then
+		echo "setup.sh: failed: $*" >&2; tail -n 20 "$log" >&2; rm -f "$log"; exit 1
+	fi
+	rm -f "$log"
+}
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null; then SUDO="sudo -n"; else
+		echo "setup.sh: needs root (or sudo) to install host packages" >&2; exit 1
+	fi
+fi
+
+# ---- host packages -------------------------------------------------------
+PKGS=(clang-19 llvm-19 busybox-static cpio zstd gzip libelf-dev zlib1g-dev stress-ng rt-tests
+      debian-archive-keyring gcc libc6-dev make git ca-certificates)
+BACKPORT_PKGS=(bpftool libbpf-dev qemu-system-x86)
+
+missing=()
+for p in "${PKGS[@]}" "${BACKPORT_PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	say "installing host packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	target=()
+	if [ "$codename" = bookworm ]; then
+		# bpftool/libbpf new enough for sched_ext and QEMU 10 come from bookworm-backports
+		if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+			echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+		fi
+		target=(-t bookworm-backports)
+	fi
+	logged $SUDO apt-get update -q
+	base=()
+	for p in "${missing[@]}"; do
+		case " ${BACKPORT_PKGS[*]} " in *" $p "*) ;; *) base+=("$p") ;; esac
+	done
+	[ "${#base[@]}" -eq 0 ] || logged $SUDO apt-get install -y -q --no-install-recommends "${base[@]}"
+	logged $SUDO apt-get install -y -q --no-install-recommends "${target[@]}" "${BACKPORT_PKGS[@]}"
+fi
+
+# ---- npm dependencies and TypeScript build ---------------------------------
+stamp=node_modules/.scx-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+	say "installing npm dependencies"
+	logged npm ci --no-audit --no-fund --loglevel=error
+	echo "$want" > "$stamp"
+fi
+say "compiling TypeScript"
+npx tsc -p tsconfig.json
+
+# ---- Rust loader ------------------------------------------------------------
+if [ -f sched-rust/Cargo.toml ]; then
+	if ! command -v cargo >/dev/null; then
+		echo "setup.sh: cargo is needed to build sched-rust/ (install Rust: rustup or Debian's cargo)" >&2; exit 1
+	fi
+	say "building sched-rust (release)"
+	cargo build --release --quiet --manifest-path sched-rust/Cargo.toml
+fi
+
+# ---- sandbox kernel -----------------------------------------------------------
+if [ "$FETCH_KERNEL" = 1 ]; then
+	if [ "$QUIET" = 1 ]; then node dist/server/cli.js kernel --quiet; else node dist/server/cli.js kernel; fi
+fi
+say "ready"
