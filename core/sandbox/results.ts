@@ -57,6 +57,7 @@ export const StepResult = z.object({
   stderr: z.string().optional(),
   state: SchedExtState.optional().describe('sched_ext state right after the step'),
   loadFailure: LoadFailure.optional(),
+  exit: SchedulerExit.optional().describe('the kernel ejected the scheduler during this step, and why'),
   error: z.string().optional(),
 });
 export type StepResult = z.infer<typeof StepResult>;

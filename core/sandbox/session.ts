@@ -85,6 +85,8 @@ export class SandboxSession {
   private readonly t0 = performance.now();
   private loads = 0;
   firstLoadFailure: LoadFailure | null = null;
+  /** How many kernel exit messages were already attributed to a step. */
+  private exitsSeen = 0;
 
   private constructor(
     readonly vm: SandboxVM,
@@ -131,6 +133,7 @@ export class SandboxSession {
   async step(input: SandboxStep): Promise<StepResult> {
     const step = SandboxStep.parse(input);
     const index = this.steps.length;
+    const stateBefore = this.lastState;
     const t0 = performance.now();
     const base = { index, kind: step.kind, hostMs: 0, guestMs: null as number | null, exitCode: null as number | null };
     let result: StepResult;
@@ -187,6 +190,19 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
       }
     }
     if (step.kind !== 'state' && step.kind !== 'dmesg' && !result.state) result.state = await this.state(index);
+    // The scheduler was running (or was just attached) and is gone, without us unloading it: the kernel ejected it. Say why.
+    const wasRunning = stateBefore === 'enabled' || (step.kind === 'load' && result.exitCode === 0);
+    if (wasRunning && step.kind !== 'unload' && result.state && result.state.state !== 'enabled') {
+      const { exits } = await this.kernelLog();
+      const fresh = exits.slice(this.exitsSeen);
+      this.exitsSeen = exits.length;
+      const exit = fresh[fresh.length - 1];
+      if (exit) {
+        result.exit = exit;
+        result.ok = false;
+        result.error = `the kernel disabled scheduler "${exit.scheduler}": ${exit.reason}${exit.message ? ` (${exit.message.split('\n')[0]})` : ''}`;
+      }
+    }
     result.hostMs = Math.round(performance.now() - t0);
     this.steps.push(result);
     return result;
@@ -211,8 +227,8 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     let failure: LoadFailure | null = null;
     if (r.exitCode !== 0) {
       failure = parseLoadFailure(out) ?? {
-        stage: 'unknown', program: null, file: null, line: null, sourceLine: null, instruction: null,
-        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`,
+        stage: 'unknown', program: null, file: null, line: null, column: null, sourceLine: null, instruction: null,
+        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`, explanation: null,
         insnsProcessed: null, insnLimitHit: false, errno: null, hint: 'see the log', log: out.trim(),
       };
       if (/no struct_ops|struct_ops map.*not found|0 struct_ops/i.test(out) || (r.exitCode !== 0 && !/struct_ops/.test(out) && /Registered 0/.test(out))) {
@@ -236,7 +252,8 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
   /** The kernel log and what it says about schedulers that were disabled. */
   async kernelLog(): Promise<{ dmesg: string; exits: SchedulerExit[] }> {
     const r = await this.vm.run('dmesg', { timeoutMs: 60_000, what: 'dmesg' });
-    return { dmesg: r.stdout, exits: parseSchedExtKmsg(r.stdout).exits };
+    const exits = parseSchedExtKmsg(r.stdout).exits;
+    return { dmesg: r.stdout, exits };
   }
 
   /** Collect the kernel log, shut the VM down, and build the result. Never throws for a VM failure. */

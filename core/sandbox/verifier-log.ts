@@ -11,9 +11,11 @@ export const LoadFailure = z.object({
   program: z.string().nullable(),
   file: z.string().nullable(),
   line: z.number().nullable(),
+  column: z.number().nullable(),
   sourceLine: z.string().nullable().describe('the C source text the verifier quoted for the failing line'),
   instruction: z.object({ index: z.number(), text: z.string() }).nullable(),
   reason: z.string(),
+  explanation: z.string().nullable().describe('the kernel\'s own explanation (newer verifiers): summary, reason and suggestion'),
   insnsProcessed: z.number().nullable(),
   insnLimitHit: z.boolean(),
   errno: z.string().nullable(),
@@ -23,14 +25,14 @@ export const LoadFailure = z.object({
 export type LoadFailure = z.infer<typeof LoadFailure>;
 
 const HINTS: Array<[RegExp, string]> = [
-  [/map_value_or_null|_or_null'/, 'A pointer that may be NULL is used without a check. Test the result of bpf_map_lookup_elem() (or the kfunc that returned it) for NULL before dereferencing it, and return early if it is NULL.'],
+  [/map_value_or_null|_or_null'|may be NULL|nullable/, 'A pointer that may be NULL is used without a check. Test the result of bpf_map_lookup_elem() (or the kfunc that returned it) for NULL before dereferencing it, and return early if it is NULL.'],
   [/processed 100000[01] insns|BPF program is too large|too many states/, 'The verifier ran out of its 1,000,000-instruction budget: a loop it cannot prove to be short. Give every loop a constant upper bound (for (i = 0; i < MAX && i < n; i++)), or use bpf_for()/bpf_loop(); avoid deep unrolled loops.'],
   [/infinite loop detected|back-edge from insn/, 'The verifier found a loop it cannot bound. Use a constant bound (i < CONST), bpf_for(), or bpf_loop().'],
   [/cannot call kernel function from non-GPL compatible program|non-GPL/, 'sched_ext kfuncs require a GPL-compatible licence: add `char _license[] SEC("license") = "GPL";` (SCX_LICENSE_GPL in scx_common.bpf.h).'],
   [/not found in kernel or module BTFs|referenced but wasn't resolved/, 'The program calls a kfunc the target kernel does not export (kfuncs were renamed across kernels). Use the scx_* wrappers from scx_common.bpf.h (scx_insert, scx_move_to_local, ...) which pick the right kfunc for the target, or check scx_target_api.h for what this kernel has.'],
   [/write into map forbidden/, 'A string literal (in read-only .rodata) was passed where the kernel writes or expects writable memory, e.g. the format of scx_bpf_error_bstr. Use the scx_bpf_error() macro, which keeps the format in a writable static buffer.'],
   [/unreleased reference|Unreleased reference/, 'An acquired reference (e.g. from bpf_task_from_pid, bpf_cpumask_create, bpf_obj_new) is not released on every path. Release it (bpf_task_release, bpf_cpumask_release, bpf_obj_drop) before each return.'],
-  [/!read_ok|uninit/, 'A register or stack slot is read before it is written. Initialise the variable on every path (e.g. `u64 x = 0;`).'],
+  [/!read_ok|invalid read from stack|uninitialized (register|stack)|uninit'/, 'A register or stack slot is read before it is written. Initialise the variable on every path (e.g. `u64 x = 0;`).'],
   [/invalid access to map value|value_size=\d+ off=|outside of the allowed memory range/, 'An index or offset into a map value may be out of bounds. Clamp or check it against the array size right before the access (if (i >= N) return;).'],
   [/invalid mem access 'scalar'|invalid mem access 'inv'/, 'A plain number is dereferenced as a pointer. Keep the typed pointer you got from the kernel or a map, or read kernel memory with BPF_CORE_READ / bpf_probe_read_kernel.'],
   [/combined stack size|stack limit|invalid (indirect )?read from stack|invalid stack off/, 'BPF stack is limited to 512 bytes and must be initialised before it is read. Move large buffers to a per-CPU array map and zero-initialise locals.'],
@@ -48,7 +50,7 @@ export function hintFor(text: string): string {
 
 const SOURCE_RE = /^; (.*?) @ (\S+?):(\d+)\s*$/;
 const INSN_RE = /^(\d+): \([0-9a-f]{2}\) (.*)$/;
-const STATE_RE = /^(\d+:)?\s*(R\d|frame|fp-?\d|from \d+ to \d+)/;
+const STATE_RE = /^(\d+:\s*)?(R\d+(_[rw])?=|frame\d|fp-?\d+=|from \d+ to \d+)/;
 
 /** Parse bpftool/libbpf output of a failed load. Returns null if the text shows no failure. */
 export function parseLoadFailure(output: string): LoadFailure | null {
@@ -71,9 +73,29 @@ export function parseLoadFailure(output: string): LoadFailure | null {
   const stage: LoadFailure['stage'] = ksym || /relo|extern|BTF/i.test(reason) ? 'link'
     : /attach|register|struct_ops/i.test(reason) ? 'attach' : /ELF|object/i.test(reason) ? 'object' : 'unknown';
   return {
-    stage, program: progM?.[1] ?? null, file: null, line: null, sourceLine: null, instruction: null,
-    reason, insnsProcessed: null, insnLimitHit: false, errno: errnoOf(output), hint: hintFor(output), log: trimLog(errLines.join('\n')),
+    stage, program: progM?.[1] ?? null, file: null, line: null, column: null, sourceLine: null, instruction: null,
+    reason, explanation: null, insnsProcessed: null, insnLimitHit: false, errno: errnoOf(output), hint: hintFor(output), log: trimLog(errLines.join('\n')),
   };
+}
+
+/** Sections of the structured explanation newer kernels append ("Verification failed: ..."). */
+function explanationSections(log: string[]): { headline: string; sections: Map<string, string[]> } | null {
+  const at = log.findIndex((l) => l.startsWith('Verification failed:'));
+  if (at < 0) return null;
+  const sections = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const l of log.slice(at + 1)) {
+    const head = /^([A-Z][A-Za-z ]+):\s*$/.exec(l);
+    if (head) {
+      current = [];
+      sections.set(head[1]!, current);
+    } else if (/^processed \d+ insns/.test(l)) {
+      break;
+    } else if (current && l.trim()) {
+      current.push(l.trim());
+    }
+  }
+  return { headline: log[at]!.slice('Verification failed:'.length).trim(), sections };
 }
 
 function fromVerifierLog(log: string[], program: string | null, whole: string): LoadFailure {
@@ -88,27 +110,53 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
     }
   }
   const insnM = lastInsn >= 0 ? INSN_RE.exec(log[lastInsn]!) : null;
-  const tail = log.slice(lastInsn + 1);
-  const reasonLines = tail.filter((l) => l.trim() && !STATE_RE.test(l) && !SOURCE_RE.test(l)
-    && !/^(verification time|stack depth|processed \d+ insns|max_states_per_insn|func#|mark_precise|last_idx)/.test(l));
+  // The classic reason: the lines right after the failing instruction, up to the first blank line.
+  const reasonLines: string[] = [];
+  for (const l of log.slice(lastInsn + 1)) {
+    if (!l.trim() || l.startsWith('Verification failed:')) {
+      if (reasonLines.length) break;
+      continue;
+    }
+    if (/^(verification time|stack depth|processed \d+ insns|max_states_per_insn)/.test(l)) break;
+    if (STATE_RE.test(l) || SOURCE_RE.test(l) || /^(func#|mark_precise|last_idx|func '\w+' arg)/.test(l)) continue;
+    reasonLines.push(l.trim());
+  }
   const processed = /processed (\d+) insns/.exec(log.join('\n'));
   const insns = processed ? Number(processed[1]) : null;
-  const limitHit = insns !== null && insns > 1_000_000 || /BPF program is too large/.test(whole);
+  const limitHit = (insns !== null && insns > 1_000_000) || /BPF program is too large/.test(whole);
+  const expl = explanationSections(log);
   let reason = reasonLines.join('; ').trim();
   if (!reason && limitHit) reason = `BPF program is too large: the verifier processed ${insns} instructions (limit 1000000)`;
+  if (!reason && expl) reason = expl.headline;
   if (!reason) reason = 'the verifier rejected the program (no reason line found in the log)';
+
+  let file = source?.[2] ?? null;
+  let line = source ? Number(source[3]) : null;
+  let column: number | null = null;
+  const atLine = expl?.sections.get('At')?.[0];
+  const atM = atLine ? /@ (\S+?):(\d+):(\d+)/.exec(atLine) : null;
+  if (atM) {
+    file = atM[1]!;
+    line = Number(atM[2]);
+    column = Number(atM[3]);
+  }
+  const explanation = expl
+    ? [expl.headline, expl.sections.get('Reason')?.join(' '), expl.sections.get('Suggestion')?.join(' ')].filter(Boolean).join('. ')
+    : null;
   return {
     stage: 'verifier',
     program,
-    file: source?.[2] ?? null,
-    line: source ? Number(source[3]) : null,
+    file,
+    line,
+    column,
     sourceLine: source?.[1]?.trim() ?? null,
     instruction: insnM ? { index: Number(insnM[1]), text: insnM[2]!.trim() } : null,
     reason,
+    explanation,
     insnsProcessed: insns,
     insnLimitHit: limitHit,
     errno: errnoOf(whole),
-    hint: hintFor(`${reason}\n${limitHit ? 'processed 1000001 insns' : ''}`),
+    hint: hintFor(`${reason}\n${explanation ?? ''}\n${limitHit ? 'processed 1000001 insns' : ''}`),
     log: trimLog(log.join('\n')),
   };
 }

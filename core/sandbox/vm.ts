@@ -91,6 +91,16 @@ export class SandboxVM {
     }
   }
 
+  /** The guest kernel's panic line, if it printed one. */
+  consolePanic(): string | null {
+    try {
+      const m = /Kernel panic - [^\n]*/.exec(readFileSync(this.consoleLog, 'utf8'));
+      return m ? m[0].trim() : null;
+    } catch {
+      return null;
+    }
+  }
+
   static async start(opts: VmOptions): Promise<SandboxVM> {
     await mkdir(runsDir(), { recursive: true });
     const vm = new SandboxVM(await mkdtemp(join(runsDir(), 'vm-')), opts);
@@ -137,7 +147,8 @@ export class SandboxVM {
     this.qemu.then((r) => {
       this.qemuExited = true;
       this.qemuExit = { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
-      this.fail(new ScxError('VM_CRASHED', `QEMU exited (${r.exitCode ?? r.signal})${r.stderr ? ': ' + String(r.stderr).trim().split('\n').slice(-2).join(' | ') : ''}`,
+      const panic = this.consolePanic();
+      this.fail(new ScxError('VM_CRASHED', `QEMU exited (${r.exitCode ?? r.signal})${panic ? `: guest kernel panicked: ${panic}` : ''}${r.stderr ? ': ' + String(r.stderr).trim().split('\n').slice(-2).join(' | ') : ''}`,
         'see the console lines in details', { console: this.consoleTail() }));
     }).catch(() => {});
 

@@ -1,0 +1,103 @@
+/** Bad input and broken environments: clear errors, no VM left behind. */
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ScxError } from '../../core/errors.js';
+import { checkCached, ensureKernel } from '../../core/kernel/fetch.js';
+import { ensureGuestImage } from '../../core/sandbox/image.js';
+import { runSandboxJob } from '../../core/sandbox/session.js';
+import { SandboxVM } from '../../core/sandbox/vm.js';
+import { kernel } from '../helpers.js';
+
+const env = { ...process.env };
+afterEach(() => {
+  process.env = { ...env };
+});
+
+async function rejection(p: Promise<unknown>): Promise<ScxError> {
+  const e = await p.then(() => null, (x: unknown) => x);
+  expect(e).toBeInstanceOf(ScxError);
+  return e as ScxError;
+}
+
+describe('bad input is refused before any VM boots', () => {
+  it('a missing object file', async () => {
+    const e = await rejection(runSandboxJob([{ kind: 'load', object: '/nonexistent/x.bpf.o' }]));
+    expect(e.code).toBe('OBJECT_MISSING');
+    expect(e.message).toContain('/nonexistent/x.bpf.o');
+    expect(e.hint).toMatch(/build/);
+  });
+
+  it('a file that is not an ELF object', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'scx-bad-')), 'notelf.bpf.o');
+    writeFileSync(f, 'this is C source, not an object\n');
+    const e = await rejection(runSandboxJob([{ kind: 'load', object: f }]));
+    expect(e.code).toBe('OBJECT_INVALID');
+  });
+
+  it('a malformed step', async () => {
+    const e = await rejection(runSandboxJob([{ kind: 'run', command: 'true', timeoutS: -5 } as never]));
+    expect(e.code).toBe('BAD_INPUT');
+    expect(e.message).toMatch(/step 1.*timeoutS/);
+  });
+
+  it('QEMU missing', async () => {
+    process.env.SCX_MCP_QEMU = '/nonexistent/qemu-system-x86_64';
+    const k = await kernel();
+    const e = await rejection(SandboxVM.start({ vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg' }));
+    expect(e.code).toBe('TOOL_MISSING');
+    expect(e.hint).toMatch(/qemu-system-x86/);
+  });
+});
+
+describe('a guest that hangs or dies', () => {
+  it('a request the guest does not answer in time: VM_TIMEOUT with console lines, VM killed', async () => {
+    const k = await kernel();
+    const vm = await SandboxVM.start({ vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg', keepRunDir: false });
+    const e = await rejection(vm.run('sleep 60', { timeoutMs: 3_000, what: 'sleep 60' }));
+    expect(e.code).toBe('VM_TIMEOUT');
+    expect(e.message).toMatch(/did not answer "sleep 60" within 3 s/);
+    expect(String(e.details?.console)).toMatch(/scx-sandbox: init done/);
+    expect(vm.alive).toBe(false);
+    await vm.kill();
+    expect(existsSync(vm.runDir)).toBe(false);
+  });
+
+  it('a guest whose init dies: VM_CRASHED with the kernel panic in the console lines', async () => {
+    const k = await kernel();
+    const e = await rejection(SandboxVM.start({
+      vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg', extraCmdline: 'rdinit=/bin/false', bootTimeoutMs: 120_000,
+    }));
+    expect(e.code).toBe('VM_CRASHED');
+    expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: Attempted to kill init/);
+    expect(String(e.details?.console)).toMatch(/Kernel Offset|end Kernel panic/);
+  });
+});
+
+describe('kernel cache', () => {
+  it('a corrupt cached kernel is detected and fetched again', async () => {
+    const k = await kernel();
+    const cache = mkdtempSync(join(tmpdir(), 'scx-cache-'));
+    cpSync(join(k.dir, '..', 'current'), join(cache, 'kernels', 'current'));
+    cpSync(k.dir, join(cache, 'kernels', k.release), { recursive: true });
+    process.env.SCX_MCP_CACHE = cache;
+    process.env.SCX_MCP_KERNEL = k.release;
+    const h = join(cache, 'kernels', k.release, 'vmlinux.h');
+    writeFileSync(h, readFileSync(h, 'utf8').replace('struct sched_ext_ops {', 'struct sched_ext_opz {'));
+    expect(await checkCached(k.release)).toBe('vmlinux.h checksum mismatch');
+    const logs: string[] = [];
+    const again = await ensureKernel({ log: (l) => logs.push(l) });
+    expect(logs[0]).toMatch(/unusable \(vmlinux\.h checksum mismatch\); fetching it again/);
+    expect(again.release).toBe(k.release);
+    expect(await checkCached(k.release)).toBeNull();
+    expect(again.manifest.files['vmlinux.h']!.sha256).toBe(k.manifest.files['vmlinux.h']!.sha256);
+  });
+
+  it('a kernel release the archive does not have is explained', async () => {
+    process.env.SCX_MCP_CACHE = mkdtempSync(join(tmpdir(), 'scx-cache-'));
+    const e = await rejection(ensureKernel({ release: '1.0.0+nonexistent-amd64' }));
+    expect(e.code).toBe('KERNEL_UNAVAILABLE');
+    expect(e.hint).toMatch(/SCX_MCP_KERNEL/);
+  });
+});

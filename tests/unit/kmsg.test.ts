@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitKindOf, parseSchedExtKmsg, schedExtLines } from '../../core/sandbox/kmsg.js';
+import { parseStateOutput } from '../../core/sandbox/session.js';
+
+const dmesg = readFileSync(join(import.meta.dirname, '../../fixtures/logs/dmesg-exits-7.3.txt'), 'utf8');
+
+describe('sched_ext kernel messages', () => {
+  it('finds every enable and every exit with its reason and message', () => {
+    const { enabled, exits } = parseSchedExtKmsg(dmesg);
+    expect(enabled.map((e) => e.scheduler)).toEqual(['bpf_error', 'stall', 'fifo']);
+    expect(exits).toEqual([
+      { scheduler: 'bpf_error', kind: 'bpf_error', reason: 'scx_bpf_error', message: 'giving up after 300 enqueues', atSeconds: 9.847618 },
+      { scheduler: 'stall', kind: 'stall', reason: 'runnable task stall', message: 'rcu_preempt[15] failed to run for 30.196s', atSeconds: 41.191052 },
+      { scheduler: 'fifo', kind: 'unregistered', reason: 'unregistered from user space', message: '', atSeconds: 47.182878 },
+    ]);
+  });
+
+  it('maps the kernel reasons to kinds', () => {
+    expect(exitKindOf('runtime error')).toBe('error');
+    expect(exitKindOf('disabled by sysrq-S')).toBe('sysrq');
+    expect(exitKindOf('unregistered from BPF')).toBe('unregistered');
+    expect(exitKindOf('something new')).toBe('unknown');
+  });
+
+  it('keeps only scheduling-related lines', () => {
+    const lines = schedExtLines(dmesg + '\n[ 1.0] PCI: Using host bridge windows from ACPI; please report a bug').split('\n');
+    expect(lines.some((l) => l.includes('PCI'))).toBe(false);
+    expect(lines.some((l) => l.includes('runnable task stall'))).toBe(true);
+  });
+});
+
+describe('sched_ext sysfs state', () => {
+  it('parses state, ops, counters and non-zero events', () => {
+    const st = parseStateOutput('state=enabled\nops=fifo\nenable_seq=3\nnr_rejected=0\nswitch_all=1\nevent SCX_EV_DISPATCH_KEEP_LAST 25\nevent SCX_EV_SLICE_DENIED 0\n');
+    expect(st).toEqual({ state: 'enabled', ops: 'fifo', enableSeq: 3, nrRejected: 0, switchAll: true, events: { SCX_EV_DISPATCH_KEEP_LAST: 25 } });
+  });
+  it('says when the kernel has no sched_ext', () => {
+    expect(parseStateOutput('state=absent\n').state).toBe('absent');
+  });
+});
