@@ -81,6 +81,10 @@ fi
 say "compiling TypeScript"
 npx tsc -p tsconfig.json
 
+# ---- workload programs (static, they run inside the sandbox guest) -------------
+say "building workload fixtures"
+logged make -C fixtures/workloads -j2
+
 # ---- Rust loader ------------------------------------------------------------
 if [ -f sched-rust/Cargo.toml ]; then
 	if ! command -v cargo >/dev/null; then
