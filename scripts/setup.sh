@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+CACHE="${SCX_MCP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scx-mcp}"
 QUIET=0
 FETCH_KERNEL=1
 for a in "$@"; do
@@ -91,7 +92,9 @@ if [ -f sched-rust/Cargo.toml ]; then
 		echo "setup.sh: cargo is needed to build sched-rust/ (install Rust: rustup or Debian's cargo)" >&2; exit 1
 	fi
 	say "building sched-rust (release)"
-	cargo build --release --quiet --manifest-path sched-rust/Cargo.toml
+	# build artifacts live in the cache, outside the clone, so fresh clones reuse them
+	export CARGO_TARGET_DIR="$CACHE/sched-rust-target"
+	logged cargo build --release --manifest-path sched-rust/Cargo.toml
 fi
 
 # ---- sandbox kernel -----------------------------------------------------------

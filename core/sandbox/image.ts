@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFi
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ScxError } from '../errors.js';
-import { cacheDir, guestDir } from '../paths.js';
+import { cacheDir, guestDir, repoRoot } from '../paths.js';
 import { sha256File } from '../kernel/fetch.js';
 
 /** A host file to put into the guest at `dest` (absolute guest path). */
@@ -75,7 +75,8 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   files.push({ src: busybox, dest: '/bin/busybox' });
   files.push({ src: join(guestDir, 'init'), dest: '/init' });
   files.push({ src: join(guestDir, 'agent.sh'), dest: '/scx/agent.sh' });
-  files.push({ src: await guestClock(), dest: '/usr/bin/scx-clock' });
+  files.push({ src: await staticHelper(join(guestDir, 'scx-clock.c')), dest: '/usr/bin/scx-clock' });
+  files.push({ src: await staticHelper(join(repoRoot, 'core', 'profile', 'scx-profile.c')), dest: '/usr/bin/scx-profile' });
   const executables: string[] = [];
   for (const t of [...DEFAULT_GUEST_TOOLS, ...(opts.tools ?? [])]) {
     const p = await which(t);
@@ -132,18 +133,18 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   return image;
 }
 
-/** The tiny static clock helper, compiled once per source content. */
-async function guestClock(): Promise<string> {
-  const src = join(guestDir, 'scx-clock.c');
+/** A small C helper compiled static (it runs in the guest and on the host), once per source content. */
+export async function staticHelper(src: string): Promise<string> {
   const digest = createHash('sha256').update(await readFile(src)).digest('hex').slice(0, 16);
-  const out = join(cacheDir(), 'guest-bin', `scx-clock-${digest}`);
+  const out = join(cacheDir(), 'guest-bin', `${basename(src, '.c')}-${digest}`);
   if (existsSync(out)) return out;
   await mkdir(dirname(out), { recursive: true });
-  const r = await execa('gcc', ['-O2', '-static', '-o', `${out}.tmp`, src], { reject: false });
+  const tmp = `${out}.tmp-${process.pid}`;
+  const r = await execa('gcc', ['-O2', '-static', '-Wall', '-o', tmp, src], { reject: false });
   if (r.exitCode !== 0) {
-    throw new ScxError('TOOL_MISSING', `cannot build the guest clock helper: ${r.stderr.trim().split('\n')[0]}`,
+    throw new ScxError('TOOL_MISSING', `cannot build ${basename(src)}: ${r.stderr.trim().split('\n')[0]}`,
       'install gcc and libc6-dev (npm run setup does)');
   }
-  await rename(`${out}.tmp`, out);
+  await rename(tmp, out);
   return out;
 }

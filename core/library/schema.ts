@@ -1,0 +1,52 @@
+/**
+ * What a scheduler library entry is: library/<name>/entry.json beside
+ * library/<name>/<name>.bpf.c (and optionally a Rust crate for its userspace part).
+ */
+import { z } from 'zod';
+
+export const ParamType = z.enum(['u64', 'u32', 's64', 's32', 'bool']);
+
+export const ParamSpec = z.object({
+  name: z.string().regex(/^[a-z_][a-z0-9_]*$/).describe('the const volatile global in the BPF source'),
+  type: ParamType,
+  default: z.union([z.number(), z.boolean()]),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  unit: z.string().optional().describe('e.g. us, ms, percent, count'),
+  description: z.string(),
+});
+export type ParamSpec = z.infer<typeof ParamSpec>;
+
+export const Tag = z.enum([
+  'cpu-bound', 'io-heavy', 'latency-sensitive', 'interactive', 'batch', 'uneven-jobs', 'throughput',
+  'fairness', 'priority', 'locality', 'cache-aware', 'deadline', 'many-short-tasks', 'build', 'server',
+  'simple', 'numa', 'energy', 'general-purpose',
+]);
+export type Tag = z.infer<typeof Tag>;
+
+export const LibraryEntry = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/),
+  title: z.string(),
+  description: z.string().describe('one paragraph: what the policy does and for whom'),
+  algorithm: z.string().describe('how it decides, in a few sentences'),
+  family: z.enum(['fifo', 'fair', 'rr', 'sjf', 'ljf', 'interactive', 'percpu', 'central', 'deadline', 'priority', 'locality', 'hybrid']),
+  tags: z.array(Tag).min(1),
+  params: z.array(ParamSpec),
+  useCases: z.array(z.string()).min(1),
+  limitations: z.array(z.string()).min(1),
+  kernelApi: z.object({
+    minKernel: z.string().describe('oldest kernel version it is meant for, e.g. 6.12'),
+    kfuncs: z.array(z.string()).describe('sched_ext kfuncs or wrappers it relies on'),
+    ops: z.array(z.string()).describe('sched_ext_ops callbacks it implements'),
+  }),
+  source: z.string().describe('file name of the BPF C source inside the entry directory'),
+  userspace: z.string().optional().describe('path (from the repo root) of its own Rust crate, if it has one'),
+  hints: z.object({
+    comm: z.string().optional().describe('how it reads job hints from task names, if it does'),
+    map: z.string().optional().describe('BPF map it reads hints from, if any'),
+  }).optional(),
+  version: z.number().int().positive().default(1),
+  parent: z.string().nullable().default(null).describe('entry@version this one was derived from'),
+  createdBy: z.string().default('scx-mcp'),
+});
+export type LibraryEntry = z.infer<typeof LibraryEntry>;

@@ -1,0 +1,178 @@
+/**
+ * profile_workload's engine: run scx-profile (the same static C program on the
+ * host and in the sandbox guest), then derive what the workload needs: tags,
+ * a fingerprint for library search, and the per-task runtime spread that makes
+ * shortest/longest-job-first pay off.
+ */
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { ScxError } from '../errors.js';
+import { repoRoot } from '../paths.js';
+import { staticHelper } from '../sandbox/image.js';
+import type { TargetKind, TargetManager } from '../targets.js';
+import { Fingerprint } from './fingerprint.js';
+
+export const RawProfile = z.object({
+  mode: z.enum(['command', 'system', 'pids']),
+  wall_ms: z.number(),
+  exit_code: z.number(),
+  timed_out: z.boolean(),
+  cpus: z.number(),
+  interval_ms: z.number(),
+  samples: z.number(),
+  totals: z.object({
+    utime_ms: z.number(), stime_ms: z.number(), run_ms: z.number(), wait_ms: z.number(), vcsw: z.number(), ivcsw: z.number(),
+    read_bytes: z.number(), write_bytes: z.number(), tasks_seen: z.number(), max_threads: z.number(), max_runnable: z.number(),
+  }),
+  psi: z.object({ available: z.boolean(), cpu_some_ms: z.number(), io_some_ms: z.number(), io_full_ms: z.number(), memory_some_ms: z.number() }),
+  tasks: z.array(z.object({
+    pid: z.number(), tid: z.number(), comm: z.string(), cpu_ms: z.number(), run_ms: z.number(), wait_ms: z.number(),
+    vcsw: z.number(), ivcsw: z.number(), first_ms: z.number(), last_ms: z.number(),
+  })),
+});
+export type RawProfile = z.infer<typeof RawProfile>;
+
+export const WorkloadTag = z.enum(['cpu-bound', 'io-heavy', 'latency-sensitive', 'uneven-jobs', 'batch', 'many-short-tasks', 'oversubscribed']);
+
+export const Profile = z.object({
+  target: z.enum(['sandbox', 'host']),
+  mode: z.enum(['command', 'system', 'pids']),
+  command: z.string().nullable(),
+  wallMs: z.number(),
+  exitCode: z.number(),
+  timedOut: z.boolean(),
+  cpus: z.number(),
+  cpu: z.object({ userMs: z.number(), sysMs: z.number(), utilisation: z.number().describe('CPU time / (wall × CPUs)') }),
+  contextSwitches: z.object({ voluntary: z.number(), involuntary: z.number(), perSecond: z.number() }),
+  runQueue: z.object({ waitMs: z.number(), runMs: z.number(), waitShare: z.number().describe('time runnable but waiting / (waiting + running)') }),
+  psi: z.object({ available: z.boolean(), cpuSomeShare: z.number(), ioSomeShare: z.number(), memorySomeShare: z.number() }),
+  io: z.object({ readBytes: z.number(), writeBytes: z.number() }),
+  tasks: z.object({
+    seen: z.number(), maxThreads: z.number(), maxRunnable: z.number(),
+    runtimeMs: z.object({ min: z.number(), median: z.number(), max: z.number(), cv: z.number().describe('coefficient of variation of per-task CPU time') }),
+    top: z.array(z.object({ comm: z.string(), tid: z.number(), cpuMs: z.number(), waitMs: z.number(), voluntarySwitches: z.number() })),
+  }),
+  jobs: z.array(z.object({ id: z.string(), work_ms: z.number() })).describe('per-task CPU time, as a job list for the simulator'),
+  tags: z.array(WorkloadTag),
+  fingerprint: Fingerprint,
+  notes: z.array(z.string()),
+});
+export type Profile = z.infer<typeof Profile>;
+
+const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
+const squash = (x: number) => (x <= 0 ? 0 : x / (1 + x));
+
+function medianOf(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Pure: measurements → derived profile. */
+export function deriveProfile(raw: RawProfile, target: TargetKind, command: string | null): Profile {
+  const wall = Math.max(raw.wall_ms, 1);
+  const cpuMs = raw.totals.utime_ms + raw.totals.stime_ms;
+  const busy = raw.tasks.filter((t) => t.cpu_ms > 0 || t.run_ms > 1);
+  const runtimes = busy.map((t) => Math.max(t.cpu_ms, t.run_ms));
+  const mean = runtimes.length ? runtimes.reduce((a, b) => a + b, 0) / runtimes.length : 0;
+  const sd = runtimes.length ? Math.sqrt(runtimes.reduce((a, b) => a + (b - mean) ** 2, 0) / runtimes.length) : 0;
+  const cv = mean > 0 ? sd / mean : 0;
+  const parallel = Math.max(1, Math.min(raw.cpus, raw.totals.max_runnable || 1));
+  const utilisation = clamp01(cpuMs / (wall * raw.cpus));
+  const switchesPerSec = ((raw.totals.vcsw + raw.totals.ivcsw) / wall) * 1000;
+  const vcswPerSec = (raw.totals.vcsw / wall) * 1000;
+  const waitShare = raw.totals.run_ms + raw.totals.wait_ms > 0 ? raw.totals.wait_ms / (raw.totals.run_ms + raw.totals.wait_ms) : 0;
+  const ioShare = raw.psi.available ? raw.psi.io_some_ms / wall : 0;
+  const ioRate = ((raw.totals.read_bytes + raw.totals.write_bytes) / wall) * 1000; // bytes/s
+  const avgBurstMs = raw.totals.vcsw > 0 ? raw.totals.run_ms / raw.totals.vcsw : Infinity;
+
+  const fingerprint: Fingerprint = {
+    cpuBound: clamp01(cpuMs / (wall * parallel)),
+    ioHeavy: clamp01(Math.max(ioShare * 2, ioRate / 100e6)),
+    latencySensitive: clamp01(squash(vcswPerSec / 500) * (avgBurstMs < 2 ? 1.5 : avgBurstMs < 10 ? 1 : 0.5)),
+    unevenness: clamp01(squash(cv) * (busy.length >= 3 ? 1 : 0.3) * 1.6),
+    manyShortTasks: clamp01((Math.log10(Math.max(1, raw.totals.tasks_seen)) / 3) * (medianOf(runtimes) < 50 ? 1 : 0.5)),
+    parallelism: clamp01(squash(raw.totals.max_runnable / Math.max(1, raw.cpus))),
+  };
+  const tags: z.infer<typeof WorkloadTag>[] = [];
+  if (fingerprint.cpuBound > 0.6) tags.push('cpu-bound');
+  if (fingerprint.ioHeavy > 0.3) tags.push('io-heavy');
+  if (fingerprint.latencySensitive > 0.4) tags.push('latency-sensitive');
+  if (fingerprint.unevenness > 0.4 && busy.length >= 3) tags.push('uneven-jobs');
+  if (busy.length >= 4 && fingerprint.cpuBound > 0.5) tags.push('batch');
+  if (fingerprint.manyShortTasks > 0.5) tags.push('many-short-tasks');
+  if (raw.totals.max_runnable > raw.cpus) tags.push('oversubscribed');
+
+  const notes: string[] = [];
+  if (raw.samples < 5) notes.push(`only ${raw.samples} samples: the workload was short; per-task numbers are rough`);
+  if (!raw.psi.available) notes.push('PSI is not available on this kernel: IO pressure estimated from IO bytes only');
+  if (raw.timed_out) notes.push('the command hit its time limit and was killed: numbers cover only the part that ran');
+
+  return {
+    target, mode: raw.mode, command, wallMs: raw.wall_ms, exitCode: raw.exit_code, timedOut: raw.timed_out, cpus: raw.cpus,
+    cpu: { userMs: raw.totals.utime_ms, sysMs: raw.totals.stime_ms, utilisation },
+    contextSwitches: { voluntary: raw.totals.vcsw, involuntary: raw.totals.ivcsw, perSecond: Math.round(switchesPerSec) },
+    runQueue: { waitMs: raw.totals.wait_ms, runMs: raw.totals.run_ms, waitShare: clamp01(waitShare) },
+    psi: {
+      available: raw.psi.available, cpuSomeShare: clamp01(raw.psi.cpu_some_ms / wall), ioSomeShare: clamp01(ioShare),
+      memorySomeShare: clamp01(raw.psi.memory_some_ms / wall),
+    },
+    io: { readBytes: raw.totals.read_bytes, writeBytes: raw.totals.write_bytes },
+    tasks: {
+      seen: raw.totals.tasks_seen, maxThreads: raw.totals.max_threads, maxRunnable: raw.totals.max_runnable,
+      runtimeMs: { min: runtimes.length ? Math.min(...runtimes) : 0, median: medianOf(runtimes), max: runtimes.length ? Math.max(...runtimes) : 0, cv },
+      top: [...raw.tasks].sort((a, b) => b.cpu_ms - a.cpu_ms).slice(0, 10)
+        .map((t) => ({ comm: t.comm, tid: t.tid, cpuMs: t.cpu_ms, waitMs: t.wait_ms, voluntarySwitches: t.vcsw })),
+    },
+    jobs: busy.map((t) => ({ id: `${t.comm}-${t.tid}`, work_ms: Math.max(t.cpu_ms, t.run_ms) })),
+    tags,
+    fingerprint,
+    notes,
+  };
+}
+
+export interface ProfileRequest {
+  target: TargetKind;
+  command?: string;
+  pids?: number[];
+  systemSeconds?: number;
+  timeoutS?: number;
+  intervalMs?: number;
+}
+
+function profilerArgs(req: ProfileRequest): string[] {
+  const base = ['--interval-ms', String(req.intervalMs ?? 50)];
+  if (req.command) return [...base, '--timeout-s', String(req.timeoutS ?? 120), '--', req.command];
+  if (req.pids?.length) return [...base, '--pids', req.pids.join(','), '--duration-s', String(req.systemSeconds ?? 5)];
+  return [...base, '--system', '--duration-s', String(req.systemSeconds ?? 5)];
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function profileWorkload(req: ProfileRequest, targets: TargetManager): Promise<Profile> {
+  const modes = [req.command ? 1 : 0, req.pids?.length ? 1 : 0].reduce((a, b) => a + b, 0);
+  if (modes > 1) throw new ScxError('BAD_INPUT', 'give either command or pids, not both');
+  if (req.target === 'host' && !targets.opts.allowHost && req.command) {
+    throw new ScxError('BAD_INPUT', 'running a command on the host needs the server to be started with --allow-host',
+      'profile it in the sandbox (target "sandbox"), or restart the server with --allow-host');
+  }
+  const args = profilerArgs(req);
+  const timeoutS = (req.timeoutS ?? 120) + 30;
+  let stdout: string;
+  if (req.target === 'host') {
+    const bin = await staticHelper(join(repoRoot, 'core', 'profile', 'scx-profile.c'));
+    const r = await execa(bin, args, { reject: false, timeout: timeoutS * 1000 });
+    if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed: ${r.stderr.trim().split('\n').pop()}`);
+    stdout = r.stdout;
+  } else {
+    const r = await targets.run('sandbox', `scx-profile ${args.map(shellQuote).join(' ')}`, timeoutS);
+    if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed in the sandbox: ${r.stderr.trim().split('\n').pop()}`);
+    stdout = r.stdout;
+  }
+  const raw = RawProfile.parse(JSON.parse(stdout));
+  return deriveProfile(raw, req.target, req.command ?? null);
+}

@@ -1,0 +1,271 @@
+/**
+ * Deployment targets: where a verified scheduler runs.
+ *
+ *   sandbox  a long-lived VM (started on first use) in which the agent can run
+ *            workloads; nothing on the host changes.
+ *   host     the real machine. Only when its kernel has sched_ext, the server runs
+ *            as root, and it was started with --allow-host. Refused otherwise, with why.
+ *
+ * One scheduler per target at a time. Each target keeps the stack of what ran
+ * before, so rollback can go back one step or all the way to the kernel default.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { ScxError } from './errors.js';
+import { SandboxSession, parseStateOutput, type SessionOptions } from './sandbox/session.js';
+import type { SchedExtState, StepResult } from './sandbox/results.js';
+import { buildPaths, getBuild, type BuildRecord } from './toolchain/builds.js';
+
+export const TargetKind = z.enum(['sandbox', 'host']);
+export type TargetKind = z.infer<typeof TargetKind>;
+
+export const Deployment = z.object({
+  buildId: z.string(),
+  name: z.string(),
+  since: z.string(),
+});
+export type Deployment = z.infer<typeof Deployment>;
+
+export const TargetStatus = z.object({
+  target: TargetKind,
+  available: z.boolean(),
+  reason: z.string().describe('why the target is or is not available'),
+  kernel: z.string().nullable(),
+  current: Deployment.nullable().describe('the scheduler scx-mcp deployed that is running now; null = kernel default'),
+  previous: z.array(Deployment.nullable()).describe('what ran before, most recent last; null = kernel default'),
+  schedExt: z.object({ state: z.string(), ops: z.string().nullable() }).nullable(),
+});
+export type TargetStatus = z.infer<typeof TargetStatus>;
+
+interface Backend {
+  kernel(): string | null;
+  state(): Promise<SchedExtState>;
+  load(build: BuildRecord): Promise<{ ok: boolean; error?: string; step?: StepResult }>;
+  unload(): Promise<void>;
+  run(command: string, timeoutS: number): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
+  close(): Promise<void>;
+}
+
+class SandboxBackend implements Backend {
+  constructor(readonly session: SandboxSession) {}
+  kernel() {
+    return this.session.vm.kernelRelease;
+  }
+  state() {
+    return this.session.state();
+  }
+  async load(build: BuildRecord) {
+    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}` });
+    return { ok: step.ok, error: step.error, step };
+  }
+  async unload() {
+    const step = await this.session.step({ kind: 'unload' });
+    if (!step.ok) throw new ScxError('VM_CRASHED', `could not unload the scheduler in the sandbox: ${step.error}`);
+  }
+  async run(command: string, timeoutS: number) {
+    const r = await this.session.vm.run(`cd /tmp\n${command}`, { guestTimeoutS: timeoutS, timeoutMs: timeoutS * 1000 + 90_000, what: command });
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, wallMs: r.guestMs };
+  }
+  async close() {
+    await this.session.finish();
+  }
+}
+
+const HOST_PIN_DIR = '/sys/fs/bpf/scx-mcp';
+
+/** Why the host cannot take a scheduler, or null if it can. */
+export function hostRefusal(allowHost: boolean): string | null {
+  if (!allowHost) return 'host deployment is off: start the server with --allow-host (scx-mcp serve --allow-host) to let it touch this machine';
+  if (!existsSync('/sys/kernel/sched_ext')) return `this host's kernel (${readRelease()}) has no sched_ext (/sys/kernel/sched_ext is missing); use target "sandbox"`;
+  if (process.getuid?.() !== 0) return 'loading a scheduler on the host needs root; the server is not running as root';
+  if (!existsSync('/sys/fs/bpf')) return 'bpffs is not mounted at /sys/fs/bpf';
+  return null;
+}
+
+function readRelease(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+class HostBackend implements Backend {
+  kernel() {
+    return readRelease();
+  }
+  async state() {
+    const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
+    return parseStateOutput(`state=${read('/sys/kernel/sched_ext/state')}\nops=${read('/sys/kernel/sched_ext/root/ops')}\n`);
+  }
+  async load(build: BuildRecord) {
+    const st = await this.state();
+    if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
+    const dir = `${HOST_PIN_DIR}/${build.id}`;
+    await execa('mkdir', ['-p', dir]);
+    const r = await execa('bpftool', ['struct_ops', 'register', buildPaths(build.id).object, dir], { reject: false, timeout: 120_000 });
+    const after = await this.state();
+    if (r.exitCode !== 0 || after.state !== 'enabled') {
+      await rm(dir, { recursive: true, force: true });
+      return { ok: false, error: `load on the host failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
+    }
+    return { ok: true };
+  }
+  async unload() {
+    if (!existsSync(HOST_PIN_DIR)) return;
+    for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
+    for (let i = 0; i < 100 && (await this.state()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  async run(command: string, timeoutS: number) {
+    const t0 = performance.now();
+    const r = await execa('sh', ['-c', command], { reject: false, timeout: timeoutS * 1000 });
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, wallMs: performance.now() - t0 };
+  }
+  async close() {}
+}
+
+interface TargetState {
+  backend?: Backend;
+  starting?: Promise<Backend>;
+  current: Deployment | null;
+  previous: (Deployment | null)[];
+}
+
+export interface TargetManagerOptions {
+  allowHost?: boolean;
+  sandbox?: SessionOptions;
+}
+
+export class TargetManager {
+  private readonly targets: Record<TargetKind, TargetState> = {
+    sandbox: { current: null, previous: [] },
+    host: { current: null, previous: [] },
+  };
+  constructor(readonly opts: TargetManagerOptions = {}) {}
+
+  private async backend(kind: TargetKind, start: boolean): Promise<Backend | undefined> {
+    const t = this.targets[kind];
+    if (t.backend) {
+      if (kind === 'sandbox' && !(t.backend as SandboxBackend).session.vm.alive) {
+        // the VM died (e.g. killed after a hang): forget it, and what ran in it
+        t.backend = undefined;
+        t.current = null;
+        t.previous = [];
+      } else {
+        return t.backend;
+      }
+    }
+    if (!start) return undefined;
+    if (kind === 'host') {
+      const why = hostRefusal(Boolean(this.opts.allowHost));
+      if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
+      return (t.backend = new HostBackend());
+    }
+    t.starting ??= SandboxSession.start(this.opts.sandbox).then((s) => (t.backend = new SandboxBackend(s)));
+    try {
+      return await t.starting;
+    } finally {
+      t.starting = undefined;
+    }
+  }
+
+  async status(kind: TargetKind): Promise<TargetStatus> {
+    const t = this.targets[kind];
+    const b = await this.backend(kind, false);
+    let available = true;
+    let reason = kind === 'sandbox' ? (b ? 'sandbox VM running' : 'sandbox VM starts on first deploy') : 'host deployment allowed';
+    if (kind === 'host') {
+      const why = hostRefusal(Boolean(this.opts.allowHost));
+      if (why) {
+        available = false;
+        reason = why;
+      }
+    }
+    let schedExt: TargetStatus['schedExt'] = null;
+    if (b) {
+      const st = await b.state();
+      schedExt = { state: st.state, ops: st.ops };
+    }
+    return { target: kind, available, reason, kernel: b?.kernel() ?? null, current: t.current, previous: t.previous, schedExt };
+  }
+
+  /** Deploy a verified build; whatever ran before is unloaded and remembered. */
+  async deploy(buildId: string, kind: TargetKind): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+    const build = await getBuild(buildId);
+    if (!build.ok) throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage})`, 'fix it and build again');
+    if (!build.verification) {
+      throw new ScxError('BAD_INPUT', `build ${buildId} (${build.name}) has not been verified`, 'run verify_bpf on it first; only builds that pass are deployed');
+    }
+    if (build.verification.verdict !== 'pass') {
+      throw new ScxError('BAD_INPUT', `build ${buildId} (${build.name}) failed verification: ${build.verification.reasons.join('; ')}`,
+        'fix the scheduler, build and verify again');
+    }
+    const b = (await this.backend(kind, true))!;
+    const kernel = b.kernel();
+    if (kind === 'sandbox' && kernel && build.verification.kernel !== kernel) {
+      throw new ScxError('BAD_INPUT', `build ${buildId} was verified on ${build.verification.kernel}, the sandbox runs ${kernel}`, 'verify it again on this kernel');
+    }
+    const t = this.targets[kind];
+    const replaced = t.current;
+    if (replaced) await b.unload();
+    const res = await b.load(build);
+    if (!res.ok) {
+      // put back what was running before, so the target is never left worse than we found it
+      if (replaced) await b.load(await getBuild(replaced.buildId)).catch(() => undefined);
+      throw new ScxError('BAD_INPUT', `deploying ${build.name} to ${kind} failed: ${res.error}`,
+        replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default');
+    }
+    t.previous.push(replaced);
+    t.current = { buildId, name: build.name, since: new Date().toISOString() };
+    return { status: await this.status(kind), replaced, load: res.step };
+  }
+
+  /** Back to the previous scheduler, or to the kernel default. Idempotent at the default. */
+  async rollback(kind: TargetKind, to: 'previous' | 'default'): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+    const t = this.targets[kind];
+    const b = await this.backend(kind, false);
+    const from = t.current;
+    if (!b || (!from && (to === 'default' || t.previous.length === 0))) {
+      return { status: await this.status(kind), from, to: null, changed: false };
+    }
+    let target: Deployment | null = null;
+    if (to === 'previous') {
+      target = t.previous.pop() ?? null;
+    } else {
+      t.previous = [];
+    }
+    if (from) await b.unload();
+    t.current = null;
+    if (target) {
+      const res = await b.load(await getBuild(target.buildId));
+      if (!res.ok) {
+        throw new ScxError('VM_CRASHED', `rolled back to the kernel default: re-loading ${target.name} failed (${res.error})`);
+      }
+      t.current = { ...target, since: new Date().toISOString() };
+    }
+    return { status: await this.status(kind), from, to: t.current, changed: true };
+  }
+
+  /** Run a command on a target (the sandbox VM, or the host when allowed). */
+  async run(kind: TargetKind, command: string, timeoutS: number) {
+    const b = await this.backend(kind, true);
+    return b!.run(command, timeoutS);
+  }
+
+  /** The running sandbox session, if any (for tools that need the VM itself). */
+  async sandboxSession(start: boolean): Promise<SandboxSession | undefined> {
+    const b = (await this.backend('sandbox', start)) as SandboxBackend | undefined;
+    return b?.session;
+  }
+
+  async close(): Promise<void> {
+    for (const kind of ['sandbox', 'host'] as const) {
+      const t = this.targets[kind];
+      if (kind === 'host' && t.current) await t.backend?.unload().catch(() => undefined);
+      await t.backend?.close().catch(() => undefined);
+      t.backend = undefined;
+    }
+  }
+}

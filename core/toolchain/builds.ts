@@ -1,0 +1,128 @@
+/**
+ * Builds: a scheduler source (from the library, from the agent, or a patched entry)
+ * with its parameters, statically checked and compiled against the target kernel.
+ * Each build lives in <cache>/builds/<id>/ with build.json, the exact source and
+ * the object; the id is a content hash, so the same input is the same build.
+ * verify_bpf writes its verdict into the build; deploy_scx refuses builds without a pass.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ScxError } from '../errors.js';
+import type { KernelInfo } from '../kernel/fetch.js';
+import type { ParamSpec } from '../library/schema.js';
+import { cacheDir } from '../paths.js';
+import { compileBpf, type Diagnostic } from './compile.js';
+import { applyParams } from './params.js';
+import { Finding, staticCheck } from './static-check.js';
+
+export const BuildOrigin = z.object({
+  kind: z.enum(['library', 'source', 'path', 'patch']),
+  entry: z.string().optional(),
+  version: z.number().optional(),
+  path: z.string().optional(),
+});
+
+export const DiagnosticSchema = z.object({
+  file: z.string(), line: z.number(), column: z.number(), severity: z.enum(['error', 'warning', 'note']), message: z.string(),
+});
+
+export const Verification = z.object({
+  verdict: z.enum(['pass', 'fail']),
+  at: z.string(),
+  kernel: z.string(),
+  reasons: z.array(z.string()),
+});
+export type Verification = z.infer<typeof Verification>;
+
+export const BuildRecord = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  name: z.string().describe('ops name from the source'),
+  fileName: z.string(),
+  origin: BuildOrigin,
+  params: z.record(z.string(), z.union([z.number(), z.boolean()])),
+  kernel: z.string(),
+  ok: z.boolean(),
+  stage: z.enum(['static', 'compile', 'built']).describe('how far it got: stopped at static analysis, failed to compile, or built'),
+  findings: z.array(Finding),
+  diagnostics: z.array(DiagnosticSchema),
+  durations: z.object({ staticMs: z.number(), compileMs: z.number().nullable() }),
+  verification: Verification.nullable(),
+});
+export type BuildRecord = z.infer<typeof BuildRecord>;
+
+export function buildsDir(): string {
+  return join(cacheDir(), 'builds');
+}
+
+export function buildPaths(id: string) {
+  if (!/^[a-f0-9]{12}$/.test(id)) throw new ScxError('BAD_INPUT', `"${id}" is not a build id`, 'pass the buildId that build_scheduler returned (12 hex characters)');
+  const dir = join(buildsDir(), id);
+  return { dir, record: join(dir, 'build.json'), object: join(dir, 'scheduler.bpf.o') };
+}
+
+export async function getBuild(id: string): Promise<BuildRecord> {
+  const p = buildPaths(id);
+  if (!existsSync(p.record)) throw new ScxError('OBJECT_MISSING', `no build ${id}`, 'build it first with build_scheduler');
+  return BuildRecord.parse(JSON.parse(await readFile(p.record, 'utf8')));
+}
+
+export async function saveBuild(rec: BuildRecord): Promise<void> {
+  const p = buildPaths(rec.id);
+  const tmp = `${p.record}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(rec, null, 2) + '\n');
+  await rename(tmp, p.record);
+}
+
+export async function buildSource(id: string, rec?: BuildRecord): Promise<string> {
+  const r = rec ?? (await getBuild(id));
+  return readFile(join(buildPaths(id).dir, r.fileName), 'utf8');
+}
+
+export interface BuildInput {
+  source: string;
+  fileName: string;
+  origin: z.infer<typeof BuildOrigin>;
+  params?: Record<string, number | boolean>;
+  paramSpecs?: ParamSpec[];
+  kernel: KernelInfo;
+  includeDirs?: string[];
+}
+
+export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
+  if (!/^[A-Za-z0-9_.-]+\.bpf\.c$/.test(input.fileName)) {
+    throw new ScxError('BAD_INPUT', `file name "${input.fileName}" must look like name.bpf.c`);
+  }
+  const { source, applied } = applyParams(input.source, input.params ?? {}, input.paramSpecs);
+  const id = createHash('sha256').update(`${input.kernel.release}\0${input.fileName}\0${source}`).digest('hex').slice(0, 12);
+  const paths = buildPaths(id);
+  if (existsSync(paths.record)) {
+    const prev = await getBuild(id);
+    return prev;
+  }
+  await mkdir(paths.dir, { recursive: true });
+  const srcPath = join(paths.dir, input.fileName);
+  await writeFile(srcPath, source);
+
+  const t0 = performance.now();
+  const findings = staticCheck(source, { file: input.fileName, targetKfuncs: input.kernel.manifest.kfuncs, targetKernel: input.kernel.release });
+  const staticMs = Math.round(performance.now() - t0);
+  const name = /\.name\s*=\s*"([^"]*)"/.exec(source)?.[1] ?? input.fileName.replace(/\.bpf\.c$/, '');
+  const rec: BuildRecord = {
+    id, createdAt: new Date().toISOString(), name, fileName: input.fileName, origin: input.origin, params: applied,
+    kernel: input.kernel.release, ok: false, stage: 'static', findings, diagnostics: [],
+    durations: { staticMs, compileMs: null }, verification: null,
+  };
+  if (!findings.some((f) => f.severity === 'error')) {
+    const c = await compileBpf({ source: srcPath, out: paths.object, kernel: input.kernel, includeDirs: input.includeDirs });
+    rec.diagnostics = c.diagnostics.map((d: Diagnostic) => ({ ...d, file: d.file.endsWith(input.fileName) ? input.fileName : d.file }));
+    rec.durations.compileMs = c.durationMs;
+    rec.stage = c.ok ? 'built' : 'compile';
+    rec.ok = c.ok;
+  }
+  await saveBuild(rec);
+  return rec;
+}

@@ -1,0 +1,100 @@
+/**
+ * verify: a build through the real kernel in the sandbox, before any real host sees it.
+ * Load (the verifier), a stress run under the scheduler, the sched_ext state after
+ * it, per-program verifier statistics, unload. The verdict is written into the build.
+ */
+import { z } from 'zod';
+import { ScxError } from './errors.js';
+import { buildPaths, getBuild, saveBuild, type BuildRecord } from './toolchain/builds.js';
+import { SandboxSession, type SessionOptions } from './sandbox/session.js';
+import { SandboxResult } from './sandbox/results.js';
+
+export const ProgramStats = z.object({
+  name: z.string(),
+  verifiedInsns: z.number().nullable().describe('instructions the verifier processed (veristat\'s "insns")'),
+  xlatedBytes: z.number().nullable(),
+  jitedBytes: z.number().nullable(),
+});
+export type ProgramStats = z.infer<typeof ProgramStats>;
+
+export const VerifyReport = z.object({
+  buildId: z.string(),
+  verdict: z.enum(['pass', 'fail']),
+  reasons: z.array(z.string()).describe('why it failed, or what passed'),
+  programs: z.array(ProgramStats),
+  stressSeconds: z.number(),
+  sandbox: SandboxResult,
+});
+export type VerifyReport = z.infer<typeof VerifyReport>;
+
+export interface VerifyOptions extends SessionOptions {
+  stressSeconds?: number;
+  onProgress?: (message: string, step: number, total: number) => void;
+}
+
+/** Parse `bpftool -j prog show` for the struct_ops programs of the loaded scheduler. */
+export function parseProgShow(json: string): ProgramStats[] {
+  let progs: Array<Record<string, unknown>>;
+  try {
+    progs = JSON.parse(json) as Array<Record<string, unknown>>;
+  } catch {
+    return [];
+  }
+  return progs.filter((p) => p.type === 'struct_ops').map((p) => ({
+    name: String(p.name ?? '?'),
+    verifiedInsns: typeof p.verified_insns === 'number' ? p.verified_insns : null,
+    xlatedBytes: typeof p.bytes_xlated === 'number' ? p.bytes_xlated : null,
+    jitedBytes: typeof p.bytes_jited === 'number' ? p.bytes_jited : null,
+  }));
+}
+
+export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const build: BuildRecord = await getBuild(buildId);
+  if (!build.ok) {
+    throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage}); there is nothing to verify`,
+      'fix the errors build_scheduler reported and build again');
+  }
+  const stress = Math.max(1, Math.min(opts.stressSeconds ?? 5, 120));
+  const progress = opts.onProgress ?? (() => {});
+  const total = 5;
+  progress('booting the sandbox', 0, total);
+  const session = await SandboxSession.start(opts);
+  const reasons: string[] = [];
+  let programs: ProgramStats[] = [];
+  let result;
+  try {
+    await session.state(-1);
+    progress('loading (kernel verifier)', 1, total);
+    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}` });
+    if (!load.ok) {
+      reasons.push(load.loadFailure
+        ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}`
+        : load.error ?? 'load failed');
+    } else {
+      const stats = await session.vm.run('bpftool -j prog show', { timeoutMs: 60_000, what: 'program statistics' });
+      programs = parseProgShow(stats.stdout);
+      progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
+      const run = await session.step({
+        kind: 'run', timeoutS: stress + 120, label: `stress ${stress} s`,
+        command: `stress-ng --cpu 4 --timeout ${stress}s --quiet && hackbench -g 4 -l 100`,
+      });
+      if (run.exit) reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
+      else if (!run.ok) reasons.push(`stress workload failed: ${run.error ?? `status ${run.exitCode}`}`);
+      else if (run.state?.state !== 'enabled') reasons.push(`scheduler no longer enabled after the stress run (state ${run.state?.state})`);
+      progress('unloading', 3, total);
+      const un = await session.step({ kind: 'unload' });
+      if (!un.ok && !run.exit) reasons.push(`unload: ${un.error}`);
+    }
+    progress('collecting the kernel log', 4, total);
+    result = await session.finish();
+  } catch (e) {
+    result = await session.finish(e);
+    reasons.push(`sandbox: ${result.error?.message ?? String(e)}`);
+  }
+  const verdict = reasons.length === 0 ? 'pass' : 'fail';
+  if (verdict === 'pass') reasons.push(`loaded, survived ${stress} s of stress-ng and hackbench, unloaded cleanly on ${result.kernel.release}`);
+  build.verification = { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons };
+  await saveBuild(build);
+  progress(`verdict: ${verdict}`, total, total);
+  return { buildId, verdict, reasons, programs, stressSeconds: stress, sandbox: result };
+}
