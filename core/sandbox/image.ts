@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ScxError } from '../errors.js';
@@ -83,7 +83,13 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
     files.push({ src: p, dest: `/usr/bin/${basename(p)}` });
     executables.push(p);
   }
-  for (const f of opts.files ?? []) {
+  // the workload fixtures (static binaries from fixtures/workloads), when they have been built
+  const fixtureBin = join(repoRoot, 'fixtures', 'workloads', 'bin');
+  const fixtures = existsSync(fixtureBin) ? (await readdir(fixtureBin)).sort().map((f) => ({ src: join(fixtureBin, f), dest: `/usr/bin/${f}` })) : [];
+  // the Rust loader (sched-rust), when it has been built
+  const loaderDir = join(cacheDir(), 'sched-rust-target', 'release');
+  const loaders = ['scx-loader', 'scx-job-hints'].filter((b) => existsSync(join(loaderDir, b))).map((b) => ({ src: join(loaderDir, b), dest: `/usr/bin/${b}` }));
+  for (const f of [...fixtures, ...loaders, ...(opts.files ?? [])]) {
     if (!existsSync(f.src)) throw new ScxError('OBJECT_MISSING', `guest file ${f.src} does not exist`, 'build it first');
     files.push(f);
     executables.push(f.src);

@@ -31,7 +31,13 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     kind: z.literal('load'),
     object: z.string().describe('host path of the compiled .bpf.o'),
     label: z.string().optional(),
+    via: z.enum(['bpftool', 'loader']).default('bpftool').describe('bpftool struct_ops register, or the Rust scx-loader (parameters, stats, exit record)'),
+    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('loader only: --param name=value'),
+    timeoutMs: z.number().int().min(1).max(30000).optional().describe('loader only: sched_ext watchdog timeout (catch stalls sooner)'),
+    statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
+    hints: z.record(z.string(), z.number()).optional().describe('loader only: job hints {comm prefix: expected runtime ms}, via scx-job-hints'),
   }),
+  z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({
     kind: z.literal('run'),
     command: z.string().describe('shell command run in the guest (busybox sh; bpftool, stress-ng, hackbench, cyclictest on PATH)'),
@@ -58,6 +64,11 @@ export const StepResult = z.object({
   state: SchedExtState.optional().describe('sched_ext state right after the step'),
   loadFailure: LoadFailure.optional(),
   exit: SchedulerExit.optional().describe('the kernel ejected the scheduler during this step, and why'),
+  loader: z.object({
+    lines: z.array(z.record(z.string(), z.unknown())).describe('JSON lines scx-loader printed so far (loaded, attached, stats, exit, detached, error)'),
+    running: z.boolean(),
+    exitCode: z.number().nullable(),
+  }).optional(),
   error: z.string().optional(),
 });
 export type StepResult = z.infer<typeof StepResult>;

@@ -16,7 +16,8 @@ import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js'
 import {
   SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult,
 } from './results.js';
-import { parseLoadFailure, type LoadFailure } from './verifier-log.js';
+import { hintFor, parseLoadFailure, trimLog, type LoadFailure } from './verifier-log.js';
+import type { z } from 'zod';
 import { SandboxVM } from './vm.js';
 
 export interface SessionOptions {
@@ -76,6 +77,44 @@ async function objectForGuest(path: string): Promise<Buffer> {
   if (!strip) return readFile(path);
   const r = await execa(strip, ['-g', '-o', '-', path], { encoding: 'buffer', reject: false });
   return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array) : readFile(path);
+}
+
+/** scx-loader's JSON lines, plus the '@@RC <code>' trailer our wrapper prints. */
+export function parseLoaderOutput(text: string): NonNullable<StepResult['loader']> {
+  const lines: Record<string, unknown>[] = [];
+  let exitCode: number | null = null;
+  let sawRc = false;
+  for (const l of text.split('\n')) {
+    if (l.startsWith('@@RC')) {
+      sawRc = true;
+      const v = l.slice(4).trim();
+      exitCode = v === '' ? null : Number(v);
+      continue;
+    }
+    if (!l.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      /* partial line while the loader is writing */
+    }
+  }
+  return { lines, running: sawRc && exitCode === null, exitCode };
+}
+
+/** A loader `error` line as the same LoadFailure shape bpftool failures get. */
+export function loaderFailure(e: Record<string, unknown>): LoadFailure {
+  const v = (e.verifier ?? {}) as { prog?: string; reason?: string; location?: { file?: string; line?: number; code?: string }; insns_processed?: number };
+  const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
+  const parsed = log ? parseLoadFailure(log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`) : null;
+  const stage = e.stage === 'load' ? (v.reason || log ? 'verifier' : 'unknown') : e.stage === 'attach' ? 'attach' : e.stage === 'open' ? 'object' : 'unknown';
+  const reason = v.reason ?? parsed?.reason ?? String(e.message ?? 'load failed');
+  return {
+    stage, program: v.prog ?? parsed?.program ?? null, file: v.location?.file ?? parsed?.file ?? null, line: v.location?.line ?? parsed?.line ?? null,
+    column: parsed?.column ?? null, sourceLine: v.location?.code ?? parsed?.sourceLine ?? null, instruction: parsed?.instruction ?? null,
+    reason, explanation: parsed?.explanation ?? null, insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
+    insnLimitHit: parsed?.insnLimitHit ?? false, errno: parsed?.errno ?? null,
+    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`), log: trimLog(log || String(e.message ?? '')),
+  };
 }
 
 export class SandboxSession {
@@ -145,7 +184,13 @@ export class SandboxSession {
         break;
       }
       case 'load': {
-        result = await this.load(step.object, step.label, base);
+        result = step.via === 'loader' ? await this.loadWithLoader(step, base) : await this.load(step.object, step.label, base);
+        break;
+      }
+      case 'loader_output': {
+        const lines = await this.loaderLines();
+        result = { ...base, label: step.label ?? 'loader output', ok: lines !== null, loader: lines ?? { lines: [], running: false, exitCode: null },
+          ...(lines === null ? { error: 'no scheduler was loaded through scx-loader in this session' } : {}) };
         break;
       }
       case 'run': {
@@ -162,11 +207,13 @@ export class SandboxSession {
         break;
       }
       case 'unload': {
+        const loaderLines = this.loader ? await this.stopLoader(step.waitS) : undefined;
         const r = await this.vm.run(`for d in /sys/fs/bpf/scx_*; do [ -e "$d" ] && rm -rf "$d"; done
 i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${step.waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
 cat /sys/kernel/sched_ext/state`, { timeoutMs: step.waitS * 1000 + 90_000, what: 'unload scheduler' });
         const state = r.stdout.trim();
         result = { ...base, label: 'unload scheduler', ok: state === 'disabled', exitCode: r.exitCode, guestMs: r.guestMs,
+          ...(loaderLines ? { loader: loaderLines } : {}),
           ...(state !== 'disabled' ? { error: `sched_ext state is still "${state}" ${step.waitS} s after removing the link` } : {}) };
         break;
       }
@@ -191,7 +238,8 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     }
     if (step.kind !== 'state' && step.kind !== 'dmesg' && !result.state) result.state = await this.state(index);
     // The scheduler was running (or was just attached) and is gone, without us unloading it: the kernel ejected it. Say why.
-    const wasRunning = stateBefore === 'enabled' || (step.kind === 'load' && result.exitCode === 0);
+    const wasRunning = stateBefore === 'enabled'
+      || (step.kind === 'load' && (result.exitCode === 0 || Boolean(result.loader?.lines.some((l) => l.type === 'attached'))));
     if (wasRunning && step.kind !== 'unload' && result.state && result.state.state !== 'enabled') {
       const { exits } = await this.kernelLog();
       const fresh = exits.slice(this.exitsSeen);
@@ -246,6 +294,72 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     return {
       ...base, label: label ?? `load ${basename(object)}`, ok, exitCode: r.exitCode, guestMs: r.guestMs,
       stdout: r.stdout, stderr: r.stderr, state, ...(failure ? { loadFailure: failure } : {}), ...(error ? { error } : {}),
+    };
+  }
+
+  /** The scheduler attached through scx-loader in this session, if any. */
+  private loader?: { n: number; dir: string };
+
+  private async loaderLines(): Promise<NonNullable<StepResult['loader']> | null> {
+    if (!this.loader) return null;
+    const d = this.loader.dir;
+    const r = await this.vm.run(`cat ${d}/out 2>/dev/null; echo '@@RC' $(cat ${d}/rc 2>/dev/null)`, { timeoutMs: 60_000, what: 'loader output' });
+    return parseLoaderOutput(r.stdout);
+  }
+
+  /** SIGTERM the loader (it detaches cleanly) and wait for it to exit. */
+  private async stopLoader(waitS: number): Promise<NonNullable<StepResult['loader']> | undefined> {
+    if (!this.loader) return undefined;
+    const d = this.loader.dir;
+    await this.vm.run(`p=$(cat ${d}/pid 2>/dev/null); [ -n "$p" ] && kill -TERM $p 2>/dev/null
+i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
+[ -e ${d}/rc ] || kill -KILL $p 2>/dev/null; true`, { timeoutMs: waitS * 1000 + 90_000, what: 'stop scx-loader' });
+    const lines = await this.loaderLines();
+    this.loader = undefined;
+    return lines ?? undefined;
+  }
+
+  private async loadWithLoader(step: Extract<z.output<typeof SandboxStep>, { kind: 'load' }>, base: Omit<StepResult, 'label' | 'ok'>): Promise<StepResult> {
+    if (this.loader) await this.stopLoader(20);
+    const data = await objectForGuest(step.object);
+    const n = ++this.loads;
+    const dir = `/tmp/loader${n}`;
+    const obj = `${dir}/${basename(step.object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    await this.vm.put(obj, data);
+    const bin = step.hints ? 'scx-job-hints' : 'scx-loader';
+    const args = [
+      'run', obj, '--stats-interval-ms', String(step.statsIntervalMs),
+      ...Object.entries(step.params ?? {}).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+      ...(step.timeoutMs ? ['--timeout-ms', String(step.timeoutMs)] : []),
+      ...Object.entries(step.hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`]),
+    ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    this.loader = { n, dir };
+    const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not in the guest image: build sched-rust (npm run setup)" >&2; exit 127; }
+sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
+i=0; while [ $i -lt 3000 ]; do
+  grep -qE '"type": ?"(attached|error|exit)"' ${dir}/out 2>/dev/null && break
+  [ -e ${dir}/rc ] && break
+  sleep 0.1; i=$((i+1))
+done
+cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); cat ${dir}/err >&2`, { timeoutMs: 400_000, what: `load ${basename(step.object)} with ${bin}` });
+    if (r.exitCode === 127) {
+      this.loader = undefined;
+      throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust and puts scx-loader into the guest image');
+    }
+    const loader = parseLoaderOutput(r.stdout);
+    const errLine = loader.lines.find((l) => l.type === 'error');
+    let failure: LoadFailure | null = null;
+    if (errLine) {
+      failure = loaderFailure(errLine);
+      this.firstLoadFailure ??= failure;
+      this.loader = loader.running ? this.loader : undefined;
+    }
+    const state = await this.state(base.index);
+    const attached = loader.lines.some((l) => l.type === 'attached');
+    const ok = attached && !errLine && state.state === 'enabled';
+    return {
+      ...base, label: step.label ?? `load ${basename(step.object)} (scx-loader)`, ok, exitCode: loader.exitCode, guestMs: r.guestMs,
+      stderr: r.stderr, state, loader, ...(failure ? { loadFailure: failure, error: `load failed (${failure.stage}): ${failure.reason}` } : !ok ? { error: `scx-loader did not attach (state ${state.state})` } : {}),
     };
   }
 
