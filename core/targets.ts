@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
 import { SandboxSession, parseStateOutput, type SessionOptions } from './sandbox/session.js';
+import { loaderAvailable } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
 import { buildPaths, getBuild, type BuildRecord } from './toolchain/builds.js';
 
@@ -57,7 +58,7 @@ class SandboxBackend implements Backend {
     return this.session.state();
   }
   async load(build: BuildRecord) {
-    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}` });
+    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loaderAvailable() ? 'loader' : 'bpftool' });
     return { ok: step.ok, error: step.error, step };
   }
   async unload() {

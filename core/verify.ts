@@ -8,6 +8,10 @@ import { ScxError } from './errors.js';
 import { buildPaths, getBuild, saveBuild, type BuildRecord } from './toolchain/builds.js';
 import { SandboxSession, type SessionOptions } from './sandbox/session.js';
 import { SandboxResult } from './sandbox/results.js';
+import { loaderAvailable } from './sandbox/image.js';
+
+/** Watchdog timeout while verifying: a task runnable this long without running means the scheduler stalls it. */
+export const STRESS_WATCHDOG_MS = 5000;
 
 export const ProgramStats = z.object({
   name: z.string(),
@@ -65,7 +69,9 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   try {
     await session.state(-1);
     progress('loading (kernel verifier)', 1, total);
-    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}` });
+    // through scx-loader with a short watchdog, a stall shows in seconds; bpftool (no loader built) waits the kernel's 30 s
+    const via = loaderAvailable() ? 'loader' : 'bpftool';
+    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}`, via, ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS } : {}) });
     if (!load.ok) {
       reasons.push(load.loadFailure
         ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}`

@@ -7,7 +7,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { isScxError } from '../core/errors.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ScxEngines } from '../core/engines.js';
+import { isScxError, ScxError } from '../core/errors.js';
+import { callTool } from './in-process.js';
+import { createServer } from './compose.js';
+import { startHttp } from './http.js';
 import { ensureKernel } from '../core/kernel/fetch.js';
 import { cacheDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
@@ -15,6 +20,61 @@ import { compileBpf } from '../core/toolchain/compile.js';
 
 const program = new Command();
 program.name('scx-mcp').description('MCP server and tools for building, verifying and deploying sched_ext schedulers');
+
+program
+  .command('serve')
+  .description('run the MCP server: stdio by default, or Streamable HTTP (+ legacy SSE) with --http PORT')
+  .option('--http <port>', 'listen for MCP over HTTP on this port (0 = any free port)')
+  .option('--host <host>', 'address to bind with --http', '127.0.0.1')
+  .option('--token <token>', 'bearer token required from HTTP clients (required off loopback; also $SCX_MCP_TOKEN)')
+  .option('--allow-host', 'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel')
+  .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean }) => {
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), log: (l) => console.error(`[scx-mcp] ${l}`) });
+    let closing = false;
+    const shutdown = async () => {
+      if (closing) return;
+      closing = true;
+      await engines.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    if (o.http !== undefined) {
+      const h = await startHttp(engines, { port: Number(o.http), host: o.host, token: o.token ?? process.env.SCX_MCP_TOKEN });
+      console.error(`scx-mcp: Streamable HTTP on ${h.url}/mcp, legacy SSE on ${h.url}/sse`);
+    } else {
+      const server = createServer(engines);
+      const transport = new StdioServerTransport();
+      transport.onclose = () => void shutdown();
+      process.stdin.on('end', () => void shutdown());
+      await server.connect(transport);
+    }
+  });
+
+program
+  .command('call')
+  .description('call one tool with JSON arguments through the MCP server (same code path), printing progress and the result')
+  .argument('<tool>', 'tool name, e.g. build_scheduler')
+  .argument('[json]', 'arguments as JSON', '{}')
+  .option('--allow-host', 'as for serve')
+  .action(async (tool: string, json: string, o: { allowHost?: boolean }) => {
+    let args: Record<string, unknown>;
+    try {
+      args = JSON.parse(json) as Record<string, unknown>;
+    } catch (e) {
+      throw new ScxError('BAD_INPUT', `arguments are not valid JSON: ${(e as Error).message}`);
+    }
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost) });
+    try {
+      const result = await callTool(engines, tool, args, (m) => process.stderr.write(`[${tool}] ${m}\n`));
+      console.log(JSON.stringify(result.structuredContent ?? result.content, null, 2));
+      const text = result.content.find((c) => c.type === 'text');
+      if (text && text.type === 'text') process.stderr.write(`\n${text.text}\n`);
+      if (result.isError) process.exitCode = 1;
+    } finally {
+      await engines.close();
+    }
+  });
 
 program
   .command('kernel')

@@ -167,15 +167,31 @@ static void sample_task(int pid, int tid, double t, int *runnable)
 	tk->alive = 1;
 }
 
-/* Is pid a descendant of root (or root itself)? Walks the ppid chain. */
+#define PID_CACHE (1 << 22)
+/* 0 unknown, 1 in the tree, 2 not: a pid's ancestry is looked up once, not every sample */
+static unsigned char tree_state[PID_CACHE];
+
+/* Is pid a descendant of root (or root itself)? Walks the ppid chain, cached. */
 static int in_tree(int pid, int root)
 {
-	for (int depth = 0; pid > 1 && depth < 64; depth++) {
-		if (pid == root)
-			return 1;
+	int chain[64], n = 0, verdict = 0;
+
+	while (pid > 1 && n < 64) {
+		if (pid == root) {
+			verdict = 1;
+			break;
+		}
+		if (pid < PID_CACHE && tree_state[pid]) {
+			verdict = tree_state[pid] == 1;
+			break;
+		}
+		chain[n++] = pid;
 		pid = ppid_of(pid);
 	}
-	return pid == root;
+	for (int i = 0; i < n; i++)
+		if (chain[i] < PID_CACHE)
+			tree_state[chain[i]] = verdict ? 1 : 2;
+	return verdict;
 }
 
 static int *watch_pids;

@@ -67,6 +67,16 @@ async function busyboxPath(): Promise<string> {
   throw new ScxError('TOOL_MISSING', 'a static busybox is needed for the sandbox guest', 'install busybox-static (npm run setup does)');
 }
 
+/** Where setup builds sched-rust's release binaries (outside the clone). */
+export function loaderDir(): string {
+  return join(cacheDir(), 'sched-rust-target', 'release');
+}
+
+/** Whether the guest image carries scx-loader (then loads go through it, not bpftool). */
+export function loaderAvailable(): boolean {
+  return existsSync(join(loaderDir(), 'scx-loader'));
+}
+
 /** Build (or reuse) the initramfs; returns its path. */
 export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string> {
   const log = opts.log ?? (() => {});
@@ -87,8 +97,7 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   const fixtureBin = join(repoRoot, 'fixtures', 'workloads', 'bin');
   const fixtures = existsSync(fixtureBin) ? (await readdir(fixtureBin)).sort().map((f) => ({ src: join(fixtureBin, f), dest: `/usr/bin/${f}` })) : [];
   // the Rust loader (sched-rust), when it has been built
-  const loaderDir = join(cacheDir(), 'sched-rust-target', 'release');
-  const loaders = ['scx-loader', 'scx-job-hints'].filter((b) => existsSync(join(loaderDir, b))).map((b) => ({ src: join(loaderDir, b), dest: `/usr/bin/${b}` }));
+  const loaders = ['scx-loader', 'scx-job-hints'].filter((b) => existsSync(join(loaderDir(), b))).map((b) => ({ src: join(loaderDir(), b), dest: `/usr/bin/${b}` }));
   for (const f of [...fixtures, ...loaders, ...(opts.files ?? [])]) {
     if (!existsSync(f.src)) throw new ScxError('OBJECT_MISSING', `guest file ${f.src} does not exist`, 'build it first');
     files.push(f);

@@ -107,7 +107,8 @@ export function loaderFailure(e: Record<string, unknown>): LoadFailure {
   const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
   const parsed = log ? parseLoadFailure(log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`) : null;
   const stage = e.stage === 'load' ? (v.reason || log ? 'verifier' : 'unknown') : e.stage === 'attach' ? 'attach' : e.stage === 'open' ? 'object' : 'unknown';
-  const reason = v.reason ?? parsed?.reason ?? String(e.message ?? 'load failed');
+  // our parser picks the verifier's own reason line (e.g. "R0 invalid mem access ..."); the loader's is a fallback
+  const reason = parsed?.reason ?? v.reason ?? String(e.message ?? 'load failed');
   return {
     stage, program: v.prog ?? parsed?.program ?? null, file: v.location?.file ?? parsed?.file ?? null, line: v.location?.line ?? parsed?.line ?? null,
     column: parsed?.column ?? null, sourceLine: v.location?.code ?? parsed?.sourceLine ?? null, instruction: parsed?.instruction ?? null,

@@ -1,9 +1,10 @@
 /**
  * One QEMU VM running the sandbox kernel and the guest agent.
  *
- * The host listens on a unix socket in the VM's own run directory; QEMU connects
- * to it as the backend of a virtio-serial port (scx.agent) before the guest runs,
- * so nothing the guest says is lost. Requests go one at a time (see guest/agent.sh).
+ * The host listens on unix sockets in the VM's own run directory; QEMU connects to
+ * them as the backends of virtio-serial ports (scx.agent for jobs, scx.monitor for
+ * samples) before the guest runs, so nothing the guest says is lost. On each port
+ * requests go one at a time (see guest/agent.sh).
  * Every request has a host-side deadline, because a stalling scheduler can freeze
  * the whole guest; on a missed deadline the VM is killed, never left behind.
  */
@@ -53,21 +54,91 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** The guest's agent ports: jobs on one, the monitor's samples on the other, so sampling goes on during a workload. */
+export const CHANNELS = ['agent', 'monitor'] as const;
+export type ChannelName = (typeof CHANNELS)[number];
+
+/** One virtio-serial port: a unix socket QEMU connects to, a line protocol, one request at a time. */
+class Channel {
+  server?: Server;
+  socket?: Socket;
+  private buffer = '';
+  private nextId = 1;
+  readonly pending = new Map<string, Pending>();
+  queue: Promise<unknown> = Promise.resolve();
+  private helloResolve?: (fields: string[]) => void;
+  readonly hello = new Promise<string[]>((r) => (this.helloResolve = r));
+
+  constructor(readonly name: ChannelName, readonly path: string) {}
+
+  async listen(): Promise<void> {
+    this.server = createServer((s) => this.attach(s));
+    await new Promise<void>((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.path, () => res());
+    });
+  }
+
+  private attach(s: Socket): void {
+    if (this.socket) {
+      s.destroy();
+      return;
+    }
+    this.socket = s;
+    s.setEncoding('utf8');
+    s.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        this.onLine(line);
+      }
+    });
+    s.on('error', () => {});
+  }
+
+  private onLine(line: string): void {
+    const fields = line.trim().split(' ');
+    if (fields[0] === 'HELLO') {
+      this.helloResolve?.(fields);
+      return;
+    }
+    const p = this.pending.get(fields[0]!);
+    if (p && fields[1] === 'DONE') {
+      this.pending.delete(fields[0]!);
+      p.resolve(fields.slice(2));
+    }
+  }
+
+  send(line: string, payload: Buffer | undefined): { id: string; reply: Promise<string[]> } {
+    const id = String(this.nextId++);
+    const reply = new Promise<string[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.socket!.write(`${id} ${line}\n`);
+    if (payload) this.socket!.write(payload);
+    return { id, reply };
+  }
+
+  rejectAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    this.socket?.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
 export class SandboxVM {
   readonly runDir: string;
   kernelRelease = '';
   guestCpus = 0;
   bootMs = 0;
-  private server?: Server;
-  private socket?: Socket;
+  private readonly channels = new Map<ChannelName, Channel>();
   private qemu?: ResultPromise;
   private qemuExited = false;
   private qemuExit?: { code: number | null; signal: string | null; stderr: string };
-  private buffer = '';
-  private nextId = 1;
-  private pending = new Map<string, Pending>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private hello?: (fields: string[]) => void;
   private dead?: Error;
   private rejectDead!: (e: Error) => void;
   /** Rejects as soon as the VM is gone (QEMU exit, kill, missed deadline). */
@@ -118,12 +189,11 @@ export class SandboxVM {
     for (const f of [o.vmlinuz, o.initrd]) {
       if (!existsSync(f)) throw new ScxError('OBJECT_MISSING', `sandbox file missing: ${f}`, 'run `npm run setup` to fetch the kernel and build the guest image');
     }
-    const sock = join(this.runDir, 'agent.sock');
-    this.server = createServer((s) => this.attach(s));
-    await new Promise<void>((res, rej) => {
-      this.server!.once('error', rej);
-      this.server!.listen(sock, () => res());
-    });
+    for (const name of CHANNELS) {
+      const ch = new Channel(name, join(this.runDir, `${name}.sock`));
+      await ch.listen();
+      this.channels.set(name, ch);
+    }
 
     const accelArgs = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
     const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', o.extraCmdline ?? ''].join(' ').trim();
@@ -138,11 +208,13 @@ export class SandboxVM {
       '-initrd', o.initrd,
       '-append', cmdline,
       '-device', 'virtio-serial-pci',
-      '-chardev', `socket,id=agent,path=${sock}`,
-      '-device', 'virtserialport,chardev=agent,name=scx.agent',
+      ...CHANNELS.flatMap((name) => [
+        '-chardev', `socket,id=${name},path=${this.channels.get(name)!.path}`,
+        '-device', `virtserialport,chardev=${name},name=scx.${name}`,
+      ]),
     ];
     const t0 = performance.now();
-    const helloP = new Promise<string[]>((res) => (this.hello = res));
+    const helloP = Promise.all(CHANNELS.map((n) => this.channels.get(n)!.hello)).then((all) => all[0]!);
     this.qemu = execa(await qemuBinary(), args, { reject: false, stdin: 'ignore', cleanup: true });
     this.qemu.then((r) => {
       this.qemuExited = true;
@@ -162,44 +234,11 @@ export class SandboxVM {
     this.guestCpus = Number(hello[2] ?? 0);
   }
 
-  private attach(s: Socket): void {
-    if (this.socket) {
-      s.destroy();
-      return;
-    }
-    this.socket = s;
-    s.setEncoding('utf8');
-    s.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        this.onLine(line);
-      }
-    });
-    s.on('error', () => {});
-  }
-
-  private onLine(line: string): void {
-    const fields = line.trim().split(' ');
-    if (fields[0] === 'HELLO') {
-      this.hello?.(fields);
-      return;
-    }
-    const p = this.pending.get(fields[0]!);
-    if (p && fields[1] === 'DONE') {
-      this.pending.delete(fields[0]!);
-      p.resolve(fields.slice(2));
-    }
-  }
-
   private fail(e: Error): void {
     if (this.dead) return;
     this.dead = e;
     this.rejectDead(e);
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
+    for (const ch of this.channels.values()) ch.rejectAll(e);
   }
 
   private async withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -212,25 +251,24 @@ export class SandboxVM {
     }
   }
 
-  private request(line: string, payload: Buffer | undefined, timeoutMs: number, what: string): Promise<string[]> {
-    const job = this.queue.then(async () => {
+  private request(line: string, payload: Buffer | undefined, timeoutMs: number, what: string, channel: ChannelName = 'agent'): Promise<string[]> {
+    const ch = this.channels.get(channel);
+    if (!ch) return Promise.reject(new ScxError('VM_CRASHED', 'the sandbox VM is not running'));
+    const job = ch.queue.then(async () => {
       if (this.dead) throw this.dead;
-      const id = String(this.nextId++);
-      const reply = new Promise<string[]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      this.socket!.write(`${id} ${line}\n`);
-      if (payload) this.socket!.write(payload);
+      const { id, reply } = ch.send(line, payload);
       try {
         return await this.withDeadline(reply, timeoutMs, () =>
           new ScxError('VM_TIMEOUT', `the sandbox guest did not answer "${what}" within ${Math.round(timeoutMs / 1000)} s`,
             'the guest is frozen or the step is too slow; the VM is torn down. The console tail is in details.',
             { console: this.consoleTail() }));
       } catch (e) {
-        this.pending.delete(id);
+        ch.pending.delete(id);
         this.fail(e as Error);
         throw e;
       }
     });
-    this.queue = job.catch(() => {});
+    ch.queue = job.catch(() => {});
     return job;
   }
 
@@ -238,10 +276,10 @@ export class SandboxVM {
    * Run a shell script in the guest (busybox sh, cwd /tmp). `timeoutMs` is the host's
    * deadline for the reply; `guestTimeoutS` (optional) makes the guest kill the script first.
    */
-  async run(script: string, opts: { timeoutMs?: number; guestTimeoutS?: number; what?: string } = {}): Promise<RunReply> {
+  async run(script: string, opts: { timeoutMs?: number; guestTimeoutS?: number; what?: string; channel?: ChannelName } = {}): Promise<RunReply> {
     const t0 = performance.now();
     const b64 = Buffer.from(script).toString('base64');
-    const f = await this.request(`RUN ${opts.guestTimeoutS ?? 0} ${b64}`, undefined, opts.timeoutMs ?? 120_000, opts.what ?? script.slice(0, 60));
+    const f = await this.request(`RUN ${opts.guestTimeoutS ?? 0} ${b64}`, undefined, opts.timeoutMs ?? 120_000, opts.what ?? script.slice(0, 60), opts.channel);
     const dec = (s: string | undefined) => (!s || s === '-' ? '' : Buffer.from(s, 'base64').toString('utf8'));
     return {
       exitCode: Number(f[0]),
@@ -265,7 +303,7 @@ export class SandboxVM {
 
   /** Orderly power-off; falls back to kill. Always releases everything. */
   async shutdown(): Promise<void> {
-    if (this.alive && this.socket) {
+    if (this.alive && this.channels.get('agent')?.socket) {
       try {
         await this.request('BYE', undefined, 10_000, 'power off');
         await Promise.race([this.qemu, new Promise((r) => setTimeout(r, 10_000))]);
@@ -282,8 +320,7 @@ export class SandboxVM {
       await Promise.race([this.qemu.catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
     }
     this.fail(new ScxError('VM_CRASHED', 'the sandbox VM was shut down'));
-    this.socket?.destroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    for (const ch of this.channels.values()) await ch.close();
     if (!this.opts.keepRunDir) await rm(this.runDir, { recursive: true, force: true });
   }
 

@@ -10,12 +10,15 @@
 #
 # Scripts run with stdin from /dev/null, without the channel's fd, in /tmp.
 # A timeout_s > 0 kills the script's process group after that many seconds.
+# One agent runs per port (scx.agent for jobs, scx.monitor for the monitor's
+# samples), so sampling goes on while a long workload runs.
+name=${1:-scx.agent}
 port=
 for d in /sys/class/virtio-ports/*; do
-	[ "$(cat "$d/name" 2>/dev/null)" = scx.agent ] && port=/dev/${d##*/}
+	[ "$(cat "$d/name" 2>/dev/null)" = "$name" ] && port=/dev/${d##*/}
 done
 if [ -z "$port" ]; then
-	echo "scx-agent: no virtio port named scx.agent" >&2
+	echo "scx-agent: no virtio port named $name" >&2
 	exit 1
 fi
 exec 3<>"$port"
@@ -27,17 +30,17 @@ cd /tmp
 while read -r id op a1 a2 <&3; do
 	case "$op" in
 	RUN)
-		printf %s "$a2" | base64 -d > "/tmp/.req.$id.sh"
+		printf %s "$a2" | base64 -d > "/tmp/.req.$name.$id.sh"
 		t0=$(scx-clock)
 		if [ "$a1" -gt 0 ] 2>/dev/null; then
-			timeout -s KILL "$a1" sh "/tmp/.req.$id.sh" < /dev/null > "/tmp/.req.$id.out" 2> "/tmp/.req.$id.err" 3>&-
+			timeout -s KILL "$a1" sh "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
 		else
-			sh "/tmp/.req.$id.sh" < /dev/null > "/tmp/.req.$id.out" 2> "/tmp/.req.$id.err" 3>&-
+			sh "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
 		fi
 		rc=$?
 		t1=$(scx-clock)
-		printf '%s DONE %s %s %s %s %s\n' "$id" "$rc" "$t0" "$t1" "$(b64 "/tmp/.req.$id.out")" "$(b64 "/tmp/.req.$id.err")" >&3
-		rm -f "/tmp/.req.$id.sh" "/tmp/.req.$id.out" "/tmp/.req.$id.err"
+		printf '%s DONE %s %s %s %s %s\n' "$id" "$rc" "$t0" "$t1" "$(b64 "/tmp/.req.$name.$id.out")" "$(b64 "/tmp/.req.$name.$id.err")" >&3
+		rm -f "/tmp/.req.$name.$id.sh" "/tmp/.req.$name.$id.out" "/tmp/.req.$name.$id.err"
 		;;
 	PUT)
 		mkdir -p "$(dirname "$a1")"

@@ -1,0 +1,82 @@
+/**
+ * The engines one server process shares between its sessions: targets (the sandbox
+ * VM, the host), the kernel, the scheduler library. Created once; closed on exit.
+ */
+import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
+import { LibraryStore } from './library/store.js';
+import { Monitor, type MonitorConfig, type MonitorEvent, type MonitorStatus } from './monitor.js';
+import { getBuild } from './toolchain/builds.js';
+import { TargetManager, type TargetKind, type TargetManagerOptions } from './targets.js';
+
+export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: MonitorStatus) => void;
+
+export interface EngineOptions extends TargetManagerOptions {
+  log?: (line: string) => void;
+}
+
+export class ScxEngines {
+  readonly targets: TargetManager;
+  private kernelP?: Promise<KernelInfo>;
+  private libraryP?: Promise<LibraryStore>;
+  readonly monitors = new Map<TargetKind, Monitor>();
+  private readonly listeners = new Set<MonitorListener>();
+
+  constructor(readonly opts: EngineOptions = {}) {
+    this.targets = new TargetManager(opts);
+  }
+
+  /** The sandbox kernel (fetched on first use, then cached). */
+  kernel(): Promise<KernelInfo> {
+    this.kernelP ??= ensureKernel({ log: this.opts.log }).catch((e) => {
+      this.kernelP = undefined;
+      throw e;
+    });
+    return this.kernelP;
+  }
+
+  /** The scheduler library ($SCX_MCP_LIBRARY, seeded from the repo's library/). */
+  library(): Promise<LibraryStore> {
+    this.libraryP ??= LibraryStore.open().catch((e) => {
+      this.libraryP = undefined;
+      throw e;
+    });
+    return this.libraryP;
+  }
+
+  /** Subscribe to monitor events (each MCP session forwards them to its client); returns the unsubscribe. */
+  onMonitorEvent(l: MonitorListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Deploy with a monitor: baseline, switch, watch, roll back on regression (recorded as a negative result). */
+  async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig): Promise<MonitorStatus> {
+    this.monitors.get(target)?.stop();
+    const monitor = new Monitor(target, this.targets, config, {
+      onEvent: (e, st) => {
+        for (const l of this.listeners) l(target, e, st);
+      },
+      recordNegative: async ({ buildId: id, reason, metrics, baseline }) => {
+        const build = await getBuild(id);
+        if (!build.origin.entry) return; // an agent's own source: no entry to attach it to
+        await (await this.library()).recordResult({
+          entry: build.origin.entry, version: build.origin.version, buildId: id, params: build.params, target,
+          workload: { name: `monitored deployment on ${target}`, description: reason },
+          metrics, baseline, outcome: /disabled|no longer running/.test(reason) ? 'failed' : 'regressed',
+          note: `automatic rollback by the monitor: ${reason}`, at: new Date().toISOString(),
+        });
+      },
+    });
+    this.monitors.set(target, monitor);
+    return monitor.deployAndWatch(buildId);
+  }
+
+  stopMonitor(target: TargetKind): void {
+    this.monitors.get(target)?.stop();
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.monitors.values()) m.stop();
+    await this.targets.close();
+  }
+}

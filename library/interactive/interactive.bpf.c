@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * interactive - low wakeup latency: sleepers first, CPU hogs wait.
+ *
+ * The scheduler learns, per task, how much CPU it uses between two sleeps
+ * (an exponentially weighted average). A task whose bursts stay under
+ * `wake_slice_us` counts as interactive: when it wakes up it is queued by
+ * its wakeup time and gets a short slice of `wake_slice_us`. Everything
+ * else - tasks whose slice ran out, tasks with long bursts - is queued
+ * `hog_delay_us` later than its enqueue time, so a fresh wakeup overtakes
+ * any hog that queued less than that before it (but not older ones, so hogs
+ * never starve). When an interactive task wakes and no CPU is idle, a CPU
+ * running a hog is kicked (`preempt_kick`) to cut the hog's slice short.
+ *
+ * Works well when: desktops, audio/video, request/response servers beside
+ * batch work - anything where the p99 wakeup latency of short tasks
+ * matters more than the throughput of long ones.
+ * Costs: more context switches and colder caches for CPU-bound tasks
+ * (they lose the CPU whenever a sleeper wakes); the average-burst rule can
+ * be gamed by a task that sleeps briefly and often; nice levels are ignored.
+ */
+#include "scx_common.bpf.h"
+
+SCX_LICENSE_GPL;
+
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+
+#define SHARED_DSQ 0
+#define MAX_CPUS 1024
+
+/* Slice of CPU-bound tasks, in microseconds. */
+SCX_PARAM(u64, slice_us, 5000);
+/*
+ * Slice of woken interactive tasks; also the burst limit under which a task
+ * counts as interactive, in microseconds.
+ */
+SCX_PARAM(u64, wake_slice_us, 1000);
+/* How far behind a fresh wakeup a hog's turn is placed, in microseconds. */
+SCX_PARAM(u64, hog_delay_us, 10000);
+/* Preempt a CPU running a hog when an interactive task wakes up and no CPU is idle. */
+SCX_PARAM(bool, preempt_kick, true);
+
+u64 stat_boosted;    /* interactive wakeups queued ahead of hogs */
+u64 stat_hog;        /* enqueues of hogs and tasks whose slice ran out */
+u64 stat_kicks;      /* CPUs preempted for an interactive wakeup */
+u64 stat_direct;     /* wakeups sent straight to an idle CPU */
+
+UEI_DEFINE(uei);
+
+struct task_ctx {
+	u64 avg_burst_ns; /* CPU time per wakeup, exponentially weighted */
+	u64 burst_ns;     /* CPU time since the last wakeup */
+	u64 started_at;   /* when it last got a CPU */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+/* Per CPU: is it running a hog right now (so a wakeup may preempt it)? */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_CPUS);
+	__type(key, u32);
+	__type(value, u32);
+} cpu_runs_hog SEC(".maps");
+
+static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+static __always_inline bool is_interactive(struct task_ctx *tctx)
+{
+	u64 limit = wake_slice_us * NSEC_PER_USEC;
+
+	return tctx->avg_burst_ns < limit && tctx->burst_ns < limit;
+}
+
+static __always_inline bool runs_hog(s32 cpu)
+{
+	u32 key = cpu, *v = bpf_map_lookup_elem(&cpu_runs_hog, &key);
+
+	return v && *v;
+}
+
+/* Cut short a hog's slice somewhere: the task's own CPU first, else any CPU. */
+static __always_inline void kick_a_hog(struct task_struct *p)
+{
+	s32 cpu = scx_bpf_task_cpu(p), i, nr = scx_bpf_nr_cpu_ids();
+
+	if (runs_hog(cpu) && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		stat_add(&stat_kicks, 1);
+		return;
+	}
+	bpf_for(i, 0, nr) {
+		if (i >= MAX_CPUS)
+			break;
+		if (runs_hog(i) && bpf_cpumask_test_cpu(i, p->cpus_ptr)) {
+			scx_bpf_kick_cpu(i, SCX_KICK_PREEMPT);
+			stat_add(&stat_kicks, 1);
+			return;
+		}
+	}
+}
+
+s32 BPF_STRUCT_OPS(interactive_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	bool is_idle = false;
+	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	struct task_ctx *tctx;
+
+	if (is_idle) {
+		tctx = task_ctx(p);
+		stat_add(&stat_direct, 1);
+		scx_insert(p, SCX_DSQ_LOCAL,
+			   (tctx && is_interactive(tctx) ? wake_slice_us : slice_us) *
+				   NSEC_PER_USEC, 0);
+	}
+	return cpu;
+}
+
+void BPF_STRUCT_OPS(interactive_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u64 now = scx_now();
+
+	if (tctx && (enq_flags & SCX_ENQ_WAKEUP) && is_interactive(tctx)) {
+		stat_add(&stat_boosted, 1);
+		scx_insert_vtime(p, SHARED_DSQ, wake_slice_us * NSEC_PER_USEC,
+				 now, enq_flags);
+		if (preempt_kick)
+			kick_a_hog(p);
+		return;
+	}
+	stat_add(&stat_hog, 1);
+	scx_insert_vtime(p, SHARED_DSQ, slice_us * NSEC_PER_USEC,
+			 now + hog_delay_us * NSEC_PER_USEC, enq_flags);
+}
+
+void BPF_STRUCT_OPS(interactive_dispatch, s32 cpu, struct task_struct *prev)
+{
+	scx_move_to_local(SHARED_DSQ);
+}
+
+void BPF_STRUCT_OPS(interactive_running, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u32 key = bpf_get_smp_processor_id(), *hog;
+
+	if (!tctx)
+		return;
+	tctx->started_at = scx_now();
+	hog = bpf_map_lookup_elem(&cpu_runs_hog, &key);
+	if (hog)
+		*hog = !is_interactive(tctx);
+}
+
+void BPF_STRUCT_OPS(interactive_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u32 key = bpf_get_smp_processor_id(), *hog;
+
+	hog = bpf_map_lookup_elem(&cpu_runs_hog, &key);
+	if (hog)
+		*hog = 0;
+	if (!tctx || !tctx->started_at)
+		return;
+	tctx->burst_ns += scx_now() - tctx->started_at;
+	if (!runnable) {
+		/* going to sleep: fold the burst into the average */
+		tctx->avg_burst_ns = (tctx->avg_burst_ns * 3 + tctx->burst_ns) / 4;
+		tctx->burst_ns = 0;
+	}
+}
+
+s32 BPF_STRUCT_OPS(interactive_init_task, struct task_struct *p,
+		   struct scx_init_task_args *args)
+{
+	if (!bpf_task_storage_get(&task_ctxs, p, 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
+	return 0;
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(interactive_init)
+{
+	return scx_bpf_create_dsq(SHARED_DSQ, -1);
+}
+
+void BPF_STRUCT_OPS(interactive_exit, struct scx_exit_info *ei)
+{
+	UEI_RECORD(uei, ei);
+}
+
+SCX_OPS_DEFINE(interactive_ops,
+	       .select_cpu = (void *)interactive_select_cpu,
+	       .enqueue = (void *)interactive_enqueue,
+	       .dispatch = (void *)interactive_dispatch,
+	       .running = (void *)interactive_running,
+	       .stopping = (void *)interactive_stopping,
+	       .init_task = (void *)interactive_init_task,
+	       .init = (void *)interactive_init,
+	       .exit = (void *)interactive_exit,
+	       .name = "interactive");

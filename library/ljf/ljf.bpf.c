@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ljf - longest job first, to finish a batch of uneven jobs sooner.
+ *
+ * Each task gets an expected length, from the first source that knows it:
+ *   1. the `job_hints` map: the longest prefix of the task name (comm) with
+ *      an entry gives its expected runtime in ns (a userspace part fills it);
+ *   2. the task name, if it follows the batch scheme `<role>_<C><UUU>_<NN>`
+ *      (job_L039_00, job_S001_07, cc1_L012_034): UUU size units of
+ *      `unit_us` each;
+ *   3. otherwise its observed history: the longer of its average CPU burst
+ *      (CPU time between wakeups, exponentially weighted) and its current
+ *      burst.
+ * Jobs wait in one queue ordered longest first, ties broken by spawn order,
+ * so the long jobs start at once and the short jobs fill the other CPUs
+ * around them. A job that runs past its estimate counts as at least as long
+ * as it has run so far. When a slice ends, the running job keeps the CPU if
+ * it is still ahead of every queued job, so each job runs to completion
+ * instead of sharing the CPU round-robin with its equals. CPU-bound tasks
+ * without a known length join the same queue, ordered by their history.
+ * Tasks whose bursts stay short (shells, daemons, kernel threads, anything
+ * interactive) go to a first-come-first-served system lane that is served
+ * first; their slice is that short burst limit, so a task that turns into a
+ * CPU hog drops to the job queue within one slice. Starvation guard: a task
+ * of the job queue that has waited more than `max_wait_ms` is run by the
+ * next free CPU (looking at the 32 tasks at the back of the queue).
+ *
+ * Works well when: a batch with one or a few long jobs and many short ones,
+ * where the time until the whole batch is done (makespan) matters: starting
+ * the long job first keeps it off the critical path (the classic LPT rule).
+ * Costs: short jobs wait behind long ones, so mean completion time is worse
+ * than SJF; wrong hints mislead it; equally long CPU hogs of unknown length
+ * run one after another (the later ones only through the starvation guard);
+ * the system lane trusts any task with short bursts.
+ */
+#include "scx_common.bpf.h"
+
+SCX_LICENSE_GPL;
+
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+
+#define COMM_LEN 16
+#define SYS_DSQ 0 /* short-burst tasks, FIFO, served first */
+#define JOB_DSQ 1 /* everything else, longest expected length first */
+#define HINT_RECHECK_NS (100 * NSEC_PER_MSEC)
+#define GUARD_SCAN 32 /* tasks the starvation guard looks at */
+
+/* Slice for jobs and CPU-bound tasks, in microseconds. */
+SCX_PARAM(u64, slice_us, 20000);
+/* CPU time one size unit of a job name stands for, in microseconds. */
+SCX_PARAM(u64, unit_us, 10000);
+/*
+ * Tasks of unknown length whose CPU bursts stay below this use the system
+ * lane (and get it as their slice), in microseconds.
+ */
+SCX_PARAM(u64, sys_burst_us, 2000);
+/* Starvation guard: a queued task runs once it has waited this long, in milliseconds. */
+SCX_PARAM(u32, max_wait_ms, 1000);
+
+u64 stat_sys;        /* enqueues to the system lane */
+u64 stat_hinted;     /* enqueues of jobs sized by a job_hints entry */
+u64 stat_named;      /* enqueues of jobs sized by their name */
+u64 stat_history;    /* enqueues of CPU-bound tasks sized by history */
+u64 stat_direct;     /* wakeups sent straight to an idle CPU */
+u64 stat_rescued;    /* waiting jobs run by the starvation guard */
+u64 stat_kept;       /* slice ends where the running job stayed ahead of the queue */
+
+UEI_DEFINE(uei);
+
+/* comm prefix (NUL-padded) -> expected runtime in ns; filled by userspace */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, char[COMM_LEN]);
+	__type(value, u64);
+} job_hints SEC(".maps");
+
+enum len_source { SRC_HISTORY, SRC_HINT, SRC_NAME };
+
+struct task_ctx {
+	u64 seq;          /* spawn order: stable tie-breaker */
+	u64 comm[2];      /* the name the estimate below was made for */
+	u64 expected_ns;  /* from a hint or the name; 0 = unknown */
+	u64 name_ns;      /* length the name stands for; 0 = not a job name */
+	u64 hint_at;      /* when job_hints was last consulted */
+	u32 source;       /* enum len_source */
+	u64 job_run_ns;   /* CPU time used since the task took this name */
+	u64 avg_burst_ns; /* CPU time per wakeup, exponentially weighted */
+	u64 burst_ns;     /* CPU time since the last wakeup */
+	u64 started_at;   /* when it last got a CPU */
+	u64 queued_at;    /* when it was last queued */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+u64 next_seq;
+u64 last_guard_check;
+
+static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+/* A task name as the kernel keeps it: 16 bytes, NUL-padded. */
+struct comm_buf {
+	union {
+		char c[COMM_LEN];
+		u64 w[2];
+	};
+};
+
+/*
+ * Expected runtime from job_hints: the entry for the longest prefix of the
+ * name, 0 if none. A global (not inlined) function: the verifier checks it
+ * once instead of at every call site. Prefixes are built by masking the two
+ * 8-byte halves of the name, which keeps the verifier's work small.
+ */
+__noinline u64 hint_lookup(const struct comm_buf *name)
+{
+	u64 key[2], lo, hi, *v;
+	int i, j, len = COMM_LEN - 1;
+
+	if (!name)
+		return 0;
+	lo = name->w[0];
+	hi = name->w[1];
+	bpf_for(i, 0, COMM_LEN - 1) {
+		if (!name->c[i]) {
+			len = i;
+			break;
+		}
+	}
+	bpf_for(j, 0, len) {
+		i = len - j; /* prefix length, longest first */
+		if (i >= 8) {
+			key[0] = lo;
+			key[1] = i == 8 ? 0 : hi & ((1ULL << ((i - 8) * 8)) - 1);
+		} else {
+			key[0] = lo & ((1ULL << (i * 8)) - 1);
+			key[1] = 0;
+		}
+		v = bpf_map_lookup_elem(&job_hints, key);
+		if (v)
+			return *v;
+	}
+	return 0;
+}
+
+/*
+ * Size in units from a name `<role>_<L|S><3+ digits>_<digits>` with a role
+ * of 1-4 characters; 0 if the name does not follow the scheme.
+ */
+__noinline u64 name_units(const struct comm_buf *name)
+{
+	u32 state = 0, digits = 0, idx_digits = 0;
+	u64 units = 0;
+	int i;
+
+	if (!name)
+		return 0;
+	/* unrolled, not bpf_for: the counters below would keep an iterator loop from converging */
+#pragma unroll
+	for (i = 0; i < COMM_LEN; i++) {
+		char ch = name->c[i];
+
+		if (state == 0) {		/* role, then '_' */
+			if (ch == '_' && i >= 1)
+				state = 1;
+			else if (!ch || ch == '_' || i >= 4)
+				return 0;
+		} else if (state == 1) {	/* size class letter */
+			if (ch != 'L' && ch != 'S')
+				return 0;
+			state = 2;
+		} else if (state == 2) {	/* size in units */
+			if (ch >= '0' && ch <= '9' && digits < 6) {
+				units = units * 10 + (ch - '0');
+				digits++;
+			} else if (ch == '_' && digits >= 3) {
+				state = 3;
+			} else {
+				return 0;
+			}
+		} else {			/* spawn index, up to the end */
+			if (ch >= '0' && ch <= '9')
+				idx_digits++;
+			else if (!ch)
+				break;
+			else
+				return 0;
+		}
+	}
+	return state == 3 && idx_digits ? units : 0;
+}
+
+/*
+ * Work out @p's expected length. The name is parsed only when it changes;
+ * job_hints is looked up again on wakeups at most every HINT_RECHECK_NS, so
+ * hints changed by userspace are picked up without a lookup per wakeup.
+ */
+static __always_inline void refresh_estimate(struct task_struct *p,
+					     struct task_ctx *tctx, bool wakeup)
+{
+	struct comm_buf name = {};
+	u64 now = scx_now(), v;
+
+	bpf_probe_read_kernel(&name, sizeof(name), p->comm);
+	if (name.w[0] != tctx->comm[0] || name.w[1] != tctx->comm[1]) {
+		/* a new name is a new job: its own CPU time starts now */
+		tctx->comm[0] = name.w[0];
+		tctx->comm[1] = name.w[1];
+		tctx->job_run_ns = 0;
+		tctx->name_ns = name_units(&name) * unit_us * NSEC_PER_USEC;
+	} else if (!wakeup || now - tctx->hint_at < HINT_RECHECK_NS) {
+		return;
+	}
+	tctx->hint_at = now;
+
+	v = hint_lookup(&name);
+	if (v) {
+		tctx->expected_ns = v;
+		tctx->source = SRC_HINT;
+	} else if (tctx->name_ns) {
+		tctx->expected_ns = tctx->name_ns;
+		tctx->source = SRC_NAME;
+	} else {
+		tctx->expected_ns = 0;
+		tctx->source = SRC_HISTORY;
+	}
+}
+
+/* Longest first: the queue key grows as the length shrinks. */
+#define LEN_MAX (1ULL << 50) /* about 13 days, in ns */
+
+static __always_inline u64 inverted(u64 len_ns)
+{
+	return LEN_MAX - (len_ns < LEN_MAX ? len_ns : LEN_MAX);
+}
+
+/* Queue order: inverted length in ~us in the high bits, spawn order in the low 20. */
+static __always_inline u64 order_key(u64 len_ns, u64 seq)
+{
+	return ((len_ns >> 10) << 20) | (seq & 0xfffff);
+}
+
+/*
+ * @p's place in the job queue, counting @extra ns of CPU time not charged
+ * yet (the current run of a task still on a CPU). False: it belongs to the
+ * system lane.
+ */
+static __always_inline bool job_key(struct task_ctx *tctx, u64 extra, u64 *key)
+{
+	u64 est;
+
+	if (tctx->source != SRC_HISTORY) {
+		/* past its estimate: at least as long as it has run */
+		*key = order_key(inverted(MAX(tctx->expected_ns,
+					      tctx->job_run_ns + extra)),
+				 tctx->seq);
+		return true;
+	}
+	est = MAX(tctx->avg_burst_ns, tctx->burst_ns + extra);
+	if (est < sys_burst_us * NSEC_PER_USEC)
+		return false;
+	*key = order_key(inverted(est), tctx->seq);
+	return true;
+}
+
+static __always_inline void set_slice(struct task_struct *p, u64 slice)
+{
+#if defined(SCX_HAS_scx_bpf_task_set_slice)
+	scx_bpf_task_set_slice(p, slice);
+#else
+	p->scx.slice = slice;
+#endif
+}
+
+/*
+ * The kernel asks for the next task while the current one (@prev) is still
+ * on the CPU and in no queue: if its slice ran out but it is still ahead of
+ * everything queued, keep it running instead of switching to the head of
+ * the queue. Without this, a job longer than one slice would lose the CPU to
+ * an equal job at every slice end (round-robin among equals).
+ */
+static __always_inline bool keep_running(struct task_struct *prev)
+{
+	struct task_struct *head;
+	struct task_ctx *tctx;
+	bool keep = true;
+	u64 key;
+
+	if (!(prev->scx.flags & SCX_TASK_QUEUED))
+		return false; /* going to sleep or exiting */
+	tctx = task_ctx(prev);
+	if (!tctx || !job_key(tctx, scx_now() - tctx->started_at, &key))
+		return false;
+	bpf_for_each(scx_dsq, head, JOB_DSQ, 0) {
+		keep = !vtime_before(head->scx.dsq_vtime, key);
+		break;
+	}
+	if (keep) {
+		set_slice(prev, slice_us * NSEC_PER_USEC);
+		stat_add(&stat_kept, 1);
+	}
+	return keep;
+}
+
+/*
+ * Starvation guard: scanning from the back of the job queue (at most
+ * GUARD_SCAN tasks), run the first task that has waited longer than
+ * max_wait_ms. Scanning, not just the last task, because the last one may
+ * be the same task every time while others behind the front also wait.
+ */
+static __always_inline bool rescue_starved(s32 cpu)
+{
+	u64 now = scx_now(), limit = (u64)max_wait_ms * NSEC_PER_MSEC;
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	bool moved = false;
+	int i;
+
+	/* looking once a millisecond is plenty */
+	if (now - last_guard_check < NSEC_PER_MSEC)
+		return false;
+	last_guard_check = now;
+
+	if (bpf_iter_scx_dsq_new(&it, JOB_DSQ, SCX_DSQ_ITER_REV)) {
+		bpf_iter_scx_dsq_destroy(&it);
+		return false;
+	}
+	bpf_for(i, 0, GUARD_SCAN) {
+		struct task_ctx *tctx;
+
+		p = bpf_iter_scx_dsq_next(&it);
+		if (!p)
+			break;
+		tctx = task_ctx(p);
+		if (!tctx || now - tctx->queued_at <= limit ||
+		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		moved = scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0);
+		break;
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	if (moved)
+		stat_add(&stat_rescued, 1);
+	return moved;
+}
+
+s32 BPF_STRUCT_OPS(ljf_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	bool is_idle = false;
+	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+
+	if (is_idle) {
+		stat_add(&stat_direct, 1);
+		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
+	}
+	return cpu;
+}
+
+void BPF_STRUCT_OPS(ljf_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	u64 sys_ns = sys_burst_us * NSEC_PER_USEC;
+	struct task_ctx *tctx = task_ctx(p);
+	u64 key;
+
+	if (!tctx) {
+		scx_insert(p, SYS_DSQ, sys_ns, enq_flags);
+		return;
+	}
+	refresh_estimate(p, tctx, enq_flags & SCX_ENQ_WAKEUP);
+	tctx->queued_at = scx_now();
+
+	if (!job_key(tctx, 0, &key)) {
+		stat_add(&stat_sys, 1);
+		scx_insert(p, SYS_DSQ, sys_ns, enq_flags);
+		return;
+	}
+	if (tctx->source == SRC_HINT)
+		stat_add(&stat_hinted, 1);
+	else if (tctx->source == SRC_NAME)
+		stat_add(&stat_named, 1);
+	else
+		stat_add(&stat_history, 1);
+	scx_insert_vtime(p, JOB_DSQ, slice_us * NSEC_PER_USEC, key, enq_flags);
+}
+
+void BPF_STRUCT_OPS(ljf_dispatch, s32 cpu, struct task_struct *prev)
+{
+	if (rescue_starved(cpu))
+		return;
+	if (scx_move_to_local(SYS_DSQ))
+		return;
+	if (prev && keep_running(prev))
+		return;
+	scx_move_to_local(JOB_DSQ);
+}
+
+void BPF_STRUCT_OPS(ljf_running, struct task_struct *p)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (tctx)
+		tctx->started_at = scx_now();
+}
+
+void BPF_STRUCT_OPS(ljf_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = task_ctx(p);
+	u64 used;
+
+	if (!tctx || !tctx->started_at)
+		return;
+	used = scx_now() - tctx->started_at;
+	tctx->burst_ns += used;
+	tctx->job_run_ns += used;
+	if (!runnable) {
+		/* going to sleep: the burst is over, fold it into the average */
+		tctx->avg_burst_ns = (tctx->avg_burst_ns * 3 + tctx->burst_ns) / 4;
+		tctx->burst_ns = 0;
+	}
+}
+
+s32 BPF_STRUCT_OPS(ljf_init_task, struct task_struct *p,
+		   struct scx_init_task_args *args)
+{
+	struct task_ctx *tctx;
+
+	tctx = bpf_task_storage_get(&task_ctxs, p, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tctx)
+		return -ENOMEM;
+	tctx->seq = __sync_fetch_and_add(&next_seq, 1);
+	return 0;
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(ljf_init)
+{
+	s32 ret = scx_bpf_create_dsq(SYS_DSQ, -1);
+
+	if (ret)
+		return ret;
+	return scx_bpf_create_dsq(JOB_DSQ, -1);
+}
+
+void BPF_STRUCT_OPS(ljf_exit, struct scx_exit_info *ei)
+{
+	UEI_RECORD(uei, ei);
+}
+
+SCX_OPS_DEFINE(ljf_ops,
+	       .select_cpu = (void *)ljf_select_cpu,
+	       .enqueue = (void *)ljf_enqueue,
+	       .dispatch = (void *)ljf_dispatch,
+	       .running = (void *)ljf_running,
+	       .stopping = (void *)ljf_stopping,
+	       .init_task = (void *)ljf_init_task,
+	       .init = (void *)ljf_init,
+	       .exit = (void *)ljf_exit,
+	       .name = "ljf");

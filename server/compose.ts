@@ -1,0 +1,95 @@
+/**
+ * Composition: one McpServer per client session, every tool from tools/ registered
+ * with its input and output schemas and annotations; the engines are shared.
+ * Errors become tool results with isError (the server stays up), written for the
+ * model: what went wrong and what to do next.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ScxEngines } from '../core/engines.js';
+import { isScxError } from '../core/errors.js';
+import type { ToolContext, ToolDefinition } from '../tools/define.js';
+import { allTools } from '../tools/index.js';
+import { registerResources } from './resources.js';
+
+export const SERVER_NAME = 'scx-mcp';
+export const SERVER_VERSION = '0.1.0';
+
+type Extra = {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number };
+  sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
+};
+
+export function errorResult(e: unknown): CallToolResult {
+  if (isScxError(e)) {
+    return {
+      isError: true,
+      content: [{ type: 'text', text: `${e.message}${e.hint ? `\nWhat to do: ${e.hint}` : ''}` }],
+    };
+  }
+  const msg = e instanceof z.ZodError ? `invalid arguments: ${e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` : String((e as Error)?.message ?? e);
+  return { isError: true, content: [{ type: 'text', text: `scx-mcp internal error: ${msg}` }] };
+}
+
+export function registerTool(server: McpServer, engines: ScxEngines, def: ToolDefinition): void {
+  server.registerTool(def.name, {
+    title: def.title,
+    description: def.description,
+    inputSchema: def.input,
+    outputSchema: def.output,
+    annotations: { title: def.title, ...def.annotations },
+  }, (async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
+    let step = 0;
+    const ctx: ToolContext = {
+      engines,
+      signal: extra.signal,
+      async progress(message, progress, total) {
+        step++;
+        await server.sendLoggingMessage({ level: 'info', logger: def.name, data: message }).catch(() => {});
+        const token = extra._meta?.progressToken;
+        if (token !== undefined) {
+          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: progress ?? step, total, message } }).catch(() => {});
+        }
+      },
+      async log(level, message) {
+        await server.sendLoggingMessage({ level, logger: def.name, data: message }).catch(() => {});
+      },
+    };
+    try {
+      const parsed = z.object(def.input).parse(args);
+      const r = await def.handle(parsed as never, ctx);
+      const content: CallToolResult['content'] = [{ type: 'text', text: r.summary }];
+      for (const img of r.images ?? []) content.push({ type: 'image', data: img.data, mimeType: img.mimeType });
+      return { content, structuredContent: r.structured as Record<string, unknown> };
+    } catch (e) {
+      return errorResult(e);
+    }
+  }) as never);
+}
+
+export function createServer(engines: ScxEngines): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, prompts: {} },
+      instructions: 'scx-mcp builds, verifies and deploys Linux sched_ext CPU schedulers safely. Typical flow: profile_workload → search_library → build_scheduler (entry+params, a patch, or your own source) → verify_bpf → deploy_scx (sandbox first) → profile_workload on the same target → record_result → rollback if worse. Read the scx://memory resource first: it says what worked before.',
+    },
+  );
+  for (const def of allTools) registerTool(server, engines, def as unknown as ToolDefinition);
+  registerResources(server, engines);
+  // monitor events reach this session's client as log messages and resource updates
+  const unsubscribe = engines.onMonitorEvent((target, e) => {
+    if (e.kind === 'sample') return;
+    const level = e.kind === 'rollback' || e.kind === 'regression' || e.kind === 'scheduler_exit' ? 'error' : e.kind === 'alert' || e.kind === 'probe_failed' ? 'warning' : 'info';
+    void server.sendLoggingMessage({ level, logger: `monitor/${target}`, data: `${e.kind}: ${e.message}` }).catch(() => {});
+    void server.server.sendResourceUpdated({ uri: `scx://monitor/${target}` }).catch(() => {});
+  });
+  const prevOnClose = server.server.onclose;
+  server.server.onclose = () => {
+    unsubscribe();
+    prevOnClose?.();
+  };
+  return server;
+}

@@ -1,0 +1,83 @@
+/**
+ * Resources and prompts: the library entries and the agent memory as readable
+ * resources, target status, and a prompt that walks an agent through the loop.
+ */
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { ScxEngines } from '../core/engines.js';
+
+export function registerResources(server: McpServer, engines: ScxEngines): void {
+  server.registerResource('memory', 'scx://memory', {
+    title: 'scx-mcp memory',
+    description: 'What worked and what failed for which kinds of workload, rewritten from every recorded result. Read it before choosing a scheduler.',
+    mimeType: 'text/markdown',
+  }, async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: (await engines.library()).memoryMarkdown() }] }));
+
+  server.registerResource('library-entry', new ResourceTemplate('scx://library/{name}', {
+    list: async () => ({
+      resources: (await engines.library()).list().map((e) => ({ uri: `scx://library/${e.name}`, name: e.name, title: e.title, mimeType: 'text/markdown' })),
+    }),
+  }), {
+    title: 'Scheduler library entry',
+    description: 'A library scheduler: metadata (description, tags, parameters, limitations, test results) and its BPF C source.',
+    mimeType: 'text/markdown',
+  }, async (uri, vars) => {
+    const name = String(vars.name);
+    const e = await (await engines.library()).get(name);
+    const text = [
+      `# ${e.entry.title} (${e.entry.name}, v${e.entry.version})`, '', e.entry.description, '',
+      '```json', JSON.stringify(e.entry, null, 2), '```', '', `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
+    ].join('\n');
+    return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text }] };
+  });
+
+  server.registerResource('target', new ResourceTemplate('scx://targets/{target}', {
+    list: async () => ({ resources: ['sandbox', 'host'].map((t) => ({ uri: `scx://targets/${t}`, name: t, mimeType: 'application/json' })) }),
+  }), {
+    title: 'Deployment target status',
+    description: 'What runs on a target (sandbox VM or host), what ran before, and the sched_ext state.',
+    mimeType: 'application/json',
+  }, async (uri, vars) => {
+    const t = String(vars.target) === 'host' ? 'host' : 'sandbox';
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await engines.targets.status(t), null, 2) }] };
+  });
+
+  server.registerResource('monitor', new ResourceTemplate('scx://monitor/{target}', {
+    list: async () => ({ resources: ['sandbox', 'host'].map((t) => ({ uri: `scx://monitor/${t}`, name: `monitor ${t}`, mimeType: 'application/json' })) }),
+  }), {
+    title: 'Deployment monitor',
+    description: 'The monitor of a target: baseline, last sample, alerts, and the timeline of alerts, regressions and rollbacks. Updated (resources/updated) on every event.',
+    mimeType: 'application/json',
+  }, async (uri, vars) => {
+    const t = String(vars.target) === 'host' ? 'host' : 'sandbox';
+    const m = engines.monitors.get(t);
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(m ? m.status() : { target: t, running: false, timeline: [] }, null, 2) }] };
+  });
+
+  server.registerPrompt('tune_scheduler', {
+    title: 'Make a workload run better with a sched_ext scheduler',
+    description: 'Walks through profile → search → configure/modify/create → verify → deploy → measure → record, safely.',
+    argsSchema: {
+      workload: z.string().describe('the command to run, e.g. "batch --kind join --jobs 1x39,39x1"'),
+      goal: z.string().describe('what "better" means: e.g. "finish the whole batch sooner" or "lower p99 wakeup latency"'),
+    },
+  }, ({ workload, goal }) => ({
+    messages: [{
+      role: 'user',
+      content: {
+        type: 'text',
+        text: [
+          `Goal: ${goal}. Workload: \`${workload}\`.`,
+          '1. Read the scx://memory resource: what worked for similar workloads.',
+          `2. profile_workload {"target":"sandbox","command":${JSON.stringify(workload)}} — note the tags and the fingerprint; this is the kernel-default baseline.`,
+          '3. search_library with a description of the goal, the tags and the fingerprint. Read the top entries (scx://library/<name>) and their parameters.',
+          '4. build_scheduler: prefer an entry with params (configure); if it lacks something, a small patch (modify); only if nothing fits, your own source from bpf-templates/fifo (create). Fix every static finding it reports.',
+          '5. verify_bpf on the buildId. On FAIL, read the reason and hint (file:line), fix, build again.',
+          '6. deploy_scx {"target":"sandbox"} and run profile_workload again with the same command: compare with the baseline.',
+          '7. record_result with the metrics and the baseline, whether better or worse — the library and memory learn from both.',
+          '8. If it is worse, rollback {"target":"sandbox","to":"default"} and try the next candidate. Only deploy to the host when the user asks and the server allows it.',
+        ].join('\n'),
+      },
+    }],
+  }));
+}

@@ -1,0 +1,289 @@
+/**
+ * The MCP server driven by the SDK's own Client: over stdio (the real CLI process)
+ * and over Streamable HTTP and legacy SSE. Bad input of every kind must come back
+ * as a clear tool error with the server still serving.
+ */
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScxEngines } from '../../core/engines.js';
+import { repoRoot } from '../../core/paths.js';
+import { startHttp } from '../../server/http.js';
+
+const TOOLS = ['build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'verify_bpf'];
+const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
+const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
+const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+async function stdioClient(): Promise<Client> {
+  const client = new Client({ name: 'scx-test', version: '1' });
+  await client.connect(new StdioClientTransport({
+    command: process.execPath,
+    args: [join(repoRoot, 'dist/server/cli.js'), 'serve'],
+    cwd: workspace,
+    env: { ...process.env, SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library } as Record<string, string>,
+    stderr: 'pipe',
+  }));
+  return client;
+}
+
+describe('over stdio', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await stdioClient();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('lists the seven tools with input and output schemas and annotations', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe('object');
+      expect(t.outputSchema?.type).toBe('object');
+      expect(t.description!.length).toBeGreaterThan(80);
+      expect(typeof t.annotations?.readOnlyHint).toBe('boolean');
+      expect(typeof t.annotations?.destructiveHint).toBe('boolean');
+    }
+    expect(tools.find((t) => t.name === 'search_library')!.annotations!.readOnlyHint).toBe(true);
+    expect(tools.find((t) => t.name === 'deploy_scx')!.annotations!.destructiveHint).toBe(true);
+  });
+
+  it('every tool rejects malformed arguments with a schema error, and the server stays up', async () => {
+    const bad: Record<string, Record<string, unknown>> = {
+      build_scheduler: { params: 'fast' },
+      verify_bpf: { buildId: 'not-an-id' },
+      deploy_scx: { buildId: 42 },
+      rollback: { to: 'yesterday' },
+      profile_workload: { seconds: -1 },
+      search_library: { limit: 'all' },
+      record_result: { metrics: 'good' },
+    };
+    for (const [name, args] of Object.entries(bad)) {
+      const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      expect(r.isError, name).toBe(true);
+      expect(text(r), name).toMatch(/validation|invalid|Expected|expected/i);
+    }
+    expect((await client.listTools()).tools).toHaveLength(7);
+  });
+
+  it('a scheduler that fails static analysis never compiles, and says where and how to fix it', async () => {
+    const source = readFileSync(join(repoRoot, 'fixtures/bad/null_deref.bpf.c'), 'utf8');
+    const r = (await client.callTool({ name: 'build_scheduler', arguments: { source, fileName: 'mine.bpf.c' } })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    const s = r.structuredContent as { ok: boolean; stage: string; buildId: string; findings: { rule: string; line: number; file: string }[] };
+    expect(s).toMatchObject({ ok: false, stage: 'static' });
+    expect(s.findings[0]).toMatchObject({ rule: 'null-check', line: 19, file: 'mine.bpf.c' });
+    expect(text(r)).toMatch(/mine\.bpf\.c:19/);
+    // and such a build is refused by verify and deploy
+    const v = (await client.callTool({ name: 'verify_bpf', arguments: { buildId: s.buildId } })) as CallToolResult;
+    expect(v.isError).toBe(true);
+    expect(text(v)).toMatch(/did not build/);
+    const d = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: s.buildId } })) as CallToolResult;
+    expect(d.isError).toBe(true);
+  });
+
+  it('C that does not compile returns clang diagnostics with file:line', async () => {
+    const source = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8').replace('return cpu;', 'return cpu +;');
+    const r = (await client.callTool({ name: 'build_scheduler', arguments: { source } })) as CallToolResult;
+    const s = r.structuredContent as { ok: boolean; stage: string; diagnostics: { file: string; line: number; severity: string }[] };
+    expect(s.ok).toBe(false);
+    expect(s.stage).toBe('compile');
+    expect(s.diagnostics.find((d) => d.severity === 'error')).toMatchObject({ file: 'agent.bpf.c' });
+  });
+
+  it('refuses unknown and unverified builds, host deploys without opt-in, and paths outside the workspace', async () => {
+    const unknown = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: 'abcdefabcdef' } })) as CallToolResult;
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toMatch(/no build abcdefabcdef/);
+
+    const fifo = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8');
+    const built = (await client.callTool({ name: 'build_scheduler', arguments: { source: fifo, fileName: 'fifo.bpf.c', params: { slice_us: 3000 } } })) as CallToolResult;
+    const b = built.structuredContent as { ok: boolean; buildId: string; params: Record<string, number> };
+    expect(b.ok).toBe(true);
+    expect(b.params).toEqual({ slice_us: 3000 });
+    const unverified = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId } })) as CallToolResult;
+    expect(unverified.isError).toBe(true);
+    expect(text(unverified)).toMatch(/has not been verified/);
+    const host = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId, target: 'host' } })) as CallToolResult;
+    expect(host.isError).toBe(true);
+
+    const outside = (await client.callTool({ name: 'build_scheduler', arguments: { path: '/etc/passwd' } })) as CallToolResult;
+    expect(outside.isError).toBe(true);
+    expect(text(outside)).toMatch(/outside the workspace/);
+    const inside = join(workspace, 'mine.bpf.c');
+    writeFileSync(inside, fifo);
+    const ok = (await client.callTool({ name: 'build_scheduler', arguments: { path: 'mine.bpf.c' } })) as CallToolResult;
+    expect((ok.structuredContent as { ok: boolean }).ok).toBe(true);
+
+    const badParam = (await client.callTool({ name: 'build_scheduler', arguments: { source: fifo, params: { slice_ms: 1 } } })) as CallToolResult;
+    expect(badParam.isError).toBe(true);
+    expect(text(badParam)).toMatch(/unknown parameter "slice_ms"[\s\S]*slice_us/);
+
+    const hostProfile = (await client.callTool({ name: 'profile_workload', arguments: { target: 'host', command: 'true' } })) as CallToolResult;
+    expect(hostProfile.isError).toBe(true);
+    expect(text(hostProfile)).toMatch(/--allow-host/);
+    expect((await client.listTools()).tools).toHaveLength(7);
+  });
+
+  it('rollback on a target that runs the default is a no-op', async () => {
+    const r = (await client.callTool({ name: 'rollback', arguments: { target: 'sandbox', to: 'default' } })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ changed: false, to: null });
+  });
+
+  it('search_library answers from the seeded library and explains its ranking', async () => {
+    const r = (await client.callTool({ name: 'search_library', arguments: { query: 'one very long job and many short ones; finish the whole batch sooner', limit: 3 } })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    const s = r.structuredContent as { results: { name: string; why: string[]; parts: Record<string, number> }[] };
+    expect(s.results.length).toBeGreaterThan(0);
+    expect(s.results[0]!.why.length).toBeGreaterThan(0);
+  });
+
+  it('exposes the memory and library entries as resources, and the tuning prompt', async () => {
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('scx://memory');
+    const mem = await client.readResource({ uri: 'scx://memory' });
+    expect(mem.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name)).toContain('tune_scheduler');
+  });
+});
+
+describe('over HTTP', () => {
+  let engines: ScxEngines;
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  beforeAll(async () => {
+    process.env.SCX_MCP_LIBRARY = library;
+    engines = new ScxEngines();
+    http = await startHttp(engines, { port: 0 });
+  });
+  afterAll(async () => {
+    await http?.close();
+    await engines?.close();
+  });
+
+  it('Streamable HTTP: lists tools and calls one', async () => {
+    const client = new Client({ name: 'scx-http', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`)));
+    expect((await client.listTools()).tools).toHaveLength(7);
+    const r = (await client.callTool({ name: 'rollback', arguments: {} })) as CallToolResult;
+    expect(r.structuredContent).toMatchObject({ changed: false });
+    await client.close();
+  });
+
+  it('legacy HTTP+SSE: lists tools', async () => {
+    const client = new Client({ name: 'scx-sse', version: '1' });
+    await client.connect(new SSEClientTransport(new URL(`${http.url}/sse`)));
+    expect((await client.listTools()).tools).toHaveLength(7);
+    await client.close();
+  });
+
+  it('refuses a foreign Origin', async () => {
+    const r = await fetch(`${http.url}/mcp`, {
+      method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+    });
+    expect(r.status).toBe(403);
+  });
+
+  it('will not bind off loopback without a token, and checks the token when it has one', async () => {
+    await expect(startHttp(engines, { port: 0, host: '0.0.0.0' })).rejects.toThrow(/without a token/);
+    const guarded = await startHttp(engines, { port: 0, host: '127.0.0.1', token: 's3cret-token' });
+    try {
+      expect((await fetch(`${guarded.url}/health`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/health`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      expect((await fetch(`${guarded.url}/health`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
+      const client = new Client({ name: 'scx-token', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer s3cret-token' } } }));
+      expect((await client.listTools()).tools).toHaveLength(7);
+      await client.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('the whole flow on a fixture, for real (stdio)', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await stdioClient();
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 900_000 })) as CallToolResult;
+    expect(r.isError, `${name}: ${text(r)}`).toBeFalsy();
+    return r.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const workload = 'batch --kind hash --jobs 1x8,8x1 --unit-ms 40 --json';
+
+  it('profile → search → build → verify → deploy → run → record → rollback', async () => {
+    // 1. baseline profile in the sandbox (kernel default)
+    const base = await call('profile_workload', { target: 'sandbox', command: workload, timeoutS: 300 });
+    expect(base.exitCode).toBe(0);
+    expect(base.tasks.seen).toBeGreaterThanOrEqual(9);
+    let status = await call('rollback', { target: 'sandbox', to: 'default' });
+    expect(status.status.schedExt).toMatchObject({ state: 'disabled', ops: null });
+
+    // 2. search with the profile's fingerprint and a description of the goal
+    const found = await call('search_library', { query: 'one long job and many short jobs, finish the whole batch sooner', fingerprint: base.fingerprint, limit: 5 });
+    const names = found.results.map((r: { name: string }) => r.name);
+    expect(names).toContain('ljf');
+
+    // 3. build the longest-job-first entry, 4. verify it in a throwaway VM
+    const built = await call('build_scheduler', { entry: 'ljf' });
+    expect(built.ok).toBe(true);
+    const verified = await call('verify_bpf', { buildId: built.buildId, stressSeconds: 3 });
+    expect(verified.verdict, verified.reasons.join('; ')).toBe('pass');
+    expect(verified.programs.length).toBeGreaterThan(0);
+
+    // 5. deploy to the long-lived sandbox
+    const dep = await call('deploy_scx', { buildId: built.buildId, target: 'sandbox' });
+    expect(dep.status.schedExt).toMatchObject({ state: 'enabled', ops: 'ljf' });
+    expect(dep.replaced).toBeNull();
+
+    // 6. run the workload under it
+    const under = await call('profile_workload', { target: 'sandbox', command: workload, timeoutS: 300 });
+    expect(under.exitCode).toBe(0);
+    status = (await client.readResource({ uri: 'scx://targets/sandbox' })).contents[0] as never;
+    expect(JSON.parse((status as unknown as { text: string }).text).schedExt).toMatchObject({ state: 'enabled', ops: 'ljf' });
+
+    // 7. record the result against the baseline
+    const rec = await call('record_result', {
+      buildId: built.buildId, target: 'sandbox', workload: { name: 'hash batch 1x8,8x1', command: workload, fingerprint: base.fingerprint },
+      metrics: { wall_ms: under.wallMs }, baseline: { wall_ms: base.wallMs },
+    });
+    expect(rec.entry).toBe('ljf');
+    expect(rec.recordId).toBeTruthy();
+    const mem = await client.readResource({ uri: 'scx://memory' });
+    expect((mem.contents[0] as { text: string }).text).toMatch(/ljf/);
+
+    // 8. roll back to the kernel default
+    const rb = await call('rollback', { target: 'sandbox', to: 'default' });
+    expect(rb).toMatchObject({ changed: true, to: null });
+    expect(rb.from.name).toBe('ljf');
+    expect(rb.status.schedExt).toMatchObject({ state: 'disabled', ops: null });
+  });
+
+  it('a scheduler that stalls fails verification with the kernel\'s reason and is never deployed', async () => {
+    const source = readFileSync(join(repoRoot, 'fixtures/bad/stall.bpf.c'), 'utf8');
+    const built = await call('build_scheduler', { source, fileName: 'stall.bpf.c' });
+    expect(built.ok).toBe(true); // a warning, not an error: it compiles
+    expect(built.findings.map((f: { rule: string }) => f.rule)).toContain('enqueue-drops-task');
+    const v = await call('verify_bpf', { buildId: built.buildId, stressSeconds: 2 });
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons.join(' ')).toMatch(/runnable task stall/);
+    const d = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: built.buildId } })) as CallToolResult;
+    expect(d.isError).toBe(true);
+    expect(text(d)).toMatch(/failed verification/);
+  });
+});

@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { ScxError } from '../core/errors.js';
+import { BuildRecord, buildScheduler } from '../core/toolchain/builds.js';
+import { applyPatch } from '../core/toolchain/patch.js';
+import { resolveInWorkspace } from '../core/workspace.js';
+import { defineTool } from './define.js';
+
+const MAX_SOURCE = 512 * 1024;
+
+export const buildSchedulerTool = defineTool({
+  name: 'build_scheduler',
+  title: 'Build a scheduler',
+  description: [
+    'Compile a sched_ext scheduler for the sandbox kernel, with static analysis first.',
+    'Give exactly one of: `entry` (a library scheduler, optionally with `patch`, a unified diff against its source),',
+    '`source` (BPF C you wrote; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c), or `path` (a .bpf.c file in the workspace).',
+    '`params` set the scheduler\'s SCX_PARAM tunables (typed and range-checked).',
+    'Static analysis catches missing NULL checks, unbounded loops, non-GPL licences, kfuncs the kernel lacks and a missing ops table in milliseconds, with file:line and a fix;',
+    'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId.',
+  ].join(' '),
+  input: {
+    entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).optional().describe('library entry name, e.g. "ljf"'),
+    patch: z.string().max(MAX_SOURCE).optional().describe('unified diff against the entry\'s source (only with entry)'),
+    source: z.string().max(MAX_SOURCE).optional().describe('full BPF C source of a scheduler'),
+    path: z.string().max(4096).optional().describe('path of a .bpf.c file inside the workspace'),
+    fileName: z.string().regex(/^[A-Za-z0-9_-]+\.bpf\.c$/).optional().describe('file name for `source` (default agent.bpf.c), used in diagnostics'),
+    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('parameter values, e.g. {"slice_us": 2000}'),
+  },
+  output: {
+    buildId: z.string(),
+    ok: z.boolean(),
+    stage: BuildRecord.shape.stage,
+    name: z.string(),
+    kernel: z.string(),
+    params: BuildRecord.shape.params,
+    origin: BuildRecord.shape.origin,
+    findings: BuildRecord.shape.findings,
+    diagnostics: BuildRecord.shape.diagnostics,
+    durations: BuildRecord.shape.durations,
+    verification: BuildRecord.shape.verification,
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handle(input, ctx) {
+    const given = [input.entry, input.source, input.path].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new ScxError('BAD_INPUT', 'give exactly one of entry, source or path', 'entry: a library scheduler; source: BPF C text; path: a workspace file');
+    if (input.patch && !input.entry) throw new ScxError('BAD_INPUT', 'patch needs entry: it is a diff against a library scheduler\'s source');
+    const kernel = await ctx.engines.kernel();
+    let source: string;
+    let fileName: string;
+    let origin: z.infer<typeof BuildRecord.shape.origin>;
+    let paramSpecs;
+    if (input.entry) {
+      const e = await (await ctx.engines.library()).get(input.entry);
+      fileName = basename(e.sourcePath);
+      source = e.source;
+      paramSpecs = e.entry.params;
+      origin = { kind: input.patch ? 'patch' : 'library', entry: input.entry, version: e.entry.version };
+      if (input.patch) source = await applyPatch(fileName, source, input.patch);
+    } else if (input.path) {
+      const p = resolveInWorkspace(input.path);
+      if (!p.endsWith('.bpf.c')) throw new ScxError('BAD_INPUT', `${input.path} is not a .bpf.c file`);
+      source = await readFile(p, 'utf8');
+      fileName = basename(p);
+      origin = { kind: 'path', path: p };
+    } else {
+      source = input.source!;
+      fileName = input.fileName ?? 'agent.bpf.c';
+      origin = { kind: 'source' };
+    }
+    await ctx.progress(`static analysis and clang for ${fileName}`);
+    const rec = await buildScheduler({ source, fileName, origin, params: input.params, paramSpecs, kernel });
+    const errors = rec.findings.filter((f) => f.severity === 'error').length + rec.diagnostics.filter((d) => d.severity === 'error').length;
+    const warnings = rec.findings.length + rec.diagnostics.length - errors;
+    const first = rec.findings.find((f) => f.severity === 'error') ?? rec.diagnostics.find((d) => d.severity === 'error');
+    const summary = rec.ok
+      ? `Built ${rec.name} as ${rec.id} for kernel ${rec.kernel}${warnings ? ` with ${warnings} warning(s)` : ''}. Next: verify_bpf {"buildId":"${rec.id}"}.`
+      : `Build of ${rec.name} stopped at ${rec.stage === 'static' ? 'static analysis' : 'compile'} with ${errors} error(s)` +
+        (first ? `; first: ${first.file}:${first.line}: ${first.message}${'fix' in first ? ` — fix: ${first.fix}` : ''}` : '') + '.';
+    return {
+      structured: {
+        buildId: rec.id, ok: rec.ok, stage: rec.stage, name: rec.name, kernel: rec.kernel, params: rec.params, origin: rec.origin,
+        findings: rec.findings, diagnostics: rec.diagnostics, durations: rec.durations, verification: rec.verification,
+      },
+      summary,
+    };
+  },
+});

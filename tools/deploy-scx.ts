@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { MonitorConfig, MonitorStatus } from '../core/monitor.js';
+import { Deployment, TargetKind, TargetStatus } from '../core/targets.js';
+import { defineTool } from './define.js';
+
+export const deployScxTool = defineTool({
+  name: 'deploy_scx',
+  title: 'Deploy a verified scheduler',
+  description: [
+    'Load a build that passed verify_bpf onto a target and keep it running.',
+    '`sandbox` (default): a long-lived VM with a sched_ext kernel in which you can then run workloads (profile_workload with target "sandbox").',
+    '`host`: the real machine; only when its kernel has sched_ext, the server runs as root and was started with --allow-host — refused otherwise, with the reason.',
+    'One scheduler per target: the one running is replaced and remembered for rollback. Unverified or failed builds are refused.',
+    'A monitor watches every deployment (unless `monitor` is false): it samples a baseline first, then run-queue wait, PSI, context switches and your optional SLO `probe`;',
+    'it alerts on degradation and rolls back automatically on regression or when the kernel ejects the scheduler (status: resource scx://monitor/<target>).',
+  ].join(' '),
+  input: {
+    buildId: z.string().regex(/^[a-f0-9]{12}$/),
+    target: TargetKind.default('sandbox'),
+    monitor: z.union([z.literal(false), MonitorConfig]).default({} as never).describe('monitor settings, or false for none'),
+  },
+  output: {
+    target: TargetKind,
+    deployed: Deployment,
+    replaced: Deployment.nullable(),
+    status: TargetStatus,
+    monitor: MonitorStatus.nullable(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  async handle(input, ctx) {
+    await ctx.progress(`deploying ${input.buildId} to ${input.target}`);
+    let monitor = null;
+    let replaced = (await ctx.engines.targets.status(input.target)).current;
+    if (input.monitor === false) {
+      ctx.engines.stopMonitor(input.target);
+      replaced = (await ctx.engines.targets.deploy(input.buildId, input.target)).replaced;
+    } else {
+      await ctx.progress('sampling a baseline before the switch');
+      monitor = await ctx.engines.deployMonitored(input.buildId, input.target, input.monitor);
+    }
+    const status = await ctx.engines.targets.status(input.target);
+    const r = { status, replaced };
+    const deployed = r.status.current!;
+    return {
+      structured: { target: input.target, deployed, replaced: r.replaced, status: r.status, monitor },
+      summary: `${deployed.name} (${deployed.buildId}) is running on ${input.target}` +
+        `${r.replaced ? `, replacing ${r.replaced.name}` : ', replacing the kernel default'}; sched_ext state ${r.status.schedExt?.state}. ` +
+        'Measure with profile_workload (same target), then record_result; rollback undoes it.',
+    };
+  },
+});

@@ -1,0 +1,18 @@
+/** Every MCP tool scx-mcp offers, in the order an agent typically uses them. */
+import { buildSchedulerTool } from './build-scheduler.js';
+import { deployScxTool } from './deploy-scx.js';
+import { profileWorkloadTool } from './profile-workload.js';
+import { recordResultTool } from './record-result.js';
+import { rollbackTool } from './rollback.js';
+import { searchLibraryTool } from './search-library.js';
+import { verifyBpfTool } from './verify-bpf.js';
+
+export const allTools = [
+  profileWorkloadTool,
+  searchLibraryTool,
+  buildSchedulerTool,
+  verifyBpfTool,
+  deployScxTool,
+  rollbackTool,
+  recordResultTool,
+] as const;

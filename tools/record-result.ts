@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { ScxError } from '../core/errors.js';
+import { Fingerprint } from '../core/profile/fingerprint.js';
+import { LibraryEntry, Tag } from '../core/library/schema.js';
+import { declaredParams } from '../core/toolchain/params.js';
+import { buildSource, getBuild, type BuildRecord } from '../core/toolchain/builds.js';
+import { TargetKind } from '../core/targets.js';
+import { defineTool } from './define.js';
+
+const NewEntry = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/),
+  title: z.string().min(3).max(120),
+  description: z.string().min(20).max(4000),
+  algorithm: z.string().min(10).max(4000),
+  family: LibraryEntry.shape.family,
+  tags: z.array(Tag).min(1),
+  useCases: z.array(z.string()).min(1),
+  limitations: z.array(z.string()).min(1),
+});
+
+export const recordResultTool = defineTool({
+  name: 'record_result',
+  title: 'Record a measured result',
+  description: [
+    'Store what a scheduler achieved on a workload, so search ranks better next time and the memory (scx://memory) learns.',
+    'Give the buildId (or a library entry), the target, the workload (name, and the fingerprint from profile_workload),',
+    'the metrics measured under it and the baseline (kernel default) measured the same way. Record failures and regressions too.',
+    'To keep a scheduler you wrote or patched: `saveAs: "new-entry"` with `entry` metadata creates a library entry from the build;',
+    '`saveAs: "new-version"` stores a patched entry as its next version (git-versioned, with lineage and its verification result).',
+  ].join(' '),
+  input: {
+    buildId: z.string().regex(/^[a-f0-9]{12}$/).optional(),
+    entryName: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).optional().describe('when there is no build (e.g. measured elsewhere)'),
+    target: TargetKind.default('sandbox'),
+    workload: z.object({
+      name: z.string().min(1).max(200),
+      description: z.string().max(2000).optional(),
+      command: z.string().max(4096).optional(),
+      fingerprint: Fingerprint.optional(),
+    }),
+    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
+    metrics: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number()).refine((m) => Object.keys(m).length > 0, 'at least one metric')
+      .describe('e.g. {"makespan_ms": 6400, "mean_completion_ms": 2100} or {"p99_latency_us": 410, "throughput_rps": 9000}'),
+    baseline: z.record(z.string(), z.number()).optional().describe('the same metrics under the kernel default'),
+    better: z.record(z.string(), z.enum(['lower', 'higher'])).optional().describe('direction per metric; default: *_ms/*_us/latency lower, throughput/rps higher'),
+    outcome: z.enum(['improved', 'regressed', 'neutral', 'failed']).optional().describe('default: computed from metrics vs baseline'),
+    note: z.string().max(2000).optional(),
+    saveAs: z.enum(['new-entry', 'new-version']).optional(),
+    entry: NewEntry.optional().describe('metadata for saveAs "new-entry"'),
+  },
+  output: {
+    recordId: z.string(),
+    entry: z.string(),
+    outcome: z.enum(['improved', 'regressed', 'neutral', 'failed']),
+    improvements: z.record(z.string(), z.number()).describe('per metric, % better than baseline (negative = worse)'),
+    saved: z.object({ name: z.string(), version: z.number(), commit: z.string() }).nullable(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handle(input, ctx) {
+    const store = await ctx.engines.library();
+    let build: BuildRecord | undefined;
+    if (input.buildId) build = await getBuild(input.buildId);
+    let entryName = input.entryName ?? build?.origin.entry;
+    let saved: { name: string; version: number; commit: string } | null = null;
+
+    if (input.saveAs) {
+      if (!build) throw new ScxError('BAD_INPUT', 'saveAs needs a buildId: the build is what gets saved');
+      if (build.verification?.verdict !== 'pass') throw new ScxError('BAD_INPUT', `build ${build.id} has not passed verify_bpf; only verified schedulers enter the library`, 'run verify_bpf first');
+      const source = await buildSource(build.id, build);
+      const test = { kind: 'stress' as const, kernel: build.verification.kernel, at: build.verification.at, pass: true, details: { reasons: build.verification.reasons, buildId: build.id } };
+      if (input.saveAs === 'new-entry') {
+        if (!input.entry) throw new ScxError('BAD_INPUT', 'saveAs "new-entry" needs `entry` (name, title, description, algorithm, family, tags, useCases, limitations)');
+        const e = input.entry;
+        const params = declaredParams(source).map((p) => ({
+          name: p.name, type: (['u64', 'u32', 's64', 's32', 'bool'].includes(p.type) ? p.type : 'u64') as 'u64',
+          default: p.type === 'bool' ? /true|1/.test(p.default) : Number.parseInt(p.default, 10) || 0, description: `${p.name} (declared in the source)`,
+        }));
+        const entry = LibraryEntry.parse({
+          ...e, params, source: `${e.name}.bpf.c`, version: 1, parent: build.origin.entry ? `${build.origin.entry}@${build.origin.version}` : null, createdBy: 'agent',
+          kernelApi: { minKernel: '6.12', kfuncs: [...new Set(source.match(/\bscx_(?:bpf_)?\w+(?=\s*\()/g) ?? [])], ops: [...new Set([...source.matchAll(/\.(\w+)\s*=\s*\(void \*\)/g)].map((m) => m[1]!))] },
+        });
+        saved = await store.create({ entry, source, author: 'agent', message: `create ${e.name} from build ${build.id}` });
+        entryName = e.name;
+      } else {
+        if (build.origin.kind !== 'patch' || !build.origin.entry) throw new ScxError('BAD_INPUT', 'saveAs "new-version" is for builds made from an entry with a patch');
+        const r = await store.modify(build.origin.entry, { source, author: 'agent', message: `new version of ${build.origin.entry} from build ${build.id}` });
+        saved = { name: r.name, version: r.version, commit: r.commit };
+      }
+      await store.recordTest(entryName!, test);
+    }
+    if (!entryName) {
+      throw new ScxError('BAD_INPUT', 'this result belongs to no library entry: the build was made from your own source',
+        'pass entryName, or save the scheduler first with saveAs "new-entry" and entry metadata');
+    }
+    await store.get(entryName); // must exist
+
+    const dir = (m: string): 'lower' | 'higher' => input.better?.[m] ?? (/throughput|rps|ops|per_s|bogo|score|fairness/.test(m) ? 'higher' : 'lower');
+    const improvements: Record<string, number> = {};
+    for (const [m, v] of Object.entries(input.metrics)) {
+      const b = input.baseline?.[m];
+      if (b === undefined || b === 0) continue;
+      improvements[m] = Math.round((dir(m) === 'lower' ? (b - v) / b : (v - b) / b) * 1000) / 10;
+    }
+    const vals = Object.values(improvements);
+    const outcome = input.outcome ?? (vals.length === 0 ? 'neutral' : vals.some((x) => x > 3) && !vals.some((x) => x < -3) ? 'improved' : vals.some((x) => x < -3) ? 'regressed' : 'neutral');
+    const rec = await store.recordResult({
+      entry: entryName, version: saved?.version, buildId: build?.id, params: input.params ?? build?.params ?? {}, target: input.target,
+      workload: input.workload, metrics: input.metrics, baseline: input.baseline,
+      better: Object.fromEntries(Object.keys(input.metrics).map((m) => [m, dir(m)])), outcome, note: input.note, at: new Date().toISOString(),
+    });
+    const imp = Object.entries(improvements).map(([m, x]) => `${m} ${x >= 0 ? '+' : ''}${x} %`).join(', ');
+    return {
+      structured: { recordId: rec.id, entry: entryName, outcome, improvements, saved },
+      summary: `Recorded ${outcome} result for ${entryName} on "${input.workload.name}"${imp ? ` (${imp} vs baseline)` : ''}.` +
+        (saved ? ` Saved as ${saved.name} v${saved.version} (commit ${saved.commit.slice(0, 8)}).` : '') + ' The memory resource scx://memory is updated.',
+    };
+  },
+});

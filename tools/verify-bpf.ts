@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { ProgramStats, verifyBuild } from '../core/verify.js';
+import { SandboxResult } from '../core/sandbox/results.js';
+import { defineTool } from './define.js';
+
+export const verifyBpfTool = defineTool({
+  name: 'verify_bpf',
+  title: 'Verify a build in the sandbox',
+  description: [
+    'Run a build through the real kernel in a throwaway sandbox VM: the kernel verifier (load), a stress run',
+    '(stress-ng + hackbench) under the scheduler, the sched_ext state afterwards, and unload.',
+    'Verdict pass/fail with reasons; on a verifier rejection the parsed log points at file:line with a fix hint;',
+    'a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel\'s reason. Only passing builds can be deployed.',
+    'Takes tens of seconds under software emulation (more with a long stress run).',
+  ].join(' '),
+  input: {
+    buildId: z.string().regex(/^[a-f0-9]{12}$/).describe('from build_scheduler'),
+    stressSeconds: z.number().int().min(1).max(120).default(5).describe('seconds of stress-ng under the scheduler'),
+  },
+  output: {
+    buildId: z.string(),
+    verdict: z.enum(['pass', 'fail']),
+    reasons: z.array(z.string()),
+    programs: z.array(ProgramStats),
+    stressSeconds: z.number(),
+    sandbox: SandboxResult,
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handle(input, ctx) {
+    const kernel = await ctx.engines.kernel();
+    const report = await verifyBuild(input.buildId, {
+      kernel, stressSeconds: input.stressSeconds,
+      onProgress: (m, p, t) => void ctx.progress(m, p, t),
+      log: (l) => void ctx.log('info', l),
+    });
+    const lf = report.sandbox.loadFailure;
+    const summary = report.verdict === 'pass'
+      ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions. Next: deploy_scx.`
+      : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
+    return { structured: report, summary };
+  },
+});
