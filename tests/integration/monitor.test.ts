@@ -1,0 +1,129 @@
+/**
+ * The monitor on the sandbox target, for real: a harmful scheduler under a probe is
+ * rolled back, a scheduler the kernel ejects is rolled back, a good one stays, and
+ * bad monitor configuration never touches the target.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScxEngines } from '../../core/engines.js';
+import { MonitorConfig, type MonitorStatus } from '../../core/monitor.js';
+import { repoRoot } from '../../core/paths.js';
+import { buildScheduler } from '../../core/toolchain/builds.js';
+import { verifyBuild } from '../../core/verify.js';
+import type { LibraryEntry } from '../../core/library/schema.js';
+
+const src = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
+
+async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: number): Promise<MonitorStatus> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const s = status();
+    if (s.timeline.some((e) => e.kind === kind)) return s;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return status();
+}
+
+function harmfulEntry(name: string, title: string): LibraryEntry {
+  return {
+    name, title, description: `${title}: a deliberately broken scheduler used to test the monitor's rollback.`, algorithm: 'see the source',
+    family: 'fifo', tags: ['simple'], params: [], useCases: ['monitor tests'], limitations: ['harmful by design'],
+    kernelApi: { minKernel: '6.12', kfuncs: ['scx_insert'], ops: ['enqueue'] }, source: `${name}.bpf.c`, version: 1, parent: null, createdBy: 'test',
+  };
+}
+
+describe('monitor on the sandbox target', () => {
+  let engines: ScxEngines;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    process.env.SCX_MCP_LIBRARY = mkdtempSync(join(tmpdir(), 'scx-monlib-'));
+    engines = new ScxEngines();
+    const kernel = await engines.kernel();
+    const store = await engines.library();
+    await store.create({ entry: harmfulEntry('one_cpu', 'Everything on CPU 0'), source: src('fixtures/bad/one_cpu.bpf.c') });
+    await store.create({ entry: harmfulEntry('time_bomb', 'FIFO that fails after a while'), source: src('fixtures/bad/time_bomb.bpf.c') });
+    for (const name of ['one_cpu', 'time_bomb']) {
+      const e = await store.get(name);
+      const b = await buildScheduler({ source: e.source, fileName: `${name}.bpf.c`, origin: { kind: 'library', entry: name, version: 1 }, kernel });
+      expect(b.ok).toBe(true);
+      ids[name] = b.id;
+    }
+    const fifo = await buildScheduler({ source: src('bpf-templates/fifo/fifo.bpf.c'), fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel });
+    ids.fifo = fifo.id;
+    for (const [name, id] of Object.entries(ids)) {
+      const v = await verifyBuild(id, { kernel, stressSeconds: 2 });
+      expect(v.verdict, `${name}: ${v.reasons.join('; ')}`).toBe('pass');
+    }
+  });
+  afterAll(async () => {
+    await engines?.close();
+  });
+
+  it('bad configuration is refused and the target is left as it was', async () => {
+    expect(() => MonitorConfig.parse({ rules: [{ metric: 'p99_latency' }] })).toThrow();
+    await engines.targets.deploy(ids.fifo!, 'sandbox');
+    const failing = MonitorConfig.parse({ baselineSamples: 2, probe: { command: 'false' } });
+    await expect(engines.deployMonitored(ids.one_cpu!, 'sandbox', failing)).rejects.toThrow(/probe does not work: probe exited with status 1/);
+    const hanging = MonitorConfig.parse({ baselineSamples: 2, probe: { command: 'sleep 100', timeoutS: 2 } });
+    await expect(engines.deployMonitored(ids.one_cpu!, 'sandbox', hanging)).rejects.toThrow(/killed after 2 s/);
+    const st = await engines.targets.status('sandbox');
+    expect(st.current?.name).toBe('fifo');
+    expect(st.schedExt).toMatchObject({ state: 'enabled', ops: 'fifo' });
+  });
+
+  it('a harmful scheduler under a probe is rolled back to the previous one within 10 s of detection, and recorded', async () => {
+    const config = MonitorConfig.parse({
+      intervalMs: 1000, baselineSamples: 3,
+      rules: [{ metric: 'probe', alertPct: 25, rollbackPct: 50, window: 2 }],
+      probe: { command: 'hackbench -g 1 -l 10', timeoutS: 120 },
+    });
+    await engines.deployMonitored(ids.one_cpu!, 'sandbox', config);
+    const m = engines.monitors.get('sandbox')!;
+    const s = await waitFor(() => m.status(), 'rollback', 240_000);
+    const regression = s.timeline.find((e) => e.kind === 'regression');
+    const rollback = s.timeline.find((e) => e.kind === 'rollback');
+    expect(regression, JSON.stringify(s.timeline.filter((e) => e.kind !== 'sample'))).toBeDefined();
+    expect(rollback).toBeDefined();
+    expect(Date.parse(rollback!.at) - Date.parse(regression!.at)).toBeLessThan(10_000);
+    const st = await engines.targets.status('sandbox');
+    expect(st.current?.name).toBe('fifo');
+    expect(st.schedExt).toMatchObject({ state: 'enabled', ops: 'fifo' });
+    const hist = (await engines.library()).history('one_cpu');
+    expect(hist.at(-1)).toMatchObject({ outcome: 'regressed' });
+    expect(hist.at(-1)!.note).toMatch(/automatic rollback by the monitor: probe/);
+  });
+
+  it('a scheduler the kernel ejects (scx_bpf_error) is rolled back, with the exit reason recorded', async () => {
+    await engines.deployMonitored(ids.time_bomb!, 'sandbox', MonitorConfig.parse({ intervalMs: 1000, baselineSamples: 2 }));
+    const m = engines.monitors.get('sandbox')!;
+    const s = await waitFor(() => m.status(), 'rollback', 120_000);
+    expect(s.timeline.find((e) => e.kind === 'scheduler_exit')!.message).toMatch(/scx_bpf_error.*time bomb/);
+    expect((await engines.targets.status('sandbox')).current?.name).toBe('fifo');
+    const hist = (await engines.library()).history('time_bomb');
+    expect(hist.at(-1)).toMatchObject({ outcome: 'failed' });
+    expect(hist.at(-1)!.note).toMatch(/scx_bpf_error/);
+  });
+
+  it('a good scheduler is left in place across a noisy run', async () => {
+    await engines.targets.rollback('sandbox', 'default');
+    const config = MonitorConfig.parse({
+      intervalMs: 1000, baselineSamples: 3,
+      rules: [{ metric: 'probe', alertPct: 40, rollbackPct: 100, window: 3 }, { metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5 }],
+      probe: { command: 'hackbench -g 1 -l 10', timeoutS: 120 },
+    });
+    await engines.deployMonitored(ids.fifo!, 'sandbox', config);
+    const m = engines.monitors.get('sandbox')!;
+    // noise: a CPU hog that comes and goes while the monitor samples
+    await engines.targets.run('sandbox', 'stress-ng --cpu 1 --timeout 4s --quiet; sleep 2; stress-ng --cpu 2 --timeout 3s --quiet', 60);
+    await new Promise((r) => setTimeout(r, 5000));
+    const s = m.status();
+    expect(s.timeline.filter((e) => e.kind === 'sample').length).toBeGreaterThanOrEqual(3);
+    expect(s.rolledBack).toBe(false);
+    expect(s.running).toBe(true);
+    expect((await engines.targets.status('sandbox')).schedExt).toMatchObject({ state: 'enabled', ops: 'fifo' });
+    m.stop();
+  });
+});
