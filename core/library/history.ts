@@ -47,7 +47,7 @@ export const RetrievalWeights = z.object({
 });
 export type RetrievalWeights = z.infer<typeof RetrievalWeights>;
 
-export const DEFAULT_WEIGHTS: RetrievalWeights = { text: 0.5, tags: 0.2, history: 0.3, similarityThreshold: 0.85, updates: 0 };
+export const DEFAULT_WEIGHTS: RetrievalWeights = { text: 0.5, tags: 0.2, history: 0.3, similarityThreshold: 0.7, updates: 0 };
 
 export const LibraryDb = z.object({
   history: z.array(HistoryRecord),

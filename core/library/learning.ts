@@ -9,8 +9,11 @@ import { recordScore, type HistoryRecord, type RetrievalWeights } from './histor
 import { rankEntries } from './search.js';
 import type { LibraryStore } from './store.js';
 
-const ETA = 0.5;
-const MIN_W = 0.05;
+const ETA = 0.3;
+// no part may take over: text must always count (an entry with a good record on similar
+// workloads is not right for every goal), and so must history
+const MIN_W = 0.1;
+const MAX_W = 0.6;
 
 export function learnFromResult(store: Pick<LibraryStore, 'cachedSummaries'>, rec: HistoryRecord, history: HistoryRecord[], weights: RetrievalWeights): RetrievalWeights {
   const fp = rec.workload.fingerprint;
@@ -31,7 +34,12 @@ export function learnFromResult(store: Pick<LibraryStore, 'cachedSummaries'>, re
   const mine = ranked.find((r) => r.name === best!.name);
   if (!top || !mine || top.name === best.name) return weights;
   const w = { text: weights.text, tags: weights.tags, history: weights.history };
-  for (const k of ['text', 'tags', 'history'] as const) w[k] = Math.max(MIN_W, w[k] * Math.exp(ETA * (mine.parts[k] - top.parts[k])));
+  for (const k of ['text', 'tags', 'history'] as const) w[k] = w[k] * Math.exp(ETA * (mine.parts[k] - top.parts[k]));
+  // normalise, clamp, normalise again (clamping keeps every part in play)
+  for (let i = 0; i < 3; i++) {
+    const sum = w.text + w.tags + w.history;
+    for (const k of ['text', 'tags', 'history'] as const) w[k] = Math.min(MAX_W, Math.max(MIN_W, w[k] / sum));
+  }
   const sum = w.text + w.tags + w.history;
   return { ...weights, text: w.text / sum, tags: w.tags / sum, history: w.history / sum, updates: weights.updates + 1 };
 }

@@ -72,6 +72,16 @@ export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], w
     for (const h of hits) text.set(String(h.id), { score: h.score / top, terms: h.terms });
   }
   const wantTags = new Set([...(q.tags ?? []), ...(q.fingerprint ? impliedTags(q.fingerprint) : [])]);
+  // records of similar workloads, grouped by entry: one pass over the history, not one per entry
+  const similar = new Map<string, { r: HistoryRecord; sim: number }[]>();
+  if (q.fingerprint) {
+    for (const r of history) {
+      if (!r.workload.fingerprint) continue;
+      const sim = similarity(q.fingerprint, r.workload.fingerprint);
+      if (sim < weights.similarityThreshold) continue;
+      similar.set(r.entry, [...(similar.get(r.entry) ?? []), { r, sim }]);
+    }
+  }
   const results: SearchResult[] = [];
   for (const e of entries) {
     if (q.family && e.family !== q.family) continue;
@@ -83,14 +93,11 @@ export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], w
     if (overlap.length) why.push(`tags ${overlap.join(', ')}`);
 
     let hist = 0;
-    if (q.fingerprint) {
+    {
       let num = 0;
       let den = 0;
       let best: { imp: string; sim: number } | undefined;
-      for (const r of history) {
-        if (r.entry !== e.name || !r.workload.fingerprint) continue;
-        const sim = similarity(q.fingerprint, r.workload.fingerprint);
-        if (sim < weights.similarityThreshold) continue;
+      for (const { r, sim } of similar.get(e.name) ?? []) {
         const s = recordScore(r);
         num += sim * s;
         den += sim;
