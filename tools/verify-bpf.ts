@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { getBuild } from '../core/toolchain/builds.js';
 import { ProgramStats, verifyBuild } from '../core/verify.js';
 import { SandboxResult } from '../core/sandbox/results.js';
 import { defineTool } from './define.js';
@@ -33,6 +34,17 @@ export const verifyBpfTool = defineTool({
       onProgress: (m, p, t) => void ctx.progress(m, p, t),
       log: (l) => void ctx.log('info', l),
     });
+    // a library entry carries its test results: record this verification in the library
+    const build = await getBuild(input.buildId);
+    if (build.origin.entry && (build.origin.kind === 'library')) {
+      const store = await ctx.engines.library();
+      const insns = report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0);
+      await store.recordTest(build.origin.entry, {
+        kind: 'stress', kernel: report.sandbox.kernel.release, at: new Date().toISOString(), pass: report.verdict === 'pass',
+        details: { buildId: build.id, reasons: report.reasons, params: build.params },
+        numbers: { stressSeconds: report.stressSeconds, verifiedInsns: insns, loadMs: report.sandbox.timings.loadMs ?? 0, bootMs: report.sandbox.timings.bootMs },
+      }).catch((e) => ctx.log('warning', `could not record the test result in the library: ${(e as Error).message}`));
+    }
     const lf = report.sandbox.loadFailure;
     const summary = report.verdict === 'pass'
       ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions. Next: deploy_scx.`

@@ -1,19 +1,27 @@
 /**
  * The scheduler library on disk: its own git repository (simple-git) under
- * $SCX_MCP_LIBRARY (default $XDG_DATA_HOME/scx-mcp/library), seeded from the
- * repo's library/ directory. Every created, modified or reverted scheduler and
- * every recorded result is a commit, so nothing an agent makes is lost and any
- * version can be listed, diffed and restored.
+ * $SCX_MCP_LIBRARY (default $XDG_DATA_HOME/scx-mcp/library, i.e.
+ * ~/.local/share/scx-mcp/library), seeded from the repo's library/ directory.
+ * Every created, modified or reverted scheduler is a commit (with its test
+ * results), and so is every recorded result, so nothing an agent makes is lost
+ * and any version can be listed, diffed and restored.
  *
  *   entries/<name>/entry.json, <name>.bpf.c, tests.json
- *   db.json     results history, test results, retrieval weights (lowdb, atomic writes)
- *   MEMORY.md   the agent's memory, rewritten from the history on every result
+ *   db.json     results history, test results, retrieval weights (lowdb; atomic temp+rename writes)
+ *   MEMORY.md   the agent's memory, rewritten from the whole history on every result
+ *   .lock       held while writing, so several server processes can share one library
+ *
+ * Crash safety: every file is written to a temporary file and renamed over the
+ * old one (source before entry.json, so an entry.json always has its source);
+ * git commits come after the files, and a library reopened after a crash
+ * commits whatever an interrupted write left uncommitted, removes temporary
+ * files and stale locks (ours and git's).
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -22,10 +30,22 @@ import { repoRoot } from '../paths.js';
 import { applyPatch } from '../toolchain/patch.js';
 import { learnFromResult } from './learning.js';
 import { renderMemory } from './memory.js';
-import { DEFAULT_WEIGHTS, HistoryRecord, LibraryDb, TestResult, type HistoryInput, type RetrievalWeights } from './history.js';
+import {
+  emptyDb, HistoryInput, HistoryRecord, inferOutcome, LibraryDb, StoredTest, TestResult,
+  type RetrievalWeights, type WeightUpdate,
+} from './history.js';
 import { LibraryEntry } from './schema.js';
 
+export type { HistoryInput, HistoryRecord, RetrievalWeights, TestResult } from './history.js';
+
+/** The same rule as LibraryEntry.name (schema.ts). */
 const NAME_RE = /^[a-z][a-z0-9_]{1,30}$/;
+/** A source file name inside an entry directory: no directories, no dots before .bpf.c. */
+const SOURCE_RE = /^[A-Za-z0-9_-]+\.bpf\.c$/;
+const TMP_MARK = '.tmp-';
+const LOCK_WAIT_MS = 30_000;
+/** A lock older than this is stale even if a process with its pid exists (pid reuse, hung process). */
+const LOCK_STALE_MS = 10 * 60_000;
 
 export interface EntrySummary {
   name: string;
@@ -38,25 +58,133 @@ export interface EntrySummary {
   version: number;
 }
 
+export interface VersionInfo {
+  version: number;
+  commit: string;
+  date: string;
+  message: string;
+}
+
+export interface EntryChange {
+  /** the whole new source */
+  source?: string;
+  /** a unified diff against the entry's current source (applied after `source`, if both are given) */
+  patch?: string;
+  /** metadata to change (name, source file name and version are the store's) */
+  entry?: Partial<LibraryEntry>;
+  /** test results of the new version, stored in the same commit */
+  tests?: TestResult[];
+  author?: string;
+  message?: string;
+}
+
+/** $SCX_MCP_LIBRARY, else $XDG_DATA_HOME/scx-mcp/library (XDG_DATA_HOME defaults to ~/.local/share). */
 export function defaultLibraryDir(): string {
   if (process.env.SCX_MCP_LIBRARY) return resolve(process.env.SCX_MCP_LIBRARY);
   return join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'scx-mcp', 'library');
 }
 
-function checkName(name: string): void {
-  if (!NAME_RE.test(name)) throw new ScxError('BAD_INPUT', `"${name}" is not a valid scheduler name`, 'lower-case letters, digits and _, starting with a letter, 2-31 characters');
+function checkName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new ScxError('BAD_INPUT', `${JSON.stringify(name)} is not a valid scheduler name`,
+      'lower-case letters, digits and _, starting with a letter, 2-31 characters (e.g. "my_ljf")');
+  }
 }
 
-/** Write a file so that a crash leaves either the old or the new content, never half of one. */
+function checkSourceName(file: string): void {
+  if (!SOURCE_RE.test(file)) {
+    throw new ScxError('BAD_INPUT', `source file name "${file}" must look like <name>.bpf.c (no directories)`, 'use "<entry name>.bpf.c"');
+  }
+}
+
+function validEntry(raw: unknown, where: string): LibraryEntry {
+  const r = LibraryEntry.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ScxError('BAD_INPUT', `${where}: ${issue ? `${issue.path.join('.') || '(entry)'}: ${issue.message}` : 'not a valid library entry'}`,
+      'see core/library/schema.ts (LibraryEntry) for the fields an entry needs', { issues: r.error.issues.slice(0, 5) });
+  }
+  return r.data;
+}
+
+const sha = (...parts: string[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 16);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Write a file so that a crash leaves either the old or the new content, never part of one. */
 async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
-  await writeFile(tmp, data);
+  const tmp = `${path}${TMP_MARK}${process.pid}-${randomUUID().slice(0, 8)}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, path);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A lock file shared by every process using the library (created with O_EXCL).
+ * A lock whose process is gone (same host) or that is very old is taken over.
+ */
+async function acquireLock(path: string): Promise<() => Promise<void>> {
+  const token = `${process.pid} ${hostname()} ${Date.now()} ${randomUUID()}`;
+  const t0 = Date.now();
+  for (let i = 0; ; i++) {
+    try {
+      const fh = await open(path, 'wx');
+      try {
+        await fh.writeFile(token);
+      } finally {
+        await fh.close();
+      }
+      return async () => {
+        const now = await readFile(path, 'utf8').catch(() => '');
+        if (now === token) await unlink(path).catch(() => {});
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = await readFile(path, 'utf8').catch(() => null);
+    if (holder === null) continue; // released in between
+    const st = await stat(path).catch(() => null);
+    const age = st ? Date.now() - st.mtimeMs : 0;
+    const [pid, host] = holder.split(' ');
+    const stale = holder === '' ? age > 2_000 // died between creating and writing it
+      : age > LOCK_STALE_MS || (host === hostname() && !pidAlive(Number(pid)));
+    if (stale) {
+      await unlink(path).catch(() => {});
+      continue;
+    }
+    if (Date.now() - t0 > LOCK_WAIT_MS) {
+      throw new ScxError('BAD_INPUT', `the library is busy: ${path} has been held by process ${pid} on ${host} for ${Math.round(age / 1000)} s`,
+        'another scx-mcp process is writing to the same library; try again, or remove the lock file if that process is gone');
+    }
+    await sleep(Math.min(100, 5 + i * 5));
+  }
 }
 
 export class LibraryStore {
   private entries = new Map<string, LibraryEntry>();
-  private lock: Promise<unknown> = Promise.resolve();
+  private summaryCache?: EntrySummary[];
+  private queue: Promise<unknown> = Promise.resolve();
+  /** db.json as we last read or wrote it: a different file means another process wrote */
+  private seen?: { ino: number; mtimeMs: number; size: number };
+  /** entry.json files that did not validate on the last load (hand-edited?), with the reason */
+  readonly problems: { name: string; reason: string }[] = [];
 
   private constructor(readonly dir: string, private readonly git: SimpleGit, private readonly db: Low<LibraryDb>) {}
 
@@ -64,91 +192,273 @@ export class LibraryStore {
     return join(this.dir, 'MEMORY.md');
   }
 
-  static async open(opts: { dir?: string; seedDir?: string } = {}): Promise<LibraryStore> {
-    const dir = opts.dir ?? defaultLibraryDir();
+  private get dbPath(): string {
+    return join(this.dir, 'db.json');
+  }
+
+  private entryDir(name: string): string {
+    return join(this.dir, 'entries', name);
+  }
+
+  /**
+   * Open (creating and seeding if needed) a library. `dir` defaults to defaultLibraryDir(),
+   * `seedDir` to the repo's library/: seed entries the library lacks are copied in; seed
+   * entries it has are updated only while nobody changed them (agents' versions are never overwritten).
+   */
+  static async open(opts: { dir?: string; seedDir?: string | null } = {}): Promise<LibraryStore> {
+    const dir = resolve(opts.dir ?? defaultLibraryDir());
     await mkdir(join(dir, 'entries'), { recursive: true });
-    // a crash during a git commit can leave its lock behind; we are the only writer
-    await rm(join(dir, '.git', 'index.lock'), { force: true });
-    const git = simpleGit(dir);
-    if (!existsSync(join(dir, '.git'))) {
-      await git.init();
+    const git = simpleGit({ baseDir: dir, trimmed: false });
+    const db = new Low<LibraryDb>(new JSONFile<LibraryDb>(join(dir, 'db.json')), emptyDb());
+    const store = new LibraryStore(dir, git, db);
+    await store.locked(async () => {
+      if (!existsSync(join(dir, '.git'))) {
+        try {
+          await git.init();
+        } catch (e) {
+          throw new ScxError('TOOL_MISSING', `cannot create a git repository in ${dir}: ${(e as Error).message}`, 'install git (the library keeps every scheduler version in git)');
+        }
+      }
       await git.addConfig('user.name', 'scx-mcp');
       await git.addConfig('user.email', 'scx-mcp@localhost');
       await git.addConfig('commit.gpgsign', 'false');
-    }
-    // not JSONFilePreset: it silently keeps data in memory when NODE_ENV=test
-    const db = new Low<LibraryDb>(new JSONFile<LibraryDb>(join(dir, 'db.json')), { history: [], tests: [], weights: { ...DEFAULT_WEIGHTS } });
-    await db.read();
-    const parsed = LibraryDb.safeParse(db.data);
-    if (!parsed.success) {
-      throw new ScxError('BAD_INPUT', `the library database ${join(dir, 'db.json')} is not valid: ${parsed.error.issues[0]?.message}`,
-        'restore it from the library\'s git history (git -C <library> checkout db.json)');
-    }
-    if (!existsSync(join(dir, 'db.json'))) await db.write();
-    const store = new LibraryStore(dir, git, db);
-    await store.seed(opts.seedDir ?? join(repoRoot, 'library'));
-    store.reload();
-    if (!existsSync(store.memoryPath)) await writeAtomic(store.memoryPath, renderMemory(store.db.data.history, store.summaries()));
-    await store.commit('open library', ['.']);
+      await writeAtomicIfChanged(join(dir, '.gitignore'), `*${TMP_MARK}*\n.*.tmp\n.lock\n`);
+      await store.removeTemporaries();
+      if (!existsSync(store.dbPath)) await store.writeDb();
+      const seeded = opts.seedDir === null ? [] : await store.seed(opts.seedDir ?? join(repoRoot, 'library'));
+      await store.writeMemory(true);
+      const what = seeded.length ? `seed ${seeded.join(', ')}` : 'commit what an interrupted write left behind';
+      await store.commit(`open library: ${what}`, ['.']);
+    });
     return store;
   }
 
-  /** Copy seed entries the library does not have yet (never overwriting agents' versions). */
-  private async seed(seedDir: string): Promise<void> {
-    if (!existsSync(seedDir)) return;
-    for (const name of readdirSync(seedDir).sort()) {
-      const src = join(seedDir, name);
-      if (!NAME_RE.test(name) || !existsSync(join(src, 'entry.json'))) continue;
-      const dst = join(this.dir, 'entries', name);
-      if (existsSync(join(dst, 'entry.json'))) continue;
-      const entry = LibraryEntry.safeParse(JSON.parse(readFileSync(join(src, 'entry.json'), 'utf8')));
-      if (!entry.success || !existsSync(join(src, entry.data.source))) continue;
-      await mkdir(dst, { recursive: true });
-      await cp(join(src, entry.data.source), join(dst, entry.data.source));
-      await writeAtomic(join(dst, 'entry.json'), JSON.stringify(entry.data, null, 2) + '\n');
-    }
-  }
+  // ---------------------------------------------------------------- internals
 
-  private reload(): void {
-    this.entries.clear();
-    for (const name of readdirSync(join(this.dir, 'entries')).sort()) {
-      const f = join(this.dir, 'entries', name, 'entry.json');
-      if (!existsSync(f)) continue;
-      const e = LibraryEntry.safeParse(JSON.parse(readFileSync(f, 'utf8')));
-      if (e.success) this.entries.set(name, e.data);
-    }
-  }
-
-  /** Serialise writers: one git commit and one db write at a time. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn);
-    this.lock = run.catch(() => {});
+  /** One writer at a time: in this process (a queue) and across processes (the lock file); state re-read first. */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      const release = await acquireLock(join(this.dir, '.lock'));
+      try {
+        await this.clearGitLock();
+        this.refresh(true);
+        return await fn();
+      } finally {
+        await release();
+      }
+    });
+    this.queue = run.catch(() => {});
     return run;
   }
 
-  private async commit(message: string, paths: string[]): Promise<string> {
-    try {
-      await this.git.add(paths);
-    } catch (e) {
-      throw new Error(`git add ${paths.join(' ')} in ${this.dir} failed (dir has: ${readdirSync(this.dir).join(', ')}): ${(e as Error).message}`);
-    }
-    const st = await this.git.status();
-    if (st.staged.length === 0 && st.created.length === 0 && st.renamed.length === 0 && st.deleted.length === 0 && st.modified.length === 0) {
-      return (await this.git.revparse(['HEAD']).catch(() => '')).trim();
-    }
-    const r = await this.git.commit(message);
-    return r.commit || (await this.git.revparse(['HEAD'])).trim();
+  /** A git index.lock while we hold the library lock is left over from a crash (all our git writes hold it). */
+  private async clearGitLock(): Promise<void> {
+    const lock = join(this.dir, '.git', 'index.lock');
+    // an orphaned git child of a killed server may still be finishing: give it a moment
+    for (let i = 0; i < 40 && existsSync(lock); i++) await sleep(50);
+    await rm(lock, { force: true });
   }
 
-  private summaryCache?: EntrySummary[];
+  /** Re-read db.json and the entries if another process changed them (or on first use). */
+  private refresh(force = false): void {
+    let st: Stats | undefined;
+    try {
+      st = statSync(this.dbPath);
+    } catch {
+      if (force && !this.seen) this.loadEntries();
+      return;
+    }
+    if (this.seen && st.ino === this.seen.ino && st.mtimeMs === this.seen.mtimeMs && st.size === this.seen.size) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(this.dbPath, 'utf8'));
+    } catch (e) {
+      throw new ScxError('BAD_INPUT', `the library database ${this.dbPath} is not valid JSON: ${(e as Error).message}`,
+        `it is written atomically, so this is a hand edit: restore it with git -C ${this.dir} checkout db.json`);
+    }
+    const parsed = LibraryDb.safeParse(raw);
+    if (!parsed.success) {
+      throw new ScxError('BAD_INPUT', `the library database ${this.dbPath} is not valid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+        `restore it from the library's history: git -C ${this.dir} checkout db.json`);
+    }
+    this.db.data = parsed.data;
+    this.seen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+    this.loadEntries();
+  }
 
-  /** The same array until an entry changes (search caches its index on it). */
+  private async writeDb(): Promise<void> {
+    this.db.data.rev++;
+    await this.db.write();
+    const st = statSync(this.dbPath);
+    this.seen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
+  }
+
+  private loadEntries(): void {
+    this.entries.clear();
+    this.problems.length = 0;
+    this.summaryCache = undefined;
+    const root = join(this.dir, 'entries');
+    for (const name of readdirSync(root).sort()) {
+      const f = join(root, name, 'entry.json');
+      if (!NAME_RE.test(name) || !existsSync(f)) continue;
+      try {
+        const e = validEntry(JSON.parse(readFileSync(f, 'utf8')), f);
+        if (e.name !== name) throw new Error(`its name "${e.name}" is not its directory's`);
+        checkSourceName(e.source);
+        if (!existsSync(join(root, name, e.source))) throw new Error(`its source ${e.source} is missing`);
+        this.entries.set(name, e);
+      } catch (err) {
+        this.problems.push({ name, reason: (err as Error).message });
+      }
+    }
+  }
+
+  private async removeTemporaries(): Promise<void> {
+    const dirs = [this.dir, ...readdirSync(join(this.dir, 'entries')).map((n) => this.entryDir(n))];
+    for (const d of dirs) {
+      if (!statSync(d).isDirectory()) continue;
+      for (const f of readdirSync(d)) if (f.includes(TMP_MARK) || (f.startsWith('.') && f.endsWith('.tmp'))) await rm(join(d, f), { force: true });
+    }
+  }
+
+  private async commit(message: string, paths: string[]): Promise<string> {
+    await this.git.add(['-A', '--', ...paths]);
+    const r = await this.git.commit(message, undefined, { '--no-verify': null });
+    if (r.commit) return (await this.git.revparse(['HEAD'])).trim(); // r.commit is abbreviated
+    return (await this.git.revparse(['HEAD']).catch(() => '')).trim(); // nothing to commit
+  }
+
+  private hashOnDisk(name: string): string | undefined {
+    const d = this.entryDir(name);
+    const e = this.entries.get(name);
+    if (!e) return undefined;
+    return sha(readFileSync(join(d, 'entry.json'), 'utf8'), readFileSync(join(d, e.source), 'utf8'));
+  }
+
+  /**
+   * Copy seed entries the library lacks; update a seeded entry from a changed seed only while
+   * the library's copy is still exactly what was seeded (never overwriting an agent's version).
+   */
+  private async seed(seedDir: string): Promise<string[]> {
+    if (!existsSync(seedDir)) return [];
+    const seeds = readSeeds(this.dir);
+    const done: string[] = [];
+    for (const name of readdirSync(seedDir).sort()) {
+      const src = join(seedDir, name);
+      if (!NAME_RE.test(name) || !existsSync(join(src, 'entry.json'))) continue;
+      let entry: LibraryEntry;
+      let source: string;
+      try {
+        entry = validEntry(JSON.parse(readFileSync(join(src, 'entry.json'), 'utf8')), join(src, 'entry.json'));
+        if (entry.name !== name) continue;
+        checkSourceName(entry.source);
+        source = readFileSync(join(src, entry.source), 'utf8');
+      } catch {
+        continue; // a seed being written right now, or broken: the library tests report it
+      }
+      const seedHash = sha(JSON.stringify(entry), source);
+      const cur = this.entries.get(name);
+      const known = seeds[name];
+      if (cur) {
+        if (!known) {
+          // a library made before seeds were tracked: adopt it only if it is the seed as is
+          if (this.hashOnDisk(name) === sha(JSON.stringify(entry, null, 2) + '\n', source)) seeds[name] = { seed: seedHash, lib: this.hashOnDisk(name)! };
+          continue;
+        }
+        if (known.seed === seedHash || this.hashOnDisk(name) !== known.lib) continue; // unchanged, or changed by someone
+        entry = { ...entry, version: cur.version + 1, parent: `${name}@${cur.version}` };
+      }
+      const d = this.entryDir(name);
+      await mkdir(d, { recursive: true });
+      for (const f of readdirSync(src)) {
+        if (f === 'entry.json' || f === 'tests.json' || !statSync(join(src, f)).isFile()) continue;
+        await copyFile(join(src, f), join(d, `${f}${TMP_MARK}seed`));
+        await rename(join(d, `${f}${TMP_MARK}seed`), join(d, f));
+      }
+      await this.importSeedTests(name, entry.version, join(src, 'tests.json'));
+      await writeAtomic(join(d, 'entry.json'), JSON.stringify(entry, null, 2) + '\n');
+      this.entries.set(name, entry);
+      this.summaryCache = undefined;
+      seeds[name] = { seed: seedHash, lib: this.hashOnDisk(name)! };
+      done.push(cur ? `${name} v${entry.version} (updated seed)` : name);
+    }
+    if (done.length) {
+      await writeAtomic(join(this.dir, 'seeds.json'), JSON.stringify(seeds, null, 2) + '\n');
+      await this.writeDb();
+    }
+    return done;
+  }
+
+  /** A seed's own test results (verifier + stress in the sandbox), when the repo has them. */
+  private async importSeedTests(name: string, version: number, file: string): Promise<void> {
+    if (!existsSync(file)) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return;
+    }
+    const list = Array.isArray(raw) ? raw : (raw as { results?: unknown[] })?.results ?? [];
+    for (const t of list) {
+      const p = TestResult.safeParse(t);
+      if (!p.success) continue;
+      const dup = this.db.data.tests.some((x) => x.entry === name && x.at === p.data.at && x.kind === p.data.kind && x.kernel === p.data.kernel);
+      if (!dup) this.db.data.tests.push(StoredTest.parse({ ...p.data, entry: name, version: (t as { version?: number }).version ?? version }));
+    }
+    await this.writeTestsFile(name);
+  }
+
+  private async writeTestsFile(name: string): Promise<void> {
+    const mine = this.db.data.tests.filter((x) => x.entry === name).slice(-50);
+    if (mine.length) await writeAtomic(join(this.entryDir(name), 'tests.json'), JSON.stringify(mine, null, 2) + '\n');
+  }
+
+  private async writeMemory(onlyIfChanged = false): Promise<void> {
+    const text = renderMemory(this.db.data.history, this.summaries(), this.db.data);
+    if (onlyIfChanged) await writeAtomicIfChanged(this.memoryPath, text);
+    else await writeAtomic(this.memoryPath, text);
+  }
+
+  /** Source first, metadata last: an entry.json on disk always has its source. */
+  private async writeEntry(entry: LibraryEntry, source: string, tests: TestResult[] = []): Promise<void> {
+    const d = this.entryDir(entry.name);
+    await mkdir(d, { recursive: true });
+    await writeAtomic(join(d, entry.source), source);
+    await writeAtomic(join(d, 'entry.json'), JSON.stringify(entry, null, 2) + '\n');
+    this.entries.set(entry.name, entry);
+    this.summaryCache = undefined;
+    if (tests.length) {
+      for (const t of tests) this.db.data.tests.push(StoredTest.parse({ ...TestResult.parse(t), entry: entry.name, version: entry.version }));
+      await this.writeTestsFile(entry.name);
+    }
+  }
+
+  private testsLine(tests: TestResult[] | undefined): string {
+    if (!tests?.length) return '';
+    return '\n\nTests:\n' + tests.map((t) => `- ${t.kind} on ${t.kernel}: ${t.pass ? 'pass' : 'FAIL'}${t.numbers ? ` ${JSON.stringify(t.numbers)}` : ''}`).join('\n');
+  }
+
+  private mustHave(name: string): LibraryEntry {
+    checkName(name);
+    const e = this.entries.get(name);
+    if (!e) {
+      const bad = this.problems.find((p) => p.name === name);
+      throw new ScxError('OBJECT_MISSING', bad ? `library entry "${name}" is broken: ${bad.reason}` : `no library entry "${name}"`,
+        bad ? `fix ${join(this.entryDir(name), 'entry.json')} or revert it with git` : `entries: ${[...this.entries.keys()].join(', ')}; search_library finds the right one`);
+    }
+    return e;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** Entry summaries, sorted by name; the same array until something changes (search caches its index on it). */
   cachedSummaries(): EntrySummary[] {
+    this.refresh();
     return (this.summaryCache ??= this.summaries());
   }
 
   summaries(): EntrySummary[] {
-    return [...this.entries.values()].map((e) => ({
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({
       name: e.name, title: e.title, family: e.family, tags: e.tags, description: e.description, algorithm: e.algorithm, useCases: e.useCases, version: e.version,
     }));
   }
@@ -157,129 +467,210 @@ export class LibraryStore {
     return this.cachedSummaries();
   }
 
+  has(name: string): boolean {
+    this.refresh();
+    return this.entries.has(name);
+  }
+
   async get(name: string): Promise<{ entry: LibraryEntry; source: string; dir: string; sourcePath: string }> {
-    checkName(name);
-    const entry = this.entries.get(name);
-    if (!entry) {
-      throw new ScxError('OBJECT_MISSING', `no library entry "${name}"`, `entries: ${[...this.entries.keys()].join(', ')}; search_library finds the right one`);
-    }
-    const dir = join(this.dir, 'entries', name);
+    this.refresh();
+    const entry = this.mustHave(name);
+    const dir = this.entryDir(name);
     const sourcePath = join(dir, entry.source);
     return { entry, source: await readFile(sourcePath, 'utf8'), dir, sourcePath };
   }
 
-  private async writeEntry(entry: LibraryEntry, source: string): Promise<void> {
-    const dir = join(this.dir, 'entries', entry.name);
-    await mkdir(dir, { recursive: true });
-    // source first, metadata last: an entry.json on disk always has its source
-    await writeAtomic(join(dir, entry.source), source);
-    await writeAtomic(join(dir, 'entry.json'), JSON.stringify(entry, null, 2) + '\n');
-    this.entries.set(entry.name, entry);
-    this.summaryCache = undefined;
-  }
-
-  async create(input: { entry: LibraryEntry; source: string; author?: string; message?: string }): Promise<{ name: string; version: number; commit: string }> {
-    return this.exclusive(async () => {
-      const entry = LibraryEntry.parse({ ...input.entry, version: 1 });
-      checkName(entry.name);
-      if (this.entries.has(entry.name)) throw new ScxError('BAD_INPUT', `an entry named "${entry.name}" exists already`, 'pick another name, or modify that entry');
-      if (!/^[A-Za-z0-9_-]+\.bpf\.c$/.test(entry.source)) throw new ScxError('BAD_INPUT', `source file name "${entry.source}" must look like name.bpf.c`);
-      await this.writeEntry(entry, input.source);
-      const commit = await this.commit(`create ${entry.name} v1${input.author ? ` (${input.author})` : ''}: ${input.message ?? entry.title}`, [join('entries', entry.name)]);
-      return { name: entry.name, version: 1, commit };
-    });
-  }
-
-  async modify(name: string, change: { source?: string; patch?: string; entry?: Partial<LibraryEntry>; author?: string; message?: string }): Promise<{ name: string; version: number; parent: string; commit: string }> {
-    const cur = await this.get(name);
-    return this.exclusive(async () => {
-      let source = change.source ?? cur.source;
-      if (change.patch) source = await applyPatch(cur.entry.source, source, change.patch);
-      const parent = `${name}@${cur.entry.version}`;
-      const entry = LibraryEntry.parse({ ...cur.entry, ...change.entry, name, source: cur.entry.source, version: cur.entry.version + 1, parent });
-      await this.writeEntry(entry, source);
-      const commit = await this.commit(`modify ${name} v${entry.version} (from ${parent})${change.author ? ` (${change.author})` : ''}: ${change.message ?? 'new version'}`, [join('entries', name)]);
-      return { name, version: entry.version, parent, commit };
-    });
-  }
-
-  /** Every version of an entry, oldest first, from git history. */
-  async versions(name: string): Promise<{ version: number; commit: string; date: string; message: string }[]> {
+  /** Every version of an entry, oldest first, from the git history. */
+  async versions(name: string): Promise<VersionInfo[]> {
     checkName(name);
-    const log = await this.git.log({ file: join('entries', name, 'entry.json') });
-    const out: { version: number; commit: string; date: string; message: string }[] = [];
+    const path = `entries/${name}/entry.json`;
+    const log = await this.git.log({ file: path });
+    const out: VersionInfo[] = [];
     for (const c of [...log.all].reverse()) {
-      const text = await this.git.show([`${c.hash}:entries/${name}/entry.json`]).catch(() => '');
-      const v = text ? LibraryEntry.safeParse(JSON.parse(text)) : null;
-      if (v?.success && !out.some((o) => o.version === v.data.version)) out.push({ version: v.data.version, commit: c.hash, date: c.date, message: c.message });
+      const text = await this.git.show([`${c.hash}:${path}`]).catch(() => '');
+      let v: number | undefined;
+      try {
+        v = LibraryEntry.safeParse(JSON.parse(text)).data?.version;
+      } catch {
+        /* a deleted or broken file in that commit */
+      }
+      if (v !== undefined && !out.some((o) => o.version === v)) out.push({ version: v, commit: c.hash, date: c.date, message: c.message });
     }
+    if (!out.length) this.mustHave(name);
     return out;
   }
 
   private async commitOf(name: string, version: number): Promise<string> {
-    const v = (await this.versions(name)).find((x) => x.version === version);
-    if (!v) throw new ScxError('BAD_INPUT', `${name} has no version ${version}`, 'list versions first');
+    if (!Number.isInteger(version) || version < 1) throw new ScxError('BAD_INPUT', `version ${version} is not a version number`, 'versions are 1, 2, 3, …');
+    const all = await this.versions(name);
+    const v = all.find((x) => x.version === version);
+    if (!v) throw new ScxError('BAD_INPUT', `${name} has no version ${version}`, `its versions: ${all.map((x) => x.version).join(', ') || 'none'}`);
     return v.commit;
   }
 
+  /** A unified diff of an entry's files between two versions (to the current one when `toVersion` is left out). */
   async diff(name: string, fromVersion: number, toVersion?: number): Promise<string> {
     const from = await this.commitOf(name, fromVersion);
     const to = toVersion === undefined ? 'HEAD' : await this.commitOf(name, toVersion);
-    return this.git.diff([from, to, '--', join('entries', name)]);
+    return this.git.diff([from, to, '--', `entries/${name}/`]);
   }
 
-  /** Restore an old version's files as a new version (history is never rewritten). */
-  async revert(name: string, version: number): Promise<{ version: number; commit: string }> {
-    const cur = await this.get(name);
+  tests(name?: string): StoredTest[] {
+    this.refresh();
+    return this.db.data.tests.filter((t) => !name || t.entry === name);
+  }
+
+  history(name?: string): HistoryRecord[] {
+    this.refresh();
+    return this.db.data.history.filter((r) => !name || r.entry === name);
+  }
+
+  weights(): RetrievalWeights {
+    this.refresh();
+    return { ...this.db.data.weights };
+  }
+
+  /** How the retrieval weights were tuned: current weights, evaluations, the last updates. */
+  learning(): { weights: RetrievalWeights; evaluations: number; rankedBestFirst: number; recent: WeightUpdate[] } {
+    this.refresh();
+    const d = this.db.data;
+    return { weights: { ...d.weights }, evaluations: d.evaluations.n, rankedBestFirst: d.evaluations.top1, recent: d.weightLog.slice(-5) };
+  }
+
+  memoryMarkdown(): string {
+    this.refresh();
+    try {
+      return readFileSync(this.memoryPath, 'utf8');
+    } catch {
+      return renderMemory(this.db.data.history, this.summaries(), this.db.data);
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** A new entry (version 1); `entry.parent` may name what it was derived from (e.g. a template or "fifo@2"). */
+  async create(input: { entry: LibraryEntry; source: string; tests?: TestResult[]; author?: string; message?: string }): Promise<{ name: string; version: number; commit: string }> {
+    checkName(input.entry?.name);
+    const entry = validEntry({ ...input.entry, version: 1, createdBy: input.entry.createdBy ?? input.author ?? 'scx-mcp' }, `entry "${input.entry.name}"`);
+    checkSourceName(entry.source);
+    if (typeof input.source !== 'string' || !input.source.trim()) throw new ScxError('BAD_INPUT', 'the source is empty', 'pass the BPF C source of the scheduler');
+    return this.locked(async () => {
+      if (this.entries.has(entry.name)) throw new ScxError('BAD_INPUT', `an entry named "${entry.name}" exists already`, 'pick another name, or modify that entry');
+      await this.writeEntry(entry, input.source, input.tests);
+      const by = input.author ? ` (${input.author})` : '';
+      const from = entry.parent ? ` from ${entry.parent}` : '';
+      const commit = await this.commit(`create ${entry.name} v1${from}${by}: ${input.message ?? entry.title}${this.testsLine(input.tests)}`, [`entries/${entry.name}`]);
+      await this.writeDb();
+      await this.commit(`db: ${entry.name} v1`, ['db.json']);
+      return { name: entry.name, version: 1, commit };
+    });
+  }
+
+  /** A new version of an entry: new source, a patch to it, and/or metadata; its parent is the version it came from. */
+  async modify(name: string, change: EntryChange): Promise<{ name: string; version: number; parent: string; commit: string }> {
+    checkName(name);
+    return this.locked(async () => {
+      const cur = this.mustHave(name);
+      const curSource = await readFile(join(this.entryDir(name), cur.source), 'utf8');
+      if (change.entry?.name !== undefined && change.entry.name !== name) throw new ScxError('BAD_INPUT', `cannot rename ${name} to ${change.entry.name} with modify`, 'create a new entry (with parent set) instead');
+      if (change.entry?.source !== undefined && change.entry.source !== cur.source) throw new ScxError('BAD_INPUT', `the source file of ${name} is ${cur.source}; it cannot be renamed`);
+      let source = change.source ?? curSource;
+      if (change.patch) source = await applyPatch(cur.source, source, change.patch);
+      const parent = `${name}@${cur.version}`;
+      const { version: _v, parent: _p, ...meta } = change.entry ?? {};
+      const entry = validEntry({ ...cur, ...meta, name, source: cur.source, version: cur.version + 1, parent }, `the changed entry ${name}`);
+      if (source === curSource && JSON.stringify({ ...entry, version: cur.version, parent: cur.parent }) === JSON.stringify(cur)) {
+        throw new ScxError('BAD_INPUT', `nothing changed in ${name} v${cur.version}`, 'pass a different source, a patch that changes something, or changed metadata');
+      }
+      await this.writeEntry(entry, source, change.tests);
+      const by = change.author ? ` (${change.author})` : '';
+      const commit = await this.commit(`modify ${name} v${entry.version} from ${parent}${by}: ${change.message ?? 'new version'}${this.testsLine(change.tests)}`, [`entries/${name}`]);
+      await this.writeDb();
+      await this.commit(`db: ${name} v${entry.version}`, ['db.json']);
+      return { name, version: entry.version, parent, commit };
+    });
+  }
+
+  /** Restore an old version's files as a new version (history is never rewritten); the new version's parent is the old one. */
+  async revert(name: string, version: number, opts: { author?: string } = {}): Promise<{ version: number; commit: string }> {
+    checkName(name);
     const commit = await this.commitOf(name, version);
-    const old = LibraryEntry.parse(JSON.parse(await this.git.show([`${commit}:entries/${name}/entry.json`])));
-    const source = await this.git.show([`${commit}:entries/${name}/${old.source}`]);
-    return this.exclusive(async () => {
-      const entry = LibraryEntry.parse({ ...old, version: cur.entry.version + 1, parent: `${name}@${version}` });
+    return this.locked(async () => {
+      const cur = this.mustHave(name);
+      if (version === cur.version) throw new ScxError('BAD_INPUT', `${name} is at version ${version} already`, 'revert to an older version (see versions)');
+      const old = validEntry(JSON.parse(await this.git.show([`${commit}:entries/${name}/entry.json`])), `${name} v${version}`);
+      const source = await this.git.show([`${commit}:entries/${name}/${old.source}`]);
+      const entry = validEntry({ ...old, version: cur.version + 1, parent: `${name}@${version}` }, `${name} v${version}`);
       await this.writeEntry(entry, source);
-      const c = await this.commit(`revert ${name} to v${version} as v${entry.version}`, [join('entries', name)]);
+      const by = opts.author ? ` (${opts.author})` : '';
+      const c = await this.commit(`revert ${name} to v${version} as v${entry.version} (was v${cur.version})${by}`, [`entries/${name}`]);
+      await this.writeDb();
+      await this.commit(`db: ${name} v${entry.version}`, ['db.json']);
       return { version: entry.version, commit: c };
     });
   }
 
+  /** Store a test result (static / verifier / stress) of an entry's current version: in db.json, tests.json and a commit. */
   async recordTest(name: string, result: TestResult): Promise<void> {
-    const cur = await this.get(name);
-    const t = TestResult.parse(result);
-    await this.exclusive(async () => {
-      this.db.data.tests.push({ ...t, entry: name, version: cur.entry.version });
-      await this.db.write();
-      const mine = this.db.data.tests.filter((x) => x.entry === name).slice(-20);
-      await writeAtomic(join(cur.dir, 'tests.json'), JSON.stringify(mine, null, 2) + '\n');
-      await this.commit(`test ${name} v${cur.entry.version}: ${t.kind} ${t.pass ? 'pass' : 'FAIL'} on ${t.kernel}`, [join('entries', name), 'db.json']);
+    checkName(name);
+    const t = TestResult.safeParse(result);
+    if (!t.success) throw new ScxError('BAD_INPUT', `not a test result: ${t.error.issues[0]?.path.join('.')}: ${t.error.issues[0]?.message}`);
+    await this.locked(async () => {
+      const cur = this.mustHave(name);
+      this.db.data.tests.push({ ...t.data, entry: name, version: cur.version });
+      await this.writeDb();
+      await this.writeTestsFile(name);
+      await this.commit(`test ${name} v${cur.version}: ${t.data.kind} ${t.data.pass ? 'pass' : 'FAIL'} on ${t.data.kernel}`, [`entries/${name}`, 'db.json']);
     });
   }
 
-  tests(name?: string) {
-    return this.db.data.tests.filter((t) => !name || t.entry === name);
-  }
-
-  async recordResult(input: HistoryInput): Promise<{ id: string }> {
-    if (!this.entries.has(input.entry)) throw new ScxError('OBJECT_MISSING', `no library entry "${input.entry}"`);
-    const rec = HistoryRecord.parse({ ...input, id: randomUUID() });
-    return this.exclusive(async () => {
-      this.db.data.history.push(rec);
-      this.db.data.weights = learnFromResult(this, rec, this.db.data.history, this.db.data.weights);
-      await this.db.write();
-      await writeAtomic(this.memoryPath, renderMemory(this.db.data.history, this.summaries()));
-      await this.commit(`result ${rec.entry}: ${rec.outcome} on ${rec.workload.name}`, ['db.json', 'MEMORY.md']);
-      return { id: rec.id };
+  /**
+   * Store a measured result; the outcome is computed from metrics vs baseline when not given.
+   * Then tune the retrieval weights from it (learning.ts) and rewrite MEMORY.md from the whole history.
+   */
+  async recordResult(input: HistoryInput): Promise<{ id: string; outcome: HistoryRecord['outcome']; weightsChanged: boolean }> {
+    const p = HistoryInput.safeParse(input);
+    if (!p.success) {
+      const i = p.error.issues[0];
+      throw new ScxError('BAD_INPUT', `not a valid result: ${i?.path.join('.')}: ${i?.message}`, 'entry, target, workload {name, fingerprint?}, metrics and (ideally) baseline are needed');
+    }
+    checkName(p.data.entry);
+    return this.locked(async () => {
+      const cur = this.mustHave(p.data.entry);
+      const d = p.data;
+      const rec: HistoryRecord = HistoryRecord.parse({
+        ...d, id: randomUUID(), version: d.version ?? cur.version, params: d.params ?? {}, at: d.at ?? new Date().toISOString(),
+        outcome: d.outcome ?? inferOutcome(d),
+      });
+      const before = this.db.data.history;
+      this.db.data.history = [...before, rec];
+      const learned = learnFromResult(this.summaries(), rec, before, this.db.data.weights);
+      if (learned.evaluated) {
+        this.db.data.evaluations = { n: this.db.data.evaluations.n + 1, top1: this.db.data.evaluations.top1 + (learned.rankedBestFirst ? 1 : 0) };
+      }
+      if (learned.update) {
+        this.db.data.weights = learned.update.after;
+        this.db.data.weightLog = [...this.db.data.weightLog, learned.update].slice(-100);
+      }
+      await this.writeDb();
+      await this.writeMemory();
+      await this.commit(`result ${rec.entry} v${rec.version}: ${rec.outcome} on "${rec.workload.name}"${learned.update ? ' (retrieval weights tuned)' : ''}`, ['db.json', 'MEMORY.md']);
+      return { id: rec.id, outcome: rec.outcome, weightsChanged: !!learned.update };
     });
-  }
-
-  history(name?: string): HistoryRecord[] {
-    return this.db.data.history.filter((r) => !name || r.entry === name);
-  }
-
-  memoryMarkdown(): string {
-    return existsSync(this.memoryPath) ? readFileSync(this.memoryPath, 'utf8') : renderMemory(this.db.data.history, this.summaries());
-  }
-
-  weights(): RetrievalWeights {
-    return { ...this.db.data.weights };
   }
 }
+
+async function writeAtomicIfChanged(path: string, text: string): Promise<void> {
+  const cur = await readFile(path, 'utf8').catch(() => null);
+  if (cur !== text) await writeAtomic(path, text);
+}
+
+function readSeeds(dir: string): Record<string, { seed: string; lib: string }> {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'seeds.json'), 'utf8')) as Record<string, { seed: string; lib: string }>;
+  } catch {
+    return {};
+  }
+}
+
+export const _internal = { acquireLock, writeAtomic, basename };
