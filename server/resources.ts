@@ -2,6 +2,8 @@
  * Resources and prompts: the library entries and the agent memory as readable
  * resources, target status, and a prompt that walks an agent through the loop.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
@@ -24,9 +26,13 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
   }, async (uri, vars) => {
     const name = String(vars.name);
     const e = await (await engines.library()).get(name);
+    const testsFile = join(e.dir, 'tests.json');
+    const tests = existsSync(testsFile) ? (JSON.parse(readFileSync(testsFile, 'utf8')) as { kind: string; kernel: string; at: string; pass: boolean; numbers?: Record<string, number> }[]) : [];
     const text = [
       `# ${e.entry.title} (${e.entry.name}, v${e.entry.version})`, '', e.entry.description, '',
-      '```json', JSON.stringify(e.entry, null, 2), '```', '', `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
+      '```json', JSON.stringify(e.entry, null, 2), '```', '',
+      '## Test results', '', ...(tests.length ? tests.slice(-5).map((t) => `- ${t.kind} ${t.pass ? 'PASS' : 'FAIL'} on ${t.kernel} (${t.at.slice(0, 10)})${t.numbers ? `: ${Object.entries(t.numbers).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`) : ['none recorded yet']), '',
+      `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
     ].join('\n');
     return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text }] };
   });
