@@ -41,10 +41,8 @@ SCX_LICENSE_GPL;
 #define ENOMEM 12
 #endif
 
-#define COMM_LEN 16
 #define SYS_DSQ 0 /* short-burst tasks, FIFO, served first */
 #define JOB_DSQ 1 /* everything else, longest expected length first */
-#define HINT_RECHECK_NS (100 * NSEC_PER_MSEC)
 #define GUARD_SCAN 32 /* tasks the starvation guard looks at */
 
 /* Slice for jobs and CPU-bound tasks, in microseconds. */
@@ -69,172 +67,10 @@ u64 stat_kept;       /* slice ends where the running job stayed ahead of the que
 
 UEI_DEFINE(uei);
 
-/* comm prefix (NUL-padded) -> expected runtime in ns; filled by userspace */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, char[COMM_LEN]);
-	__type(value, u64);
-} job_hints SEC(".maps");
-
-enum len_source { SRC_HISTORY, SRC_HINT, SRC_NAME };
-
-struct task_ctx {
-	u64 seq;          /* spawn order: stable tie-breaker */
-	u64 comm[2];      /* the name the estimate below was made for */
-	u64 expected_ns;  /* from a hint or the name; 0 = unknown */
-	u64 name_ns;      /* length the name stands for; 0 = not a job name */
-	u64 hint_at;      /* when job_hints was last consulted */
-	u32 source;       /* enum len_source */
-	u64 job_run_ns;   /* CPU time used since the task took this name */
-	u64 avg_burst_ns; /* CPU time per wakeup, exponentially weighted */
-	u64 burst_ns;     /* CPU time since the last wakeup */
-	u64 started_at;   /* when it last got a CPU */
-	u64 queued_at;    /* when it was last queued */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+#include "scx_joblen.bpf.h"
 
 u64 next_seq;
 u64 last_guard_check;
-
-static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
-{
-	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
-}
-
-/* A task name as the kernel keeps it: 16 bytes, NUL-padded. */
-struct comm_buf {
-	union {
-		char c[COMM_LEN];
-		u64 w[2];
-	};
-};
-
-/*
- * Expected runtime from job_hints: the entry for the longest prefix of the
- * name, 0 if none. A global (not inlined) function: the verifier checks it
- * once instead of at every call site. Prefixes are built by masking the two
- * 8-byte halves of the name, which keeps the verifier's work small.
- */
-__noinline u64 hint_lookup(const struct comm_buf *name)
-{
-	u64 key[2], lo, hi, *v;
-	int i, j, len = COMM_LEN - 1;
-
-	if (!name)
-		return 0;
-	lo = name->w[0];
-	hi = name->w[1];
-	bpf_for(i, 0, COMM_LEN - 1) {
-		if (!name->c[i]) {
-			len = i;
-			break;
-		}
-	}
-	bpf_for(j, 0, len) {
-		i = len - j; /* prefix length, longest first */
-		if (i >= 8) {
-			key[0] = lo;
-			key[1] = i == 8 ? 0 : hi & ((1ULL << ((i - 8) * 8)) - 1);
-		} else {
-			key[0] = lo & ((1ULL << (i * 8)) - 1);
-			key[1] = 0;
-		}
-		v = bpf_map_lookup_elem(&job_hints, key);
-		if (v)
-			return *v;
-	}
-	return 0;
-}
-
-/*
- * Size in units from a name `<role>_<L|S><3+ digits>_<digits>` with a role
- * of 1-4 characters; 0 if the name does not follow the scheme.
- */
-__noinline u64 name_units(const struct comm_buf *name)
-{
-	u32 state = 0, digits = 0, idx_digits = 0;
-	u64 units = 0;
-	int i;
-
-	if (!name)
-		return 0;
-	/* unrolled, not bpf_for: the counters below would keep an iterator loop from converging */
-#pragma unroll
-	for (i = 0; i < COMM_LEN; i++) {
-		char ch = name->c[i];
-
-		if (state == 0) {		/* role, then '_' */
-			if (ch == '_' && i >= 1)
-				state = 1;
-			else if (!ch || ch == '_' || i >= 4)
-				return 0;
-		} else if (state == 1) {	/* size class letter */
-			if (ch != 'L' && ch != 'S')
-				return 0;
-			state = 2;
-		} else if (state == 2) {	/* size in units */
-			if (ch >= '0' && ch <= '9' && digits < 6) {
-				units = units * 10 + (ch - '0');
-				digits++;
-			} else if (ch == '_' && digits >= 3) {
-				state = 3;
-			} else {
-				return 0;
-			}
-		} else {			/* spawn index, up to the end */
-			if (ch >= '0' && ch <= '9')
-				idx_digits++;
-			else if (!ch)
-				break;
-			else
-				return 0;
-		}
-	}
-	return state == 3 && idx_digits ? units : 0;
-}
-
-/*
- * Work out @p's expected length. The name is parsed only when it changes;
- * job_hints is looked up again on wakeups at most every HINT_RECHECK_NS, so
- * hints changed by userspace are picked up without a lookup per wakeup.
- */
-static __always_inline void refresh_estimate(struct task_struct *p,
-					     struct task_ctx *tctx, bool wakeup)
-{
-	struct comm_buf name = {};
-	u64 now = scx_now(), v;
-
-	bpf_probe_read_kernel(&name, sizeof(name), p->comm);
-	if (name.w[0] != tctx->comm[0] || name.w[1] != tctx->comm[1]) {
-		/* a new name is a new job: its own CPU time starts now */
-		tctx->comm[0] = name.w[0];
-		tctx->comm[1] = name.w[1];
-		tctx->job_run_ns = 0;
-		tctx->name_ns = name_units(&name) * unit_us * NSEC_PER_USEC;
-	} else if (!wakeup || now - tctx->hint_at < HINT_RECHECK_NS) {
-		return;
-	}
-	tctx->hint_at = now;
-
-	v = hint_lookup(&name);
-	if (v) {
-		tctx->expected_ns = v;
-		tctx->source = SRC_HINT;
-	} else if (tctx->name_ns) {
-		tctx->expected_ns = tctx->name_ns;
-		tctx->source = SRC_NAME;
-	} else {
-		tctx->expected_ns = 0;
-		tctx->source = SRC_HISTORY;
-	}
-}
 
 /* Longest first: the queue key grows as the length shrinks. */
 #define LEN_MAX (1ULL << 50) /* about 13 days, in ns */

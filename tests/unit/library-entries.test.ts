@@ -140,9 +140,13 @@ describe.each(entries)('library/$dir', ({ dir, raw, parsed }) => {
 
   it('declares the job_hints map exactly as the userspace feeder expects, when it reads hints', () => {
     if (!entry.hints?.map?.startsWith('job_hints')) return;
-    const m = /struct \{\s*__uint\(type, BPF_MAP_TYPE_HASH\);\s*__uint\(max_entries, (\d+)\);\s*__type\(key, char\[COMM_LEN\]\);\s*__type\(value, u64\);\s*\} job_hints SEC\("\.maps"\);/.exec(src);
+    // the map may come from a shared header in bpf-templates (#include "scx_joblen.bpf.h")
+    const included = [...src.matchAll(/^#include "(scx_[a-z_]+\.bpf\.h)"$/gm)]
+      .map((m) => readFileSync(join(import.meta.dirname, '../../bpf-templates', m[1]!), 'utf8')).join('\n');
+    const all = `${src}\n${included}`;
+    const m = /struct \{\s*__uint\(type, BPF_MAP_TYPE_HASH\);\s*__uint\(max_entries, (\d+)\);\s*__type\(key, char\[COMM_LEN\]\);\s*__type\(value, u64\);\s*\} job_hints SEC\("\.maps"\);/.exec(all);
     expect(m, 'job_hints: HASH, key char[COMM_LEN], value u64').not.toBeNull();
-    expect(src).toMatch(/^#define COMM_LEN 16$/m);
+    expect(all).toMatch(/^#define COMM_LEN 16$/m);
     expect(entry.userspace).toBe('sched-rust/schedulers/job-hints');
   });
 });
