@@ -224,6 +224,7 @@ export class Monitor {
 
   /** Baseline under what runs now, then deploy, then watch. Bad configuration or a failing probe: refuse, target untouched. */
   async deployAndWatch(buildId: string): Promise<MonitorStatus> {
+    await this.targets.deployable(buildId); // refuse before spending time on a baseline
     // make sure the target exists (starting the sandbox VM if needed) before sampling it
     if (this.target === 'sandbox') await this.targets.sandboxSession(true);
     const samples: RawSample[] = [];

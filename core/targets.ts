@@ -193,7 +193,8 @@ export class TargetManager {
   }
 
   /** Deploy a verified build; whatever ran before is unloaded and remembered. */
-  async deploy(buildId: string, kind: TargetKind): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+  /** A build that may be deployed: it built and passed verify_bpf. Throws with the reason otherwise. */
+  async deployable(buildId: string): Promise<BuildRecord> {
     const build = await getBuild(buildId);
     if (!build.ok) throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage})`, 'fix it and build again');
     if (!build.verification) {
@@ -203,6 +204,11 @@ export class TargetManager {
       throw new ScxError('BAD_INPUT', `build ${buildId} (${build.name}) failed verification: ${build.verification.reasons.join('; ')}`,
         'fix the scheduler, build and verify again');
     }
+    return build;
+  }
+
+  async deploy(buildId: string, kind: TargetKind): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+    const build = await this.deployable(buildId);
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
     if (kind === 'sandbox' && kernel && build.verification.kernel !== kernel) {

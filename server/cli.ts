@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ScxEngines } from '../core/engines.js';
+import { MonitorConfig } from '../core/monitor.js';
 import { isScxError, ScxError } from '../core/errors.js';
 import { callTool } from './in-process.js';
 import { createServer } from './compose.js';
@@ -74,6 +75,35 @@ program
     } finally {
       await engines.close();
     }
+  });
+
+program
+  .command('monitor')
+  .description('deploy a verified build with the monitor and keep watching (unattended operation); events print as JSON lines')
+  .requiredOption('--build <id>', 'a build that passed verify_bpf')
+  .option('--target <target>', 'sandbox or host', 'sandbox')
+  .option('--config <json>', 'monitor settings as JSON (intervalMs, baselineSamples, rules, probe, hook, rollbackTo)', '{}')
+  .option('--allow-host', 'as for serve')
+  .action(async (o: { build: string; target: string; config: string; allowHost?: boolean }) => {
+    if (o.target !== 'sandbox' && o.target !== 'host') throw new ScxError('BAD_INPUT', `unknown target "${o.target}"`, 'use sandbox or host');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(o.config);
+    } catch (e) {
+      throw new ScxError('BAD_INPUT', `--config is not valid JSON: ${(e as Error).message}`);
+    }
+    const parsed = MonitorConfig.safeParse(raw);
+    if (!parsed.success) throw new ScxError('BAD_INPUT', `bad monitor config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), log: (l) => console.error(`[scx-mcp] ${l}`) });
+    engines.onMonitorEvent((target, e) => console.log(JSON.stringify({ target, ...e })));
+    const stop = async () => {
+      engines.stopMonitor(o.target as 'sandbox' | 'host');
+      await engines.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    await engines.deployMonitored(o.build, o.target, parsed.data);
   });
 
 program
