@@ -211,8 +211,8 @@ export class TargetManager {
     const build = await this.deployable(buildId);
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
-    if (kind === 'sandbox' && kernel && build.verification.kernel !== kernel) {
-      throw new ScxError('BAD_INPUT', `build ${buildId} was verified on ${build.verification.kernel}, the sandbox runs ${kernel}`, 'verify it again on this kernel');
+    if (kind === 'sandbox' && kernel && build.verification!.kernel !== kernel) {
+      throw new ScxError('BAD_INPUT', `build ${buildId} was verified on ${build.verification!.kernel}, the sandbox runs ${kernel}`, 'verify it again on this kernel');
     }
     const t = this.targets[kind];
     const replaced = t.current;
