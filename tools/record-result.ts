@@ -79,14 +79,13 @@ export const recordResultTool = defineTool({
           ...e, params, source: `${e.name}.bpf.c`, version: 1, parent: build.origin.entry ? `${build.origin.entry}@${build.origin.version}` : null, createdBy: 'agent',
           kernelApi: { minKernel: '6.12', kfuncs: [...new Set(source.match(/\bscx_(?:bpf_)?\w+(?=\s*\()/g) ?? [])], ops: [...new Set([...source.matchAll(/\.(\w+)\s*=\s*\(void \*\)/g)].map((m) => m[1]!))] },
         });
-        saved = await store.create({ entry, source, author: 'agent', message: `create ${e.name} from build ${build.id}` });
+        saved = await store.create({ entry, source, tests: [test], author: 'agent', message: `create ${e.name} from build ${build.id}` });
         entryName = e.name;
       } else {
         if (build.origin.kind !== 'patch' || !build.origin.entry) throw new ScxError('BAD_INPUT', 'saveAs "new-version" is for builds made from an entry with a patch');
-        const r = await store.modify(build.origin.entry, { source, author: 'agent', message: `new version of ${build.origin.entry} from build ${build.id}` });
+        const r = await store.modify(build.origin.entry, { source, tests: [test], author: 'agent', message: `new version of ${build.origin.entry} from build ${build.id}` });
         saved = { name: r.name, version: r.version, commit: r.commit };
       }
-      await store.recordTest(entryName!, test);
     }
     if (!entryName) {
       throw new ScxError('BAD_INPUT', 'this result belongs to no library entry: the build was made from your own source',

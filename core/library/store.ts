@@ -21,7 +21,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { copyFile, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -207,12 +207,20 @@ export class LibraryStore {
    */
   static async open(opts: { dir?: string; seedDir?: string | null } = {}): Promise<LibraryStore> {
     const dir = resolve(opts.dir ?? defaultLibraryDir());
+    if (existsSync(dir) && !existsSync(join(dir, '.git'))) {
+      const foreign = readdirSync(dir).filter((f) => !['entries', 'db.json', 'MEMORY.md', '.lock', '.gitignore'].includes(f));
+      if (foreign.length) {
+        throw new ScxError('BAD_INPUT', `${dir} is not a scheduler library (it has ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''} and no git repository)`,
+          'point SCX_MCP_LIBRARY at an empty or missing directory; the library makes it a git repository and commits everything in it');
+      }
+    }
     await mkdir(join(dir, 'entries'), { recursive: true });
     const git = simpleGit({ baseDir: dir, trimmed: false });
     const db = new Low<LibraryDb>(new JSONFile<LibraryDb>(join(dir, 'db.json')), emptyDb());
     const store = new LibraryStore(dir, git, db);
     await store.locked(async () => {
-      if (!existsSync(join(dir, '.git'))) {
+      const fresh = !existsSync(join(dir, '.git'));
+      if (fresh) {
         try {
           await git.init();
         } catch (e) {
@@ -225,10 +233,11 @@ export class LibraryStore {
       await writeAtomicIfChanged(join(dir, '.gitignore'), `*${TMP_MARK}*\n.*.tmp\n.lock\n`);
       await store.removeTemporaries();
       if (!existsSync(store.dbPath)) await store.writeDb();
+      if (!fresh) await store.adoptChanges();
       const seeded = opts.seedDir === null ? [] : await store.seed(opts.seedDir ?? join(repoRoot, 'library'));
       await store.writeMemory(true);
-      const what = seeded.length ? `seed ${seeded.join(', ')}` : 'commit what an interrupted write left behind';
-      await store.commit(`open library: ${what}`, ['.']);
+      const what = [fresh ? 'new library' : '', seeded.length ? `seed ${seeded.join(', ')}` : ''].filter(Boolean).join('; ');
+      await store.commit(`open library: ${what || 'commit what an interrupted write left behind'}`, ['.']);
     });
     return store;
   }
@@ -241,7 +250,7 @@ export class LibraryStore {
       const release = await acquireLock(join(this.dir, '.lock'));
       try {
         await this.clearGitLock();
-        this.refresh(true);
+        this.refresh();
         return await fn();
       } finally {
         await release();
@@ -260,12 +269,12 @@ export class LibraryStore {
   }
 
   /** Re-read db.json and the entries if another process changed them (or on first use). */
-  private refresh(force = false): void {
+  private refresh(): void {
     let st: Stats | undefined;
     try {
       st = statSync(this.dbPath);
     } catch {
-      if (force && !this.seen) this.loadEntries();
+      if (!this.loaded) this.loadEntries();
       return;
     }
     if (this.seen && st.ino === this.seen.ino && st.mtimeMs === this.seen.mtimeMs && st.size === this.seen.size) return;
@@ -293,7 +302,10 @@ export class LibraryStore {
     this.seen = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
   }
 
+  private loaded = false;
+
   private loadEntries(): void {
+    this.loaded = true;
     this.entries.clear();
     this.problems.length = 0;
     this.summaryCache = undefined;
@@ -324,8 +336,8 @@ export class LibraryStore {
   private async commit(message: string, paths: string[]): Promise<string> {
     await this.git.add(['-A', '--', ...paths]);
     const r = await this.git.commit(message, undefined, { '--no-verify': null });
-    if (r.commit) return (await this.git.revparse(['HEAD'])).trim(); // r.commit is abbreviated
-    return (await this.git.revparse(['HEAD']).catch(() => '')).trim(); // nothing to commit
+    if (/^[0-9a-f]{40}$/.test(r.commit)) return r.commit;
+    return (await this.git.revparse(['HEAD']).catch(() => '')).trim(); // nothing to commit (or an abbreviated hash)
   }
 
   private hashOnDisk(name: string): string | undefined {
@@ -341,7 +353,8 @@ export class LibraryStore {
    */
   private async seed(seedDir: string): Promise<string[]> {
     if (!existsSync(seedDir)) return [];
-    const seeds = readSeeds(this.dir);
+    const seeds = this.db.data.seeds;
+    const before = JSON.stringify(seeds);
     const done: string[] = [];
     for (const name of readdirSync(seedDir).sort()) {
       const src = join(seedDir, name);
@@ -382,11 +395,45 @@ export class LibraryStore {
       seeds[name] = { seed: seedHash, lib: this.hashOnDisk(name)! };
       done.push(cur ? `${name} v${entry.version} (updated seed)` : name);
     }
-    if (done.length) {
-      await writeAtomic(join(this.dir, 'seeds.json'), JSON.stringify(seeds, null, 2) + '\n');
-      await this.writeDb();
-    }
+    if (JSON.stringify(seeds) !== before) await this.writeDb();
     return done;
+  }
+
+  /**
+   * Entry files changed since the last commit (an interrupted write, or a person editing the
+   * library by hand) become versions like any other: a changed entry whose version was not
+   * bumped gets the next version with its parent; each is its own commit.
+   */
+  private async adoptChanges(): Promise<void> {
+    const head = await this.git.revparse(['--verify', '-q', 'HEAD']).catch(() => '');
+    if (!head.trim()) return;
+    const st = await this.git.status(['--', 'entries/']);
+    const names = new Set(st.files.map((f) => /^entries\/([^/]+)\//.exec(f.path)?.[1]).filter((n): n is string => !!n && this.entries.has(n)));
+    for (const name of [...names].sort()) {
+      const cur = this.entries.get(name)!;
+      const before = await this.git.show([`HEAD:entries/${name}/entry.json`]).catch(() => null);
+      let msg: string;
+      if (before === null) {
+        msg = `create ${name} v${cur.version} (found on open: added by hand or by an interrupted write)`;
+      } else {
+        let old: LibraryEntry | undefined;
+        try {
+          old = LibraryEntry.parse(JSON.parse(before));
+        } catch {
+          old = undefined;
+        }
+        if (old && old.version === cur.version) {
+          const entry: LibraryEntry = { ...cur, version: cur.version + 1, parent: `${name}@${cur.version}` };
+          await writeAtomic(join(this.entryDir(name), 'entry.json'), JSON.stringify(entry, null, 2) + '\n');
+          this.entries.set(name, entry);
+          this.summaryCache = undefined;
+          msg = `modify ${name} v${entry.version} from ${entry.parent} (found on open: an interrupted write or a hand edit)`;
+        } else {
+          msg = `modify ${name} v${cur.version}${cur.parent ? ` from ${cur.parent}` : ''} (recovered an interrupted write)`;
+        }
+      }
+      await this.commit(msg, [`entries/${name}`]);
+    }
   }
 
   /** A seed's own test results (verifier + stress in the sandbox), when the repo has them. */
@@ -557,11 +604,10 @@ export class LibraryStore {
     return this.locked(async () => {
       if (this.entries.has(entry.name)) throw new ScxError('BAD_INPUT', `an entry named "${entry.name}" exists already`, 'pick another name, or modify that entry');
       await this.writeEntry(entry, input.source, input.tests);
+      await this.writeDb();
       const by = input.author ? ` (${input.author})` : '';
       const from = entry.parent ? ` from ${entry.parent}` : '';
-      const commit = await this.commit(`create ${entry.name} v1${from}${by}: ${input.message ?? entry.title}${this.testsLine(input.tests)}`, [`entries/${entry.name}`]);
-      await this.writeDb();
-      await this.commit(`db: ${entry.name} v1`, ['db.json']);
+      const commit = await this.commit(`create ${entry.name} v1${from}${by}: ${input.message ?? entry.title}${this.testsLine(input.tests)}`, [`entries/${entry.name}`, 'db.json']);
       return { name: entry.name, version: 1, commit };
     });
   }
@@ -575,7 +621,7 @@ export class LibraryStore {
       if (change.entry?.name !== undefined && change.entry.name !== name) throw new ScxError('BAD_INPUT', `cannot rename ${name} to ${change.entry.name} with modify`, 'create a new entry (with parent set) instead');
       if (change.entry?.source !== undefined && change.entry.source !== cur.source) throw new ScxError('BAD_INPUT', `the source file of ${name} is ${cur.source}; it cannot be renamed`);
       let source = change.source ?? curSource;
-      if (change.patch) source = await applyPatch(cur.source, source, change.patch);
+      if (change.patch) source = await applyEntryPatch(cur.source, source, change.patch);
       const parent = `${name}@${cur.version}`;
       const { version: _v, parent: _p, ...meta } = change.entry ?? {};
       const entry = validEntry({ ...cur, ...meta, name, source: cur.source, version: cur.version + 1, parent }, `the changed entry ${name}`);
@@ -583,10 +629,9 @@ export class LibraryStore {
         throw new ScxError('BAD_INPUT', `nothing changed in ${name} v${cur.version}`, 'pass a different source, a patch that changes something, or changed metadata');
       }
       await this.writeEntry(entry, source, change.tests);
-      const by = change.author ? ` (${change.author})` : '';
-      const commit = await this.commit(`modify ${name} v${entry.version} from ${parent}${by}: ${change.message ?? 'new version'}${this.testsLine(change.tests)}`, [`entries/${name}`]);
       await this.writeDb();
-      await this.commit(`db: ${name} v${entry.version}`, ['db.json']);
+      const by = change.author ? ` (${change.author})` : '';
+      const commit = await this.commit(`modify ${name} v${entry.version} from ${parent}${by}: ${change.message ?? 'new version'}${this.testsLine(change.tests)}`, [`entries/${name}`, 'db.json']);
       return { name, version: entry.version, parent, commit };
     });
   }
@@ -602,10 +647,9 @@ export class LibraryStore {
       const source = await this.git.show([`${commit}:entries/${name}/${old.source}`]);
       const entry = validEntry({ ...old, version: cur.version + 1, parent: `${name}@${version}` }, `${name} v${version}`);
       await this.writeEntry(entry, source);
-      const by = opts.author ? ` (${opts.author})` : '';
-      const c = await this.commit(`revert ${name} to v${version} as v${entry.version} (was v${cur.version})${by}`, [`entries/${name}`]);
       await this.writeDb();
-      await this.commit(`db: ${name} v${entry.version}`, ['db.json']);
+      const by = opts.author ? ` (${opts.author})` : '';
+      const c = await this.commit(`revert ${name} to v${version} as v${entry.version} (was v${cur.version})${by}`, [`entries/${name}`, 'db.json']);
       return { version: entry.version, commit: c };
     });
   }
@@ -644,7 +688,7 @@ export class LibraryStore {
       });
       const before = this.db.data.history;
       this.db.data.history = [...before, rec];
-      const learned = learnFromResult(this.summaries(), rec, before, this.db.data.weights);
+      const learned = learnFromResult(this.cachedSummaries(), rec, before, this.db.data.weights);
       if (learned.evaluated) {
         this.db.data.evaluations = { n: this.db.data.evaluations.n + 1, top1: this.db.data.evaluations.top1 + (learned.rankedBestFirst ? 1 : 0) };
       }
@@ -660,17 +704,29 @@ export class LibraryStore {
   }
 }
 
+/** applyPatch, with the failed hunks quoted (header and first changed line) so the agent sees which one. */
+async function applyEntryPatch(file: string, source: string, patch: string): Promise<string> {
+  try {
+    return await applyPatch(file, source, patch);
+  } catch (e) {
+    if (!(e instanceof ScxError)) throw e;
+    const hunks: { header: string; first: string }[] = [];
+    for (const line of patch.split('\n')) {
+      if (line.startsWith('@@')) hunks.push({ header: line.replace(/^(@@[^@]*@@).*$/, '$1'), first: '' });
+      else if (hunks.length && !hunks.at(-1)!.first && /^[-+]/.test(line) && !/^(---|\+\+\+) /.test(line)) hunks.at(-1)!.first = line.slice(0, 100);
+    }
+    const failed = [...e.message.matchAll(/Hunk #(\d+) FAILED/g)].map((m) => Number(m[1]));
+    const reversed = /Reversed \(or previously applied\)/.test(e.message);
+    const which = failed.length ? failed : reversed ? hunks.map((_, i) => i + 1) : [];
+    const quoted = which.map((n) => `hunk #${n}${hunks[n - 1] ? ` ${hunks[n - 1]!.header} (${hunks[n - 1]!.first})` : ''}`);
+    const why = reversed && !failed.length ? 'it looks already applied (or reversed)' : 'its context or removed lines do not match the current source';
+    throw new ScxError('BAD_INPUT', `${e.message}${quoted.length ? `\nfailed: ${quoted.join('; ')} — ${why}` : ''}`, e.hint, { failedHunks: which });
+  }
+}
+
 async function writeAtomicIfChanged(path: string, text: string): Promise<void> {
   const cur = await readFile(path, 'utf8').catch(() => null);
   if (cur !== text) await writeAtomic(path, text);
 }
 
-function readSeeds(dir: string): Record<string, { seed: string; lib: string }> {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'seeds.json'), 'utf8')) as Record<string, { seed: string; lib: string }>;
-  } catch {
-    return {};
-  }
-}
-
-export const _internal = { acquireLock, writeAtomic, basename };
+export const _internal = { acquireLock, writeAtomic };
