@@ -1,0 +1,688 @@
+/**
+ * The benchmark runner: one workload under the kernel's default scheduler and under each candidate
+ * sched_ext scheduler, all in the same sandbox boot, repeats interleaved (default, A, B, default,
+ * A, B, ...) so slow phases of the host spread over every policy instead of hitting one.
+ *
+ *   const r = await runBenchmark({ workload: batchWorkload({...}), candidates: [{ name: 'ljf', object }], repeats: 3 });
+ *
+ * Every candidate run is load → workload → unload. A candidate that fails to load, is ejected by
+ * the kernel during its run, or whose workload fails is recorded as a failed run with the reason;
+ * only runs that completed under the intended policy count in the statistics.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus as hostCpus } from 'node:os';
+import { isScxError } from '../errors.js';
+import { SandboxSession, type SessionOptions } from '../sandbox/session.js';
+import type { SchedulerExit } from '../sandbox/kmsg.js';
+import type { StepResult } from '../sandbox/results.js';
+import type { LoadFailure } from '../sandbox/verifier-log.js';
+import { simulate, type PolicyName } from '../sim/index.js';
+import { median, summarize } from './stats.js';
+import type { Better, GuestExec, MetricDef, Workload, WorkloadSample } from './workloads.js';
+
+/** The name the kernel's own scheduler (no sched_ext scheduler loaded) has in results. */
+export const DEFAULT_POLICY = 'default';
+
+export interface SimModel {
+  policy: PolicyName;
+  quantum_ms?: number;
+}
+
+export interface Candidate {
+  /** Unique name in the results (not "default"). */
+  name: string;
+  /** Host path of the compiled .bpf.o. */
+  object: string;
+  /** How to load it: bpftool (default), or the Rust scx-loader (needed for params). */
+  via?: 'bpftool' | 'loader';
+  /** Loader only: values for the scheduler's SCX_PARAM parameters. */
+  params?: Record<string, number | boolean>;
+  /** How core/sim models this policy (for the predicted ranking); null/absent: no prediction. */
+  sim?: SimModel | null;
+  /** Free text for the report (e.g. "library/ljf", "template"). */
+  source?: string;
+}
+
+export interface Progress {
+  phase: 'boot' | 'calibrate' | 'run' | 'done';
+  /** Runs finished so far / all runs planned. */
+  done: number;
+  total: number;
+  policy?: string;
+  repeat?: number;
+  message: string;
+  elapsedMs: number;
+}
+
+export interface BenchmarkOptions {
+  workload: Workload;
+  candidates: Candidate[];
+  /** Runs per policy (>= 1). */
+  repeats: number;
+  /** vCPUs of the VM when the runner boots its own (default 2). */
+  cpus?: number;
+  /** Run in this session (the caller boots and finishes it; no restart after a crash). */
+  session?: SandboxSession;
+  /** Or take VMs from here (shared across workloads; restarted after a crash; the caller closes it). */
+  sessions?: SessionSource;
+  /** Without session/sessions the runner boots its own VM with these options and shuts it down. */
+  sessionOptions?: SessionOptions;
+  /** Fresh VMs after crashes, at most (default 2); the policy that crashed one gets no more runs. */
+  maxRestarts?: number;
+  /** Counts competing load on the host (default: other QEMU processes); null: do not look. */
+  hostProbe?: (() => number) | null;
+  /** Before each run, wait up to this long (s) for the host probe to report no competing VM (default 0). */
+  waitQuietS?: number;
+  /** How core/sim models the kernel default (default: processor sharing, 'fair'). */
+  defaultSim?: SimModel | null;
+  /** After this many failed runs a candidate gets no more attempts (default 2; a verifier rejection stops at once). */
+  maxFailures?: number;
+  onProgress?: (p: Progress) => void;
+  log?: (line: string) => void;
+}
+
+export type FailureKind = 'load' | 'ejected' | 'workload' | 'output' | 'state' | 'unload' | 'vm' | 'skipped';
+
+export interface RunRecord {
+  /** Position in the interleaved order (0-based). */
+  index: number;
+  policy: string;
+  /** 0-based repeat. */
+  repeat: number;
+  ok: boolean;
+  failure?: FailureKind;
+  error?: string;
+  /** Host wall time of the whole run, load and unload included (ms). */
+  hostMs: number;
+  /** Guest wall time of the workload command (ms). */
+  guestMs: number | null;
+  sample?: WorkloadSample;
+  loadFailure?: LoadFailure;
+  exit?: SchedulerExit;
+  /** Competing VMs on the host seen at the start or the end of the run (see hostProbe). */
+  otherVms?: number;
+  /** The guest console's tail when the VM died during this run. */
+  console?: string;
+}
+
+export interface MetricStats {
+  key: string;
+  n: number;
+  /** The values of the ok runs, in run order. */
+  values: number[];
+  median: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** Improvement of the median over the default's median, % (positive = better, whichever direction is better). */
+  vsDefaultPct: number | null;
+  /** The workload's theoretical bound for this metric (best possible), if it has one. */
+  bound: number | null;
+  /** How far the median is from the bound, % of the bound (0 = at the bound). */
+  gapToBoundPct: number | null;
+}
+
+export interface PolicyResult {
+  name: string;
+  isDefault: boolean;
+  source: string;
+  /** ok: every run counted; partial: some failed; failed: none counted. */
+  status: 'ok' | 'partial' | 'failed';
+  runs: RunRecord[];
+  metrics: Record<string, MetricStats>;
+  failures: { repeat: number; kind: FailureKind; message: string }[];
+  /** Counted runs during which another VM was running on the host. */
+  contendedRuns: number;
+}
+
+export interface RankEntry {
+  policy: string;
+  value: number;
+}
+
+export interface Prediction {
+  metric: string;
+  objective: 'makespan' | 'mean_completion';
+  /** Simulator values (ms), best first; `model` is the simulated policy family. */
+  predicted: (RankEntry & { model: string })[];
+  /** Measured medians of the same policies, best first. */
+  measured: RankEntry[];
+  /** Pairs of policies both orders put the same way round, of the pairs the simulator does not tie. */
+  concordantPairs: number;
+  comparablePairs: number;
+  /** concordant / comparable, null when nothing is comparable. */
+  agreement: number | null;
+}
+
+export interface BenchEnvironment {
+  kernel: string | null;
+  accelerator: string | null;
+  acceleratorReason: string | null;
+  guestCpus: number | null;
+  hostCpus: number;
+  hostModel: string;
+  bootMs: number | null;
+}
+
+export interface BenchmarkResult {
+  workload: { id: string; title: string; description: string; params: Record<string, string | number>; metrics: MetricDef[]; primary: string };
+  environment: BenchEnvironment;
+  startedAt: string;
+  durationMs: number;
+  repeats: number;
+  calibration: unknown;
+  /** The run order actually planned (interleaved). */
+  order: { policy: string; repeat: number }[];
+  policies: PolicyResult[];
+  /** Per metric: the theoretical bound (see Workload.bounds), null when the workload has none. */
+  bounds: Record<string, number | null>;
+  /**
+   * The unit length of the workload's work (ms), timed single-threaded at calibration, before every
+   * default run and at the end; the bounds use the shortest (the machine at its fastest), so they
+   * stay lower bounds however the host's load changed.
+   */
+  speed: { unitMs: number[]; referenceUnitMs: number } | null;
+  /** Every counted run did the same work (same jobs, units, iterations, checksums where printed). */
+  sameWork: boolean;
+  workSummary: string | null;
+  predictions: Prediction[];
+  /** Fresh VMs booted after crashes. */
+  restarts: number;
+  /** Set when the benchmark stopped early (VM failure, a scheduler that would not unload). */
+  error: string | null;
+  /** The guest console's tail from the last VM crash, if any. */
+  crashConsole: string | null;
+}
+
+/* ------------------------------------------------------------- pure parts -- */
+
+/** The interleaved run order: every policy once per round, rounds repeated. */
+export function interleave(policies: readonly string[], repeats: number): { policy: string; repeat: number }[] {
+  const out: { policy: string; repeat: number }[] = [];
+  for (let r = 0; r < repeats; r++) for (const p of policies) out.push({ policy: p, repeat: r });
+  return out;
+}
+
+/** Improvement of `value` over `base` in % of base; positive means better in the metric's direction. */
+export function improvementPct(base: number, value: number, better: Better): number | null {
+  if (!Number.isFinite(base) || !Number.isFinite(value) || base === 0) return null;
+  return better === 'lower' ? ((base - value) / base) * 100 : ((value - base) / base) * 100;
+}
+
+/** Distance of `value` from the bound in % of the bound (lower-is-better metrics; can be < 0 within timer noise). */
+export function gapToBoundPct(value: number, bound: number | null): number | null {
+  if (bound === null || !Number.isFinite(bound) || bound <= 0 || !Number.isFinite(value)) return null;
+  return ((value - bound) / bound) * 100;
+}
+
+/** Order entries best first (ties keep their input order). */
+export function rank(entries: RankEntry[], better: Better = 'lower'): RankEntry[] {
+  return [...entries].sort((a, b) => (better === 'lower' ? a.value - b.value : b.value - a.value));
+}
+
+/**
+ * Pairwise agreement of a predicted and a measured ordering (a Kendall-style count): a pair counts
+ * when the prediction separates it by more than `tiePct` %, and agrees when the measurement puts it
+ * the same way round.
+ */
+export function rankAgreement(predicted: RankEntry[], measured: RankEntry[], tiePct = 1): { concordant: number; comparable: number } {
+  const m = new Map(measured.map((e) => [e.policy, e.value]));
+  const ps = predicted.filter((e) => m.has(e.policy));
+  let concordant = 0;
+  let comparable = 0;
+  for (let i = 0; i < ps.length; i++) {
+    for (let j = i + 1; j < ps.length; j++) {
+      const a = ps[i]!;
+      const b = ps[j]!;
+      const scale = Math.max(Math.abs(a.value), Math.abs(b.value), 1e-12);
+      if (Math.abs(a.value - b.value) / scale * 100 <= tiePct) continue;
+      comparable++;
+      const dp = a.value - b.value;
+      const dm = m.get(a.policy)! - m.get(b.policy)!;
+      if (Math.sign(dp) === Math.sign(dm)) concordant++;
+    }
+  }
+  return { concordant, comparable };
+}
+
+/** Statistics per policy and metric from the run records (pure; exported for tests). */
+export function aggregate(
+  policyNames: { name: string; isDefault: boolean; source: string }[],
+  records: RunRecord[],
+  metrics: MetricDef[],
+  /** The workload's bounds; metrics without one fall back to the median of the runs' own bounds. */
+  workloadBounds: Record<string, number> = {},
+): { policies: PolicyResult[]; bounds: Record<string, number | null>; sameWork: boolean; workSummary: string | null } {
+  const counted = records.filter((r) => r.ok && r.sample);
+  const bounds: Record<string, number | null> = {};
+  for (const m of metrics) {
+    const wb = workloadBounds[m.key];
+    if (typeof wb === 'number' && Number.isFinite(wb)) {
+      bounds[m.key] = wb;
+      continue;
+    }
+    const bs = counted.map((r) => r.sample!.bounds[m.key]).filter((b): b is number => typeof b === 'number' && Number.isFinite(b));
+    bounds[m.key] = bs.length ? median(bs) : null;
+  }
+  const digests = new Set(counted.map((r) => r.sample!.work.digest));
+  const policies: PolicyResult[] = policyNames.map((p) => {
+    const runs = records.filter((r) => r.policy === p.name);
+    const ok = runs.filter((r) => r.ok && r.sample);
+    const stats: Record<string, MetricStats> = {};
+    for (const m of metrics) {
+      const values = ok.map((r) => r.sample!.metrics[m.key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      const s = summarize(values);
+      stats[m.key] = { key: m.key, n: s.n, values, median: s.median, min: s.min, max: s.max, mean: s.mean, vsDefaultPct: null, bound: bounds[m.key] ?? null, gapToBoundPct: gapToBoundPct(s.median, bounds[m.key] ?? null) };
+    }
+    const failures = runs.filter((r) => !r.ok).map((r) => ({ repeat: r.repeat, kind: r.failure ?? 'workload', message: r.error ?? 'failed' }));
+    return {
+      name: p.name, isDefault: p.isDefault, source: p.source, runs, metrics: stats, failures,
+      contendedRuns: ok.filter((r) => (r.otherVms ?? 0) > 0).length,
+      status: ok.length === 0 ? 'failed' : ok.length === runs.length ? 'ok' : 'partial',
+    };
+  });
+  const def = policies.find((p) => p.isDefault);
+  for (const p of policies) {
+    for (const m of metrics) {
+      const s = p.metrics[m.key]!;
+      const base = def?.metrics[m.key];
+      s.vsDefaultPct = p.isDefault || !base || base.n === 0 || s.n === 0 ? null : improvementPct(base.median, s.median, m.better);
+    }
+  }
+  return { policies, bounds, sameWork: digests.size <= 1, workSummary: counted[0]?.sample!.work.summary ?? null };
+}
+
+/** The simulator's ranking of the policies it has a model for, next to the measured one. */
+export function predictRanking(
+  workload: Workload,
+  calibration: unknown,
+  cpus: number,
+  models: { name: string; sim: SimModel | null | undefined }[],
+  policies: PolicyResult[],
+): Prediction[] {
+  if (!workload.sim || calibration === null || calibration === undefined) return [];
+  const setup = workload.sim(calibration);
+  const modelled = models.filter((m): m is { name: string; sim: SimModel } => Boolean(m.sim));
+  if (modelled.length < 2) return [];
+  const sims = modelled.map((m) => ({
+    name: m.name,
+    model: m.sim.quantum_ms ? `${m.sim.policy} (${m.sim.quantum_ms} ms slice)` : m.sim.policy,
+    result: simulate({ ...setup.input, cpus, ...(m.sim.quantum_ms ? { quantum_ms: m.sim.quantum_ms } : {}) }, m.sim.policy),
+  }));
+  const out: Prediction[] = [];
+  for (const o of setup.objectives) {
+    const def = workload.metrics.find((m) => m.key === o.metric);
+    const predicted = sims.map((s) => ({
+      policy: s.name, model: s.model, value: o.objective === 'makespan' ? s.result.makespan_ms : s.result.mean_completion_ms,
+    }));
+    const measured = policies
+      .filter((p) => predicted.some((x) => x.policy === p.name) && (p.metrics[o.metric]?.n ?? 0) > 0)
+      .map((p) => ({ policy: p.name, value: p.metrics[o.metric]!.median }));
+    const predictedRanked = (rank(predicted) as (RankEntry & { model: string })[]).filter((e) => measured.some((m) => m.policy === e.policy));
+    const { concordant, comparable } = rankAgreement(predictedRanked, measured);
+    out.push({
+      metric: o.metric, objective: o.objective, predicted: predictedRanked, measured: rank(measured, def?.better ?? 'lower'),
+      concordantPairs: concordant, comparablePairs: comparable, agreement: comparable ? concordant / comparable : null,
+    });
+  }
+  return out;
+}
+
+/* -------------------------------------------------------- calibration -- */
+
+/** A guest command as a function: stdout, or an error when it fails. */
+export function guestExec(session: SandboxSession): GuestExec {
+  return async (command, timeoutS, label) => {
+    const s = await session.step({ kind: 'run', command, timeoutS, label });
+    if (!s.ok) throw new Error(`${label} failed: ${s.error ?? `exit ${s.exitCode}`}: ${(s.stderr ?? '').trim().slice(0, 300)}`);
+    return s.stdout ?? '';
+  };
+}
+
+const calibrations = new WeakMap<SandboxSession, Map<string, unknown>>();
+
+/** A workload's calibration for this boot: measured once (with no sched_ext scheduler loaded), then reused. */
+export async function calibrationFor(session: SandboxSession, workload: Workload): Promise<unknown> {
+  if (!workload.calibrate) return null;
+  let m = calibrations.get(session);
+  if (!m) calibrations.set(session, (m = new Map()));
+  const key = workload.calibrationKey ?? workload.id;
+  if (m.has(key)) return m.get(key);
+  const cal = await workload.calibrate(guestExec(session));
+  m.set(key, cal);
+  return cal;
+}
+
+/** Reuse a calibration in another boot (after a crash), so the work stays identical. */
+export function seedCalibration(session: SandboxSession, workload: Workload, cal: unknown): void {
+  if (!workload.calibrate) return;
+  let m = calibrations.get(session);
+  if (!m) calibrations.set(session, (m = new Map()));
+  m.set(workload.calibrationKey ?? workload.id, cal);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function runWorkload(session: SandboxSession, workload: Workload, cal: unknown, command: string, label: string) {
+  const step = await session.step({ kind: 'run', command, timeoutS: workload.timeoutS, label });
+  let sample: WorkloadSample | undefined;
+  let parseError: string | undefined;
+  try {
+    sample = workload.parse(step.stdout ?? '', cal);
+  } catch (e) {
+    parseError = errorText(e);
+  }
+  return { step, sample, parseError };
+}
+
+function workloadVerdict(step: StepResult, sample: WorkloadSample | undefined, parseError: string | undefined): { failure?: FailureKind; error?: string } {
+  if (parseError) return { failure: step.ok ? 'output' : 'workload', error: step.ok ? parseError : `${step.error ?? 'failed'}: ${(step.stderr ?? '').trim().slice(0, 300)}` };
+  if (!step.ok) return { failure: 'workload', error: `${step.error ?? 'failed'}${step.stderr ? `: ${step.stderr.trim().slice(0, 300)}` : ''}` };
+  if (!sample?.ok) return { failure: 'workload', error: 'the workload reported a failed self-check' };
+  return {};
+}
+
+async function ensureDisabled(session: SandboxSession): Promise<string | null> {
+  const st = await session.state();
+  if (st.state === 'disabled' || st.state === 'absent') return st.state === 'absent' ? 'this kernel has no sched_ext' : null;
+  const u = await session.step({ kind: 'unload' });
+  return u.ok ? null : `sched_ext is "${u.state?.state ?? st.state}" and could not be disabled`;
+}
+
+/* ----------------------------------------------------- sessions, host -- */
+
+/** Where the runner gets its VM; a restartable source boots a fresh one after a crash. */
+export interface SessionSource {
+  get(): Promise<SandboxSession>;
+  readonly restartable: boolean;
+}
+
+/** A restartable source: boots on first use and again whenever the VM died; close() shuts it down. */
+export class SandboxPool implements SessionSource {
+  readonly restartable = true;
+  boots = 0;
+  private current?: SandboxSession;
+  constructor(private readonly options: SessionOptions = {}) {}
+
+  async get(): Promise<SandboxSession> {
+    if (this.current?.vm.alive) return this.current;
+    if (this.current) await this.current.finish().catch(() => undefined);
+    this.current = await SandboxSession.start(this.options);
+    this.boots++;
+    return this.current;
+  }
+
+  async close(): Promise<void> {
+    const s = this.current;
+    this.current = undefined;
+    if (s) await s.finish().catch(() => undefined);
+  }
+}
+
+/** QEMU processes on this host that are not children of this process (another helper's VMs, say). */
+export function otherQemuVms(): number {
+  let n = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    try {
+      const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] ?? '';
+      if (!/qemu-system/.test(argv0)) continue;
+      const ppid = Number(/PPid:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+      if (ppid !== process.pid) n++;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------- runner -- */
+
+export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkResult> {
+  const { workload, candidates } = opts;
+  const repeats = Math.floor(opts.repeats);
+  if (!(repeats >= 1)) throw new Error(`repeats must be at least 1, got ${opts.repeats}`);
+  const names = new Set<string>();
+  for (const c of candidates) {
+    if (c.name === DEFAULT_POLICY || names.has(c.name)) throw new Error(`candidate name "${c.name}" is used twice or is reserved`);
+    names.add(c.name);
+  }
+  const log = opts.log ?? (() => {});
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const order = interleave([DEFAULT_POLICY, ...candidates.map((c) => c.name)], repeats);
+  const total = order.length;
+  const records: RunRecord[] = [];
+  const progress = (p: Omit<Progress, 'elapsedMs' | 'total'>) => opts.onProgress?.({ ...p, total, elapsedMs: Math.round(performance.now() - t0) });
+  const fixed = opts.session;
+  const ownPool = !opts.sessions && !fixed ? new SandboxPool({ cpus: opts.cpus ?? 2, log, ...opts.sessionOptions }) : undefined;
+  const source: SessionSource = opts.sessions ?? ownPool ?? { get: async () => fixed!, restartable: false };
+  const probeHost = opts.hostProbe === undefined ? otherQemuVms : opts.hostProbe;
+  let calibration: unknown = null;
+  let error: string | null = null;
+  let crashConsole: string | null = null;
+  let restarts = 0;
+  const unitMs: number[] = [];
+  const env: BenchEnvironment = {
+    kernel: null, accelerator: null, acceleratorReason: null, guestCpus: null,
+    hostCpus: hostCpus().length, hostModel: hostCpus()[0]?.model.trim() ?? 'unknown', bootMs: null,
+  };
+  const byName = new Map(candidates.map((c) => [c.name, c]));
+  const failed = new Map<string, number>();
+  const retired = new Map<string, string>();
+
+  /** A live session with sched_ext disabled and this workload's calibration (the first one, carried over after a restart). */
+  const ready = async (): Promise<SandboxSession> => {
+    const first = env.kernel === null;
+    if (first) progress({ phase: 'boot', done: records.length, message: 'getting a sandbox VM' });
+    const session = await source.get();
+    env.kernel ??= session.vm.kernelRelease || session.kernel.release;
+    env.accelerator ??= session.accel.accel;
+    env.acceleratorReason ??= session.accel.reason;
+    env.guestCpus ??= session.vm.guestCpus || opts.cpus || null;
+    env.bootMs ??= session.vm.bootMs;
+    const pre = await ensureDisabled(session);
+    if (pre) throw new Error(pre);
+    if (calibration === null) {
+      progress({ phase: 'calibrate', done: records.length, message: `calibrating ${workload.id}` });
+      calibration = await calibrationFor(session, workload);
+      const cal0 = workload.calibratedUnitMs?.(calibration);
+      if (cal0 !== undefined && Number.isFinite(cal0)) unitMs.push(cal0);
+      log(`${workload.id}: ${workload.command(calibration)}`);
+    } else {
+      seedCalibration(session, workload, calibration);
+    }
+    return session;
+  };
+
+  try {
+    let session = await ready();
+    const command = workload.command(calibration);
+    for (const [index, slot] of order.entries()) {
+      if (!session.vm.alive) {
+        if (!source.restartable || restarts >= (opts.maxRestarts ?? 2)) {
+          error = `the VM died and ${source.restartable ? `${restarts} restart(s) were used up` : 'this session cannot be replaced'}`;
+          break;
+        }
+        restarts++;
+        log(`${workload.id}: booting a fresh VM (restart ${restarts}); the calibration (same work) is kept`);
+        session = await ready();
+      }
+      progress({ phase: 'run', done: index, policy: slot.policy, repeat: slot.repeat, message: `${workload.id}: ${slot.policy} run ${slot.repeat + 1}/${repeats}` });
+      const why = retired.get(slot.policy);
+      if (why) {
+        records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${why}`, hostMs: 0, guestMs: null });
+        continue;
+      }
+      if (opts.waitQuietS && probeHost) {
+        const until = performance.now() + opts.waitQuietS * 1000;
+        while (probeHost() > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 2000));
+      }
+      const before = probeHost ? probeHost() : 0;
+      const r0 = performance.now();
+      const cand = byName.get(slot.policy);
+      let rec: RunRecord;
+      let fatal: string | null = null;
+      try {
+        ({ rec, fatal } = await runSlot(session, { index, ...slot }, cand));
+      } catch (e) {
+        if (session.vm.alive && cand && isScxError(e) && ['OBJECT_MISSING', 'OBJECT_INVALID', 'TOOL_MISSING'].includes(e.code)) {
+          // the candidate cannot be loaded at all (no object, not ELF, no scx-loader in the image)
+          retired.set(cand.name, e.message);
+          records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'load', error: `${e.message}${e.hint ? ` (${e.hint})` : ''}`, hostMs: 0, guestMs: null });
+          continue;
+        }
+        if (session.vm.alive) throw e;
+        // the VM crashed or froze during this run: that is this policy's failure
+        const details = (isScxError(e) ? e.details?.console : undefined) as string | undefined;
+        crashConsole = details ?? crashConsole;
+        rec = { index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'vm', error: `the VM died during this run: ${errorText(e)}`, hostMs: 0, guestMs: null, ...(details ? { console: details } : {}) };
+        if (cand) retired.set(cand.name, 'it took the VM down in an earlier run');
+      }
+      rec.hostMs = Math.round(performance.now() - r0);
+      if (probeHost) rec.otherVms = Math.max(before, probeHost());
+      records.push(rec);
+      log(`${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`);
+      if (fatal) {
+        error = fatal;
+        break;
+      }
+      if (!rec.ok && cand) {
+        const n = (failed.get(cand.name) ?? 0) + 1;
+        failed.set(cand.name, n);
+        if (n >= (opts.maxFailures ?? 2) && !retired.has(cand.name)) retired.set(cand.name, `${n} failed runs`);
+      }
+    }
+    // once more at the end, so the speed is sampled around every round
+    if (session.vm.alive && !error && (await session.state()).state === 'disabled') await timeUnit(session);
+  } catch (e) {
+    error = errorText(e);
+    if (isScxError(e) && typeof e.details?.console === 'string') crashConsole = e.details.console;
+    log(`${workload.id}: stopped: ${error}`);
+  } finally {
+    if (ownPool) await ownPool.close();
+  }
+
+  /** Time one unit of the work now (default scheduler, nothing else running in the guest). */
+  async function timeUnit(session: SandboxSession): Promise<void> {
+    if (!workload.speed) return;
+    try {
+      unitMs.push(await workload.speed(guestExec(session), calibration));
+    } catch (e) {
+      if (!session.vm.alive) throw e;
+      log(`${workload.id}: could not time a unit: ${errorText(e)}`);
+    }
+  }
+
+  /** One slot: the default run, or load → run → unload of a candidate. Throws only when the VM fails. */
+  async function runSlot(session: SandboxSession, slot: { index: number; policy: string; repeat: number }, cand: Candidate | undefined): Promise<{ rec: RunRecord; fatal: string | null }> {
+    const rec: RunRecord = { ...slot, ok: false, hostMs: 0, guestMs: null };
+    const command = workload.command(calibration);
+    if (!cand) {
+      const pre = await ensureDisabled(session);
+      if (pre) return { rec: Object.assign(rec, { failure: 'state' as const, error: pre }), fatal: pre };
+      // the machine's speed this round (the calibration's timing again, nothing else running)
+      await timeUnit(session);
+      const { step, sample, parseError } = await runWorkload(session, workload, calibration, command, `${workload.id} under the default scheduler`);
+      rec.guestMs = step.guestMs;
+      rec.sample = sample;
+      const v = workloadVerdict(step, sample, parseError);
+      if (!v.failure && step.state && step.state.state !== 'disabled') Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
+      return { rec: Object.assign(rec, v, { ok: !v.failure }), fatal: null };
+    }
+    const load = await session.step({
+      kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
+      ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}) } : {}),
+    });
+    if (!load.ok) {
+      Object.assign(rec, { failure: 'load', error: load.error ?? 'load failed', ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}), ...(load.exit ? { exit: load.exit } : {}) });
+      // a rejected program is rejected every time
+      if (load.loadFailure && load.loadFailure.stage !== 'unknown') retired.set(cand.name, `load failed (${load.loadFailure.stage}): ${load.loadFailure.reason}`);
+    } else {
+      const { step, sample, parseError } = await runWorkload(session, workload, calibration, command, `${workload.id} under ${cand.name}`);
+      rec.guestMs = step.guestMs;
+      rec.sample = sample;
+      if (step.exit || (step.state && step.state.state !== 'enabled')) {
+        Object.assign(rec, {
+          failure: 'ejected',
+          error: step.exit ? `the kernel disabled ${cand.name} during the run: ${step.exit.reason}${step.exit.message ? ` (${step.exit.message.split('\n')[0]})` : ''}` : `sched_ext was "${step.state?.state}" after the run`,
+          ...(step.exit ? { exit: step.exit } : {}),
+        });
+      } else {
+        const v = workloadVerdict(step, sample, parseError);
+        Object.assign(rec, v, { ok: !v.failure });
+      }
+    }
+    let un = await session.step({ kind: 'unload' });
+    if (!un.ok) un = await session.step({ kind: 'unload', waitS: 60 });
+    if (!un.ok) {
+      const fatal = `${cand.name} would not unload: ${un.error ?? 'unknown'}; the remaining runs would not be under the intended policies`;
+      return { rec: Object.assign(rec, { ok: false, failure: 'unload' as const, error: fatal }), fatal };
+    }
+    return { rec, fatal: null };
+  }
+
+  // slots never reached (an early stop) are recorded too, so every policy shows what happened
+  for (const [index, slot] of order.entries()) {
+    if (!records.some((r) => r.index === index)) records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${error ?? 'stopped'}`, hostMs: 0, guestMs: null });
+  }
+  records.sort((a, b) => a.index - b.index);
+  const policyNames = [
+    { name: DEFAULT_POLICY, isDefault: true, source: 'kernel default (EEVDF), no sched_ext scheduler' },
+    ...candidates.map((c) => ({ name: c.name, isDefault: false, source: c.source ?? c.object })),
+  ];
+  const cpus = env.guestCpus ?? opts.cpus ?? 2;
+  const speed = unitMs.length ? { unitMs: unitMs.map((u) => Math.round(u * 1000) / 1000), referenceUnitMs: Math.min(...unitMs) } : null;
+  let workloadBounds: Record<string, number> = {};
+  if (workload.bounds && speed && calibration !== null) {
+    try {
+      workloadBounds = workload.bounds(calibration, speed.referenceUnitMs, cpus);
+    } catch (e) {
+      log(`${workload.id}: no bounds: ${errorText(e)}`);
+    }
+  }
+  const agg = aggregate(policyNames, records, workload.metrics, workloadBounds);
+  const models = [{ name: DEFAULT_POLICY, sim: opts.defaultSim === undefined ? { policy: 'fair' as const } : opts.defaultSim }, ...candidates.map((c) => ({ name: c.name, sim: c.sim }))];
+  let predictions: Prediction[] = [];
+  try {
+    predictions = predictRanking(workload, calibration, cpus, models, agg.policies);
+  } catch (e) {
+    log(`${workload.id}: no prediction: ${errorText(e)}`);
+  }
+  progress({ phase: 'done', done: total, message: `${workload.id} done` });
+  return {
+    workload: { id: workload.id, title: workload.title, description: workload.description, params: workload.params, metrics: workload.metrics, primary: workload.primary },
+    environment: env,
+    startedAt,
+    durationMs: Math.round(performance.now() - t0),
+    repeats,
+    calibration,
+    order,
+    policies: agg.policies,
+    bounds: agg.bounds,
+    speed,
+    sameWork: agg.sameWork,
+    workSummary: agg.workSummary,
+    predictions,
+    restarts,
+    error,
+    crashConsole,
+  };
+}
+
+function summarizeSample(workload: Workload, s: WorkloadSample | undefined): string {
+  if (!s) return 'no sample';
+  return workload.metrics.map((m) => `${m.label} ${fmt(s.metrics[m.key])} ${m.unit}`).join(', ');
+}
+
+function fmt(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '-';
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1);
+}

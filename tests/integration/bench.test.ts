@@ -1,0 +1,92 @@
+/**
+ * The benchmark runner for real: one sandbox boot, a tiny uneven batch under the kernel default and
+ * under the FIFO template, one run each (the --quick shape), then the report built from it.
+ */
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chartForResult, markdownSection } from '../../core/bench/report.js';
+import { interleave, runBenchmark, type BenchmarkResult, type Progress } from '../../core/bench/runner.js';
+import { batchWorkload, simPolicyFor } from '../../core/bench/workloads.js';
+import { repoRoot } from '../../core/paths.js';
+import { build } from '../helpers.js';
+
+const SPEC = '1x4,4x1';
+
+describe('benchmark runner in the sandbox', () => {
+  let r: BenchmarkResult;
+  const progress: Progress[] = [];
+
+  beforeAll(async () => {
+    // the guest image carries fixtures/workloads/bin; make sure it is built
+    await execa('make', ['-C', join(repoRoot, 'fixtures', 'workloads')]);
+    const fifo = await build('bpf-templates/fifo/fifo.bpf.c');
+    r = await runBenchmark({
+      workload: batchWorkload({ kind: 'join', jobs: SPEC, unitMs: 10 }),
+      candidates: [{ name: 'fifo', object: fifo, sim: simPolicyFor('fifo', 5000), source: 'bpf-templates/fifo' }],
+      repeats: 1,
+      onProgress: (p) => progress.push(p),
+    });
+  }, 240_000);
+
+  it('ran the default and the candidate in one boot, in the planned order, without failures', () => {
+    expect(r.error, r.error ?? '').toBeNull();
+    expect(r.restarts).toBe(0);
+    expect(r.environment.kernel).toMatch(/^\d+\.\d+/);
+    expect(r.environment.guestCpus).toBe(2);
+    expect(r.order).toEqual(interleave(['default', 'fifo'], 1));
+    expect(r.policies.map((p) => [p.name, p.status])).toEqual([['default', 'ok'], ['fifo', 'ok']]);
+    for (const p of r.policies) {
+      expect(p.runs).toHaveLength(1);
+      expect(p.failures).toEqual([]);
+    }
+    expect(progress.map((p) => p.phase)).toEqual(['boot', 'calibrate', 'run', 'run', 'done']);
+    expect(progress.at(-1)).toMatchObject({ done: 2, total: 2 });
+  });
+
+  it('both policies did exactly the same work: same jobs and units, same iterations, same checksums, all ok', () => {
+    expect(r.sameWork).toBe(true);
+    const [def, fifo] = r.policies.map((p) => p.runs[0]!.sample!);
+    expect(def!.jobs!.map((j) => [j.name, j.units])).toEqual([
+      ['job_L004_00', 4], ['job_S001_01', 1], ['job_S001_02', 1], ['job_S001_03', 1], ['job_S001_04', 1],
+    ]);
+    expect(fifo!.jobs!.map((j) => [j.name, j.units])).toEqual(def!.jobs!.map((j) => [j.name, j.units]));
+    expect(def!.work.digest).toBe(fifo!.work.digest);
+    for (const s of [def!, fifo!]) {
+      expect(s.ok).toBe(true);
+      expect(s.jobs!.every((j) => j.ok)).toBe(true);
+      expect(s.extra!.checksumsOk).toBe(true);
+    }
+  });
+
+  it('metrics are positive numbers and respect the theoretical bounds (5 % timer tolerance)', () => {
+    expect(r.speed!.unitMs.length).toBeGreaterThanOrEqual(2); // calibration, and timed again
+    expect(r.bounds.makespan_ms).toBeGreaterThan(0);
+    expect(r.bounds.mean_completion_ms).toBeGreaterThan(0);
+    // 1x4,4x1 on 2 CPUs: makespan >= max(4, 8/2) units
+    expect(r.bounds.makespan_ms).toBeCloseTo(4 * r.speed!.referenceUnitMs, 6);
+    for (const p of r.policies) {
+      const mk = p.metrics.makespan_ms!;
+      const mc = p.metrics.mean_completion_ms!;
+      expect(mk.n).toBe(1);
+      expect(Number.isFinite(mk.median) && mk.median > 0).toBe(true);
+      expect(Number.isFinite(mc.median) && mc.median > 0).toBe(true);
+      expect(mc.median).toBeLessThanOrEqual(mk.median);
+      expect(mk.median).toBeGreaterThanOrEqual(r.bounds.makespan_ms! * 0.95);
+      expect(mc.median).toBeGreaterThanOrEqual(r.bounds.mean_completion_ms! * 0.95);
+    }
+    const fifo = r.policies[1]!.metrics.makespan_ms!;
+    expect(fifo.vsDefaultPct).toBeCloseTo(((r.policies[0]!.metrics.makespan_ms!.median - fifo.median) / r.policies[0]!.metrics.makespan_ms!.median) * 100, 6);
+  });
+
+  it('predicts a ranking with the simulator and reports it, the table and a chart', () => {
+    expect(r.predictions.map((p) => p.metric)).toEqual(['makespan_ms', 'mean_completion_ms']);
+    for (const p of r.predictions) expect(p.measured.map((m) => m.policy).sort()).toEqual(['default', 'fifo']);
+    const md = markdownSection(r, 'x.svg');
+    expect(md).toMatch(/\| default \| 1 \|/);
+    expect(md).toMatch(/\| fifo \| 1 \|/);
+    const svg = chartForResult(r);
+    expect(svg).toContain('</svg>');
+    expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
