@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { Fingerprint } from '../core/profile/fingerprint.js';
+import { direction, improvementPct, inferOutcome } from '../core/library/history.js';
 import { LibraryEntry, Tag } from '../core/library/schema.js';
 import { declaredParams } from '../core/toolchain/params.js';
 import { buildSource, getBuild, type BuildRecord } from '../core/toolchain/builds.js';
@@ -93,19 +94,14 @@ export const recordResultTool = defineTool({
     }
     await store.get(entryName); // must exist
 
-    const dir = (m: string): 'lower' | 'higher' => input.better?.[m] ?? (/throughput|rps|ops|per_s|bogo|score|fairness/.test(m) ? 'higher' : 'lower');
-    const improvements: Record<string, number> = {};
-    for (const [m, v] of Object.entries(input.metrics)) {
-      const b = input.baseline?.[m];
-      if (b === undefined || b === 0) continue;
-      improvements[m] = Math.round((dir(m) === 'lower' ? (b - v) / b : (v - b) / b) * 1000) / 10;
-    }
-    const vals = Object.values(improvements);
-    const outcome = input.outcome ?? (vals.length === 0 ? 'neutral' : vals.some((x) => x > 3) && !vals.some((x) => x < -3) ? 'improved' : vals.some((x) => x < -3) ? 'regressed' : 'neutral');
+    const better = Object.fromEntries(Object.keys(input.metrics).map((m) => [m, direction(m, input.better)]));
+    const raw = improvementPct({ metrics: input.metrics, baseline: input.baseline, better });
+    const improvements = Object.fromEntries(Object.entries(raw).map(([m, x]) => [m, Math.round(x * 10) / 10]));
+    const outcome = input.outcome ?? inferOutcome({ metrics: input.metrics, baseline: input.baseline, better });
     const rec = await store.recordResult({
       entry: entryName, version: saved?.version, buildId: build?.id, params: input.params ?? build?.params ?? {}, target: input.target,
       workload: input.workload, metrics: input.metrics, baseline: input.baseline,
-      better: Object.fromEntries(Object.keys(input.metrics).map((m) => [m, dir(m)])), outcome, note: input.note, at: new Date().toISOString(),
+      better, outcome, note: input.note, at: new Date().toISOString(),
     });
     const imp = Object.entries(improvements).map(([m, x]) => `${m} ${x >= 0 ? '+' : ''}${x} %`).join(', ');
     return {

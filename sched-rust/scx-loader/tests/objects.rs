@@ -208,7 +208,7 @@ fn fifo_template_inspects() {
     assert_eq!(v["params"][0]["name"], "slice_us");
     assert_eq!(v["params"][0]["default"], 5000);
     let stats: Vec<&str> = v["stats"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(stats, ["enqueued", "direct"]);
+    assert_eq!(stats, ["enqueued", "direct", "slice_ns"]);
     assert_eq!(v["uei"], true);
 }
 
