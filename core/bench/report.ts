@@ -35,13 +35,15 @@ function status(p: PolicyResult): string {
 
 export const TABLE_HEADER = ['policy', 'n', 'median', 'min', 'max', 'vs default', 'bound', 'gap to bound', 'notes'];
 
+const boundsFromRunsText = 'Bounds of each run from the CPU time its jobs took in that run (guest CPU clock of each job, from the start barrier to its end): makespan ≥ max(longest job, total / CPUs), mean completion ≥ the SPT optimum of those times. "bound" is the median of a policy\'s runs\' bounds, "gap to bound" the median of each run\'s distance from its own bound, so the emulated CPUs\' speed changing between runs (TCG) moves value and bound together.';
+
 /** One row per policy for one metric: policy, n, median, min, max, vs default %, bound, gap %, notes. */
 export function metricRows(r: BenchmarkResult, metric: MetricDef): string[][] {
   return r.policies.map((p) => {
     const s: MetricStats | undefined = p.metrics[metric.key];
     return [
       p.name, String(s?.n ?? 0), formatValue(s?.median, metric.unit), formatValue(s?.min, metric.unit), formatValue(s?.max, metric.unit),
-      p.isDefault ? '(baseline)' : formatPct(s?.vsDefaultPct), formatValue(r.bounds[metric.key], metric.unit), formatPct(s?.gapToBoundPct),
+      p.isDefault ? '(baseline)' : formatPct(s?.vsDefaultPct), formatValue(s?.bound ?? r.bounds[metric.key], metric.unit), formatPct(s?.gapToBoundPct),
       status(p),
     ];
   });
@@ -51,7 +53,8 @@ export function metricRows(r: BenchmarkResult, metric: MetricDef): string[][] {
 export function textReport(r: BenchmarkResult): string {
   const out: string[] = [`== ${r.workload.title} ==`, r.workload.description];
   if (r.workSummary) out.push(`work: ${r.workSummary}${r.sameWork ? ' (identical for every policy)' : ' — WARNING: the work differed between runs'}`);
-  if (r.speed) out.push(`unit length timed (calibration, each round, end): ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms; bounds use ${r.speed.referenceUnitMs.toFixed(1)} ms`);
+  if (r.speed) out.push(`unit length timed (calibration, each round, end): ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; bounds use ${r.speed.referenceUnitMs.toFixed(1)} ms` : ''}`);
+  if (r.boundsFrom === 'run') out.push(boundsFromRunsText);
   for (const m of r.workload.metrics) {
     out.push('', `${m.label} (${m.unit}, ${m.better} is better; vs default: positive = better)`);
     out.push(formatTable(TABLE_HEADER, metricRows(r, m)));
@@ -87,7 +90,8 @@ export function chartForResult(r: BenchmarkResult, metrics?: string[]): string {
 export function markdownSection(r: BenchmarkResult, chartPath?: string): string {
   const out: string[] = [`### ${r.workload.title}`, '', r.workload.description + '.'];
   if (r.workSummary) out.push('', `Work per run: ${r.workSummary}. ${r.sameWork ? 'Identical for every policy (same jobs, iterations and checksums where the program prints them).' : '**The work differed between runs**: compare with care.'}`);
-  if (r.speed) out.push('', `One unit of work timed single-threaded at calibration, before each default run and at the end: ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms; the bounds use the shortest, ${r.speed.referenceUnitMs.toFixed(1)} ms.`);
+  if (r.speed) out.push('', `One unit of work timed single-threaded at calibration, before each default run and at the end: ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; the bounds use the shortest, ${r.speed.referenceUnitMs.toFixed(1)} ms` : ' (for reference; the bounds come from each run\'s own CPU times)'}.`);
+  if (r.boundsFrom === 'run') out.push('', boundsFromRunsText);
   for (const m of r.workload.metrics) {
     out.push('', `**${m.label}** (${m.unit}, ${m.better} is better; "vs default" positive = better than the kernel default)`, '');
     out.push(markdownTable(TABLE_HEADER, metricRows(r, m)));
@@ -136,13 +140,13 @@ export function checkTargets(results: BenchmarkResult[]): TargetCheck[] {
     const ljf = get(r, 'ljf', 'makespan_ms');
     out.push({
       target: 'LJF makespan within 10 % of the lower bound', workload: r.workload.title, policy: 'ljf',
-      measured: ljf ? `${formatValue(ljf.median)} ms vs bound ${formatValue(r.bounds.makespan_ms)} ms (${formatPct(ljf.gapToBoundPct)})` : 'no data',
+      measured: ljf ? `${formatValue(ljf.median)} ms vs bound ${formatValue(ljf.bound ?? r.bounds.makespan_ms)} ms (${formatPct(ljf.gapToBoundPct)})` : 'no data',
       met: ljf && ljf.gapToBoundPct !== null ? ljf.gapToBoundPct <= 10 : null,
     });
     const sjf = get(r, 'sjf', 'mean_completion_ms');
     out.push({
       target: 'SJF mean completion within 10 % of the optimum', workload: r.workload.title, policy: 'sjf',
-      measured: sjf ? `${formatValue(sjf.median)} ms vs optimum ${formatValue(r.bounds.mean_completion_ms)} ms (${formatPct(sjf.gapToBoundPct)})` : 'no data',
+      measured: sjf ? `${formatValue(sjf.median)} ms vs optimum ${formatValue(sjf.bound ?? r.bounds.mean_completion_ms)} ms (${formatPct(sjf.gapToBoundPct)})` : 'no data',
       met: sjf && sjf.gapToBoundPct !== null ? sjf.gapToBoundPct <= 10 : null,
     });
     out.push({
@@ -215,7 +219,7 @@ export function markdownReport(results: BenchmarkResult[], meta: ReportMeta, cha
     ['total wall time', `${(meta.durationMs / 60000).toFixed(1)} min`],
     ...(meta.contention ? [['other load on the host', meta.contention]] : []),
   ], ['l', 'l']));
-  out.push('', 'How to read: medians of the counted runs; min and max show the spread. "vs default" is the improvement of the median over the kernel default\'s median, positive = better. "bound" is what no scheduler can beat on that work (batch: makespan ≥ max(longest job, total work / CPUs), mean completion ≥ the SPT optimum, both at the unit length the run measured; build: max(critical path, total / -j)); "gap to bound" is how far the median is above it.');
+  out.push('', 'How to read: medians of the counted runs; min and max show the spread. "vs default" is the improvement of the median over the kernel default\'s median, positive = better. "bound" is what no scheduler can beat on that work (batch: makespan ≥ max(longest job, total work / CPUs), mean completion ≥ the SPT optimum, both from the CPU time the jobs took in each run; build: max(critical path, total / -j)); "gap to bound" is how far the median is above it.');
 
   const targets = checkTargets(results);
   if (targets.length) {

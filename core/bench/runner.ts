@@ -116,9 +116,15 @@ export interface MetricStats {
   mean: number;
   /** Improvement of the median over the default's median, % (positive = better, whichever direction is better). */
   vsDefaultPct: number | null;
-  /** The workload's theoretical bound for this metric (best possible), if it has one. */
+  /**
+   * The theoretical bound for this metric (best possible), if the workload has one: the workload's
+   * own, or the median of this policy's runs' bounds when each run bounds its own work.
+   */
   bound: number | null;
-  /** How far the median is from the bound, % of the bound (0 = at the bound). */
+  /**
+   * How far the median is from the bound, % of the bound (0 = at the bound); with per-run bounds,
+   * the median of each run's distance from its own bound.
+   */
   gapToBoundPct: number | null;
 }
 
@@ -182,6 +188,11 @@ export interface BenchmarkResult {
    * stay lower bounds however the host's load changed.
    */
   speed: { unitMs: number[]; referenceUnitMs: number } | null;
+  /**
+   * Where the bounds come from: the shortest unit timing (`unit`), each run's own work (`run`, e.g.
+   * the CPU time its jobs took; each run is compared with its own bound), or none.
+   */
+  boundsFrom: 'unit' | 'run' | null;
   /** Every counted run did the same work (same jobs, units, iterations, checksums where printed). */
   sameWork: boolean;
   workSummary: string | null;
@@ -272,7 +283,20 @@ export function aggregate(
     for (const m of metrics) {
       const values = ok.map((r) => r.sample!.metrics[m.key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       const s = summarize(values);
-      stats[m.key] = { key: m.key, n: s.n, values, median: s.median, min: s.min, max: s.max, mean: s.mean, vsDefaultPct: null, bound: bounds[m.key] ?? null, gapToBoundPct: gapToBoundPct(s.median, bounds[m.key] ?? null) };
+      let bound = bounds[m.key] ?? null;
+      let gap = gapToBoundPct(s.median, bound);
+      if (typeof workloadBounds[m.key] !== 'number') {
+        // bounds from each run's own work (e.g. the CPU time its jobs took): each run against its own
+        // bound, so a slow phase of the host raises value and bound together
+        const own = ok
+          .map((r) => ({ v: r.sample!.metrics[m.key], b: r.sample!.bounds[m.key] }))
+          .filter((x): x is { v: number; b: number } => typeof x.v === 'number' && Number.isFinite(x.v) && typeof x.b === 'number' && Number.isFinite(x.b) && x.b > 0);
+        if (own.length) {
+          bound = median(own.map((x) => x.b));
+          gap = median(own.map((x) => gapToBoundPct(x.v, x.b)!));
+        }
+      }
+      stats[m.key] = { key: m.key, n: s.n, values, median: s.median, min: s.min, max: s.max, mean: s.mean, vsDefaultPct: null, bound, gapToBoundPct: gap };
     }
     const failures = runs.filter((r) => !r.ok).map((r) => ({ repeat: r.repeat, kind: r.failure ?? 'workload', message: r.error ?? 'failed' }));
     return {
@@ -668,6 +692,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     policies: agg.policies,
     bounds: agg.bounds,
     speed,
+    boundsFrom: Object.keys(workloadBounds).length ? 'unit' : Object.values(agg.bounds).some((b) => b !== null) ? 'run' : null,
     sameWork: agg.sameWork,
     workSummary: agg.workSummary,
     predictions,

@@ -4,15 +4,17 @@
  *
  * The scheduler learns, per task, how much CPU it uses between two sleeps
  * (an exponentially weighted average). A task whose bursts stay under
- * `wake_slice_us` counts as interactive: when it wakes up it is queued by
- * its wakeup time and gets a short slice of `wake_slice_us`. Everything
- * else - tasks whose slice ran out, tasks with long bursts - is queued
- * `hog_delay_us` later than its enqueue time, so a fresh wakeup overtakes
- * any hog that queued less than that before it (but not older ones, so hogs
- * never starve). When an interactive task wakes and no CPU is idle, a CPU
- * running a hog is kicked (`preempt_kick`) to cut the hog's slice short -
- * only a hog that has already run for at least `wake_slice_us`, so every
- * hog makes progress between preemptions.
+ * `wake_slice_us` counts as interactive: when it wakes up it joins the wake
+ * lane (first come, first served) with a short slice of `wake_slice_us`.
+ * Everything else - tasks whose slice ran out, tasks with long bursts -
+ * joins the hog lane (first come, first served, slice `slice_us`). A free
+ * CPU serves the wake lane first, unless the hog at the head of the hog lane
+ * has waited longer than `hog_delay_us` (so hogs never starve, however busy
+ * the wake lane is). When an interactive task wakes and no CPU is idle, a
+ * CPU running a hog is kicked (`preempt_kick`) to cut the hog's slice short
+ * - only a hog that has already run for at least `wake_slice_us`, so every
+ * hog makes progress between preemptions - and that CPU takes the wakeup
+ * from the wake lane, not another hog.
  *
  * Works well when: desktops, audio/video, request/response servers beside
  * batch work - anything where the p99 wakeup latency of short tasks
@@ -29,7 +31,8 @@ SCX_LICENSE_GPL;
 #define ENOMEM 12
 #endif
 
-#define SHARED_DSQ 0
+#define WAKE_DSQ 0 /* interactive wakeups, FIFO, served first */
+#define HOG_DSQ 1  /* everything else, FIFO */
 #define MAX_CPUS 1024
 
 /* Slice of CPU-bound tasks, in microseconds. */
@@ -39,12 +42,16 @@ SCX_PARAM(u64, slice_us, 5000);
  * counts as interactive, in microseconds.
  */
 SCX_PARAM(u64, wake_slice_us, 1000);
-/* How far behind a fresh wakeup a hog's turn is placed, in microseconds. */
-SCX_PARAM(u64, hog_delay_us, 10000);
+/*
+ * Starvation bound of the hog lane: a hog that has waited this long runs
+ * before the wake lane, in microseconds.
+ */
+SCX_PARAM(u64, hog_delay_us, 50000);
 /* Preempt a CPU running a hog when an interactive task wakes up and no CPU is idle. */
 SCX_PARAM(bool, preempt_kick, true);
 
 u64 stat_boosted;    /* interactive wakeups queued ahead of hogs */
+u64 stat_overdue;    /* hogs run before the wake lane (waited > hog_delay_us) */
 u64 stat_hog;        /* enqueues of hogs and tasks whose slice ran out */
 u64 stat_kicks;      /* CPUs preempted for an interactive wakeup */
 u64 stat_direct;     /* wakeups sent straight to an idle CPU */
@@ -142,20 +149,39 @@ void BPF_STRUCT_OPS(interactive_enqueue, struct task_struct *p, u64 enq_flags)
 
 	if (tctx && (enq_flags & SCX_ENQ_WAKEUP) && is_interactive(tctx)) {
 		stat_add(&stat_boosted, 1);
-		scx_insert_vtime(p, SHARED_DSQ, wake_slice_us * NSEC_PER_USEC,
+		scx_insert_vtime(p, WAKE_DSQ, wake_slice_us * NSEC_PER_USEC,
 				 now, enq_flags);
 		if (preempt_kick)
 			kick_a_hog(p, now);
 		return;
 	}
 	stat_add(&stat_hog, 1);
-	scx_insert_vtime(p, SHARED_DSQ, slice_us * NSEC_PER_USEC,
-			 now + hog_delay_us * NSEC_PER_USEC, enq_flags);
+	scx_insert_vtime(p, HOG_DSQ, slice_us * NSEC_PER_USEC, now, enq_flags);
+}
+
+/* Has the hog at the head of the hog lane waited longer than hog_delay_us? */
+static __always_inline bool hog_overdue(void)
+{
+	struct task_struct *head;
+	bool overdue = false;
+
+	bpf_for_each(scx_dsq, head, HOG_DSQ, 0) {
+		overdue = scx_now() - head->scx.dsq_vtime >
+			  hog_delay_us * NSEC_PER_USEC;
+		break;
+	}
+	return overdue;
 }
 
 void BPF_STRUCT_OPS(interactive_dispatch, s32 cpu, struct task_struct *prev)
 {
-	scx_move_to_local(SHARED_DSQ);
+	if (hog_overdue() && scx_move_to_local(HOG_DSQ)) {
+		stat_add(&stat_overdue, 1);
+		return;
+	}
+	if (scx_move_to_local(WAKE_DSQ))
+		return;
+	scx_move_to_local(HOG_DSQ);
 }
 
 void BPF_STRUCT_OPS(interactive_running, struct task_struct *p)
@@ -202,7 +228,11 @@ s32 BPF_STRUCT_OPS(interactive_init_task, struct task_struct *p,
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(interactive_init)
 {
-	return scx_bpf_create_dsq(SHARED_DSQ, -1);
+	s32 ret = scx_bpf_create_dsq(WAKE_DSQ, -1);
+
+	if (ret)
+		return ret;
+	return scx_bpf_create_dsq(HOG_DSQ, -1);
 }
 
 void BPF_STRUCT_OPS(interactive_exit, struct scx_exit_info *ei)

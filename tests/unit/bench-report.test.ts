@@ -11,7 +11,7 @@ import {
 } from '../../core/bench/runner.js';
 import { benchPlan } from '../../core/bench/run-bench.js';
 import {
-  batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,
+  batchRunBounds, batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,
   parseCyclictestOutput, parseHackbenchOutput, parseWakebenchOutput, simPolicyFor, wakeupWorkload, type MetricDef, type WorkloadSample,
 } from '../../core/bench/workloads.js';
 import { computeBounds, jobsFromSpec } from '../../core/sim/index.js';
@@ -38,13 +38,14 @@ const POLICIES = [
 /** A complete result built from records, as runBenchmark would return it (no VM). */
 function fakeResult(records: RunRecord[], id = 'batch-join'): BenchmarkResult {
   const w = batchWorkload({ kind: 'join', jobs: '1x3,3x1', unitMs: 10 });
-  const agg = aggregate(POLICIES, records, w.metrics, w.bounds!({ unitMs: 10, kinds: { join: { itersPerUnit: 5, nsPerIter: 2e6, unitMsCalibrated: 10 } } }, 10, 2));
+  const b = batchRunBounds(jobsFromSpec('1x3,3x1', 10).map((j) => ({ cpu_ms: j.work_ms })), 2)!;
+  const agg = aggregate(POLICIES, records, w.metrics, b);
   return {
     workload: { id, title: `T <${id}> & co`, description: 'd', params: {}, metrics: w.metrics, primary: 'makespan_ms' },
     environment: { kernel: '7.3.4', accelerator: 'tcg', acceleratorReason: 'no kvm', guestCpus: 2, hostCpus: 2, hostModel: 'cpu', bootMs: 1 },
     startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, repeats: 3, calibration: null,
     order: interleave(POLICIES.map((p) => p.name), 3), policies: agg.policies, bounds: agg.bounds,
-    speed: { unitMs: [10, 10.5], referenceUnitMs: 10 }, sameWork: agg.sameWork, workSummary: agg.workSummary,
+    speed: { unitMs: [10, 10.5], referenceUnitMs: 10 }, boundsFrom: 'unit', sameWork: agg.sameWork, workSummary: agg.workSummary,
     predictions: [], restarts: 0, error: null, crashConsole: null,
   };
 }
@@ -72,14 +73,21 @@ describe('improvement and bounds', () => {
     expect(gapToBoundPct(100, null)).toBeNull();
     expect(gapToBoundPct(100, 0)).toBeNull();
   });
-  it('batch bounds are max(longest, total/cpus) and the SPT optimum (core/sim)', () => {
+  it('batch bounds come from the CPU time each job took: max(longest, total/cpus) and the SPT optimum (core/sim)', () => {
     const w = batchWorkload({ kind: 'join', jobs: '1x39,39x1', unitMs: 50 });
-    const b = w.bounds!({ unitMs: 50, kinds: {} }, 50, 2);
+    expect(w.bounds).toBeUndefined(); // each run bounds itself
+    const jobs = jobsFromSpec('1x39,39x1', 50).map((j) => ({ cpu_ms: j.work_ms }));
+    const b = batchRunBounds(jobs, 2)!;
     expect(b.makespan_ms).toBeCloseTo(39 * 50); // the long job alone (78/2 = 39 too)
     expect(b.mean_completion_ms).toBeCloseTo(computeBounds({ cpus: 2, jobs: jobsFromSpec('1x39,39x1', 50) }).mean_completion_optimal!);
     // SPT on 2 CPUs: the 39 unit jobs first, 20 and 19 of them per CPU, then the long one
     const spt = (2 * (20 * 21) / 2 - 20 + 39 + 19) * 50 / 40; // CPU0: 1..20, CPU1: 1..19, then the long job at 19 + 39
     expect(b.mean_completion_ms).toBeCloseTo(spt);
+    // a slower machine during a run raises the bound with it; total/cpus wins when the long job is short
+    expect(batchRunBounds([{ cpu_ms: 100 }, { cpu_ms: 80 }, { cpu_ms: 80 }], 2)!.makespan_ms).toBeCloseTo(130);
+    // without CPU times (an older batch binary) there is no per-run bound
+    expect(batchRunBounds([{ cpu_ms: 10 }, {}], 2)).toBeNull();
+    expect(batchRunBounds([], 2)).toBeNull();
   });
   it('build bounds: critical path, or the work over min(-j, cpus)', () => {
     const w = buildWorkload({ parallel: 2, unitMs: 10 });
@@ -121,6 +129,21 @@ describe('aggregate', () => {
     const r = aggregate(POLICIES.slice(0, 2), [rec(0, 'default', 0, a), rec(1, 'ljf', 0, b)], METRICS);
     expect(r.bounds.makespan_ms).toBe(20);
     expect(r.sameWork).toBe(false);
+  });
+  it('per-run bounds: each run is compared with its own bound, the gap is the median of those', () => {
+    const withBound = (m: number, b: number) => ({ ...sample(m, m), bounds: { makespan_ms: b, mean_completion_ms: b } });
+    // ljf: runs at +10 %, +20 %, +5 % of their own bounds, on a machine whose speed changed
+    const r = aggregate(POLICIES.slice(0, 2), [
+      rec(0, 'default', 0, withBound(300, 100)), rec(1, 'ljf', 0, withBound(110, 100)),
+      rec(2, 'default', 1, withBound(600, 200)), rec(3, 'ljf', 1, withBound(240, 200)), rec(4, 'ljf', 2, withBound(210, 200)),
+    ], METRICS);
+    const ljf = r.policies[1]!.metrics.makespan_ms!;
+    expect(ljf.gapToBoundPct).toBeCloseTo(10);
+    expect(ljf.bound).toBe(200);
+    expect(r.policies[0]!.metrics.makespan_ms!.gapToBoundPct).toBeCloseTo(200);
+    // a workload-wide bound wins over the runs' own
+    const w = aggregate(POLICIES.slice(0, 2), [rec(0, 'default', 0, withBound(300, 100)), rec(1, 'ljf', 0, withBound(110, 100))], METRICS, { makespan_ms: 55 });
+    expect(w.policies[1]!.metrics.makespan_ms!.gapToBoundPct).toBeCloseTo(100);
   });
   it('a policy without counted runs is failed, with NaN statistics and no improvement', () => {
     const r = aggregate(POLICIES.slice(0, 2), [rec(0, 'default', 0, sample(1, 1)), rec(1, 'ljf', 0)], METRICS);

@@ -59,6 +59,7 @@ interface BatchJob {
   units: number;
   start_ms: number;
   end_ms: number;
+  cpu_ms: number;
   ok: boolean;
 }
 
@@ -84,6 +85,9 @@ describe('batch', () => {
       expect(j.ok).toBe(true);
       expect(j.start_ms).toBeGreaterThanOrEqual(0);
       expect(j.end_ms).toBeGreaterThanOrEqual(j.start_ms);
+      // the CPU time of its work: positive, and never more than its wall time (plus clock granularity)
+      expect(j.cpu_ms).toBeGreaterThan(0);
+      expect(j.cpu_ms).toBeLessThanOrEqual(j.end_ms - j.start_ms + 1);
       expect(j).toHaveProperty('checksum');
     }
     expect(out.makespan_ms).toBeCloseTo(Math.max(...jobs.map((j) => j.end_ms)), 2);
