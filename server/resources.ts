@@ -25,12 +25,15 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     mimeType: 'text/markdown',
   }, async (uri, vars) => {
     const name = String(vars.name);
-    const e = await (await engines.library()).get(name);
+    const store = await engines.library();
+    const e = await store.get(name);
+    const presets = store.presets(name);
     const testsFile = join(e.dir, 'tests.json');
     const tests = existsSync(testsFile) ? (JSON.parse(readFileSync(testsFile, 'utf8')) as { kind: string; kernel: string; at: string; pass: boolean; numbers?: Record<string, number> }[]) : [];
     const text = [
       `# ${e.entry.title} (${e.entry.name}, v${e.entry.version})`, '', e.entry.description, '',
       '```json', JSON.stringify(e.entry, null, 2), '```', '',
+      '## Presets (tuned parameter sets)', '', ...(presets.length ? presets.map((p) => `- \`${p.name}\` ${JSON.stringify(p.params)}: ${p.workload}, ${p.improvementPct ?? '?'} % better than the defaults${p.beyondSpread ? ' (beyond the run-to-run spread)' : ''}, ${p.vsKernelPct ?? '?'} % vs the kernel default, ${p.trials} trials, v${p.version ?? '?'} (${p.at.slice(0, 10)}); use build_scheduler {"entry": "${name}", "preset": "${p.name}"}`) : ['none yet (tune_scheduler makes them)']), '',
       '## Test results', '', ...(tests.length ? tests.slice(-5).map((t) => `- ${t.kind} ${t.pass ? 'PASS' : 'FAIL'} on ${t.kernel} (${t.at.slice(0, 10)})${t.numbers ? `: ${Object.entries(t.numbers).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`) : ['none recorded yet']), '',
       `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
     ].join('\n');

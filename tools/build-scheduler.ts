@@ -16,7 +16,7 @@ export const buildSchedulerTool = defineTool({
     'Compile a sched_ext scheduler for the sandbox kernel, with static analysis first.',
     'Give exactly one of: `entry` (a library scheduler, optionally with `patch`, a unified diff against its source),',
     '`source` (BPF C you wrote; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c), or `path` (a .bpf.c file in the workspace).',
-    '`params` set the scheduler\'s SCX_PARAM tunables (typed and range-checked).',
+    '`params` set the scheduler\'s SCX_PARAM tunables (typed and range-checked); `preset` takes a named set the entry has (tune_scheduler makes them).',
     'Static analysis catches missing NULL checks, unbounded loops, non-GPL licences, kfuncs the kernel lacks and a missing ops table in milliseconds, with file:line and a fix;',
     'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId.',
   ].join(' '),
@@ -27,6 +27,7 @@ export const buildSchedulerTool = defineTool({
     path: z.string().max(4096).optional().describe('path of a .bpf.c file inside the workspace'),
     fileName: z.string().regex(/^[A-Za-z0-9_-]+\.bpf\.c$/).optional().describe('file name for `source` (default agent.bpf.c), used in diagnostics'),
     params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('parameter values, e.g. {"slice_us": 2000}'),
+    preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('a named parameter set of the entry (from tune_scheduler; see scx://library/<name>); `params` override it'),
   },
   output: {
     buildId: z.string(),
@@ -45,14 +46,18 @@ export const buildSchedulerTool = defineTool({
   async handle(input, ctx) {
     const given = [input.entry, input.source, input.path].filter((x) => x !== undefined).length;
     if (given !== 1) throw new ScxError('BAD_INPUT', 'give exactly one of entry, source or path', 'entry: a library scheduler; source: BPF C text; path: a workspace file');
+    if (input.preset && !input.entry) throw new ScxError('BAD_INPUT', 'preset needs entry: presets belong to library schedulers');
     if (input.patch && !input.entry) throw new ScxError('BAD_INPUT', 'patch needs entry: it is a diff against a library scheduler\'s source');
     const kernel = await ctx.engines.kernel();
     let source: string;
     let fileName: string;
     let origin: z.infer<typeof BuildRecord.shape.origin>;
     let paramSpecs;
+    let params = input.params;
     if (input.entry) {
-      const e = await (await ctx.engines.library()).get(input.entry);
+      const store = await ctx.engines.library();
+      const e = await store.get(input.entry);
+      if (input.preset) params = { ...store.preset(input.entry, input.preset).params, ...(input.params ?? {}) };
       fileName = basename(e.sourcePath);
       source = e.source;
       paramSpecs = e.entry.params;
@@ -70,7 +75,7 @@ export const buildSchedulerTool = defineTool({
       origin = { kind: 'source' };
     }
     await ctx.progress(`static analysis and clang for ${fileName}`);
-    const rec = await buildScheduler({ source, fileName, origin, params: input.params, paramSpecs, kernel });
+    const rec = await buildScheduler({ source, fileName, origin, params, paramSpecs, kernel });
     const errors = rec.findings.filter((f) => f.severity === 'error').length + rec.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = rec.findings.length + rec.diagnostics.length - errors;
     const first = rec.findings.find((f) => f.severity === 'error') ?? rec.diagnostics.find((d) => d.severity === 'error');

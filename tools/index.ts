@@ -5,6 +5,7 @@ import { profileWorkloadTool } from './profile-workload.js';
 import { recordResultTool } from './record-result.js';
 import { rollbackTool } from './rollback.js';
 import { searchLibraryTool } from './search-library.js';
+import { tuneSchedulerTool } from './tune-scheduler.js';
 import { verifyBpfTool } from './verify-bpf.js';
 
 export const allTools = [
@@ -12,6 +13,7 @@ export const allTools = [
   searchLibraryTool,
   buildSchedulerTool,
   verifyBpfTool,
+  tuneSchedulerTool,
   deployScxTool,
   rollbackTool,
   recordResultTool,

@@ -25,6 +25,8 @@ export const searchLibraryTool = defineTool({
       name: z.string(), title: z.string(), family: z.string(), score: z.number(),
       parts: z.object({ text: z.number(), tags: z.number(), history: z.number() }),
       why: z.array(z.string()),
+      presets: z.array(z.object({ name: z.string(), params: z.record(z.string(), z.union([z.number(), z.boolean()])), workload: z.string(), improvementPct: z.number().nullable() }))
+        .describe('tuned parameter sets of this entry (build_scheduler {"entry", "preset"})'),
     })),
     weights: z.record(z.string(), z.unknown()).describe('the retrieval weights in use (tuned from recorded outcomes)'),
   },
@@ -32,9 +34,13 @@ export const searchLibraryTool = defineTool({
   async handle(input, ctx) {
     const store = await ctx.engines.library();
     const r = await searchLibrary(store, { query: input.query, tags: input.tags, fingerprint: input.fingerprint, family: input.family, limit: input.limit });
-    const lines = r.results.map((x, i) => `${i + 1}. ${x.name} (${x.family}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}`);
+    const results = r.results.map((x) => ({
+      ...x, presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
+    }));
+    const lines = results.map((x, i) => `${i + 1}. ${x.name} (${x.family}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}`
+      + (x.presets.length ? ` [presets: ${x.presets.map((p) => `${p.name} (${p.workload})`).join(', ')}]` : ''));
     return {
-      structured: { results: r.results, weights: r.weights as unknown as Record<string, unknown> },
+      structured: { results, weights: r.weights as unknown as Record<string, unknown> },
       summary: r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.',
     };
   },

@@ -155,3 +155,75 @@ export function markdownTable(header: string[], rows: (string | number)[][], ali
   ];
   return lines.join('\n');
 }
+
+export interface TrialChartOptions {
+  title: string;
+  subtitle?: string;
+  unit: string;
+  /** One point per trial; y null = a failed trial (drawn as an x on the axis). */
+  points: { x: number; y: number | null; label: string; highlight?: boolean; rung?: number }[];
+  /** A horizontal reference line (e.g. the kernel default's median). */
+  reference?: { value: number; label: string } | null;
+}
+
+/** An SVG scatter of a tuning run: objective per trial, rungs shaded, the defaults highlighted. */
+export function renderTrialChart(o: TrialChartOptions): string {
+  const W = Math.max(520, 80 + o.points.length * 26);
+  const H = 340;
+  const left = 62;
+  const top = o.subtitle ? 60 : 40;
+  const pw = W - left - 20;
+  const ph = H - top - 46;
+  const ys = o.points.map((p) => p.y).filter((y): y is number => y !== null && Number.isFinite(y));
+  if (o.reference && Number.isFinite(o.reference.value)) ys.push(o.reference.value);
+  const scale = niceScale(Math.max(1e-9, ...ys) * 1.08);
+  const n = Math.max(1, o.points.length);
+  const x = (i: number) => left + ((i + 0.5) / n) * pw;
+  const y = (v: number) => top + ph - (v / scale.max) * ph;
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const out: string[] = [];
+  // rung bands
+  let start = 0;
+  o.points.forEach((p, i) => {
+    const next = o.points[i + 1];
+    if (!next || next.rung !== p.rung) {
+      if ((p.rung ?? 0) % 2 === 1) out.push(`<rect x="${r1(left + (start / n) * pw)}" y="${top}" width="${r1(((i + 1 - start) / n) * pw)}" height="${ph}" fill="#f3f6fa"/>`);
+      out.push(`<text x="${r1(left + ((start + i + 1) / 2 / n) * pw)}" y="${top - 4}" class="tick" text-anchor="middle">rung ${(p.rung ?? 0) + 1}</text>`);
+      start = i + 1;
+    }
+  });
+  for (let v = 0; v <= scale.max + 1e-9; v += scale.step) {
+    out.push(`<line x1="${left}" y1="${r1(y(v))}" x2="${left + pw}" y2="${r1(y(v))}" class="grid"/>`);
+    out.push(`<text x="${left - 6}" y="${r1(y(v) + 3)}" class="tick" text-anchor="end">${formatNumber(v)}</text>`);
+  }
+  out.push(`<line x1="${left}" y1="${top + ph}" x2="${left + pw}" y2="${top + ph}" class="axis"/>`);
+  if (o.reference && Number.isFinite(o.reference.value)) {
+    const yr = r1(y(o.reference.value));
+    out.push(`<line x1="${left}" y1="${yr}" x2="${left + pw}" y2="${yr}" class="bound"/>`);
+    out.push(`<text x="${left + pw - 2}" y="${yr - 4}" class="boundlabel" text-anchor="end">${escapeXml(o.reference.label)} ${formatNumber(o.reference.value)}</text>`);
+  }
+  o.points.forEach((p, i) => {
+    const cx = r1(x(i));
+    if (p.y === null || !Number.isFinite(p.y)) {
+      const cy = top + ph - 6;
+      out.push(`<path d="M${cx - 4} ${cy - 4}L${cx + 4} ${cy + 4}M${cx - 4} ${cy + 4}L${cx + 4} ${cy - 4}" class="fail"/>`);
+    } else {
+      out.push(`<circle cx="${cx}" cy="${r1(y(p.y))}" r="${p.highlight ? 5 : 4}" class="${p.highlight ? 'def' : 'pt'}"><title>${escapeXml(`trial ${p.x} ${p.label}: ${formatNumber(p.y)} ${o.unit}`)}</title></circle>`);
+    }
+    out.push(`<text x="${cx}" y="${top + ph + 14}" class="tick" text-anchor="middle">${p.x}</text>`);
+    out.push(`<text x="${cx}" y="${top + ph + 26}" class="tick" text-anchor="middle">${escapeXml(p.label)}</text>`);
+  });
+  out.push(`<text x="${left + pw / 2}" y="${H - 6}" class="label" text-anchor="middle">trial (candidate below)</text>`);
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
+<style>
+.title{font-size:15px;font-weight:bold;fill:#222}.subtitle{font-size:11px;fill:#555}.tick{font-size:10px;fill:#666}.label{font-size:11px;fill:#222}
+.grid{stroke:#e5e5e5;stroke-width:1}.axis{stroke:#999;stroke-width:1}.pt{fill:#2e86de}.def{fill:#e67e22}.fail{stroke:#c0392b;stroke-width:2}
+.bound{stroke:#c0392b;stroke-width:1.3;stroke-dasharray:5,4}.boundlabel{font-size:10px;fill:#c0392b}
+</style>
+<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>
+<text x="12" y="22" class="title">${escapeXml(o.title)}</text>
+${o.subtitle ? `<text x="12" y="40" class="subtitle">${escapeXml(o.subtitle)}</text>\n` : ''}${out.join('\n')}
+</svg>
+`;
+}

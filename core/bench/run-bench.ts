@@ -23,9 +23,7 @@ import { cacheDir, repoRoot, templatesDir } from '../paths.js';
 import { compileBpf } from '../toolchain/compile.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
-import {
-  batchWorkload, buildWorkload, cyclictestWorkload, hackbenchWorkload, simPolicyFor, wakeupWorkload, type Workload,
-} from './workloads.js';
+import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
 
 /** Library schedulers benchmarked by default, in this order (those that exist and compile). */
 export const PREFERRED_LIBRARY = ['ljf', 'sjf', 'interactive', 'vtime_fair', 'rr'] as const;
@@ -40,23 +38,11 @@ export interface BenchPlan {
 /** The workloads of a full or a quick run. */
 export function benchPlan(o: { quick: boolean; repeats?: number; only?: string[]; cyclictest?: boolean }): BenchPlan {
   const unitMs = o.quick ? 10 : 50;
-  const all: Workload[] = o.quick
-    ? [
-      batchWorkload({ kind: 'join', jobs: '1x9,9x1', unitMs }),
-      wakeupWorkload({ hogs: 4, runtimeS: 1 }),
-      buildWorkload({ parallel: 2, files: 10, libs: 1, unitMs: 10 }),
-      hackbenchWorkload({ groups: 1, loops: 20 }),
-    ]
-    : [
-      // one long job of 39 units and 39 of 1: the default shares the CPUs and leaves the long job
-      // for last; the makespan bound is the long job alone (39 units), the SPT optimum far lower
-      batchWorkload({ kind: 'join', jobs: '1x39,39x1', unitMs }),
-      batchWorkload({ kind: 'hash', jobs: '1x39,39x1', unitMs }),
-      wakeupWorkload({ hogs: 4, runtimeS: 5, warmupS: 1 }),
-      buildWorkload({ parallel: 2, files: 40, libs: 4, unitMs: 10 }),
-      hackbenchWorkload({ groups: 2, loops: 50 }),
-    ];
-  if (o.cyclictest || o.only?.includes('cyclictest')) all.push(cyclictestWorkload({ intervalUs: 2000, loops: o.quick ? 300 : 2000, stressCpus: 4 }));
+  // one long job of 39 units and 39 of 1: the default shares the CPUs and leaves the long job
+  // for last; the makespan bound is the long job alone (39 units), the SPT optimum far lower
+  const ids: FixtureId[] = o.quick ? ['batch-join', 'wakeup', 'build', 'hackbench'] : ['batch-join', 'batch-hash', 'wakeup', 'build', 'hackbench'];
+  if (o.cyclictest || o.only?.includes('cyclictest')) ids.push('cyclictest');
+  const all = ids.map((id) => fixtureWorkload(id, { quick: o.quick, batchUnitMs: unitMs }));
   const workloads = o.only?.length ? all.filter((w) => o.only!.includes(w.id)) : all;
   return { workloads, repeats: o.repeats ?? (o.quick ? 1 : 3), batchUnitMs: unitMs };
 }

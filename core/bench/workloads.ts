@@ -504,3 +504,25 @@ export function simPolicyFor(family: string | undefined, sliceUs?: number): { po
       return null;
   }
 }
+
+/* ------------------------------------------------------------- fixtures -- */
+
+export const FIXTURE_IDS = ['batch-join', 'batch-hash', 'batch-logs', 'batch-transcode', 'batch-tests', 'wakeup', 'build', 'hackbench', 'cyclictest'] as const;
+export type FixtureId = (typeof FIXTURE_IDS)[number];
+
+/**
+ * The benchmark fixtures by id, at the sizes `npm run bench` uses (`quick`: tiny sizes for smoke
+ * runs and tests). Batch: one job of 39 units and 39 of 1 (a unit is `batchUnitMs` of CPU).
+ */
+export function fixtureWorkload(id: FixtureId, o: { quick?: boolean; batchUnitMs?: number; wakeupRuntimeS?: number } = {}): Workload {
+  const q = o.quick ?? false;
+  const unitMs = o.batchUnitMs ?? (q ? 10 : 50);
+  if (id.startsWith('batch-')) return batchWorkload({ kind: id.slice(6) as BatchKind, jobs: q ? '1x9,9x1' : '1x39,39x1', unitMs }) as Workload;
+  switch (id) {
+    case 'wakeup': return wakeupWorkload(q ? { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 1 } : { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 5, warmupS: 1 }) as Workload;
+    case 'build': return buildWorkload(q ? { parallel: 2, files: 10, libs: 1, unitMs: 10 } : { parallel: 2, files: 40, libs: 4, unitMs: 10 }) as Workload;
+    case 'hackbench': return hackbenchWorkload(q ? { groups: 1, loops: 20 } : { groups: 2, loops: 50 }) as Workload;
+    case 'cyclictest': return cyclictestWorkload({ intervalUs: 2000, loops: q ? 300 : 2000, stressCpus: 4 }) as Workload;
+    default: throw new Error(`unknown fixture ${String(id)}`);
+  }
+}

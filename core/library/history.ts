@@ -85,7 +85,28 @@ export const WeightUpdate = z.object({
 });
 export type WeightUpdate = z.infer<typeof WeightUpdate>;
 
+/** A named parameter set of an entry, e.g. the best configuration tune_scheduler found for a workload. */
+export const Preset = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/),
+  params: z.record(z.string(), z.union([z.number(), z.boolean()])),
+  /** entry version it was found with */
+  version: z.number().int().positive().optional(),
+  workload: z.string(),
+  objective: z.array(z.object({ metric: z.string(), weight: z.number() })).default([]),
+  /** primary metric, % better than the entry's defaults (median of the runs) */
+  improvementPct: z.number().nullable().default(null),
+  /** primary metric, % better than the kernel default */
+  vsKernelPct: z.number().nullable().default(null),
+  /** the best's runs did not overlap the defaults' runs */
+  beyondSpread: z.boolean().default(false),
+  trials: z.number().int().min(0).default(0),
+  at: z.string(),
+});
+export type Preset = z.infer<typeof Preset>;
+
 export const LibraryDb = z.object({
+  /** named parameter sets per entry (tune_scheduler's results, or set by hand) */
+  presets: z.record(z.string(), z.array(Preset)).default({}),
   history: z.array(HistoryRecord).default([]),
   tests: z.array(StoredTest).default([]),
   weights: RetrievalWeights.default(DEFAULT_WEIGHTS),
@@ -100,7 +121,7 @@ export const LibraryDb = z.object({
 export type LibraryDb = z.infer<typeof LibraryDb>;
 
 export function emptyDb(): LibraryDb {
-  return { history: [], tests: [], weights: { ...DEFAULT_WEIGHTS }, weightLog: [], evaluations: { n: 0, top1: 0 }, seeds: {}, rev: 0 };
+  return { presets: {}, history: [], tests: [], weights: { ...DEFAULT_WEIGHTS }, weightLog: [], evaluations: { n: 0, top1: 0 }, seeds: {}, rev: 0 };
 }
 
 /** Which way is better for a metric. */

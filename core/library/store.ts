@@ -25,18 +25,19 @@ import { join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import type { z } from 'zod';
 import { ScxError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { applyPatch } from '../toolchain/patch.js';
 import { learnFromResult } from './learning.js';
 import { renderMemory } from './memory.js';
 import {
-  emptyDb, HistoryInput, HistoryRecord, inferOutcome, LibraryDb, StoredTest, TestResult,
+  emptyDb, HistoryInput, HistoryRecord, inferOutcome, LibraryDb, Preset, StoredTest, TestResult,
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
 import { LibraryEntry } from './schema.js';
 
-export type { HistoryInput, HistoryRecord, RetrievalWeights, TestResult } from './history.js';
+export type { HistoryInput, HistoryRecord, Preset, RetrievalWeights, TestResult } from './history.js';
 
 /** The same rule as LibraryEntry.name (schema.ts). */
 const NAME_RE = /^[a-z][a-z0-9_]{1,30}$/;
@@ -665,6 +666,41 @@ export class LibraryStore {
       await this.writeDb();
       await this.writeTestsFile(name);
       await this.commit(`test ${name} v${cur.version}: ${t.data.kind} ${t.data.pass ? 'pass' : 'FAIL'} on ${t.data.kernel}`, [`entries/${name}`, 'db.json']);
+    });
+  }
+
+  /** The entry's named parameter sets (tuned configurations), newest first. */
+  presets(name: string): Preset[] {
+    this.refresh();
+    return [...(this.db.data.presets[name] ?? [])].sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  /** One preset of an entry, or a clear error listing the ones it has. */
+  preset(name: string, preset: string): Preset {
+    this.refresh();
+    const p = this.db.data.presets[name]?.find((x) => x.name === preset);
+    if (!p) {
+      const have = (this.db.data.presets[name] ?? []).map((x) => x.name);
+      throw new ScxError('BAD_INPUT', `${name} has no preset "${preset}"`, have.length ? `its presets: ${have.join(', ')}` : 'it has none yet: tune_scheduler creates them');
+    }
+    return p;
+  }
+
+  /** Store (or replace, by name) a preset of the entry's current version; a commit. */
+  async setPreset(name: string, preset: Omit<z.input<typeof Preset>, 'version'>): Promise<Preset> {
+    checkName(name);
+    return this.locked(async () => {
+      const cur = this.mustHave(name);
+      const p = Preset.safeParse({ ...preset, version: cur.version });
+      if (!p.success) throw new ScxError('BAD_INPUT', `not a valid preset: ${p.error.issues[0]?.path.join('.')}: ${p.error.issues[0]?.message}`);
+      const declared = new Set(cur.params.map((x) => x.name));
+      const unknown = Object.keys(p.data.params).filter((k) => !declared.has(k));
+      if (unknown.length) throw new ScxError('BAD_INPUT', `preset ${p.data.name}: ${name} has no parameter ${unknown.join(', ')}`);
+      const list = (this.db.data.presets[name] ?? []).filter((x) => x.name !== p.data.name);
+      this.db.data.presets = { ...this.db.data.presets, [name]: [...list, p.data] };
+      await this.writeDb();
+      await this.commit(`preset ${name} v${cur.version}: ${p.data.name} ${JSON.stringify(p.data.params)}`, ['db.json']);
+      return p.data;
     });
   }
 

@@ -16,7 +16,7 @@ import { ScxEngines } from '../../core/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 
-const TOOLS = ['build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'verify_bpf'];
+const TOOLS = ['build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
 const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
 const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
@@ -42,7 +42,7 @@ describe('over stdio', () => {
     await client?.close();
   });
 
-  it('lists the seven tools with input and output schemas and annotations', async () => {
+  it('lists the eight tools with input and output schemas and annotations', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     for (const t of tools) {
@@ -65,13 +65,14 @@ describe('over stdio', () => {
       profile_workload: { seconds: -1 },
       search_library: { limit: 'all' },
       record_result: { metrics: 'good' },
+      tune_scheduler: { entry: 'rr', workload: 'not-a-fixture', objective: 'makespan_ms' },
     };
     for (const [name, args] of Object.entries(bad)) {
       const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
       expect(r.isError, name).toBe(true);
       expect(text(r), name).toMatch(/validation|invalid|Expected|expected/i);
     }
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
   });
 
   it('a scheduler that fails static analysis never compiles, and says where and how to fix it', async () => {
@@ -130,7 +131,7 @@ describe('over stdio', () => {
     const hostProfile = (await client.callTool({ name: 'profile_workload', arguments: { target: 'host', command: 'true' } })) as CallToolResult;
     expect(hostProfile.isError).toBe(true);
     expect(text(hostProfile)).toMatch(/--allow-host/);
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
   });
 
   it('rollback on a target that runs the default is a no-op', async () => {
@@ -173,7 +174,7 @@ describe('over HTTP', () => {
   it('Streamable HTTP: lists tools and calls one', async () => {
     const client = new Client({ name: 'scx-http', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`)));
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
     const r = (await client.callTool({ name: 'rollback', arguments: {} })) as CallToolResult;
     expect(r.structuredContent).toMatchObject({ changed: false });
     await client.close();
@@ -182,7 +183,7 @@ describe('over HTTP', () => {
   it('legacy HTTP+SSE: lists tools', async () => {
     const client = new Client({ name: 'scx-sse', version: '1' });
     await client.connect(new SSEClientTransport(new URL(`${http.url}/sse`)));
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
     await client.close();
   });
 
@@ -203,7 +204,7 @@ describe('over HTTP', () => {
       expect((await fetch(`${guarded.url}/health`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
       const client = new Client({ name: 'scx-token', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer s3cret-token' } } }));
-      expect((await client.listTools()).tools).toHaveLength(7);
+      expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
       await client.close();
     } finally {
       await guarded.close();
@@ -272,6 +273,41 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(rb).toMatchObject({ changed: true, to: null });
     expect(rb.from.name).toBe('ljf');
     expect(rb.status.schedExt).toMatchObject({ state: 'disabled', ops: null });
+  });
+
+  it('tune_scheduler: real trials within the budget, recorded in the history; a preset (if the defaults were beaten) builds', async () => {
+    const bad = (await client.callTool({ name: 'tune_scheduler', arguments: { entry: 'rr', workload: 'wakeup', objective: 'makespan_ms', quick: true } })) as CallToolResult;
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/no metric "makespan_ms"/);
+    const r = (await client.callTool({ name: 'tune_scheduler', arguments: {
+      entry: 'rr', workload: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us'], budget: 4, quick: true, preset: 'test-wakeup',
+    } }, undefined, { timeout: 900_000 })) as CallToolResult;
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(r.content.some((c) => c.type === 'image' && c.mimeType === 'image/svg+xml')).toBe(true);
+    const t = r.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(t.trialsRun).toBeLessThanOrEqual(4);
+    expect(t.trialsRun).toBeGreaterThanOrEqual(3);
+    expect(t.searched.map((d: { name: string }) => d.name)).toEqual(['slice_us']);
+    expect(t.environment.kernel).toMatch(/^\d+\.\d+/);
+    // the defaults first, every trial measured for real beside the kernel default, and recorded
+    expect(t.trials[0].candidate).toBe(0);
+    for (const tr of t.trials) {
+      if (tr.ok) expect(tr.metrics.wakeup_p99_us).toBeGreaterThan(0);
+      expect(tr.kernelDefault.wakeup_p99_us).toBeGreaterThan(0);
+      expect(tr.recordId).toMatch(/[0-9a-f-]{36}/);
+    }
+    expect(t.kernelDefault.trials).toBeGreaterThanOrEqual(2);
+    expect(t.defaults.metrics.wakeup_p99_us.n).toBeGreaterThanOrEqual(2);
+    const mem = await client.readResource({ uri: 'scx://library/rr' });
+    const doc = (mem.contents[0] as { text: string }).text;
+    if (t.preset) {
+      expect(t.improvement.vsDefaultsPct).toBeGreaterThan(0);
+      expect(doc).toContain('test-wakeup');
+      const built = await call('build_scheduler', { entry: 'rr', preset: 'test-wakeup' });
+      expect(built.params).toMatchObject(t.preset.params);
+    } else {
+      expect(doc).toContain('none yet');
+    }
   });
 
   it('a scheduler that stalls fails verification with the kernel\'s reason and is never deployed', async () => {

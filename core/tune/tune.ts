@@ -1,0 +1,335 @@
+/**
+ * Feedback-driven tuning: improve a library scheduler's parameters from measured results, in the
+ * sandbox. Successive halving (search.ts) over quasi-random parameter sets; every trial is a real
+ * run of the workload under the scheduler loaded through scx-loader with --param, and every rung
+ * also runs the kernel default in the same boot (core/bench/runner.ts), so each trial is scored
+ * against a reference measured minutes, not hours, away:
+ *
+ *   score of a run = Σ weight × (value / reference)   (reference / value for higher-is-better)
+ *
+ * where the reference is the run's own bound when the workload bounds each run (batch: the CPU
+ * time its jobs took, which follows TCG's drifting speed exactly) and otherwise the kernel
+ * default's median in the same rung. Lower scores are better; 1.0 = as good as the reference.
+ *
+ * A trial that fails (load, ejection, workload error) or regresses beyond `maxRegressionPct`
+ * against the kernel default eliminates its candidate. Every trial is recorded in the library
+ * history; the best configuration becomes a named preset of the entry when it beat the defaults.
+ */
+import { join } from 'node:path';
+import { ScxError } from '../errors.js';
+import type { KernelInfo } from '../kernel/fetch.js';
+import { cacheDir } from '../paths.js';
+import { compileBpf } from '../toolchain/compile.js';
+import { SandboxSession } from '../sandbox/session.js';
+import type { LibraryStore } from '../library/store.js';
+import type { ParamSpec } from '../library/schema.js';
+import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord } from '../bench/runner.js';
+import { summarize } from '../bench/stats.js';
+import type { MetricDef, Workload } from '../bench/workloads.js';
+import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type ParamSet, type Trial, type TrialOutcome } from './search.js';
+import { renderTrialChart } from '../bench/chart.js';
+
+export interface ObjectivePart {
+  metric: string;
+  weight: number;
+}
+
+export interface TuneOptions {
+  kernel: KernelInfo;
+  store: LibraryStore;
+  entry: string;
+  workload: Workload;
+  objective: ObjectivePart[];
+  /** Trials (scheduler runs) at most; the kernel default's reference runs are extra. */
+  budget: number;
+  /** Wall-clock limit (minutes): no new rung starts after it. */
+  minutes?: number;
+  /** Values every trial uses (e.g. unit_us of a batch); not searched. */
+  fixed?: ParamSet;
+  /** Search only these parameters (default: every parameter with a declared range). */
+  only?: string[];
+  /** Narrower ranges than the declared ones. */
+  ranges?: Record<string, { min?: number; max?: number }>;
+  /**
+   * A trial this much worse than the kernel default (primary metric, %) counts as failed (default
+   * 200); not applied to the entry's own defaults, which are the reference being improved on.
+   */
+  maxRegressionPct?: number;
+  /** Preset name for the best configuration (default tuned-<workload id>). */
+  preset?: string;
+  seed?: number;
+  /** Reuse this VM (the caller owns it); else one is booted and shut down. */
+  session?: SandboxSession;
+  signal?: AbortSignal;
+  onProgress?: (message: string, done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface TrialReport {
+  index: number;
+  rung: number;
+  candidate: number;
+  params: ParamSet;
+  ok: boolean;
+  score: number | null;
+  failure: string | null;
+  metrics: Record<string, number>;
+  /** The kernel default's medians in the same rung. */
+  kernelDefault: Record<string, number>;
+  recordId: string | null;
+}
+
+export interface ConfigSummary {
+  params: ParamSet;
+  trials: number;
+  score: { median: number; min: number; max: number } | null;
+  /** Per metric: median, min, max of its counted runs. */
+  metrics: Record<string, { median: number; min: number; max: number; n: number }>;
+}
+
+export interface TuneResult {
+  entry: string;
+  workload: { id: string; title: string };
+  objective: ObjectivePart[];
+  searched: { name: string; min: number; max: number; log: boolean; kind: string }[];
+  fixed: ParamSet;
+  budget: number;
+  plannedCandidates: number;
+  trialsRun: number;
+  kernelDefault: ConfigSummary;
+  defaults: ConfigSummary;
+  best: ConfigSummary | null;
+  /** Of the best over the scheduler's defaults and over the kernel default, on the objective's first metric (%, positive = better). */
+  improvement: { vsDefaultsPct: number | null; vsKernelPct: number | null; metric: string; beyondSpread: boolean };
+  trials: TrialReport[];
+  preset: { name: string; params: ParamSet } | null;
+  stopped: string | null;
+  environment: { kernel: string | null; accelerator: string | null; guestCpus: number | null };
+  chartSvg: string;
+  durationMs: number;
+}
+
+/** The objective's metrics must be the workload's; weights default to 1. */
+export function checkObjective(workload: Workload, objective: ObjectivePart[]): MetricDef[] {
+  if (!objective.length) throw new ScxError('BAD_INPUT', 'the objective names no metric', `metrics of ${workload.id}: ${workload.metrics.map((m) => m.key).join(', ')}`);
+  return objective.map((o) => {
+    const m = workload.metrics.find((x) => x.key === o.metric);
+    if (!m) throw new ScxError('BAD_INPUT', `workload ${workload.id} has no metric "${o.metric}"`, `its metrics: ${workload.metrics.map((x) => `${x.key} (${x.better} is better)`).join(', ')}`);
+    if (!(o.weight > 0)) throw new ScxError('BAD_INPUT', `weight of ${o.metric} must be positive, got ${o.weight}`);
+    return m;
+  });
+}
+
+/**
+ * The score of one run (lower is better): the weighted mean of each metric relative to its
+ * reference (the run's own bound, else the kernel default's median in the same rung).
+ */
+export function scoreRun(
+  metrics: Record<string, number>, bounds: Record<string, number>, reference: Record<string, number>,
+  objective: ObjectivePart[], defs: MetricDef[],
+): number {
+  let sum = 0;
+  let wsum = 0;
+  objective.forEach((o, i) => {
+    const v = metrics[o.metric];
+    const ref = bounds[o.metric] ?? reference[o.metric];
+    if (v === undefined || ref === undefined || !(ref > 0) || !(v > 0)) {
+      sum = Number.NaN;
+      return;
+    }
+    sum += o.weight * (defs[i]!.better === 'lower' ? v / ref : ref / v);
+    wsum += o.weight;
+  });
+  return wsum > 0 ? sum / wsum : Number.NaN;
+}
+
+function metricMedians(records: RunRecord[]): Record<string, number> {
+  const keys = new Set(records.flatMap((r) => Object.keys(r.sample?.metrics ?? {})));
+  const out: Record<string, number> = {};
+  for (const k of keys) {
+    const vs = records.map((r) => r.sample!.metrics[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vs.length) out[k] = summarize(vs).median;
+  }
+  return out;
+}
+
+function summarizeConfig(params: ParamSet, runs: { metrics: Record<string, number>; score: number | null }[]): ConfigSummary {
+  const metrics: ConfigSummary['metrics'] = {};
+  for (const k of new Set(runs.flatMap((r) => Object.keys(r.metrics)))) {
+    const s = summarize(runs.map((r) => r.metrics[k]).filter((v): v is number => typeof v === 'number'));
+    metrics[k] = { median: s.median, min: s.min, max: s.max, n: s.n };
+  }
+  const scores = runs.map((r) => r.score).filter((x): x is number => x !== null && Number.isFinite(x));
+  const sc = scores.length ? summarize(scores) : null;
+  return { params, trials: runs.length, score: sc ? { median: sc.median, min: sc.min, max: sc.max } : null, metrics };
+}
+
+export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
+  const t0 = performance.now();
+  const defs = checkObjective(o.workload, o.objective);
+  const primary = defs[0]!;
+  const { entry, source, sourcePath } = await o.store.get(o.entry);
+  void source;
+  const fixed: ParamSet = { ...(o.fixed ?? {}) };
+  checkValues(entry.params, fixed);
+  const dims = tunableSpace(entry.params, { fixed, only: o.only, ranges: o.ranges });
+  if (!(o.budget >= 2 && o.budget <= 200)) throw new ScxError('BAD_INPUT', `budget must be 2..200 trials, got ${o.budget}`, 'about 20 trials is a good budget');
+  const plan = planHalving(o.budget);
+  const cands = makeCandidates(dims, plan.n, o.seed ?? 0);
+  const log = o.log ?? (() => {});
+  log(`tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`);
+
+  // one object, loaded with different --param values
+  const object = join(cacheDir(), 'builds', 'tune', `${o.entry}-v${entry.version}.bpf.o`);
+  const built = await compileBpf({ source: sourcePath, out: object, kernel: o.kernel });
+  if (!built.ok) {
+    const d = built.diagnostics.find((x) => x.severity === 'error');
+    throw new ScxError('COMPILE_FAILED', `${o.entry} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}`);
+  }
+
+  const session = o.session ?? await SandboxSession.start({ kernel: o.kernel, cpus: 2, log });
+  const deadline = o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
+  const maxReg = o.maxRegressionPct ?? 200;
+  const reports: TrialReport[] = [];
+  const kernelRuns: RunRecord[] = [];
+  const runsByCandidate = new Map<number, { metrics: Record<string, number>; score: number | null }[]>();
+  let env: TuneResult['environment'] = { kernel: null, accelerator: null, guestCpus: null };
+  let done = 0;
+  const stopReason = (): string | null => {
+    if (o.signal?.aborted) return 'cancelled';
+    if (performance.now() > deadline) return `the time budget (${o.minutes} min) is used up`;
+    return null;
+  };
+  const withDefaults = (p: ParamSet) => ({ ...fixed, ...p });
+
+  try {
+    const result = await successiveHalving({
+      candidates: cands,
+      budget: o.budget,
+      shouldStop: stopReason,
+      evaluate: async (batch, rung): Promise<TrialOutcome[]> => {
+        const r: BenchmarkResult = await runBenchmark({
+          workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null,
+          candidates: batch.map((c) => ({ name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}` })),
+          log,
+          onProgress: (p: Progress) => {
+            const why = stopReason();
+            if (why) throw new ScxError('BAD_INPUT', `tuning stopped: ${why}`);
+            if (p.phase === 'run' && p.policy !== DEFAULT_POLICY) o.onProgress?.(`rung ${rung + 1}/${plan.rungs.length}: ${p.message}`, done + p.done, plan.trials);
+          },
+        });
+        env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
+        const def = r.policies.find((p) => p.isDefault)!;
+        kernelRuns.push(...def.runs.filter((x) => x.ok));
+        const reference = metricMedians(def.runs.filter((x) => x.ok));
+        if (!def.runs.some((x) => x.ok) && r.error) throw new ScxError('VM_CRASHED', `the kernel default's reference run failed: ${r.error}`);
+        return batch.map((c) => {
+          const pol = r.policies.find((p) => p.name === `c${c.id}`)!;
+          const run = pol.runs[0];
+          done++;
+          let outcome: TrialOutcome;
+          const metrics = run?.ok && run.sample ? run.sample.metrics : {};
+          let score: number | null = null;
+          if (!run || !run.ok || !run.sample) {
+            outcome = { ok: false, failure: run ? `${run.failure ?? 'failed'}: ${run.error ?? ''}`.trim() : 'not run' };
+          } else {
+            score = scoreRun(run.sample.metrics, run.sample.bounds, reference, o.objective, defs);
+            const v = run.sample.metrics[primary.key];
+            const ref = reference[primary.key];
+            const worse = v !== undefined && ref !== undefined && ref > 0 ? (primary.better === 'lower' ? (v - ref) / ref : (ref - v) / ref) * 100 : 0;
+            outcome = !Number.isFinite(score) ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
+              : worse > maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the kernel default (limit ${maxReg} %)` }
+                : { ok: true, score };
+          }
+          const list = runsByCandidate.get(c.id) ?? [];
+          if (run?.ok) list.push({ metrics, score });
+          runsByCandidate.set(c.id, list);
+          reports.push({
+            index: reports.length, rung, candidate: c.id, params: withDefaults(c.params), ok: outcome.ok, score: outcome.ok ? outcome.score : null,
+            failure: outcome.ok ? null : outcome.failure, metrics, kernelDefault: reference, recordId: null,
+          });
+          return outcome;
+        });
+      },
+    });
+
+    // every trial into the library history (failures too: search and memory learn from them)
+    for (const t of reports) {
+      const rec = await o.store.recordResult({
+        entry: o.entry, params: t.params, target: 'sandbox',
+        workload: { name: o.workload.title, description: o.workload.description, command: `fixture ${o.workload.id}` },
+        metrics: t.metrics,
+        ...(Object.keys(t.metrics).length ? { baseline: t.kernelDefault } : {}),
+        better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
+        primary: primary.key,
+        ...(t.ok ? {} : { outcome: t.failure?.startsWith('regressed') ? 'regressed' as const : 'failed' as const }),
+        note: `tune_scheduler trial ${t.index + 1} (rung ${t.rung + 1}, candidate ${t.candidate})${t.failure ? `: ${t.failure}` : ''}`,
+      });
+      t.recordId = rec.id;
+    }
+
+    const kernelDefault = summarizeConfig({}, kernelRuns.map((r) => ({ metrics: r.sample!.metrics, score: null })));
+    const defaults = summarizeConfig(withDefaults(cands[0]!), runsByCandidate.get(0) ?? []);
+    const best = result.best ? summarizeConfig(withDefaults(result.best.params), runsByCandidate.get(result.best.id) ?? []) : null;
+    const imp = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? null
+      : (primary.better === 'lower' ? (b - a) / b : (a - b) / b) * 100);
+    const bm = best?.metrics[primary.key];
+    const dm = defaults.metrics[primary.key];
+    const km = kernelDefault.metrics[primary.key];
+    const vsDefaultsPct = imp(bm?.median, dm?.median);
+    const beyondSpread = Boolean(bm && dm && result.best && result.best.id !== 0 && (primary.better === 'lower' ? bm.max < dm.min : bm.min > dm.max));
+
+    let preset: TuneResult['preset'] = null;
+    if (best && result.best && result.best.id !== 0 && vsDefaultsPct !== null && vsDefaultsPct > 0) {
+      const name = o.preset ?? `tuned-${o.workload.id}`;
+      await o.store.setPreset(o.entry, {
+        name, params: best.params, workload: o.workload.title, objective: o.objective,
+        improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(imp(bm?.median, km?.median)), beyondSpread,
+        trials: reports.length, at: new Date().toISOString(),
+      });
+      preset = { name, params: best.params };
+    }
+    return {
+      entry: o.entry, workload: { id: o.workload.id, title: o.workload.title }, objective: o.objective,
+      searched: dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })), fixed,
+      budget: o.budget, plannedCandidates: cands.length, trialsRun: reports.length,
+      kernelDefault, defaults, best,
+      improvement: { vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(imp(bm?.median, km?.median)), metric: primary.key, beyondSpread },
+      trials: reports, preset, stopped: result.stopped, environment: env,
+      chartSvg: trialChart(o, reports, primary, kernelDefault),
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    if (!o.session) await session.finish().catch(() => undefined);
+  }
+}
+
+function round1(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
+}
+
+function checkValues(params: ParamSpec[], values: ParamSet): void {
+  for (const [k, v] of Object.entries(values)) {
+    const p = params.find((x) => x.name === k);
+    if (!p) throw new ScxError('BAD_INPUT', `the scheduler has no parameter "${k}"`, `its parameters: ${params.map((x) => x.name).join(', ')}`);
+    if (p.type === 'bool' ? typeof v !== 'boolean' : typeof v !== 'number' || !Number.isInteger(v)) {
+      throw new ScxError('BAD_INPUT', `${k} must be ${p.type === 'bool' ? 'true or false' : 'an integer'}, got ${JSON.stringify(v)}`);
+    }
+    if (typeof v === 'number' && ((p.min !== undefined && v < p.min) || (p.max !== undefined && v > p.max))) {
+      throw new ScxError('BAD_INPUT', `${k}=${v} is outside its range ${p.min ?? '-∞'}..${p.max ?? '∞'}`);
+    }
+  }
+}
+
+function trialChart(o: TuneOptions, trials: TrialReport[], primary: MetricDef, kernel: ConfigSummary): string {
+  const km = kernel.metrics[primary.key]?.median;
+  return renderTrialChart({
+    title: `tuning ${o.entry} on ${o.workload.title}`,
+    subtitle: `${primary.label} (${primary.unit}, ${primary.better} is better) per trial; candidate 0 = the entry's defaults; x = failed trial`,
+    unit: primary.unit,
+    points: trials.map((t) => ({ x: t.index + 1, y: t.ok ? t.metrics[primary.key] ?? null : null, label: `c${t.candidate}`, highlight: t.candidate === 0, rung: t.rung })),
+    reference: km !== undefined ? { value: km, label: 'kernel default (median)' } : null,
+  });
+}
+
+export type { Trial };
