@@ -38,7 +38,7 @@ export const tuneSchedulerTool = defineTool({
     only: z.array(z.string()).max(12).optional().describe('tune only these parameters (default: all with a declared range)'),
     ranges: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })).optional().describe('narrower search ranges'),
     fixed: Params.optional().describe('values every trial uses (batch fixtures set unit_us for you)'),
-    maxRegressionPct: z.number().min(0).max(10000).default(200).describe('a trial this much worse than the kernel default (%, primary metric) counts as failed; the entry\'s defaults are exempt (they are the reference)'),
+    maxRegressionPct: z.number().min(0).max(10000).default(100).describe('a trial this much worse (%, primary metric) than the entry\'s defaults in the same round counts as failed'),
     preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('name for the best configuration (default tuned-<workload>)'),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     seed: z.number().int().min(0).max(1e6).default(0),

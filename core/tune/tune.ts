@@ -12,7 +12,7 @@
  * default's median in the same rung. Lower scores are better; 1.0 = as good as the reference.
  *
  * A trial that fails (load, ejection, workload error) or regresses beyond `maxRegressionPct`
- * against the kernel default eliminates its candidate. Every trial is recorded in the library
+ * against the entry's defaults in the same round eliminates its candidate. Every trial is recorded in the library
  * history; the best configuration becomes a named preset of the entry when it beat the defaults.
  */
 import { join } from 'node:path';
@@ -51,8 +51,8 @@ export interface TuneOptions {
   /** Narrower ranges than the declared ones. */
   ranges?: Record<string, { min?: number; max?: number }>;
   /**
-   * A trial this much worse than the kernel default (primary metric, %) counts as failed (default
-   * 200); not applied to the entry's own defaults, which are the reference being improved on.
+   * A trial this much worse than the entry's defaults in the same round (primary metric, %) counts
+   * as failed (default 100): the tuner never proposes what regresses from what the user had.
    */
   maxRegressionPct?: number;
   /** Preset name for the best configuration (default tuned-<workload id>). */
@@ -189,7 +189,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
 
   const session = o.session ?? await SandboxSession.start({ kernel: o.kernel, cpus: 2, log });
   const deadline = o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
-  const maxReg = o.maxRegressionPct ?? 200;
+  const maxReg = o.maxRegressionPct ?? 100;
   const reports: TrialReport[] = [];
   const kernelRuns: RunRecord[] = [];
   const runsByCandidate = new Map<number, { metrics: Record<string, number>; score: number | null }[]>();
@@ -223,6 +223,9 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
         kernelRuns.push(...def.runs.filter((x) => x.ok));
         const reference = metricMedians(def.runs.filter((x) => x.ok));
         if (!def.runs.some((x) => x.ok) && r.error) throw new ScxError('VM_CRASHED', `the kernel default's reference run failed: ${r.error}`);
+        // the entry's defaults in this rung: the reference a trial must not regress from
+        const defRun = r.policies.find((p) => p.name === 'c0')?.runs[0];
+        const regRef = defRun?.ok ? defRun.sample?.metrics[primary.key] : undefined;
         return batch.map((c) => {
           const pol = r.policies.find((p) => p.name === `c${c.id}`)!;
           const run = pol.runs[0];
@@ -235,10 +238,10 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
           } else {
             score = scoreRun(run.sample.metrics, run.sample.bounds, reference, o.objective, defs);
             const v = run.sample.metrics[primary.key];
-            const ref = reference[primary.key];
+            const ref = regRef;
             const worse = v !== undefined && ref !== undefined && ref > 0 ? (primary.better === 'lower' ? (v - ref) / ref : (ref - v) / ref) * 100 : 0;
             outcome = !Number.isFinite(score) ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
-              : worse > maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the kernel default (limit ${maxReg} %)` }
+              : worse > maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the entry's defaults in the same round (limit ${maxReg} %)` }
                 : { ok: true, score };
           }
           const list = runsByCandidate.get(c.id) ?? [];
