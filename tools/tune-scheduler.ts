@@ -55,7 +55,7 @@ export const tuneSchedulerTool = defineTool({
     kernelDefault: Summary,
     defaults: Summary,
     best: Summary.nullable(),
-    improvement: z.object({ vsDefaultsPct: z.number().nullable(), vsKernelPct: z.number().nullable(), metric: z.string(), beyondSpread: z.boolean() }),
+    improvement: z.object({ vsDefaultsPct: z.number().nullable(), vsKernelPct: z.number().nullable(), metric: z.string(), beyondSpread: z.boolean(), pairedPct: z.number().nullable(), pairs: z.number() }),
     trials: z.array(z.object({
       index: z.number(), rung: z.number(), candidate: z.number(), params: Params, ok: z.boolean(), score: z.number().nullable(),
       failure: z.string().nullable(), metrics: z.record(z.string(), z.number()), kernelDefault: z.record(z.string(), z.number()), recordId: z.string().nullable(),
@@ -94,8 +94,9 @@ export const tuneSchedulerTool = defineTool({
     const fmt = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${x >= 0 ? '+' : ''}${x} %`);
     const bestLine = r.best
       ? `best ${JSON.stringify(r.best.params)}: ${m} median ${r.best.metrics[m]?.median.toFixed(1)} (${r.best.metrics[m]?.min.toFixed(1)}–${r.best.metrics[m]?.max.toFixed(1)}, n=${r.best.trials})`
-        + ` vs defaults ${r.defaults.metrics[m]?.median.toFixed(1)} (${r.defaults.metrics[m]?.min.toFixed(1)}–${r.defaults.metrics[m]?.max.toFixed(1)}, n=${r.defaults.trials}):`
-        + ` ${fmt(r.improvement.vsDefaultsPct)} vs the entry's defaults${r.improvement.beyondSpread ? ' (beyond the run-to-run spread)' : ' (within the spread: not a clear win)'}, ${fmt(r.improvement.vsKernelPct)} vs the kernel default`
+        + ` vs defaults ${r.defaults.metrics[m]?.median.toFixed(1)} (${r.defaults.metrics[m]?.min.toFixed(1)}–${r.defaults.metrics[m]?.max.toFixed(1)}, n=${r.defaults.trials})`
+        + `; objective score ${r.best.score?.median.toFixed(3)} vs ${r.defaults.score?.median.toFixed(3)} (each run relative to its own bound or its round's kernel default):`
+        + ` ${fmt(r.improvement.vsDefaultsPct)} vs the entry's defaults${r.improvement.beyondSpread ? ' (beyond the run-to-run spread)' : ' (within the spread: not a clear win)'}, ${fmt(r.improvement.vsKernelPct)} vs the kernel default; raw ${m} ${fmt(r.improvement.pairedPct)} vs the defaults run in the same round (median of ${r.improvement.pairs} pair(s))`
       : 'no candidate completed a trial';
     const failed = r.trials.filter((t) => !t.ok);
     return {

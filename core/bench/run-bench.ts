@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --quick] [--repeats N] [--only WORKLOAD[,WORKLOAD]] [--policies a,b] [--cyclictest]
- *               [--wait-quiet S] [--out docs/results.md] [--no-write]
+ *               [--wait-quiet S] [--out docs/results.md] [--no-write] [--no-tuned]
  *
  * Builds the workload fixtures and the schedulers (the FIFO template and the library's ljf, sjf,
  * interactive, vtime_fair, rr when they exist and compile), boots one sandbox VM and runs every
@@ -11,6 +11,8 @@
  * beside CPU hogs), build (buildsim -j2), hackbench; cyclictest with --cyclictest (slow).
  * --quick: one repeat, tiny sizes (a CI smoke run: a few minutes). --wait-quiet S: before each run,
  * wait up to S seconds while another QEMU VM runs on the host (they share its CPUs).
+ * Tuned parameter sets from `npm run bench:tune` (docs/results/tuning.json) run as "<entry>+tuned"
+ * beside their library default on the workload they were tuned for (--no-tuned: leave them out).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -161,6 +163,16 @@ class ContentionMonitor {
   }
 }
 
+/** The candidates with each tuned variant right after its library default. */
+export function withTuned(candidates: Candidate[], tuned: Candidate[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (const c of candidates) {
+    out.push(c);
+    out.push(...tuned.filter((t) => t.name === `${c.name}+tuned`));
+  }
+  return [...out, ...tuned.filter((t) => !out.includes(t))];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -172,6 +184,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string' },
+      'no-tuned': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -203,6 +216,24 @@ async function main(): Promise<void> {
   for (const s of skipped) say(`not benchmarked: ${s}`);
   say(`policies: default, ${candidates.map((c) => c.name).join(', ')}; workloads: ${plan.workloads.map((w) => w.id).join(', ')}; ${plan.repeats} repeat(s)`);
 
+  // the tuned parameter sets of `npm run bench:tune`, each beside its library default on the
+  // workload it was tuned for (same object, the tuned --param values)
+  const tunedFor = new Map<string, Candidate[]>();
+  const tuningFile = join(repoRoot, 'docs', 'results', 'tuning.json');
+  if (useLoader && !values['no-tuned'] && existsSync(tuningFile)) {
+    const tuned = JSON.parse(readFileSync(tuningFile, 'utf8')) as { entry: string; workload: { id: string }; best: { params: Record<string, number | boolean> } | null; defaults: { params: Record<string, number | boolean> } }[];
+    for (const t of tuned) {
+      if (!t.best || JSON.stringify(t.best.params) === JSON.stringify(t.defaults.params) || !plan.workloads.some((w) => w.id === t.workload.id)) continue;
+      let base = candidates.find((c) => c.name === t.entry);
+      if (!base) base = (await buildSchedulers(kernel, [t.entry], { unitMs: plan.batchUnitMs, useLoader, log: say }))[0]?.candidate;
+      if (!base?.object) continue;
+      const list = tunedFor.get(t.workload.id) ?? [];
+      list.push({ ...base, name: `${t.entry}+tuned`, params: t.best.params, source: `library/${t.entry} with tuned ${JSON.stringify(t.best.params)} (docs/tuning.md)` });
+      tunedFor.set(t.workload.id, list);
+      say(`${t.entry}+tuned on ${t.workload.id}: ${JSON.stringify(t.best.params)}`);
+    }
+  }
+
   const monitor = new ContentionMonitor();
   monitor.start();
   const results: BenchmarkResult[] = [];
@@ -210,7 +241,7 @@ async function main(): Promise<void> {
   try {
     for (const w of plan.workloads) {
       const r = await runBenchmark({
-        workload: w, candidates, repeats: plan.repeats, sessions: pool, waitQuietS,
+        workload: w, candidates: withTuned(candidates, tunedFor.get(w.id) ?? []), repeats: plan.repeats, sessions: pool, waitQuietS,
         onProgress: (p) => {
           if (p.phase === 'run') say(`[${p.done + 1}/${p.total}] ${p.message}`);
         },

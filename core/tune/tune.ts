@@ -24,7 +24,7 @@ import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../library/schema.js';
 import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord } from '../bench/runner.js';
-import { summarize } from '../bench/stats.js';
+import { median, summarize } from '../bench/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
 import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type ParamSet, type Trial, type TrialOutcome } from './search.js';
 import { renderTrialChart } from '../bench/chart.js';
@@ -99,8 +99,17 @@ export interface TuneResult {
   kernelDefault: ConfigSummary;
   defaults: ConfigSummary;
   best: ConfigSummary | null;
-  /** Of the best over the scheduler's defaults and over the kernel default, on the objective's first metric (%, positive = better). */
-  improvement: { vsDefaultsPct: number | null; vsKernelPct: number | null; metric: string; beyondSpread: boolean };
+  /**
+   * Of the best over the scheduler's defaults and over the kernel default, on the objective's score
+   * (median of the runs' scores; %, positive = better); beyondSpread: every run of the best scored
+   * better than every run of the defaults. `metric` is the primary metric (raw values in the summaries).
+   */
+  improvement: {
+    vsDefaultsPct: number | null; vsKernelPct: number | null; metric: string; beyondSpread: boolean;
+    /** The raw primary metric, best vs the defaults run in the same round: median of those pairs' improvements (%). */
+    pairedPct: number | null;
+    pairs: number;
+  };
   trials: TrialReport[];
   preset: { name: string; params: ParamSet } | null;
   stopped: string | null;
@@ -191,7 +200,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const deadline = o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
   const maxReg = o.maxRegressionPct ?? 100;
   const reports: TrialReport[] = [];
-  const kernelRuns: RunRecord[] = [];
+  const kernelRuns: { metrics: Record<string, number>; score: number }[] = [];
   const runsByCandidate = new Map<number, { metrics: Record<string, number>; score: number | null }[]>();
   let env: TuneResult['environment'] = { kernel: null, accelerator: null, guestCpus: null };
   let done = 0;
@@ -220,8 +229,10 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
         });
         env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
         const def = r.policies.find((p) => p.isDefault)!;
-        kernelRuns.push(...def.runs.filter((x) => x.ok));
         const reference = metricMedians(def.runs.filter((x) => x.ok));
+        for (const k of def.runs.filter((x) => x.ok && x.sample)) {
+          kernelRuns.push({ metrics: k.sample!.metrics, score: scoreRun(k.sample!.metrics, k.sample!.bounds, reference, o.objective, defs) });
+        }
         if (!def.runs.some((x) => x.ok) && r.error) throw new ScxError('VM_CRASHED', `the kernel default's reference run failed: ${r.error}`);
         // the entry's defaults in this rung: the reference a trial must not regress from
         const defRun = r.policies.find((p) => p.name === 'c0')?.runs[0];
@@ -271,23 +282,35 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
       t.recordId = rec.id;
     }
 
-    const kernelDefault = summarizeConfig({}, kernelRuns.map((r) => ({ metrics: r.sample!.metrics, score: null })));
+    const kernelDefault = summarizeConfig({}, kernelRuns);
     const defaults = summarizeConfig(withDefaults(cands[0]!), runsByCandidate.get(0) ?? []);
     const best = result.best ? summarizeConfig(withDefaults(result.best.params), runsByCandidate.get(result.best.id) ?? []) : null;
-    const imp = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? null
-      : (primary.better === 'lower' ? (b - a) / b : (a - b) / b) * 100);
-    const bm = best?.metrics[primary.key];
-    const dm = defaults.metrics[primary.key];
-    const km = kernelDefault.metrics[primary.key];
-    const vsDefaultsPct = imp(bm?.median, dm?.median);
-    const beyondSpread = Boolean(bm && dm && result.best && result.best.id !== 0 && (primary.better === 'lower' ? bm.max < dm.min : bm.min > dm.max));
+    // judged on the objective's scores (lower is better; each run relative to its own bound or
+    // its round's kernel default, so the emulated CPUs' speed drifting between rounds cancels out)
+    const imp = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? null : ((b - a) / b) * 100);
+    const bs = best?.score;
+    const ds = defaults.score;
+    const ks = kernelDefault.score;
+    const vsDefaultsPct = imp(bs?.median, ds?.median);
+    const vsKernelPct = imp(bs?.median, ks?.median);
+    const beyondSpread = Boolean(bs && ds && result.best && result.best.id !== 0 && bs.max < ds.min);
+    // the raw primary metric, best vs defaults in the same round (paired: same minutes of the host)
+    const paired: number[] = [];
+    if (result.best && result.best.id !== 0) {
+      for (const t of reports.filter((x) => x.ok && x.candidate === result.best!.id)) {
+        const d = reports.find((x) => x.ok && x.candidate === 0 && x.rung === t.rung);
+        const p = imp(primary.better === 'lower' ? t.metrics[primary.key] : 1 / t.metrics[primary.key]!, primary.better === 'lower' ? d?.metrics[primary.key] : 1 / d!.metrics[primary.key]!);
+        if (d && p !== null && Number.isFinite(p)) paired.push(p);
+      }
+    }
+    const pairedPct = paired.length ? median(paired) : null;
 
     let preset: TuneResult['preset'] = null;
     if (best && result.best && result.best.id !== 0 && vsDefaultsPct !== null && vsDefaultsPct > 0) {
       const name = o.preset ?? `tuned-${o.workload.id}`;
       await o.store.setPreset(o.entry, {
         name, params: best.params, workload: o.workload.title, objective: o.objective,
-        improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(imp(bm?.median, km?.median)), beyondSpread,
+        improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(vsKernelPct), beyondSpread,
         trials: reports.length, at: new Date().toISOString(),
       });
       preset = { name, params: best.params };
@@ -297,7 +320,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
       searched: dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })), fixed,
       budget: o.budget, plannedCandidates: cands.length, trialsRun: reports.length,
       kernelDefault, defaults, best,
-      improvement: { vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(imp(bm?.median, km?.median)), metric: primary.key, beyondSpread },
+      improvement: { vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(vsKernelPct), metric: primary.key, beyondSpread, pairedPct: round1(pairedPct), pairs: paired.length },
       trials: reports, preset, stopped: result.stopped, environment: env,
       chartSvg: trialChart(o, reports, primary, kernelDefault),
       durationMs: Math.round(performance.now() - t0),
