@@ -1,4 +1,5 @@
 /** Every MCP tool scx-mcp offers, in the order an agent typically uses them. */
+import { benchmarkSchedulersTool } from './benchmark-schedulers.js';
 import { buildSchedulerTool } from './build-scheduler.js';
 import { deployScxTool } from './deploy-scx.js';
 import { profileWorkloadTool } from './profile-workload.js';
@@ -13,6 +14,7 @@ export const allTools = [
   searchLibraryTool,
   buildSchedulerTool,
   verifyBpfTool,
+  benchmarkSchedulersTool,
   tuneSchedulerTool,
   deployScxTool,
   rollbackTool,

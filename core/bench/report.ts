@@ -35,7 +35,7 @@ function status(p: PolicyResult): string {
 
 export const TABLE_HEADER = ['policy', 'n', 'median', 'min', 'max', 'vs default', 'bound', 'gap to bound', 'notes'];
 
-const boundsFromRunsText = 'Bounds of each run from the CPU time its jobs took in that run (guest CPU clock of each job, from the start barrier to its end): makespan ≥ max(longest job, total / CPUs), mean completion ≥ the SPT optimum of those times. "bound" is the median of a policy\'s runs\' bounds, "gap to bound" the median of each run\'s distance from its own bound, so the emulated CPUs\' speed changing between runs (TCG) moves value and bound together.';
+const boundsFromRunsText = 'Bounds of each run from the CPU time its jobs took in that run (guest CPU clock of each job, from the start barrier to its end): makespan ≥ max(longest job, total / CPUs); mean completion ≥ the offline (SPT) optimum of the job list at that run\'s unit length (total CPU time / total units). "bound" is the median of a policy\'s runs\' bounds, "gap to bound" the median of each run\'s distance from its own bound, so the emulated CPUs\' speed changing between runs (TCG) moves value and bound together.';
 
 /** One row per policy for one metric: policy, n, median, min, max, vs default %, bound, gap %, notes. */
 export function metricRows(r: BenchmarkResult, metric: MetricDef): string[][] {

@@ -152,14 +152,23 @@ export function parseBatchCalibration(stdout: string): BatchCalibration {
 interface BatchJobJson { id: number; name: string; units: number; start_ms: number; end_ms: number; cpu_ms?: number; checksum: string; ok: boolean }
 
 /**
- * The bounds of one batch run from the CPU time its jobs took: no schedule of that work on `cpus`
- * CPUs finishes before max(longest job, total / cpus), nor has a lower mean completion than SPT.
+ * The bounds of one batch run from the CPU time its jobs took. Makespan: no schedule of that work
+ * on `cpus` CPUs finishes before max(longest job, total / cpus) (each job's own CPU time).
+ * Mean completion: the offline optimum (SPT) for the same job list, each job `units` long at this
+ * run's unit length (total CPU time / total units): equal jobs count as equal, as the job list
+ * says; sorting them by the noise in their measured times would be an optimum no scheduler can know.
  * Null when the output has no CPU times (an older batch binary).
  */
-export function batchRunBounds(jobs: { cpu_ms?: number }[], cpus: number): { makespan_ms: number; mean_completion_ms: number } | null {
+export function batchRunBounds(jobs: { cpu_ms?: number; units?: number }[], cpus: number): { makespan_ms: number; mean_completion_ms: number } | null {
   if (!jobs.length || !(cpus >= 1) || !jobs.every((j) => typeof j.cpu_ms === 'number' && Number.isFinite(j.cpu_ms) && j.cpu_ms > 0)) return null;
   const b = computeBounds({ cpus, jobs: jobs.map((j, i) => ({ id: `j${i}`, work_ms: j.cpu_ms! })) });
-  return { makespan_ms: b.makespan_lower, mean_completion_ms: b.mean_completion_lower };
+  const units = jobs.map((j) => (typeof j.units === 'number' && j.units > 0 ? j.units : null));
+  let mean = b.mean_completion_lower;
+  if (units.every((u) => u !== null)) {
+    const unitMs = jobs.reduce((a, j) => a + j.cpu_ms!, 0) / units.reduce((a, u) => a + u!, 0);
+    mean = computeBounds({ cpus, jobs: units.map((u, i) => ({ id: `j${i}`, work_ms: u! * unitMs })) }).mean_completion_lower;
+  }
+  return { makespan_ms: b.makespan_lower, mean_completion_ms: mean };
 }
 
 /** Parse `batch --json` into a sample (exported for tests). */

@@ -3,7 +3,7 @@
  *
  * The tuning benchmark: tune_scheduler's engine on two fixtures where a parameter matters, each
  * in its own sandbox boot, against a scratch copy of the library (the user's library is not
- * touched): ljf's starvation guard and slice on the uneven batch (makespan), and interactive's
+ * touched): ljf's and sjf's starvation guard on the uneven batch (makespan, mean completion), and interactive's
  * slices and hog starvation bound on the wakeup benchmark (p99 wakeup latency). Prints a table and writes docs/tuning.md with the
  * charts in docs/results/ (kernel default, the entry's defaults and the tuned parameters, medians
  * with min–max, all measured in the same boot).
@@ -24,6 +24,7 @@ interface Case { entry: string; fixture: FixtureId; objective: string; only: str
 
 export const TUNE_CASES: Case[] = [
   { entry: 'ljf', fixture: 'batch-join', objective: 'makespan_ms', only: ['max_wait_ms'], fixed: { unit_us: 50_000 } },
+  { entry: 'sjf', fixture: 'batch-join', objective: 'mean_completion_ms', only: ['max_wait_ms'], fixed: { unit_us: 50_000 } },
   { entry: 'interactive', fixture: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us', 'wake_slice_us', 'hog_delay_us'] },
 ];
 

@@ -149,6 +149,7 @@ static __always_inline bool keep_running(struct task_struct *prev)
 	tctx = task_ctx(prev);
 	if (!tctx)
 		return false;
+	refresh_estimate(prev, tctx, false); /* renamed while running? */
 	key = order_key(blend_key(prev, tctx, scx_now() - tctx->started_at),
 			tctx->seq);
 	bpf_for_each(scx_dsq, head, MAIN_DSQ, 0) {
@@ -264,6 +265,8 @@ void BPF_STRUCT_OPS(hybrid_running, struct task_struct *p)
 
 	if (!tctx)
 		return;
+	/* a job renamed and woken straight onto an idle CPU: charge it from now (see sjf) */
+	refresh_estimate(p, tctx, false);
 	tctx->started_at = scx_now();
 	if (vtime_before(vtime_now, tctx->vtime))
 		vtime_now = tctx->vtime;
@@ -277,6 +280,8 @@ void BPF_STRUCT_OPS(hybrid_stopping, struct task_struct *p, bool runnable)
 
 	if (!tctx || !tctx->started_at)
 		return;
+	/* renamed during this run (a new job): the run counts for the new job */
+	refresh_estimate(p, tctx, false);
 	used = scx_now() - tctx->started_at;
 	tctx->vtime += used * 100 / weight;
 	tctx->burst_ns += used;

@@ -141,7 +141,10 @@ static __always_inline bool keep_running(struct task_struct *prev)
 	if (!(prev->scx.flags & SCX_TASK_QUEUED))
 		return false; /* going to sleep or exiting */
 	tctx = task_ctx(prev);
-	if (!tctx || !job_key(tctx, scx_now() - tctx->started_at, &key))
+	if (!tctx)
+		return false;
+	refresh_estimate(prev, tctx, false); /* renamed while running? */
+	if (!job_key(tctx, scx_now() - tctx->started_at, &key))
 		return false;
 	bpf_for_each(scx_dsq, head, JOB_DSQ, 0) {
 		keep = !vtime_before(head->scx.dsq_vtime, key);
@@ -251,8 +254,15 @@ void BPF_STRUCT_OPS(sjf_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 
-	if (tctx)
-		tctx->started_at = scx_now();
+	if (!tctx)
+		return;
+	/*
+	 * A task can rename itself and first run under the new name without an
+	 * enqueue (a wakeup sent straight to an idle CPU): notice the new job
+	 * here, so the CPU time it runs from now on is charged to it.
+	 */
+	refresh_estimate(p, tctx, false);
+	tctx->started_at = scx_now();
 }
 
 void BPF_STRUCT_OPS(sjf_stopping, struct task_struct *p, bool runnable)
@@ -262,6 +272,8 @@ void BPF_STRUCT_OPS(sjf_stopping, struct task_struct *p, bool runnable)
 
 	if (!tctx || !tctx->started_at)
 		return;
+	/* renamed during this run (a new job): the run counts for the new job */
+	refresh_estimate(p, tctx, false);
 	used = scx_now() - tctx->started_at;
 	tctx->burst_ns += used;
 	tctx->job_run_ns += used;

@@ -16,7 +16,7 @@ import { ScxEngines } from '../../core/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 
-const TOOLS = ['build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
+const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
 const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
 const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
@@ -42,7 +42,7 @@ describe('over stdio', () => {
     await client?.close();
   });
 
-  it('lists the eight tools with input and output schemas and annotations', async () => {
+  it('lists the nine tools with input and output schemas and annotations', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     for (const t of tools) {
@@ -66,6 +66,7 @@ describe('over stdio', () => {
       search_library: { limit: 'all' },
       record_result: { metrics: 'good' },
       tune_scheduler: { entry: 'rr', workload: 'not-a-fixture', objective: 'makespan_ms' },
+      benchmark_schedulers: { buildIds: [], workload: 'batch-join' },
     };
     for (const [name, args] of Object.entries(bad)) {
       const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -308,6 +309,26 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     } else {
       expect(doc).toContain('none yet');
     }
+  });
+
+  it('benchmark_schedulers: builds against the kernel default in one boot, bounds and prediction, recorded in the history', async () => {
+    const ljf = await call('build_scheduler', { entry: 'ljf', params: { unit_us: 10000 } });
+    const sjf = await call('build_scheduler', { entry: 'sjf', params: { unit_us: 10000 } });
+    const b = await call('benchmark_schedulers', { buildIds: [ljf.buildId, sjf.buildId], workload: 'batch-join', repeats: 1, quick: true });
+    expect(b.policies.map((p: { name: string }) => p.name)).toEqual(['default', 'ljf', 'sjf']);
+    for (const p of b.policies) {
+      expect(p.status, JSON.stringify(p.failures)).toBe('ok');
+      expect(p.metrics.makespan_ms.median).toBeGreaterThan(0);
+      // each run is bounded by the CPU time its own jobs took: nothing beats the bound
+      expect(p.metrics.makespan_ms.gapToBoundPct).toBeGreaterThan(-2);
+    }
+    expect(b.sameWork).toBe(true);
+    expect(b.predictions.map((x: { metric: string }) => x.metric)).toEqual(['makespan_ms', 'mean_completion_ms']);
+    expect(b.markdown).toMatch(/\| policy \|/);
+    expect(b.recorded.map((r: { entry: string }) => r.entry)).toEqual(['ljf', 'sjf']);
+    const bad = (await client.callTool({ name: 'benchmark_schedulers', arguments: { buildIds: ['000000000000'], workload: 'wakeup' } })) as CallToolResult;
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/no build 000000000000/);
   });
 
   it('a scheduler that stalls fails verification with the kernel\'s reason and is never deployed', async () => {

@@ -76,13 +76,18 @@ describe('improvement and bounds', () => {
   it('batch bounds come from the CPU time each job took: max(longest, total/cpus) and the SPT optimum (core/sim)', () => {
     const w = batchWorkload({ kind: 'join', jobs: '1x39,39x1', unitMs: 50 });
     expect(w.bounds).toBeUndefined(); // each run bounds itself
-    const jobs = jobsFromSpec('1x39,39x1', 50).map((j) => ({ cpu_ms: j.work_ms }));
+    const jobs = jobsFromSpec('1x39,39x1', 50).map((j) => ({ cpu_ms: j.work_ms, units: j.work_ms / 50 }));
     const b = batchRunBounds(jobs, 2)!;
     expect(b.makespan_ms).toBeCloseTo(39 * 50); // the long job alone (78/2 = 39 too)
     expect(b.mean_completion_ms).toBeCloseTo(computeBounds({ cpus: 2, jobs: jobsFromSpec('1x39,39x1', 50) }).mean_completion_optimal!);
     // SPT on 2 CPUs: the 39 unit jobs first, 20 and 19 of them per CPU, then the long one
     const spt = (2 * (20 * 21) / 2 - 20 + 39 + 19) * 50 / 40; // CPU0: 1..20, CPU1: 1..19, then the long job at 19 + 39
     expect(b.mean_completion_ms).toBeCloseTo(spt);
+    // mean completion: the job list's optimum at the run's unit length (equal jobs stay equal)
+    const noisy = [{ cpu_ms: 390, units: 3 }, { cpu_ms: 80, units: 1 }, { cpu_ms: 120, units: 1 }, { cpu_ms: 100, units: 1 }];
+    const unit = 690 / 6;
+    expect(batchRunBounds(noisy, 2)!.mean_completion_ms).toBeCloseTo(computeBounds({ cpus: 2, jobs: jobsFromSpec('1x3,3x1', unit) }).mean_completion_optimal!);
+    expect(batchRunBounds(noisy, 2)!.makespan_ms).toBeCloseTo(390);
     // a slower machine during a run raises the bound with it; total/cpus wins when the long job is short
     expect(batchRunBounds([{ cpu_ms: 100 }, { cpu_ms: 80 }, { cpu_ms: 80 }], 2)!.makespan_ms).toBeCloseTo(130);
     // without CPU times (an older batch binary) there is no per-run bound

@@ -1,0 +1,93 @@
+/**
+ * Side-by-side benchmark of builds on a fixture, for the benchmark_schedulers tool: the kernel
+ * default and each build in one sandbox boot, repeats interleaved (runner.ts), with bounds,
+ * the simulator's predicted ranking, a chart, a markdown section, and (for library builds) the
+ * medians recorded in the library history against the kernel default's medians.
+ */
+import type { KernelInfo } from '../kernel/fetch.js';
+import { ScxError } from '../errors.js';
+import type { LibraryStore } from '../library/store.js';
+import { loaderAvailable } from '../sandbox/image.js';
+import { buildPaths, getBuild, type BuildRecord } from '../toolchain/builds.js';
+import { chartForResult, markdownSection } from './report.js';
+import { runBenchmark, type BenchmarkResult, type Candidate } from './runner.js';
+import { simPolicyFor, type Workload } from './workloads.js';
+
+export interface CompareOptions {
+  kernel: KernelInfo;
+  store: LibraryStore;
+  workload: Workload;
+  buildIds: string[];
+  repeats: number;
+  /** Record each library build's medians in the library history (default true). */
+  record?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (message: string, done: number, total: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface CompareResult {
+  result: BenchmarkResult;
+  chartSvg: string;
+  markdown: string;
+  recorded: { policy: string; entry: string; recordId: string; outcome: string }[];
+}
+
+/** A readable, unique name per build: the entry (or ops) name, with the build id when it repeats. */
+export function candidateNames(builds: Pick<BuildRecord, 'id' | 'name' | 'origin'>[]): string[] {
+  const base = builds.map((b) => b.origin.entry ?? b.name);
+  return base.map((n, i) => (base.filter((x) => x === n).length > 1 || n === 'default' ? `${n}@${builds[i]!.id.slice(0, 6)}` : n));
+}
+
+export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
+  if (!o.buildIds.length) throw new ScxError('BAD_INPUT', 'no builds to compare', 'build_scheduler first, then pass the buildIds');
+  if (new Set(o.buildIds).size !== o.buildIds.length) throw new ScxError('BAD_INPUT', 'a build is listed twice');
+  const builds = await Promise.all(o.buildIds.map((id) => getBuild(id)));
+  for (const b of builds) {
+    if (!b.ok) throw new ScxError('BAD_INPUT', `build ${b.id} (${b.name}) did not compile (stopped at ${b.stage})`, 'fix it and build again; only built schedulers can be benchmarked');
+    if (b.verification?.verdict === 'fail') throw new ScxError('BAD_INPUT', `build ${b.id} (${b.name}) failed verify_bpf: ${b.verification.reasons.join('; ')}`, 'benchmark schedulers that pass verification');
+  }
+  const names = candidateNames(builds);
+  const via = loaderAvailable() ? 'loader' as const : 'bpftool' as const;
+  const candidates: Candidate[] = [];
+  for (const [i, b] of builds.entries()) {
+    let family: string | undefined;
+    if (b.origin.entry && o.store.has(b.origin.entry)) family = (await o.store.get(b.origin.entry)).entry.family;
+    const slice = typeof b.params.slice_us === 'number' ? b.params.slice_us : undefined;
+    candidates.push({
+      name: names[i]!, object: buildPaths(b.id).object, via,
+      sim: family ? simPolicyFor(family, slice) : null,
+      source: `build ${b.id}${b.origin.entry ? ` (library/${b.origin.entry}${b.origin.kind === 'patch' ? ', patched' : ''})` : ''}${Object.keys(b.params).length ? ` ${JSON.stringify(b.params)}` : ''}`,
+    });
+  }
+  const result = await runBenchmark({
+    workload: o.workload, candidates, repeats: o.repeats, hostProbe: null, log: o.log,
+    sessionOptions: { kernel: o.kernel },
+    onProgress: (p) => {
+      if (o.signal?.aborted) throw new ScxError('BAD_INPUT', 'benchmark cancelled');
+      if (p.phase === 'run') o.onProgress?.(p.message, p.done, p.total);
+    },
+  });
+  const recorded: CompareResult['recorded'] = [];
+  if (o.record !== false) {
+    const def = result.policies.find((p) => p.isDefault)!;
+    const baseline = Object.fromEntries(Object.values(def.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
+    for (const [i, b] of builds.entries()) {
+      const entry = b.origin.entry;
+      if (!entry || !o.store.has(entry)) continue;
+      const p = result.policies.find((x) => x.name === names[i])!;
+      const metrics = Object.fromEntries(Object.values(p.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
+      const failed = !Object.keys(metrics).length;
+      const rec = await o.store.recordResult({
+        entry, buildId: b.id, params: b.params, target: 'sandbox',
+        workload: { name: o.workload.title, description: o.workload.description, command: `fixture ${o.workload.id}` },
+        metrics, ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
+        better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])), primary: o.workload.primary,
+        ...(failed ? { outcome: 'failed' as const } : {}),
+        note: `benchmark_schedulers: median of ${p.metrics[o.workload.primary]?.n ?? 0} run(s)${p.failures.length ? `; ${p.failures.length} failed: ${p.failures[0]!.message}` : ''}`,
+      });
+      recorded.push({ policy: p.name, entry, recordId: rec.id, outcome: rec.outcome });
+    }
+  }
+  return { result, chartSvg: chartForResult(result), markdown: markdownSection(result), recorded };
+}

@@ -1,0 +1,90 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { compareBuilds } from '../core/bench/compare.js';
+import { FIXTURE_IDS, fixtureWorkload } from '../core/bench/workloads.js';
+import { cacheDir } from '../core/paths.js';
+import { defineTool } from './define.js';
+
+const Stats = z.object({
+  n: z.number(), median: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable(),
+  vsDefaultPct: z.number().nullable(), bound: z.number().nullable(), gapToBoundPct: z.number().nullable(),
+});
+const num = (x: number) => (Number.isFinite(x) ? x : null);
+
+export const benchmarkSchedulersTool = defineTool({
+  name: 'benchmark_schedulers',
+  title: 'Benchmark builds side by side in the sandbox',
+  description: [
+    'Measure one or more builds (from build_scheduler) against the kernel default on a benchmark fixture, all in one sandbox boot,',
+    'repeats interleaved (default, A, B, default, A, B, …) so the host\'s slow moments spread over every policy. Returns per metric the median,',
+    'min–max, improvement vs the kernel default and the distance from the theoretical bound where one exists (batch: makespan ≥ max(longest job,',
+    'total CPU time / CPUs), mean completion ≥ the SPT optimum), the simulator\'s predicted ranking beside the measured one, failed runs with',
+    'the kernel\'s reason, a chart and a markdown table. Library builds\' medians are recorded in the library history (so search and memory learn).',
+    `Fixtures: ${FIXTURE_IDS.join(', ')}. Takes minutes under emulation (each run a few seconds, plus boot).`,
+  ].join(' '),
+  input: {
+    buildIds: z.array(z.string().regex(/^[a-f0-9]{12}$/)).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
+    workload: z.enum(FIXTURE_IDS),
+    repeats: z.number().int().min(1).max(10).default(3),
+    quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
+    record: z.boolean().default(true).describe('record library builds\' medians with record_result\'s store'),
+  },
+  output: {
+    workload: z.object({ id: z.string(), title: z.string(), description: z.string(), primary: z.string() }),
+    environment: z.object({ kernel: z.string().nullable(), accelerator: z.string().nullable(), guestCpus: z.number().nullable(), bootMs: z.number().nullable() }),
+    policies: z.array(z.object({
+      name: z.string(), source: z.string(), status: z.enum(['ok', 'partial', 'failed']),
+      metrics: z.record(z.string(), Stats),
+      failures: z.array(z.object({ repeat: z.number(), kind: z.string(), message: z.string() })),
+    })),
+    predictions: z.array(z.object({ metric: z.string(), predicted: z.array(z.string()), measured: z.array(z.string()), agreement: z.number().nullable() })),
+    sameWork: z.boolean(),
+    recorded: z.array(z.object({ policy: z.string(), entry: z.string(), recordId: z.string(), outcome: z.string() })),
+    markdown: z.string(),
+    chartPath: z.string(),
+    durationMs: z.number(),
+    error: z.string().nullable(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handle(input, ctx) {
+    const kernel = await ctx.engines.kernel();
+    const store = await ctx.engines.library();
+    const workload = fixtureWorkload(input.workload, { quick: input.quick });
+    await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
+    const c = await compareBuilds({
+      kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal,
+      onProgress: (m, d, t) => void ctx.progress(m, d, t), log: (l) => void ctx.log('info', l),
+    });
+    const r = c.result;
+    const dir = join(cacheDir(), 'runs', 'bench');
+    await mkdir(dir, { recursive: true });
+    const chartPath = join(dir, `${input.workload}-${Date.now()}.svg`);
+    await writeFile(chartPath, c.chartSvg);
+    const primary = r.workload.metrics.find((m) => m.key === r.workload.primary)!;
+    const lines = r.policies.map((p) => {
+      const s = p.metrics[primary.key];
+      return `${p.name}: ${s && s.n ? `${s.median.toFixed(1)} ${primary.unit} (${s.min.toFixed(1)}–${s.max.toFixed(1)}, n=${s.n})` : 'no counted run'}`
+        + `${!p.isDefault && s?.vsDefaultPct != null ? `, ${s.vsDefaultPct >= 0 ? '+' : ''}${s.vsDefaultPct.toFixed(1)} % vs default` : ''}`
+        + `${s?.gapToBoundPct != null ? `, ${s.gapToBoundPct.toFixed(1)} % above the bound` : ''}${p.failures.length ? `, ${p.failures.length} failed (${p.failures[0]!.message})` : ''}`;
+    });
+    return {
+      structured: {
+        workload: { id: r.workload.id, title: r.workload.title, description: r.workload.description, primary: r.workload.primary },
+        environment: { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus, bootMs: r.environment.bootMs },
+        policies: r.policies.map((p) => ({
+          name: p.name, source: p.source, status: p.status, failures: p.failures,
+          metrics: Object.fromEntries(Object.values(p.metrics).map((m) => [m.key, {
+            n: m.n, median: num(m.median), min: num(m.min), max: num(m.max), vsDefaultPct: m.vsDefaultPct, bound: m.bound, gapToBoundPct: m.gapToBoundPct,
+          }])),
+        })),
+        predictions: r.predictions.map((p) => ({ metric: p.metric, predicted: p.predicted.map((e) => e.policy), measured: p.measured.map((e) => e.policy), agreement: p.agreement })),
+        sameWork: r.sameWork, recorded: c.recorded, markdown: c.markdown, chartPath, durationMs: r.durationMs, error: r.error,
+      },
+      summary: `${r.workload.title}, ${primary.label} (${primary.better} is better), ${r.repeats} interleaved run(s) each on ${r.environment.guestCpus} vCPUs (${r.environment.accelerator}):\n${lines.join('\n')}`
+        + (r.error ? `\nStopped early: ${r.error}` : '') + (c.recorded.length ? `\nRecorded in the library history: ${c.recorded.map((x) => `${x.entry} (${x.outcome})`).join(', ')}.` : '')
+        + `\nChart: ${chartPath}`,
+      images: [{ data: Buffer.from(c.chartSvg).toString('base64'), mimeType: 'image/svg+xml' }],
+    };
+  },
+});
