@@ -63,7 +63,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(m ? m.status() : { target: t, running: false, timeline: [] }, null, 2) }] };
   });
 
-  server.registerPrompt('tune_scheduler', {
+  server.registerPrompt('improve_workload', {
     title: 'Make a workload run better with a sched_ext scheduler',
     description: 'Walks through profile → search → configure/modify/create → verify → deploy → measure → record, safely.',
     argsSchema: {
@@ -84,6 +84,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
           '5. verify_bpf on the buildId. On FAIL, read the reason and hint (file:line), fix, build again.',
           '6. deploy_scx {"target":"sandbox"} and run profile_workload again with the same command: compare with the baseline.',
           '7. record_result with the metrics and the baseline, whether better or worse — the library and memory learn from both.',
+          '   For a fixture-like workload, benchmark_schedulers compares several builds with the kernel default in one boot (and records them), and tune_scheduler searches an entry\'s parameters and saves the best as a preset.',
           '8. If it is worse, rollback {"target":"sandbox","to":"default"} and try the next candidate. Only deploy to the host when the user asks and the server allows it.',
         ].join('\n'),
       },

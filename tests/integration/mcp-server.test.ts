@@ -155,7 +155,7 @@ describe('over stdio', () => {
     const mem = await client.readResource({ uri: 'scx://memory' });
     expect(mem.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
     const { prompts } = await client.listPrompts();
-    expect(prompts.map((p) => p.name)).toContain('tune_scheduler');
+    expect(prompts.map((p) => p.name)).toContain('improve_workload');
   });
 });
 
