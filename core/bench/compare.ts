@@ -52,8 +52,14 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
   const candidates: Candidate[] = [];
   for (const [i, b] of builds.entries()) {
     let family: string | undefined;
-    if (b.origin.entry && o.store.has(b.origin.entry)) family = (await o.store.get(b.origin.entry)).entry.family;
-    const slice = typeof b.params.slice_us === 'number' ? b.params.slice_us : undefined;
+    // the slice the build runs with: its own parameter, else the entry's default (the simulator's quantum)
+    let slice = typeof b.params.slice_us === 'number' ? b.params.slice_us : undefined;
+    if (b.origin.entry && o.store.has(b.origin.entry)) {
+      const { entry } = await o.store.get(b.origin.entry);
+      family = entry.family;
+      const def = entry.params.find((p) => p.name === 'slice_us')?.default;
+      if (slice === undefined && typeof def === 'number') slice = def;
+    }
     candidates.push({
       name: names[i]!, object: buildPaths(b.id).object, via,
       sim: family ? simPolicyFor(family, slice) : null,
