@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { compareBuilds } from '../core/bench/compare.js';
 import { FIXTURE_IDS, fixtureWorkload } from '../core/bench/workloads.js';
 import { cacheDir } from '../core/paths.js';
+import { WorkloadProfile } from '../core/profile/profile.js';
 import { defineTool } from './define.js';
 
 const Stats = z.object({
@@ -40,6 +41,7 @@ export const benchmarkSchedulersTool = defineTool({
     })),
     predictions: z.array(z.object({ metric: z.string(), predicted: z.array(z.string()), measured: z.array(z.string()), agreement: z.number().nullable() })),
     sameWork: z.boolean(),
+    profile: WorkloadProfile.nullable().describe('the fixture profiled under the kernel default (what profile_workload says of it): its fingerprint goes into the recorded history'),
     recorded: z.array(z.object({ policy: z.string(), entry: z.string(), recordId: z.string(), outcome: z.string() })),
     markdown: z.string(),
     chartPath: z.string(),
@@ -79,7 +81,7 @@ export const benchmarkSchedulersTool = defineTool({
           }])),
         })),
         predictions: r.predictions.map((p) => ({ metric: p.metric, predicted: p.predicted.map((e) => e.policy), measured: p.measured.map((e) => e.policy), agreement: p.agreement })),
-        sameWork: r.sameWork, recorded: c.recorded, markdown: c.markdown, chartPath, durationMs: r.durationMs, error: r.error,
+        sameWork: r.sameWork, profile: r.profile ?? null, recorded: c.recorded, markdown: c.markdown, chartPath, durationMs: r.durationMs, error: r.error,
       },
       summary: `${r.workload.title}, ${primary.label} (${primary.better} is better), ${r.repeats} interleaved run(s) each on ${r.environment.guestCpus} vCPUs (${r.environment.accelerator}):\n${lines.join('\n')}`
         + (r.error ? `\nStopped early: ${r.error}` : '') + (c.recorded.length ? `\nRecorded in the library history: ${c.recorded.map((x) => `${x.entry} (${x.outcome})`).join(', ')}.` : '')

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FIXTURE_IDS, fixtureWorkload } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
+import { WorkloadProfile } from '../core/profile/profile.js';
 import { cacheDir } from '../core/paths.js';
 import { tuneScheduler } from '../core/tune/tune.js';
 import { defineTool } from './define.js';
@@ -63,6 +64,7 @@ export const tuneSchedulerTool = defineTool({
     preset: z.object({ name: z.string(), params: Params }).nullable(),
     stopped: z.string().nullable(),
     environment: z.object({ kernel: z.string().nullable(), accelerator: z.string().nullable(), guestCpus: z.number().nullable() }),
+    profile: WorkloadProfile.nullable().describe('the fixture profiled under the kernel default: its fingerprint is in every trial\'s history record'),
     chartPath: z.string(),
     durationMs: z.number(),
   },

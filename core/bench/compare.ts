@@ -6,11 +6,11 @@
  */
 import type { KernelInfo } from '../kernel/fetch.js';
 import { ScxError } from '../errors.js';
-import type { LibraryStore } from '../library/store.js';
+import type { HistoryInput, LibraryStore } from '../library/store.js';
 import { loaderAvailable } from '../sandbox/image.js';
 import { buildPaths, getBuild, type BuildRecord } from '../toolchain/builds.js';
 import { chartForResult, markdownSection } from './report.js';
-import { runBenchmark, type BenchmarkResult, type Candidate } from './runner.js';
+import { runBenchmark, type BenchmarkResult, type Candidate, type WorkloadProfile } from './runner.js';
 import { simPolicyFor, type Workload } from './workloads.js';
 
 export interface CompareOptions {
@@ -31,6 +31,43 @@ export interface CompareResult {
   chartSvg: string;
   markdown: string;
   recorded: { policy: string; entry: string; recordId: string; outcome: string }[];
+}
+
+/** How a history record names a fixture run: title, description, and the fingerprint the benchmark measured. */
+export function fixtureHistoryWorkload(w: Pick<Workload, 'id' | 'title' | 'description'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
+  return { name: w.title, description: w.description, command: `fixture ${w.id}`, ...(profile?.fingerprint ? { fingerprint: profile.fingerprint } : {}) };
+}
+
+/**
+ * The library history a benchmark makes: per library policy, its medians against the kernel
+ * default's medians in the same boot, on the workload as profiled (pure; benchmark_schedulers
+ * records these, `npm run bench` writes them into the seed library).
+ */
+export function benchmarkHistory(
+  result: Pick<BenchmarkResult, 'workload' | 'policies' | 'profile'> & { workload: { description: string } },
+  library: { policy: string; entry: string; params: Record<string, number | boolean>; buildId?: string; version?: number }[],
+  by: string,
+): { policy: string; record: HistoryInput }[] {
+  const w = result.workload;
+  const def = result.policies.find((p) => p.isDefault);
+  const medians = (p: BenchmarkResult['policies'][number]) => Object.fromEntries(Object.values(p.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
+  const baseline = def ? medians(def) : {};
+  const out: { policy: string; record: HistoryInput }[] = [];
+  for (const l of library) {
+    const p = result.policies.find((x) => x.name === l.policy);
+    if (!p) continue;
+    const metrics = medians(p);
+    const failed = !Object.keys(metrics).length;
+    out.push({ policy: l.policy, record: {
+      entry: l.entry, ...(l.buildId ? { buildId: l.buildId } : {}), ...(l.version ? { version: l.version } : {}), params: l.params, target: 'sandbox',
+      workload: fixtureHistoryWorkload(w, result.profile),
+      metrics, ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
+      better: Object.fromEntries(w.metrics.map((m) => [m.key, m.better])), primary: w.primary,
+      ...(failed ? { outcome: 'failed' as const } : {}),
+      note: `${by}: median of ${p.metrics[w.primary]?.n ?? 0} run(s)${p.failures.length ? `; ${p.failures.length} failed: ${p.failures[0]!.message}` : ''}`,
+    } });
+  }
+  return out;
 }
 
 /** A readable, unique name per build: the entry (or ops) name, with the build id when it repeats. */
@@ -67,7 +104,7 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
     });
   }
   const result = await runBenchmark({
-    workload: o.workload, candidates, repeats: o.repeats, hostProbe: null, log: o.log,
+    workload: o.workload, candidates, repeats: o.repeats, hostProbe: null, log: o.log, profile: true,
     sessionOptions: { kernel: o.kernel },
     onProgress: (p) => {
       if (o.signal?.aborted) throw new ScxError('BAD_INPUT', 'benchmark cancelled');
@@ -76,23 +113,10 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
   });
   const recorded: CompareResult['recorded'] = [];
   if (o.record !== false) {
-    const def = result.policies.find((p) => p.isDefault)!;
-    const baseline = Object.fromEntries(Object.values(def.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
-    for (const [i, b] of builds.entries()) {
-      const entry = b.origin.entry;
-      if (!entry || !o.store.has(entry)) continue;
-      const p = result.policies.find((x) => x.name === names[i])!;
-      const metrics = Object.fromEntries(Object.values(p.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
-      const failed = !Object.keys(metrics).length;
-      const rec = await o.store.recordResult({
-        entry, buildId: b.id, params: b.params, target: 'sandbox',
-        workload: { name: o.workload.title, description: o.workload.description, command: `fixture ${o.workload.id}` },
-        metrics, ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
-        better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])), primary: o.workload.primary,
-        ...(failed ? { outcome: 'failed' as const } : {}),
-        note: `benchmark_schedulers: median of ${p.metrics[o.workload.primary]?.n ?? 0} run(s)${p.failures.length ? `; ${p.failures.length} failed: ${p.failures[0]!.message}` : ''}`,
-      });
-      recorded.push({ policy: p.name, entry, recordId: rec.id, outcome: rec.outcome });
+    const library = builds.flatMap((b, i) => (b.origin.entry && o.store.has(b.origin.entry) ? [{ policy: names[i]!, entry: b.origin.entry, params: b.params, buildId: b.id }] : []));
+    for (const { policy, record } of benchmarkHistory(result, library, 'benchmark_schedulers')) {
+      const rec = await o.store.recordResult(record);
+      recorded.push({ policy, entry: record.entry, recordId: rec.id, outcome: rec.outcome });
     }
   }
   return { result, chartSvg: chartForResult(result), markdown: markdownSection(result), recorded };

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --quick] [--repeats N] [--only WORKLOAD[,WORKLOAD]] [--policies a,b] [--cyclictest]
- *               [--wait-quiet S] [--out docs/results.md] [--no-write] [--no-tuned]
+ *               [--wait-quiet S] [--out docs/results.md] [--no-write] [--no-tuned] [--no-seed]
  *
  * Builds the workload fixtures and the schedulers (the FIFO template and the library's ljf, sjf,
  * interactive, vtime_fair, rr when they exist and compile), boots one sandbox VM and runs every
@@ -13,7 +13,12 @@
  * wait up to S seconds while another QEMU VM runs on the host (they share its CPUs).
  * Tuned parameter sets from `npm run bench:tune` (docs/results/tuning.json) run as "<entry>+tuned"
  * beside their library default on the workload they were tuned for (--no-tuned: leave them out).
+ * Each library scheduler's medians against the kernel default's, with the fixture's fingerprint
+ * (profiled in the same boot), go into library/<name>/history.json (replacing that file's records
+ * of the same fixtures): the seed library ships measured results, so search_library's history part
+ * works from the first query (--no-seed, --quick or --no-write: leave the seed library alone).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -23,6 +28,8 @@ import { execa } from 'execa';
 import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
 import { cacheDir, repoRoot, templatesDir } from '../paths.js';
 import { compileBpf } from '../toolchain/compile.js';
+import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
+import { benchmarkHistory } from './compare.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
 import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
@@ -185,6 +192,7 @@ async function main(): Promise<void> {
       'no-write': { type: 'boolean', default: false },
       'wait-quiet': { type: 'string' },
       'no-tuned': { type: 'boolean', default: false },
+      'no-seed': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -237,17 +245,20 @@ async function main(): Promise<void> {
   const monitor = new ContentionMonitor();
   monitor.start();
   const results: BenchmarkResult[] = [];
+  const ran: { result: BenchmarkResult; candidates: Candidate[] }[] = [];
   const pool = new SandboxPool({ cpus: 2, log: say });
   try {
     for (const w of plan.workloads) {
+      const these = withTuned(candidates, tunedFor.get(w.id) ?? []);
       const r = await runBenchmark({
-        workload: w, candidates: withTuned(candidates, tunedFor.get(w.id) ?? []), repeats: plan.repeats, sessions: pool, waitQuietS,
+        workload: w, candidates: these, repeats: plan.repeats, sessions: pool, waitQuietS, profile: true,
         onProgress: (p) => {
           if (p.phase === 'run') say(`[${p.done + 1}/${p.total}] ${p.message}`);
         },
         log: say,
       });
       results.push(r);
+      ran.push({ result: r, candidates: these });
       console.log(`\n${textReport(r)}\n`);
     }
   } finally {
@@ -282,6 +293,43 @@ async function main(): Promise<void> {
   const previous = existsSync(outMd) ? extractAnalysis(readFileSync(outMd, 'utf8')) : null;
   await writeFile(outMd, markdownReport(results, meta, charts, previous));
   say(`wrote ${relative(process.cwd(), outMd)} and ${relative(process.cwd(), chartDir)}/ (${readdirSync(chartDir).length} files)`);
+  if (quick || values['no-seed']) return;
+  for (const [entry, n] of Object.entries(await writeSeedHistory(ran, meta.date))) say(`library/${entry}/history.json: ${n} result(s) from this run`);
+}
+
+/**
+ * The library schedulers' results of this run into library/<entry>/history.json. Candidates are
+ * library entries by name, or "<entry>+tuned" (the tuned parameters); the FIFO template is not a
+ * library entry. Records of other fixtures stay; ids are derived from the run, so reopening a
+ * library imports each once.
+ */
+export async function writeSeedHistory(runs: { result: BenchmarkResult; candidates: Candidate[] }[], date: string, libraryDir = join(repoRoot, 'library')): Promise<Record<string, number>> {
+  const byEntry = new Map<string, { fixtures: Set<string>; records: HistoryRecord[] }>();
+  for (const { result: r, candidates } of runs) {
+    const library = candidates.flatMap((c) => {
+      const entry = c.name.replace(/\+tuned$/, '');
+      const ej = join(libraryDir, entry, 'entry.json');
+      if (!c.source?.startsWith(`library/${entry}`) || !existsSync(ej)) return [];
+      const version = (JSON.parse(readFileSync(ej, 'utf8')) as { version?: number }).version ?? 1;
+      return [{ policy: c.name, entry, params: c.params ?? {}, version }];
+    });
+    for (const { policy, record: h } of benchmarkHistory(r, library, `npm run bench (${date})`)) {
+      const id = `seed-${createHash('sha256').update(`${date}|${r.workload.id}|${policy}`).digest('hex').slice(0, 16)}`;
+      const e = byEntry.get(h.entry) ?? { fixtures: new Set<string>(), records: [] };
+      e.fixtures.add(`fixture ${r.workload.id}`);
+      e.records.push(toHistoryRecord({ ...h, at: date }, { id, version: h.version ?? 1 }));
+      byEntry.set(h.entry, e);
+    }
+  }
+  const written: Record<string, number> = {};
+  for (const [entry, { fixtures, records }] of byEntry) {
+    const file = join(libraryDir, entry, 'history.json');
+    const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HistoryRecord[]) : [];
+    const kept = old.filter((x) => !fixtures.has(x.workload.command ?? ''));
+    await writeFile(file, JSON.stringify([...kept, ...records], null, 2) + '\n');
+    written[entry] = records.length;
+  }
+  return written;
 }
 
 // run only as the entry point (the module is imported by tests for benchPlan)

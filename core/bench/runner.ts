@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus as hostCpus } from 'node:os';
 import { isScxError } from '../errors.js';
+import { guestProfilerCommand, parseProfilerOutput, type WorkloadProfile } from '../profile/profile.js';
 import { SandboxSession, type SessionOptions } from '../sandbox/session.js';
 import type { SchedulerExit } from '../sandbox/kmsg.js';
 import type { StepResult } from '../sandbox/results.js';
@@ -44,7 +45,7 @@ export interface Candidate {
 }
 
 export interface Progress {
-  phase: 'boot' | 'calibrate' | 'run' | 'done';
+  phase: 'boot' | 'calibrate' | 'profile' | 'run' | 'done';
   /** Runs finished so far / all runs planned. */
   done: number;
   total: number;
@@ -77,6 +78,12 @@ export interface BenchmarkOptions {
   defaultSim?: SimModel | null;
   /** After this many failed runs a candidate gets no more attempts (default 2; a verifier rejection stops at once). */
   maxFailures?: number;
+  /**
+   * Profile the workload once under the kernel default before the counted runs (scx-profile, as
+   * profile_workload does), so results recorded from this benchmark carry the workload's fingerprint
+   * and search can match them against workloads an agent profiles.
+   */
+  profile?: boolean;
   onProgress?: (p: Progress) => void;
   log?: (line: string) => void;
 }
@@ -203,7 +210,11 @@ export interface BenchmarkResult {
   error: string | null;
   /** The guest console's tail from the last VM crash, if any. */
   crashConsole: string | null;
+  /** The workload profiled under the kernel default (with `profile`), or why that failed. */
+  profile: WorkloadProfile | null;
 }
+
+export type { WorkloadProfile };
 
 /* ------------------------------------------------------------- pure parts -- */
 
@@ -493,6 +504,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   let error: string | null = null;
   let crashConsole: string | null = null;
   let restarts = 0;
+  let profile: WorkloadProfile | null = null;
   const unitMs: number[] = [];
   const env: BenchEnvironment = {
     kernel: null, accelerator: null, acceleratorReason: null, guestCpus: null,
@@ -529,6 +541,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   try {
     let session = await ready();
     const command = workload.command(calibration);
+    if (opts.profile) profile = await profileUnderDefault(session, command);
     for (const [index, slot] of order.entries()) {
       if (!session.vm.alive) {
         if (!source.restartable || restarts >= (opts.maxRestarts ?? 2)) {
@@ -592,6 +605,21 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     log(`${workload.id}: stopped: ${error}`);
   } finally {
     if (ownPool) await ownPool.close();
+  }
+
+  /** One uncounted run of the workload under scx-profile, sched_ext disabled (ready() made sure). */
+  async function profileUnderDefault(session: SandboxSession, command: string): Promise<WorkloadProfile> {
+    progress({ phase: 'profile', done: 0, message: `profiling ${workload.id} under the kernel default` });
+    try {
+      const out = await guestExec(session)(guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }), workload.timeoutS + 30, `profile ${workload.id}`);
+      const p = parseProfilerOutput(out, 'sandbox', command);
+      log(`${workload.id}: profiled: ${p.tags.join(', ') || 'no tags'}; fingerprint ${JSON.stringify(p.fingerprint)}`);
+      return { fingerprint: p.fingerprint, tags: p.tags, wallMs: p.wallMs };
+    } catch (e) {
+      if (!session.vm.alive) throw e;
+      log(`${workload.id}: could not profile: ${errorText(e)}`);
+      return { fingerprint: null, tags: [], wallMs: null, error: errorText(e) };
+    }
   }
 
   /** Time one unit of the work now (default scheduler, nothing else running in the guest). */
@@ -699,6 +727,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     restarts,
     error,
     crashConsole,
+    profile,
   };
 }
 

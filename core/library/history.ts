@@ -49,6 +49,15 @@ export const HistoryInput = HistoryRecord.omit({ id: true }).extend({
 });
 export type HistoryInput = z.input<typeof HistoryInput>;
 
+/** A result as stored: its id, the entry version (when not given), the time, and the outcome computed from metrics vs baseline when not given. */
+export function toHistoryRecord(input: HistoryInput, o: { id: string; version: number; at?: string }): HistoryRecord {
+  const d = HistoryInput.parse(input);
+  return HistoryRecord.parse({
+    ...d, id: o.id, version: d.version ?? o.version, params: d.params ?? {}, at: d.at ?? o.at ?? new Date().toISOString(),
+    outcome: d.outcome ?? inferOutcome(d),
+  });
+}
+
 export const TestResult = z.object({
   kind: z.enum(['static', 'verifier', 'stress']),
   kernel: z.string(),

@@ -32,7 +32,7 @@ import { applyPatch } from '../toolchain/patch.js';
 import { learnFromResult } from './learning.js';
 import { renderMemory } from './memory.js';
 import {
-  emptyDb, HistoryInput, HistoryRecord, inferOutcome, LibraryDb, Preset, StoredTest, TestResult,
+  emptyDb, HistoryInput, HistoryRecord, LibraryDb, Preset, StoredTest, TestResult, toHistoryRecord,
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
 import { LibraryEntry } from './schema.js';
@@ -44,6 +44,8 @@ const NAME_RE = /^[a-z][a-z0-9_]{1,30}$/;
 /** A source file name inside an entry directory: no directories, no dots before .bpf.c. */
 const SOURCE_RE = /^[A-Za-z0-9_-]+\.bpf\.c$/;
 const TMP_MARK = '.tmp-';
+/** Files of a seed entry that go into the library's db, not into the entry's directory. */
+const SEED_DATA_FILES = ['entry.json', 'tests.json', 'history.json', 'presets.json'];
 const LOCK_WAIT_MS = 30_000;
 /** A lock older than this is stale even if a process with its pid exists (pid reuse, hung process). */
 const LOCK_STALE_MS = 10 * 60_000;
@@ -357,6 +359,7 @@ export class LibraryStore {
     const seeds = this.db.data.seeds;
     const before = JSON.stringify(seeds);
     const done: string[] = [];
+    let imported = false;
     for (const name of readdirSync(seedDir).sort()) {
       const src = join(seedDir, name);
       if (!NAME_RE.test(name) || !existsSync(join(src, 'entry.json'))) continue;
@@ -370,6 +373,7 @@ export class LibraryStore {
       } catch {
         continue; // a seed being written right now, or broken: the library tests report it
       }
+      if (this.importSeedResults(name, src)) imported = true;
       const seedHash = sha(JSON.stringify(entry), source);
       const cur = this.entries.get(name);
       const known = seeds[name];
@@ -385,7 +389,7 @@ export class LibraryStore {
       const d = this.entryDir(name);
       await mkdir(d, { recursive: true });
       for (const f of readdirSync(src)) {
-        if (f === 'entry.json' || f === 'tests.json' || !statSync(join(src, f)).isFile()) continue;
+        if (SEED_DATA_FILES.includes(f) || !statSync(join(src, f)).isFile()) continue;
         await copyFile(join(src, f), join(d, `${f}${TMP_MARK}seed`));
         await rename(join(d, `${f}${TMP_MARK}seed`), join(d, f));
       }
@@ -396,8 +400,43 @@ export class LibraryStore {
       seeds[name] = { seed: seedHash, lib: this.hashOnDisk(name)! };
       done.push(cur ? `${name} v${entry.version} (updated seed)` : name);
     }
-    if (JSON.stringify(seeds) !== before) await this.writeDb();
+    if (imported || JSON.stringify(seeds) !== before) await this.writeDb();
     return done;
+  }
+
+  /**
+   * The results a seed entry ships (library/<name>/history.json from `npm run bench`, presets.json
+   * from `npm run bench:tune`) join the library's history and presets, on every open: a record the
+   * library lacks (by id) is added, a preset only where the entry has none of that name (an agent's
+   * own preset is never replaced). Invalid records are skipped. Returns whether anything was added.
+   */
+  private importSeedResults(name: string, src: string): boolean {
+    const read = (f: string): unknown[] => {
+      try {
+        const raw: unknown = JSON.parse(readFileSync(join(src, f), 'utf8'));
+        return Array.isArray(raw) ? raw : [];
+      } catch {
+        return [];
+      }
+    };
+    let added = false;
+    if (existsSync(join(src, 'history.json'))) {
+      const have = new Set(this.db.data.history.map((h) => h.id));
+      const add = read('history.json').map((r) => HistoryRecord.safeParse(r)).flatMap((p) => (p.success && p.data.entry === name && !have.has(p.data.id) ? [p.data] : []));
+      if (add.length) {
+        this.db.data.history = [...this.db.data.history, ...add];
+        added = true;
+      }
+    }
+    if (existsSync(join(src, 'presets.json'))) {
+      const list = this.db.data.presets[name] ?? [];
+      const add = read('presets.json').map((r) => Preset.safeParse(r)).flatMap((p) => (p.success && !list.some((x) => x.name === p.data.name) ? [p.data] : []));
+      if (add.length) {
+        this.db.data.presets = { ...this.db.data.presets, [name]: [...list, ...add] };
+        added = true;
+      }
+    }
+    return added;
   }
 
   /**
@@ -717,11 +756,7 @@ export class LibraryStore {
     checkName(p.data.entry);
     return this.locked(async () => {
       const cur = this.mustHave(p.data.entry);
-      const d = p.data;
-      const rec: HistoryRecord = HistoryRecord.parse({
-        ...d, id: randomUUID(), version: d.version ?? cur.version, params: d.params ?? {}, at: d.at ?? new Date().toISOString(),
-        outcome: d.outcome ?? inferOutcome(d),
-      });
+      const rec = toHistoryRecord(p.data, { id: randomUUID(), version: cur.version });
       const before = this.db.data.history;
       this.db.data.history = [...before, rec];
       const learned = learnFromResult(this.cachedSummaries(), rec, before, this.db.data.weights);

@@ -60,6 +60,15 @@ export const Profile = z.object({
 });
 export type Profile = z.infer<typeof Profile>;
 
+/** What a benchmark or tuning run learned about its workload: what profile_workload says of it, or why it could not. */
+export const WorkloadProfile = z.object({
+  fingerprint: Fingerprint.nullable(),
+  tags: z.array(z.string()),
+  wallMs: z.number().nullable(),
+  error: z.string().optional(),
+});
+export type WorkloadProfile = z.infer<typeof WorkloadProfile>;
+
 const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 const squash = (x: number) => (x <= 0 ? 0 : x / (1 + x));
 
@@ -142,7 +151,7 @@ export interface ProfileRequest {
   intervalMs?: number;
 }
 
-function profilerArgs(req: ProfileRequest): string[] {
+export function profilerArgs(req: ProfileRequest): string[] {
   const base = ['--interval-ms', String(req.intervalMs ?? 50)];
   if (req.command) return [...base, '--timeout-s', String(req.timeoutS ?? 120), '--', req.command];
   if (req.pids?.length) return [...base, '--pids', req.pids.join(','), '--duration-s', String(req.systemSeconds ?? 5)];
@@ -151,6 +160,16 @@ function profilerArgs(req: ProfileRequest): string[] {
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The guest command line that profiles `command` (scx-profile is in every guest image). */
+export function guestProfilerCommand(req: ProfileRequest): string {
+  return `scx-profile ${profilerArgs(req).map(shellQuote).join(' ')}`;
+}
+
+/** scx-profile's JSON → the derived profile. */
+export function parseProfilerOutput(stdout: string, target: TargetKind, command: string | null): Profile {
+  return deriveProfile(RawProfile.parse(JSON.parse(stdout)), target, command);
 }
 
 export async function profileWorkload(req: ProfileRequest, targets: TargetManager): Promise<Profile> {
@@ -169,10 +188,9 @@ export async function profileWorkload(req: ProfileRequest, targets: TargetManage
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   } else {
-    const r = await targets.run('sandbox', `scx-profile ${args.map(shellQuote).join(' ')}`, timeoutS);
+    const r = await targets.run('sandbox', guestProfilerCommand(req), timeoutS);
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed in the sandbox: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   }
-  const raw = RawProfile.parse(JSON.parse(stdout));
-  return deriveProfile(raw, req.target, req.command ?? null);
+  return parseProfilerOutput(stdout, req.target, req.command ?? null);
 }

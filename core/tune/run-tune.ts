@@ -1,14 +1,16 @@
 /**
- * npm run bench:tune [-- --budget N] [--no-write]
+ * npm run bench:tune [-- --budget N] [--only ENTRY[,ENTRY]] [--no-write] [--no-seed]
  *
  * The tuning benchmark: tune_scheduler's engine on two fixtures where a parameter matters, each
  * in its own sandbox boot, against a scratch copy of the library (the user's library is not
  * touched): ljf's and sjf's starvation guard on the uneven batch (makespan, mean completion), and interactive's
  * slices and hog starvation bound on the wakeup benchmark (p99 wakeup latency). Prints a table and writes docs/tuning.md with the
  * charts in docs/results/ (kernel default, the entry's defaults and the tuned parameters, medians
- * with min–max, all measured in the same boot).
+ * with min–max, all measured in the same boot). A best configuration that beat the entry's defaults
+ * beyond the run-to-run spread becomes a preset in library/<entry>/presets.json (replacing the preset of that name), so the seed
+ * library ships it: build_scheduler {"entry", "preset": "tuned-<fixture>"} (--no-seed: do not).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { markdownTable } from '../bench/chart.js';
 import { fixtureWorkload, type FixtureId } from '../bench/workloads.js';
 import { ensureKernel } from '../kernel/fetch.js';
+import type { Preset } from '../library/history.js';
 import { LibraryStore } from '../library/store.js';
 import { repoRoot } from '../paths.js';
 import { tuneScheduler, type TuneResult } from './tune.js';
@@ -46,12 +49,13 @@ export function tuningRows(results: TuneResult[]): string[][] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { budget: { type: 'string', default: '20' }, only: { type: 'string' }, 'no-write': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { budget: { type: 'string', default: '20' }, only: { type: 'string' }, 'no-write': { type: 'boolean', default: false }, 'no-seed': { type: 'boolean', default: false } } });
   const budget = Number(values.budget);
   const kernel = await ensureKernel({});
   const scratch = mkdtempSync(join(tmpdir(), 'scx-tune-lib-'));
   const t0 = Date.now();
   const results: TuneResult[] = [];
+  const presets: { entry: string; preset: Preset }[] = [];
   try {
     const store = await LibraryStore.open({ dir: scratch });
     for (const c of TUNE_CASES.filter((x) => !values.only || values.only.split(',').includes(x.entry))) {
@@ -59,6 +63,8 @@ async function main(): Promise<void> {
       const log = (l: string) => console.log(`[tune ${Math.round((Date.now() - t0) / 1000)} s] ${l}`);
       const r = await tuneScheduler({ kernel, store, entry: c.entry, workload, objective: [{ metric: c.objective, weight: 1 }], budget, only: c.only, fixed: c.fixed, log });
       results.push(r);
+      // only a clear win ships with the library: every run of it better than every run of the defaults
+      if (r.preset && r.improvement.beyondSpread) presets.push({ entry: c.entry, preset: store.preset(c.entry, r.preset.name) });
       const m = r.improvement.metric;
       console.log(`${c.entry} on ${c.fixture}: best ${JSON.stringify(r.best?.params)} ${m} ${fmtRange(r.best?.metrics[m])} vs defaults ${fmtRange(r.defaults.metrics[m])}: ${pct(r.improvement.vsDefaultsPct)} (beyond spread: ${r.improvement.beyondSpread}), vs kernel ${pct(r.improvement.vsKernelPct)}`);
     }
@@ -85,6 +91,13 @@ async function main(): Promise<void> {
   await writeFile(join(docs, 'tuning.md'), parts.join('\n'));
   await writeFile(join(docs, 'results', 'tuning.json'), JSON.stringify(results.map(({ chartSvg, ...x }) => x), null, 2) + '\n');
   console.log('wrote docs/tuning.md');
+  if (values['no-seed']) return;
+  for (const { entry, preset } of presets) {
+    const file = join(repoRoot, 'library', entry, 'presets.json');
+    const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Preset[]) : [];
+    await writeFile(file, JSON.stringify([...old.filter((p) => p.name !== preset.name), preset], null, 2) + '\n');
+    console.log(`library/${entry}/presets.json: ${preset.name} ${JSON.stringify(preset.params)}`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -23,7 +23,8 @@ import { compileBpf } from '../toolchain/compile.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../library/schema.js';
-import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord } from '../bench/runner.js';
+import { fixtureHistoryWorkload } from '../bench/compare.js';
+import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
 import { median, summarize } from '../bench/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
 import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type ParamSet, type Trial, type TrialOutcome } from './search.js';
@@ -114,6 +115,8 @@ export interface TuneResult {
   preset: { name: string; params: ParamSet } | null;
   stopped: string | null;
   environment: { kernel: string | null; accelerator: string | null; guestCpus: number | null };
+  /** The workload profiled under the kernel default before the first round: its fingerprint is in every trial's history record. */
+  profile: WorkloadProfile | null;
   chartSvg: string;
   durationMs: number;
 }
@@ -203,6 +206,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const kernelRuns: { metrics: Record<string, number>; score: number }[] = [];
   const runsByCandidate = new Map<number, { metrics: Record<string, number>; score: number | null }[]>();
   let env: TuneResult['environment'] = { kernel: null, accelerator: null, guestCpus: null };
+  let profile: WorkloadProfile | null = null;
   let done = 0;
   const stopReason = (): string | null => {
     if (o.signal?.aborted) return 'cancelled';
@@ -218,7 +222,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
       shouldStop: stopReason,
       evaluate: async (batch, rung): Promise<TrialOutcome[]> => {
         const r: BenchmarkResult = await runBenchmark({
-          workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null,
+          workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !profile,
           candidates: batch.map((c) => ({ name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}` })),
           log,
           onProgress: (p: Progress) => {
@@ -228,6 +232,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
           },
         });
         env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
+        profile ??= r.profile;
         const def = r.policies.find((p) => p.isDefault)!;
         const reference = metricMedians(def.runs.filter((x) => x.ok));
         for (const k of def.runs.filter((x) => x.ok && x.sample)) {
@@ -271,7 +276,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
     for (const t of reports) {
       const rec = await o.store.recordResult({
         entry: o.entry, params: t.params, target: 'sandbox',
-        workload: { name: o.workload.title, description: o.workload.description, command: `fixture ${o.workload.id}` },
+        workload: fixtureHistoryWorkload(o.workload, profile),
         metrics: t.metrics,
         ...(Object.keys(t.metrics).length ? { baseline: t.kernelDefault } : {}),
         better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
@@ -321,7 +326,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
       budget: o.budget, plannedCandidates: cands.length, trialsRun: reports.length,
       kernelDefault, defaults, best,
       improvement: { vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(vsKernelPct), metric: primary.key, beyondSpread, pairedPct: round1(pairedPct), pairs: paired.length },
-      trials: reports, preset, stopped: result.stopped, environment: env,
+      trials: reports, preset, stopped: result.stopped, environment: env, profile,
       chartSvg: trialChart(o, reports, primary, kernelDefault),
       durationMs: Math.round(performance.now() - t0),
     };

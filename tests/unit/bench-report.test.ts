@@ -2,6 +2,9 @@
  * The benchmark runner's pure parts: statistics, improvement %, bounds, interleaving, rank
  * agreement, workload output parsers, and well-formed tables, markdown and SVG.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeXml, markdownTable, niceScale, renderBarChart } from '../../core/bench/chart.js';
 import { chartForResult, checkTargets, formatPct, jsonReport, markdownReport, markdownSection, textReport } from '../../core/bench/report.js';
@@ -9,7 +12,9 @@ import {
   aggregate, DEFAULT_POLICY, gapToBoundPct, improvementPct, interleave, predictRanking, rank, rankAgreement,
   type BenchmarkResult, type RunRecord,
 } from '../../core/bench/runner.js';
-import { benchPlan, withTuned } from '../../core/bench/run-bench.js';
+import { benchmarkHistory } from '../../core/bench/compare.js';
+import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/run-bench.js';
+import { HistoryRecord } from '../../core/library/history.js';
 import {
   batchRunBounds, batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,
   parseCyclictestOutput, parseHackbenchOutput, parseWakebenchOutput, simPolicyFor, wakeupWorkload, type MetricDef, type WorkloadSample,
@@ -46,7 +51,7 @@ function fakeResult(records: RunRecord[], id = 'batch-join'): BenchmarkResult {
     startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, repeats: 3, calibration: null,
     order: interleave(POLICIES.map((p) => p.name), 3), policies: agg.policies, bounds: agg.bounds,
     speed: { unitMs: [10, 10.5], referenceUnitMs: 10 }, boundsFrom: 'unit', sameWork: agg.sameWork, workSummary: agg.workSummary,
-    predictions: [], restarts: 0, error: null, crashConsole: null,
+    predictions: [], restarts: 0, error: null, crashConsole: null, profile: null,
   };
 }
 
@@ -365,5 +370,63 @@ describe('hand-written analysis across regenerations', () => {
     expect(again).toContain('LJF was close to the bound.');
     expect(again).toContain('written for the run of D1');
     expect(markdownReport([], { ...meta, date: 'D1' }, {}, a)).not.toContain('written for the run of');
+  });
+});
+
+describe('history from a benchmark', () => {
+  const fingerprint = { cpuBound: 0.95, ioHeavy: 0, latencySensitive: 0.05, unevenness: 0.7, manyShortTasks: 0.4, parallelism: 0.9 };
+  const records = [
+    rec(0, DEFAULT_POLICY, 0, sample(1000, 500)), rec(1, 'ljf', 0, sample(700, 560)), rec(2, 'sjf', 0),
+    rec(3, DEFAULT_POLICY, 1, sample(1100, 520)), rec(4, 'ljf', 1, sample(760, 540)), rec(5, 'sjf', 1),
+  ];
+  const withProfile = (r: BenchmarkResult): BenchmarkResult => ({ ...r, profile: { fingerprint, tags: ['cpu-bound', 'uneven-jobs'], wallMs: 1200 } });
+
+  it('each library policy: its medians against the kernel default\'s, the workload\'s fingerprint, failed when no run counted', () => {
+    const r = withProfile(fakeResult(records));
+    const h = benchmarkHistory(r, [{ policy: 'ljf', entry: 'ljf', params: { unit_us: 10000 }, buildId: 'abc' }, { policy: 'sjf', entry: 'sjf', params: {} }, { policy: 'gone', entry: 'x', params: {} }], 'test');
+    expect(h.map((x) => x.policy)).toEqual(['ljf', 'sjf']);
+    expect(h[0]!.record).toMatchObject({
+      entry: 'ljf', buildId: 'abc', params: { unit_us: 10000 }, target: 'sandbox', primary: 'makespan_ms',
+      metrics: { makespan_ms: 730, mean_completion_ms: 550 }, baseline: { makespan_ms: 1050, mean_completion_ms: 510 },
+      better: { makespan_ms: 'lower', mean_completion_ms: 'lower' },
+      workload: { name: r.workload.title, command: 'fixture batch-join', fingerprint },
+    });
+    expect(h[0]!.record.note).toMatch(/^test: median of 2 run\(s\)$/);
+    expect(h[1]!.record).toMatchObject({ entry: 'sjf', outcome: 'failed', metrics: {} });
+    expect(h[1]!.record.baseline).toBeUndefined();
+    expect(h[1]!.record.note).toMatch(/2 failed: rejected/);
+    // without a profile the record has no fingerprint (search cannot match it by workload)
+    expect(benchmarkHistory(fakeResult(records), [{ policy: 'ljf', entry: 'ljf', params: {} }], 't')[0]!.record.workload.fingerprint).toBeUndefined();
+  });
+
+  it('npm run bench writes them into the seed library: valid records, ids stable per run, other fixtures kept', async () => {
+    const lib = mkdtempSync(join(tmpdir(), 'scx-seedhist-'));
+    try {
+      for (const n of ['ljf', 'sjf']) {
+        mkdirSync(join(lib, n));
+        writeFileSync(join(lib, n, 'entry.json'), JSON.stringify({ name: n, version: 3 }));
+      }
+      const other = { ...HistoryRecord.parse({ id: 'seed-old', entry: 'ljf', target: 'sandbox', workload: { name: 'w', command: 'fixture wakeup' }, metrics: { p99: 1 }, outcome: 'neutral', at: 'x' }) };
+      const stale = { ...other, id: 'seed-stale', workload: { name: 'w', command: 'fixture batch-join' } };
+      writeFileSync(join(lib, 'ljf', 'history.json'), JSON.stringify([other, stale]));
+      const cands = [
+        { name: 'fifo', object: 'f.o', source: 'bpf-templates/fifo' },
+        { name: 'ljf', object: 'l.o', source: 'library/ljf (unit_us=10000)', params: { unit_us: 10000 } },
+        { name: 'sjf', object: 's.o', source: 'library/sjf' },
+      ];
+      const run = { result: withProfile(fakeResult(records)), candidates: cands };
+      expect(await writeSeedHistory([run], '2026-11-24T00:00:00.000Z', lib)).toEqual({ ljf: 1, sjf: 1 });
+      const ljf = (JSON.parse(readFileSync(join(lib, 'ljf', 'history.json'), 'utf8')) as unknown[]).map((x) => HistoryRecord.parse(x));
+      expect(ljf.map((x) => x.id)).toEqual(['seed-old', expect.stringMatching(/^seed-[0-9a-f]{16}$/)]);
+      expect(ljf[1]).toMatchObject({ entry: 'ljf', version: 3, outcome: 'improved', at: '2026-11-24T00:00:00.000Z', params: { unit_us: 10000 }, workload: { fingerprint } });
+      const sjf = JSON.parse(readFileSync(join(lib, 'sjf', 'history.json'), 'utf8')) as HistoryRecord[];
+      expect(sjf[0]).toMatchObject({ outcome: 'failed' });
+      // the same run written again gives the same ids (a library imports each record once)
+      await writeSeedHistory([run], '2026-11-24T00:00:00.000Z', lib);
+      const again = JSON.parse(readFileSync(join(lib, 'ljf', 'history.json'), 'utf8')) as HistoryRecord[];
+      expect(again.map((x) => x.id)).toEqual(ljf.map((x) => x.id));
+    } finally {
+      rmSync(lib, { recursive: true, force: true });
+    }
   });
 });

@@ -4,12 +4,13 @@
  * results and the memory; several store instances (processes) sharing one library.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScxError } from '../../core/errors.js';
 import { LibraryEntry } from '../../core/library/schema.js';
+import { searchLibrary } from '../../core/library/search.js';
 import { defaultLibraryDir, LibraryStore } from '../../core/library/store.js';
 import { repoRoot } from '../../core/paths.js';
 
@@ -199,6 +200,46 @@ describe('seeding', () => {
       cpSync(join(seed, 'gamma', 'gamma.bpf.c'), join(seed, 'broken', 'broken.bpf.c'));
       s = await LibraryStore.open({ dir: lib, seedDir: seed });
       expect(s.list().map((e) => e.name)).toEqual(['alpha', 'beta', 'gamma']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('imports the results a seed entry ships (history.json, presets.json) once, beside what the library has, never replacing an agent\'s preset', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'scx-seedres-'));
+    try {
+      const seed = join(root, 'seed');
+      const lib = join(root, 'lib');
+      seedWith(seed, ['alpha']);
+      const fingerprint = { cpuBound: 0.9, ioHeavy: 0, latencySensitive: 0.1, unevenness: 0.8, manyShortTasks: 0.5, parallelism: 0.9 };
+      const rec = (id: string, entry = 'alpha') => ({
+        id, entry, version: 1, params: { slice_us: 20000 }, target: 'sandbox', workload: { name: 'uneven batch', command: 'fixture batch-join', fingerprint },
+        metrics: { makespan_ms: 700 }, baseline: { makespan_ms: 1000 }, primary: 'makespan_ms', outcome: 'improved', note: 'npm run bench', at: '2026-11-24T22:35:36.167Z',
+      });
+      writeFileSync(join(seed, 'alpha', 'history.json'), JSON.stringify([rec('seed-1'), rec('seed-2'), { id: 'seed-bad', entry: 'alpha' }, rec('seed-other', 'beta')]));
+      const preset = (name: string, slice: number) => ({ name, params: { slice_us: slice }, workload: 'uneven batch', at: '2026-11-24T22:27:01.819Z', improvementPct: 7.1, beyondSpread: true, trials: 19 });
+      writeFileSync(join(seed, 'alpha', 'presets.json'), JSON.stringify([preset('tuned-batch-join', 30000), preset('mine', 1000)]));
+
+      let s = await LibraryStore.open({ dir: lib, seedDir: seed });
+      expect(s.history().map((h) => h.id)).toEqual(['seed-1', 'seed-2']); // the invalid one and another entry's are skipped
+      expect(s.history()[0]).toMatchObject({ entry: 'alpha', outcome: 'improved', workload: { fingerprint } });
+      expect(s.presets('alpha').map((p) => [p.name, p.params.slice_us])).toEqual(expect.arrayContaining([['tuned-batch-join', 30000], ['mine', 1000]]));
+      // an agent re-tunes one of them under the same name
+      await s.setPreset('alpha', { name: 'mine', params: { slice_us: 2000 }, workload: 'my own', at: new Date().toISOString() });
+
+      // reopening imports nothing twice and keeps the agent's preset; the data files stay out of the entry
+      const commits = git(lib, 'rev-list', '--count', 'HEAD');
+      s = await LibraryStore.open({ dir: lib, seedDir: seed });
+      expect(s.history().map((h) => h.id)).toEqual(['seed-1', 'seed-2']);
+      expect(s.presets('alpha').find((p) => p.name === 'mine')?.params).toEqual({ slice_us: 2000 });
+      expect(git(lib, 'rev-list', '--count', 'HEAD')).toBe(commits);
+      expect(existsSync(join(lib, 'entries', 'alpha', 'history.json'))).toBe(false);
+      expect(existsSync(join(lib, 'entries', 'alpha', 'presets.json'))).toBe(false);
+      // and search sees the shipped result on a similar workload
+      const top = (await searchLibrary(s, { fingerprint, limit: 1 })).results[0];
+      expect(top).toMatchObject({ name: 'alpha' });
+      expect(top!.parts.history).toBeGreaterThan(0);
+      expect(readFileSync(join(lib, 'MEMORY.md'), 'utf8')).toContain('uneven batch');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
