@@ -12,6 +12,8 @@ export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: 
 
 export interface EngineOptions extends TargetManagerOptions {
   log?: (line: string) => void;
+  /** Host command the operator wants run on every monitor alert, regression and rollback (scx-mcp serve --monitor-hook). */
+  monitorHook?: string;
 }
 
 export class ScxEngines {
@@ -52,6 +54,7 @@ export class ScxEngines {
   /** Deploy with a monitor: baseline, switch, watch, roll back on regression (recorded as a negative result). */
   async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig): Promise<MonitorStatus> {
     this.monitors.get(target)?.stop();
+    if (this.opts.monitorHook && !config.hook) config = { ...config, hook: this.opts.monitorHook };
     const monitor = new Monitor(target, this.targets, config, {
       onEvent: (e, st) => {
         for (const l of this.listeners) l(target, e, st);
@@ -61,7 +64,7 @@ export class ScxEngines {
         if (!build.origin.entry) return; // an agent's own source: no entry to attach it to
         await (await this.library()).recordResult({
           entry: build.origin.entry, version: build.origin.version, buildId: id, params: build.params, target,
-          workload: { name: `monitored deployment on ${target}`, description: reason },
+          workload: { name: config.workload?.name ?? `monitored deployment on ${target}`, description: reason, ...(config.workload?.fingerprint ? { fingerprint: config.workload.fingerprint } : {}) },
           metrics, baseline, outcome: /disabled|no longer running/.test(reason) ? 'failed' : 'regressed',
           note: `automatic rollback by the monitor: ${reason}`, at: new Date().toISOString(),
         });

@@ -2,23 +2,26 @@
  * The monitor: watches a target after a deploy and rolls back on regression.
  *
  * Before the switch it samples a baseline (under whatever ran before); after it,
- * it samples every interval: sched_ext state, PSI cpu, run-queue wait
- * (/proc/schedstat), context switches (/proc/stat), and an optional user SLO probe
- * (a command printing a number). Rules compare each metric with the baseline's
+ * it samples every interval: sched_ext state and its event counters, PSI cpu, io and
+ * memory, run-queue wait (/proc/schedstat), context switches (/proc/stat), and an
+ * optional user SLO probe (a command printing a number). Rules compare each metric with the baseline's
  * median over a window of samples, with hysteresis:
  *   - above `alertPct`  → alert (an event, a notification; nothing changes)
  *   - above `rollbackPct` for `window` samples in a row → regression → rollback
  *   - the scheduler leaves the kernel (stall, scx_bpf_error) → rollback at once
+ *   - the probe (which worked under the baseline) fails `probe.maxFailures` times in a
+ *     row → regression → rollback (a scheduler that starves the probe must not blind the monitor)
  * Every rollback is recorded as a negative result, so search and memory learn.
  * Samples go over the VM's own monitor channel, so they continue during a workload.
  */
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
+import { Fingerprint } from './profile/fingerprint.js';
 import type { TargetKind, TargetManager } from './targets.js';
 import { median } from './bench/stats.js';
 
-export const METRICS = ['psi_cpu_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'probe'] as const;
+export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
 export const MetricName = z.enum(METRICS);
 export type MetricName = z.infer<typeof MetricName>;
 
@@ -38,9 +41,14 @@ export const MonitorConfig = z.object({
     command: z.string().min(1).max(4096).describe('prints a number (its last number is taken), e.g. a request latency or a benchmark time'),
     timeoutS: z.number().positive().max(600).default(30),
     better: z.enum(['lower', 'higher']).default('lower'),
+    maxFailures: z.number().int().min(1).max(60).default(3).describe('the probe failing (non-zero exit, no number, time-out) this many samples in a row under the new scheduler is a regression'),
   }).optional(),
-  hook: z.string().max(4096).optional().describe('host command run on every alert/regression/rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent)'),
+  hook: z.string().max(4096).optional().describe('host command run on every alert/regression/rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent); set by the operator (scx-mcp serve --monitor-hook, scx-mcp monitor --config), never by an MCP client'),
   rollbackTo: z.enum(['previous', 'default']).default('previous'),
+  workload: z.object({
+    name: z.string().min(1).max(200),
+    fingerprint: Fingerprint.optional(),
+  }).optional().describe('the workload being watched (name, and the fingerprint from profile_workload): a rollback\'s negative record carries it, so search learns which workloads this scheduler hurts'),
 });
 export type MonitorConfig = z.infer<typeof MonitorConfig>;
 
@@ -60,6 +68,7 @@ export const MonitorStatus = z.object({
   baseline: z.record(z.string(), z.number()),
   last: z.record(z.string(), z.number()).nullable(),
   alerts: z.array(z.string()).describe('metrics currently in alert'),
+  events: z.record(z.string(), z.number()).describe('sched_ext event counters at the last sample (/sys/kernel/sched_ext/root/events), e.g. SCX_EV_SELECT_CPU_FALLBACK'),
   rolledBack: z.boolean(),
   timeline: z.array(MonitorEvent),
 });
@@ -71,6 +80,10 @@ export interface RawSample {
   state: string;
   ops: string | null;
   psiCpuSomeUs: number | null;
+  psiIoSomeUs: number | null;
+  psiMemorySomeUs: number | null;
+  /** sched_ext event counters (cumulative), when a scheduler is loaded and the kernel has them. */
+  events: Record<string, number>;
   runqWaitNs: number;
   ctxt: number;
   probe: number | null;
@@ -81,19 +94,25 @@ export const SAMPLE_SCRIPT = `echo "state=$(cat /sys/kernel/sched_ext/state 2>/d
 echo "ops=$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)"
 echo "t=$(cat /proc/uptime | cut -d' ' -f1)"
 sed -n 's/^some .*total=\\([0-9]*\\).*/psi=\\1/p' /proc/pressure/cpu 2>/dev/null
+sed -n 's/^some .*total=\\([0-9]*\\).*/psi_io=\\1/p' /proc/pressure/io 2>/dev/null
+sed -n 's/^some .*total=\\([0-9]*\\).*/psi_memory=\\1/p' /proc/pressure/memory 2>/dev/null
+awk '/^SCX_EV_/ { print "ev." $1 "=" $2 }' /sys/kernel/sched_ext/root/events 2>/dev/null
 awk '/^cpu[0-9]/ { w += $9 } END { print "runq_wait=" w }' /proc/schedstat
 awk '/^ctxt/ { print "ctxt=" $2 }' /proc/stat`;
 
 export function parseSample(text: string, tMs: number): RawSample {
   const kv = new Map<string, string>();
   for (const l of text.split('\n')) {
-    const m = /^(\w+)=(.*)$/.exec(l.trim());
+    const m = /^([\w.]+)=(.*)$/.exec(l.trim());
     if (m) kv.set(m[1]!, m[2]!);
   }
   const num = (k: string) => (kv.get(k) ? Number(kv.get(k)) : null);
+  const events: Record<string, number> = {};
+  for (const [k, v] of kv) if (k.startsWith('ev.') && Number.isFinite(Number(v))) events[k.slice(3)] = Number(v);
   return {
     tMs, state: kv.get('state') || 'unknown', ops: kv.get('ops') || null,
-    psiCpuSomeUs: num('psi'), runqWaitNs: num('runq_wait') ?? 0, ctxt: num('ctxt') ?? 0, probe: null,
+    psiCpuSomeUs: num('psi'), psiIoSomeUs: num('psi_io'), psiMemorySomeUs: num('psi_memory'), events,
+    runqWaitNs: num('runq_wait') ?? 0, ctxt: num('ctxt') ?? 0, probe: null,
   };
 }
 
@@ -110,14 +129,24 @@ export function rates(prev: RawSample, cur: RawSample): Partial<Record<MetricNam
     runq_wait_ms_per_s: Math.max(0, cur.runqWaitNs - prev.runqWaitNs) / 1e6 / dt,
     ctxsw_per_s: Math.max(0, cur.ctxt - prev.ctxt) / dt,
   };
-  if (cur.psiCpuSomeUs !== null && prev.psiCpuSomeUs !== null) out.psi_cpu_some_pct = (Math.max(0, cur.psiCpuSomeUs - prev.psiCpuSomeUs) / 1e6 / dt) * 100;
+  const psi = (a: number | null, b: number | null) => (a !== null && b !== null ? (Math.max(0, b - a) / 1e6 / dt) * 100 : undefined);
+  const cpu = psi(prev.psiCpuSomeUs, cur.psiCpuSomeUs);
+  const io = psi(prev.psiIoSomeUs, cur.psiIoSomeUs);
+  const mem = psi(prev.psiMemorySomeUs, cur.psiMemorySomeUs);
+  if (cpu !== undefined) out.psi_cpu_some_pct = cpu;
+  if (io !== undefined) out.psi_io_some_pct = io;
+  if (mem !== undefined) out.psi_memory_some_pct = mem;
+  // sched_ext's own counters of unusual events (fallbacks, bypass, skipped enqueues), as one rate;
+  // SCX_EV_BYPASS_DURATION is a time, not a count
+  const counted = Object.keys(cur.events).filter((k) => !k.endsWith('_DURATION') && k in prev.events);
+  if (counted.length) out.scx_events_per_s = counted.reduce((a, k) => a + Math.max(0, cur.events[k]! - prev.events[k]!), 0) / dt;
   if (cur.probe !== null) out.probe = cur.probe;
   return out;
 }
 
 /** How much worse than baseline, in % (positive = worse). */
 export function worsePct(metric: MetricName, value: number, base: number, probeBetter: 'lower' | 'higher' = 'lower'): number {
-  const floor = metric === 'probe' ? 1e-9 : metric === 'psi_cpu_some_pct' ? 1 : metric === 'runq_wait_ms_per_s' ? 5 : 50;
+  const floor = metric === 'probe' ? 1e-9 : metric.startsWith('psi_') ? 1 : metric === 'runq_wait_ms_per_s' ? 5 : 50;
   const b = Math.max(Math.abs(base), floor); // a near-zero baseline must not turn noise into +10000 %
   const higherIsWorse = metric !== 'probe' || probeBetter === 'lower';
   return ((higherIsWorse ? value - base : base - value) / b) * 100;
@@ -182,7 +211,7 @@ export class Monitor {
   status(): MonitorStatus {
     return {
       target: this.target, running: this.running, buildId: this.buildId, scheduler: this.scheduler, baseline: this.baseline, last: this.last,
-      alerts: this.trackers.filter((t) => t.alerting).map((t) => t.rule.metric), rolledBack: this.rolledBack, timeline: this.timeline.slice(-200),
+      alerts: this.trackers.filter((t) => t.alerting).map((t) => t.rule.metric), events: this.prev?.events ?? {}, rolledBack: this.rolledBack, timeline: this.timeline.slice(-200),
     };
   }
 
@@ -224,9 +253,11 @@ export class Monitor {
 
   /** Baseline under what runs now, then deploy, then watch. Bad configuration or a failing probe: refuse, target untouched. */
   async deployAndWatch(buildId: string): Promise<MonitorStatus> {
+    this.targets.checkHostAllowed(this.target);
     await this.targets.deployable(buildId); // refuse before spending time on a baseline
-    // make sure the target exists (starting the sandbox VM if needed) before sampling it
-    if (this.target === 'sandbox') await this.targets.sandboxSession(true);
+    // make sure the target exists and may be used (starting the sandbox VM if needed; the host only
+    // with --allow-host) before anything, samples and probes included, runs on it
+    await this.targets.open(this.target);
     const samples: RawSample[] = [];
     for (let i = 0; i <= this.config.baselineSamples; i++) {
       const s = await this.read();
@@ -274,10 +305,18 @@ export class Monitor {
       }
       if (cur.probeError) {
         this.probeFailures++;
-        this.emit('probe_failed', cur.probeError);
-        return;
+        const limit = this.config.probe?.maxFailures ?? 3;
+        this.emit('probe_failed', `${cur.probeError} (${this.probeFailures} in a row; limit ${limit})`);
+        if (this.probeFailures >= limit) {
+          const why = `the SLO probe failed ${this.probeFailures} times in a row under ${this.scheduler} (it worked under the baseline): ${cur.probeError}`;
+          this.emit('regression', why, m);
+          await this.rollback(why, m);
+          return;
+        }
+      } else {
+        this.probeFailures = 0;
       }
-      this.probeFailures = 0;
+      // the other rules still count while the probe fails
       for (const t of this.trackers) {
         const v = m[t.rule.metric];
         const b = this.baseline[t.rule.metric];

@@ -160,8 +160,7 @@ export class TargetManager {
     }
     if (!start) return undefined;
     if (kind === 'host') {
-      const why = hostRefusal(Boolean(this.opts.allowHost));
-      if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
+      this.checkHostAllowed(kind);
       return (t.backend = new HostBackend());
     }
     t.starting ??= SandboxSession.start(this.opts.sandbox).then((s) => (t.backend = new SandboxBackend(s)));
@@ -207,7 +206,14 @@ export class TargetManager {
     return build;
   }
 
+  /** Throws when `kind` is the host and the host may not be touched (checked before anything else about a deploy). */
+  checkHostAllowed(kind: TargetKind): void {
+    const why = kind === 'host' ? hostRefusal(Boolean(this.opts.allowHost)) : null;
+    if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
+  }
+
   async deploy(buildId: string, kind: TargetKind): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+    this.checkHostAllowed(kind);
     const build = await this.deployable(buildId);
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
@@ -259,6 +265,11 @@ export class TargetManager {
   async run(kind: TargetKind, command: string, timeoutS: number) {
     const b = await this.backend(kind, true);
     return b!.run(command, timeoutS);
+  }
+
+  /** Make sure a target can be used: boots the sandbox VM if needed; refuses the host without --allow-host, root and sched_ext. */
+  async open(kind: TargetKind): Promise<void> {
+    await this.backend(kind, true);
   }
 
   /** The running sandbox session, if any (for tools that need the VM itself). */

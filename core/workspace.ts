@@ -14,15 +14,20 @@ export function workspaceRoot(): string {
 /** Resolve a user-supplied path inside the workspace; refuse anything outside it. */
 export function resolveInWorkspace(path: string, root = workspaceRoot()): string {
   if (!path || path.includes('\0')) throw new ScxError('BAD_INPUT', 'empty or invalid path');
-  const abs = isAbsolute(path) ? path : resolve(root, path);
+  const abs = resolve(root, path);
+  const outside = (p: string) => {
+    const rel = relative(root, p);
+    return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  };
+  const refuse = () => new ScxError('BAD_INPUT', `path ${path} is outside the workspace (${root})`,
+    'put the file inside the workspace, or pass its contents as `source`; set SCX_MCP_WORKSPACE to change the workspace');
+  // outside by its name: refused before looking, so the answer never tells whether it exists
+  if (outside(abs)) throw refuse();
   if (!existsSync(abs)) {
     throw new ScxError('OBJECT_MISSING', `no such file: ${path}`, `paths are relative to the workspace ${root}`);
   }
+  // inside by its name but a symlink leads out
   const real = realpathSync(abs);
-  const rel = relative(root, real);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new ScxError('BAD_INPUT', `path ${path} is outside the workspace (${root})`,
-      'put the file inside the workspace, or pass its contents as `source`; set SCX_MCP_WORKSPACE to change the workspace');
-  }
+  if (outside(real)) throw refuse();
   return real;
 }

@@ -29,8 +29,9 @@ program
   .option('--host <host>', 'address to bind with --http', '127.0.0.1')
   .option('--token <token>', 'bearer token required from HTTP clients (required off loopback; also $SCX_MCP_TOKEN)')
   .option('--allow-host', 'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel')
-  .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean }) => {
-    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), log: (l) => console.error(`[scx-mcp] ${l}`) });
+  .option('--monitor-hook <command>', 'host command run on every monitor alert, regression and rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent)')
+  .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean; monitorHook?: string }) => {
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), monitorHook: o.monitorHook, log: (l) => console.error(`[scx-mcp] ${l}`) });
     let closing = false;
     const shutdown = async () => {
       if (closing) return;

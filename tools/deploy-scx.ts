@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ScxError } from '../core/errors.js';
 import { MonitorConfig, MonitorStatus } from '../core/monitor.js';
 import { Deployment, TargetKind, TargetStatus } from '../core/targets.js';
 import { defineTool } from './define.js';
@@ -12,7 +13,8 @@ export const deployScxTool = defineTool({
     '`host`: the real machine; only when its kernel has sched_ext, the server runs as root and was started with --allow-host — refused otherwise, with the reason.',
     'One scheduler per target: the one running is replaced and remembered for rollback. Unverified or failed builds are refused.',
     'A monitor watches every deployment (unless `monitor` is false): it samples a baseline first, then run-queue wait, PSI, context switches and your optional SLO `probe`;',
-    'it alerts on degradation and rolls back automatically on regression or when the kernel ejects the scheduler (status: resource scx://monitor/<target>).',
+    'it alerts on degradation and rolls back automatically on regression, when the probe keeps failing, or when the kernel ejects the scheduler (status: resource scx://monitor/<target>).',
+    'Pass monitor.workload {name, fingerprint} (from profile_workload) so a rollback is recorded against that workload and search learns from it.',
   ].join(' '),
   input: {
     buildId: z.string().regex(/^[a-f0-9]{12}$/),
@@ -28,6 +30,10 @@ export const deployScxTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handle(input, ctx) {
+    if (input.monitor !== false && input.monitor.hook !== undefined) {
+      throw new ScxError('BAD_INPUT', 'monitor.hook runs a command on the machine that runs the server, so an MCP client cannot set it',
+        'leave hook out; the operator sets one for every deployment with scx-mcp serve --monitor-hook CMD (or scx-mcp monitor --config)');
+    }
     await ctx.progress(`deploying ${input.buildId} to ${input.target}`);
     let monitor = null;
     let replaced = (await ctx.engines.targets.status(input.target)).current;

@@ -114,12 +114,23 @@ describe('over stdio', () => {
     const unverified = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId } })) as CallToolResult;
     expect(unverified.isError).toBe(true);
     expect(text(unverified)).toMatch(/has not been verified/);
-    const host = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId, target: 'host' } })) as CallToolResult;
-    expect(host.isError).toBe(true);
+    // the host is refused for what it is (no --allow-host), before anything about the build
+    for (const monitor of [false, {}]) {
+      const host = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId, target: 'host', monitor } })) as CallToolResult;
+      expect(host.isError).toBe(true);
+      expect(text(host)).toMatch(/refusing to deploy on the host: host deployment is off: start the server with --allow-host/);
+    }
+    // a monitor hook is a host command: never taken from a client
+    const hook = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId, monitor: { hook: 'touch /tmp/pwned' } } })) as CallToolResult;
+    expect(hook.isError).toBe(true);
+    expect(text(hook)).toMatch(/monitor.hook runs a command on the machine that runs the server[\s\S]*--monitor-hook/);
 
     const outside = (await client.callTool({ name: 'build_scheduler', arguments: { path: '/etc/passwd' } })) as CallToolResult;
     expect(outside.isError).toBe(true);
     expect(text(outside)).toMatch(/outside the workspace/);
+    // a path outside that does not exist gets the same answer (no probing the host's files)
+    const missing = (await client.callTool({ name: 'build_scheduler', arguments: { path: '../../no/such/file.bpf.c' } })) as CallToolResult;
+    expect(text(missing)).toMatch(/outside the workspace/);
     const inside = join(workspace, 'mine.bpf.c');
     writeFileSync(inside, fifo);
     const ok = (await client.callTool({ name: 'build_scheduler', arguments: { path: 'mine.bpf.c' } })) as CallToolResult;

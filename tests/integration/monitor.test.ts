@@ -107,6 +107,25 @@ describe('monitor on the sandbox target', () => {
     expect(hist.at(-1)!.note).toMatch(/scx_bpf_error/);
   });
 
+  it('a probe that stops working under the new scheduler is a regression: rolled back, recorded against the watched workload', async () => {
+    await engines.targets.rollback('sandbox', 'default');
+    const fingerprint = { cpuBound: 0.3, ioHeavy: 0, latencySensitive: 0.8, unevenness: 0.2, manyShortTasks: 0.6, parallelism: 0.4 };
+    const config = MonitorConfig.parse({
+      intervalMs: 1000, baselineSamples: 2,
+      // works under the kernel default, fails (exit 1) while any sched_ext scheduler runs
+      probe: { command: 'test "$(cat /sys/kernel/sched_ext/state)" = disabled && echo 1', timeoutS: 10, maxFailures: 3 },
+      workload: { name: 'request latency probe', fingerprint },
+    });
+    await engines.deployMonitored(ids.one_cpu!, 'sandbox', config);
+    const m = engines.monitors.get('sandbox')!;
+    const s = await waitFor(() => m.status(), 'rollback', 120_000);
+    expect(s.timeline.filter((e) => e.kind === 'probe_failed').length).toBe(3);
+    expect(s.timeline.find((e) => e.kind === 'regression')!.message).toMatch(/probe failed 3 times in a row under one_cpu/);
+    expect((await engines.targets.status('sandbox')).schedExt).toMatchObject({ state: 'disabled' });
+    const last = (await engines.library()).history('one_cpu').at(-1)!;
+    expect(last).toMatchObject({ outcome: 'regressed', workload: { name: 'request latency probe', fingerprint } });
+  });
+
   it('a good scheduler is left in place across a noisy run', async () => {
     await engines.targets.rollback('sandbox', 'default');
     const config = MonitorConfig.parse({
@@ -121,6 +140,9 @@ describe('monitor on the sandbox target', () => {
     await new Promise((r) => setTimeout(r, 5000));
     const s = m.status();
     expect(s.timeline.filter((e) => e.kind === 'sample').length).toBeGreaterThanOrEqual(3);
+    // PSI io/memory and sched_ext's event counters are sampled beside cpu pressure and run-queue wait
+    expect(Object.keys(s.last ?? {})).toEqual(expect.arrayContaining(['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe']));
+    expect(Object.keys(s.events)).toContain('SCX_EV_SELECT_CPU_FALLBACK');
     expect(s.rolledBack).toBe(false);
     expect(s.running).toBe(true);
     expect((await engines.targets.status('sandbox')).schedExt).toMatchObject({ state: 'enabled', ops: 'fifo' });

@@ -1,8 +1,8 @@
 /** Bad input and broken environments: clear errors, no VM left behind. */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ScxError } from '../../core/errors.js';
 import { checkCached, ensureKernel } from '../../core/kernel/fetch.js';
 import { ensureGuestImage } from '../../core/sandbox/image.js';
@@ -76,9 +76,25 @@ describe('a guest that hangs or dies', () => {
 });
 
 describe('kernel cache', () => {
+  // each test points SCX_MCP_CACHE at a scratch cache (a kernel copy is ~100 MB): removed and restored after
+  const saved = { cache: process.env.SCX_MCP_CACHE, kernel: process.env.SCX_MCP_KERNEL };
+  const scratch: string[] = [];
+  const scratchCache = () => {
+    const d = mkdtempSync(join(tmpdir(), 'scx-cache-'));
+    scratch.push(d);
+    return d;
+  };
+  afterAll(() => {
+    for (const d of scratch) rmSync(d, { recursive: true, force: true });
+    for (const [k, v] of [['SCX_MCP_CACHE', saved.cache], ['SCX_MCP_KERNEL', saved.kernel]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
   it('a corrupt cached kernel is detected and fetched again', async () => {
     const k = await kernel();
-    const cache = mkdtempSync(join(tmpdir(), 'scx-cache-'));
+    const cache = scratchCache();
     cpSync(join(k.dir, '..', 'current'), join(cache, 'kernels', 'current'));
     cpSync(k.dir, join(cache, 'kernels', k.release), { recursive: true });
     process.env.SCX_MCP_CACHE = cache;
@@ -95,7 +111,7 @@ describe('kernel cache', () => {
   });
 
   it('a kernel release the archive does not have is explained', async () => {
-    process.env.SCX_MCP_CACHE = mkdtempSync(join(tmpdir(), 'scx-cache-'));
+    process.env.SCX_MCP_CACHE = scratchCache();
     const e = await rejection(ensureKernel({ release: '1.0.0+nonexistent-amd64' }));
     expect(e.code).toBe('KERNEL_UNAVAILABLE');
     expect(e.hint).toMatch(/SCX_MCP_KERNEL/);

@@ -48,6 +48,15 @@ describe('samples', () => {
     expect(a).toMatchObject({ state: 'enabled', ops: 'fifo', psiCpuSomeUs: 1_000_000, runqWaitNs: 2e9, ctxt: 1000 });
     expect(rates(a, b)).toEqual({ runq_wait_ms_per_s: 250, ctxsw_per_s: 1000, psi_cpu_some_pct: 25 });
   });
+  it('reads PSI io and memory and the sched_ext event counters; events become one rate without the bypass duration', () => {
+    const a = parseSample('state=enabled\nops=x\npsi=0\npsi_io=1000000\npsi_memory=0\nev.SCX_EV_SELECT_CPU_FALLBACK=10\nev.SCX_EV_BYPASS_DURATION=999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nrunq_wait=0\nctxt=0\n', 0);
+    const b = parseSample('state=enabled\nops=x\npsi=0\npsi_io=1500000\npsi_memory=200000\nev.SCX_EV_SELECT_CPU_FALLBACK=30\nev.SCX_EV_BYPASS_DURATION=5999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nctxt=0\n', 1000);
+    expect(a.events).toEqual({ SCX_EV_SELECT_CPU_FALLBACK: 10, SCX_EV_BYPASS_DURATION: 999999, SCX_EV_ENQ_SKIP_EXITING: 1 });
+    expect(rates(a, b)).toMatchObject({ psi_io_some_pct: 50, psi_memory_some_pct: 20, scx_events_per_s: 20 });
+    // no sched_ext scheduler (no events file): no event rate
+    expect(rates(parseSample('state=disabled\n', 0), parseSample('state=disabled\n', 1000)).scx_events_per_s).toBeUndefined();
+    expect(worsePct('psi_io_some_pct', 3, 0)).toBeCloseTo(300); // floor 1 %
+  });
   it('takes the last number a probe prints', () => {
     expect(probeValue('Running in process mode\nTime: 1.234\n')).toBe(1.234);
     expect(probeValue('no numbers here')).toBeNull();
