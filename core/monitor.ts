@@ -7,7 +7,8 @@
  * optional user SLO probe (a command printing a number). Rules compare each metric with the baseline's
  * median over a window of samples, with hysteresis:
  *   - above `alertPct`  → alert (an event, a notification; nothing changes)
- *   - above `rollbackPct` for `window` samples in a row → regression → rollback
+ *   - above `rollbackPct` for `window` samples in a row → regression → rollback (rules with
+ *     action "alert", like the default run-queue rule, only alert)
  *   - the scheduler leaves the kernel (stall, scx_bpf_error) → rollback at once
  *   - the probe (which worked under the baseline) fails `probe.maxFailures` times in a
  *     row → regression → rollback (a scheduler that starves the probe must not blind the monitor)
@@ -30,13 +31,17 @@ export const MonitorRule = z.object({
   alertPct: z.number().positive().max(10_000).default(50).describe('alert when worse than baseline by this many %'),
   rollbackPct: z.number().positive().max(10_000).default(150).describe('roll back when worse by this many % for `window` samples in a row'),
   window: z.number().int().min(1).max(60).default(3),
+  action: z.enum(['rollback', 'alert']).default('rollback').describe('"alert": never roll back on this metric, only alert'),
 }).refine((r) => r.rollbackPct >= r.alertPct, 'rollbackPct must be >= alertPct');
 export type MonitorRule = z.infer<typeof MonitorRule>;
 
 export const MonitorConfig = z.object({
   intervalMs: z.number().int().min(200).max(60_000).default(1000),
   baselineSamples: z.number().int().min(2).max(60).default(4),
-  rules: z.array(MonitorRule).default([{ metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5 }]),
+  // By default system metrics only alert: the baseline is whatever ran before the switch, often an
+  // idle machine, and the workload an agent starts after deploying would look like a regression.
+  // Automatic performance rollbacks come from a probe rule (an SLO), or rules given with action "rollback".
+  rules: z.array(MonitorRule).default([{ metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5, action: 'alert' }]),
   probe: z.object({
     command: z.string().min(1).max(4096).describe('prints a number (its last number is taken), e.g. a request latency or a benchmark time'),
     timeoutS: z.number().positive().max(600).default(30),
@@ -162,7 +167,7 @@ export class RuleTracker {
   feed(pct: number): 'regression' | 'alert' | 'alert_cleared' | null {
     if (pct >= this.rule.rollbackPct) this.over++;
     else this.over = 0;
-    if (this.over >= this.rule.window) return 'regression';
+    if (this.over >= this.rule.window && this.rule.action === 'rollback') return 'regression';
     if (!this.alerting && pct >= this.rule.alertPct) {
       this.alerting = true;
       this.calm = 0;

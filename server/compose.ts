@@ -5,7 +5,7 @@
  * model: what went wrong and what to do next.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ScxEngines } from '../core/engines.js';
 import { isScxError } from '../core/errors.js';
@@ -79,12 +79,25 @@ export function createServer(engines: ScxEngines): McpServer {
   );
   for (const def of allTools) registerTool(server, engines, def as unknown as ToolDefinition);
   registerResources(server, engines);
-  // monitor events reach this session's client as log messages and resource updates
+  // resources/subscribe: this session's client gets resources/updated for the URIs it subscribed to
+  const subscribed = new Set<string>();
+  server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    subscribed.add(req.params.uri);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+    subscribed.delete(req.params.uri);
+    return {};
+  });
+  // monitor events reach this session's client as log messages, and as updates of the monitor and
+  // target resources when it subscribed to them
   const unsubscribe = engines.onMonitorEvent((target, e) => {
     if (e.kind === 'sample') return;
     const level = e.kind === 'rollback' || e.kind === 'regression' || e.kind === 'scheduler_exit' ? 'error' : e.kind === 'alert' || e.kind === 'probe_failed' ? 'warning' : 'info';
     void server.sendLoggingMessage({ level, logger: `monitor/${target}`, data: `${e.kind}: ${e.message}` }).catch(() => {});
-    void server.server.sendResourceUpdated({ uri: `scx://monitor/${target}` }).catch(() => {});
+    for (const uri of [`scx://monitor/${target}`, `scx://targets/${target}`]) {
+      if (subscribed.has(uri)) void server.server.sendResourceUpdated({ uri }).catch(() => {});
+    }
   });
   const prevOnClose = server.server.onclose;
   server.server.onclose = () => {

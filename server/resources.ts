@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
+import { improvementPct } from '../core/library/history.js';
 
 export function registerResources(server: McpServer, engines: ScxEngines): void {
   server.registerResource('memory', 'scx://memory', {
@@ -28,12 +29,19 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     const store = await engines.library();
     const e = await store.get(name);
     const presets = store.presets(name);
+    const history = store.history(name);
     const testsFile = join(e.dir, 'tests.json');
     const tests = existsSync(testsFile) ? (JSON.parse(readFileSync(testsFile, 'utf8')) as { kind: string; kernel: string; at: string; pass: boolean; numbers?: Record<string, number> }[]) : [];
     const text = [
       `# ${e.entry.title} (${e.entry.name}, v${e.entry.version})`, '', e.entry.description, '',
       '```json', JSON.stringify(e.entry, null, 2), '```', '',
       '## Presets (tuned parameter sets)', '', ...(presets.length ? presets.map((p) => `- \`${p.name}\` ${JSON.stringify(p.params)}: ${p.workload}, ${p.improvementPct ?? '?'} % better than the defaults${p.beyondSpread ? ' (beyond the run-to-run spread)' : ''}, ${p.vsKernelPct ?? '?'} % vs the kernel default, ${p.trials} trials, v${p.version ?? '?'} (${p.at.slice(0, 10)}); use build_scheduler {"entry": "${name}", "preset": "${p.name}"}`) : ['none yet (tune_scheduler makes them)']), '',
+      '## Measured results (latest 10 of the library history)', '',
+      ...(history.length ? history.slice(-10).map((h) => {
+        const imp = improvementPct(h);
+        const parts = Object.entries(imp).map(([k, v]) => `${k} ${v >= 0 ? '+' : ''}${v.toFixed(1)} %`).join(', ');
+        return `- ${h.at.slice(0, 10)} ${h.outcome} on "${h.workload.name}" (${h.target}${Object.keys(h.params).length ? `, ${JSON.stringify(h.params)}` : ''})${parts ? `: ${parts} vs the kernel default` : ''}${h.note ? ` — ${h.note}` : ''}`;
+      }) : ['none recorded yet (record_result, benchmark_schedulers and tune_scheduler add them)']), '',
       '## Test results', '', ...(tests.length ? tests.slice(-5).map((t) => `- ${t.kind} ${t.pass ? 'PASS' : 'FAIL'} on ${t.kernel} (${t.at.slice(0, 10)})${t.numbers ? `: ${Object.entries(t.numbers).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`) : ['none recorded yet']), '',
       `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
     ].join('\n');

@@ -13,7 +13,8 @@ export const deployScxTool = defineTool({
     '`host`: the real machine; only when its kernel has sched_ext, the server runs as root and was started with --allow-host — refused otherwise, with the reason.',
     'One scheduler per target: the one running is replaced and remembered for rollback. Unverified or failed builds are refused.',
     'A monitor watches every deployment (unless `monitor` is false): it samples a baseline first, then run-queue wait, PSI, context switches and your optional SLO `probe`;',
-    'it alerts on degradation and rolls back automatically on regression, when the probe keeps failing, or when the kernel ejects the scheduler (status: resource scx://monitor/<target>).',
+    'it alerts on degradation and rolls back automatically when the kernel ejects the scheduler, when the probe regresses or keeps failing, or on rules you give with action "rollback" (status: resource scx://monitor/<target>).',
+    'The default run-queue rule only alerts: its baseline is the machine before the switch, often idle, so a workload you start afterwards is not a regression.',
     'Pass monitor.workload {name, fingerprint} (from profile_workload) so a rollback is recorded against that workload and search learns from it.',
   ].join(' '),
   input: {

@@ -141,7 +141,8 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
     column = Number(atM[3]);
   }
   const explanation = expl
-    ? [expl.headline, expl.sections.get('Reason')?.join(' '), expl.sections.get('Suggestion')?.join(' ')].filter(Boolean).join('. ')
+    // the kernel ends its own sentences with a full stop: join them without doubling it
+    ? [expl.headline, expl.sections.get('Reason')?.join(' '), expl.sections.get('Suggestion')?.join(' ')].filter(Boolean).map((x) => x!.trim().replace(/\.+$/, '')).join('. ') + '.'
     : null;
   return {
     stage: 'verifier',

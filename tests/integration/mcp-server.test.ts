@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../core/engines.js';
 import { repoRoot } from '../../core/paths.js';
@@ -255,14 +255,34 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     // 3. build the longest-job-first entry, 4. verify it in a throwaway VM
     const built = await call('build_scheduler', { entry: 'ljf' });
     expect(built.ok).toBe(true);
-    const verified = await call('verify_bpf', { buildId: built.buildId, stressSeconds: 3 });
+    // (with a progress token: the client hears each stage)
+    const progress: string[] = [];
+    const vr = (await client.callTool({ name: 'verify_bpf', arguments: { buildId: built.buildId, stressSeconds: 3 } }, undefined, {
+      timeout: 900_000, onprogress: (p) => void progress.push(`${p.progress}/${p.total}: ${p.message}`),
+    })) as CallToolResult;
+    expect(vr.isError, text(vr)).toBeFalsy();
+    const verified = vr.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(progress).toEqual(expect.arrayContaining(['1/5: loading (kernel verifier)', '5/5: verdict: pass']));
     expect(verified.verdict, verified.reasons.join('; ')).toBe('pass');
     expect(verified.programs.length).toBeGreaterThan(0);
 
-    // 5. deploy to the long-lived sandbox
-    const dep = await call('deploy_scx', { buildId: built.buildId, target: 'sandbox' });
+    // 5. deploy to the long-lived sandbox, subscribed to its monitor: the client hears the monitor's
+    // events as log messages, and resources/updated for the URI it subscribed to (only that one)
+    const updated: string[] = [];
+    const logged: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(`${n.params.logger}: ${String(n.params.data)}`));
+    await client.setLoggingLevel('info');
+    await client.subscribeResource({ uri: 'scx://monitor/sandbox' });
+    const dep = await call('deploy_scx', { buildId: built.buildId, target: 'sandbox', monitor: { intervalMs: 1000, baselineSamples: 2, workload: { name: 'hash batch 1x8,8x1', fingerprint: base.fingerprint } } });
     expect(dep.status.schedExt).toMatchObject({ state: 'enabled', ops: 'ljf' });
     expect(dep.replaced).toBeNull();
+    expect(dep.monitor.timeline.map((e: { kind: string }) => e.kind)).toEqual(['baseline', 'deployed']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(updated.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(updated)).toEqual(new Set(['scx://monitor/sandbox']));
+    expect(logged).toEqual(expect.arrayContaining([expect.stringMatching(/^monitor\/sandbox: deployed: ljf deployed/)]));
+    await client.unsubscribeResource({ uri: 'scx://monitor/sandbox' });
 
     // 6. run the workload under it
     const under = await call('profile_workload', { target: 'sandbox', command: workload, timeoutS: 300 });
@@ -337,9 +357,37 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(b.predictions.map((x: { metric: string }) => x.metric)).toEqual(['makespan_ms', 'mean_completion_ms']);
     expect(b.markdown).toMatch(/\| policy \|/);
     expect(b.recorded.map((r: { entry: string }) => r.entry)).toEqual(['ljf', 'sjf']);
+    // the fixture was profiled under the kernel default in the same boot: its fingerprint is in the
+    // records, so a search with a similar profile finds them (the history part of the score)
+    expect(b.profile.fingerprint).not.toBeNull();
+    expect(b.profile.tags).toContain('uneven-jobs');
+    const found = await call('search_library', { fingerprint: b.profile.fingerprint, limit: 12 });
+    const scored = found.results.filter((r: { name: string }) => r.name === 'ljf' || r.name === 'sjf');
+    expect(scored.length).toBe(2);
+    // each ranked with its benchmark result as evidence (its history part is 0 only when the result was neutral)
+    for (const r of scored) expect(r.why.join(' ')).toMatch(/on a similar workload "uneven batch \(join/);
+    const entry = ((await client.readResource({ uri: 'scx://library/ljf' })).contents[0] as { text: string }).text;
+    expect(entry).toMatch(/## Measured results[\s\S]*on "uneven batch \(join[^"]*\)"[\s\S]*benchmark_schedulers: median of 1 run/);
     const bad = (await client.callTool({ name: 'benchmark_schedulers', arguments: { buildIds: ['000000000000'], workload: 'wakeup' } })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect(text(bad)).toMatch(/no build 000000000000/);
+  });
+
+  it('C that static analysis only warns about but the verifier rejects: verify_bpf fails at the right line with the kernel\'s reason and a fix; deploy refuses it', async () => {
+    const source = readFileSync(join(repoRoot, 'fixtures/bad/computed_key.bpf.c'), 'utf8');
+    const b = await call('build_scheduler', { source, fileName: 'computed_key.bpf.c' });
+    expect(b.ok).toBe(true);
+    const bugLine = source.split('\n').findIndex((l) => l.includes('BUG')) + 1;
+    expect(b.findings).toEqual([expect.objectContaining({ rule: 'null-check', severity: 'warning', line: bugLine })]);
+    const v = await call('verify_bpf', { buildId: b.buildId, stressSeconds: 1 });
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons).toEqual([`verifier/load: R0 invalid mem access 'map_value_or_null' at computed_key.bpf.c:${bugLine}`]);
+    expect(v.sandbox.loadFailure).toMatchObject({ stage: 'verifier', program: 'computed_key_enqueue', file: 'computed_key.bpf.c', line: bugLine, insnLimitHit: false });
+    expect(v.sandbox.loadFailure.hint).toMatch(/check it/);
+    expect(v.sandbox.loadFailure.explanation ?? '').not.toMatch(/\.\./);
+    const d = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId } })) as CallToolResult;
+    expect(d.isError).toBe(true);
+    expect(text(d)).toMatch(/failed verification: verifier\/load/);
   });
 
   it('a scheduler that stalls fails verification with the kernel\'s reason and is never deployed', async () => {

@@ -13,6 +13,15 @@ describe('monitor rules', () => {
     expect(t.feed(70)).toBe('regression');
   });
 
+  it('an alert-only rule (the default run-queue rule) alerts but never rolls back', () => {
+    const def = MonitorConfig.parse({}).rules;
+    expect(def).toEqual([expect.objectContaining({ metric: 'runq_wait_ms_per_s', action: 'alert' })]);
+    const t = new RuleTracker(def[0]!);
+    const changes = [500, 900, 900, 900, 900, 900, 900, 900].map((p) => t.feed(p));
+    expect(changes).toContain('alert');
+    expect(changes).not.toContain('regression');
+  });
+
   it('a noisy run with single spikes never rolls back', () => {
     const t = new RuleTracker(rule);
     const noisy = [5, 80, -10, 90, 20, 75, 0, 65, 10, 100, 15];
