@@ -2,6 +2,7 @@
 import { benchmarkSchedulersTool } from './benchmark-schedulers.js';
 import { buildSchedulerTool } from './build-scheduler.js';
 import { deployScxTool } from './deploy-scx.js';
+import { libraryVersionsTool } from './library-versions.js';
 import { profileWorkloadTool } from './profile-workload.js';
 import { recordResultTool } from './record-result.js';
 import { rollbackTool } from './rollback.js';
@@ -19,4 +20,5 @@ export const allTools = [
   deployScxTool,
   rollbackTool,
   recordResultTool,
+  libraryVersionsTool,
 ] as const;

@@ -11,12 +11,13 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../core/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 
-const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
+const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'library_versions', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
 const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
 const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
@@ -42,7 +43,7 @@ describe('over stdio', () => {
     await client?.close();
   });
 
-  it('lists the nine tools with input and output schemas and annotations', async () => {
+  it('lists the ten tools with input and output schemas and annotations', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     for (const t of tools) {
@@ -371,6 +372,56 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     const bad = (await client.callTool({ name: 'benchmark_schedulers', arguments: { buildIds: ['000000000000'], workload: 'wakeup' } })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect(text(bad)).toMatch(/no build 000000000000/);
+  });
+
+  it('modify (a patch, verified, saved as a new version) → list → diff → revert; create (agent source saved as a new entry)', async () => {
+    const original = readFileSync(join(repoRoot, 'library/rr/rr.bpf.c'), 'utf8');
+    const changed = original.replace(/SCX_PARAM\(u64, slice_us, (\d+)\)/, (_m, d: string) => `SCX_PARAM(u64, slice_us, ${Number(d) * 2})`);
+    expect(changed).not.toBe(original);
+    const dir = mkdtempSync(join(tmpdir(), 'scx-patch-'));
+    writeFileSync(join(dir, 'a'), original);
+    writeFileSync(join(dir, 'b'), changed);
+    const patch = (await execa('diff', ['-u', '--label', 'a/rr.bpf.c', '--label', 'b/rr.bpf.c', 'a', 'b'], { cwd: dir, reject: false })).stdout + '\n';
+    const patched = await call('build_scheduler', { entry: 'rr', patch });
+    expect(patched.origin).toMatchObject({ kind: 'patch', entry: 'rr', version: 1 });
+    expect((await call('verify_bpf', { buildId: patched.buildId, stressSeconds: 1 })).verdict).toBe('pass');
+    const saved = await call('record_result', {
+      buildId: patched.buildId, saveAs: 'new-version', target: 'sandbox', workload: { name: 'wakeup benchmark' },
+      metrics: { wakeup_p99_us: 900 }, baseline: { wakeup_p99_us: 800 },
+    });
+    expect(saved.saved).toMatchObject({ name: 'rr', version: 2 });
+    expect(saved.outcome).toBe('regressed');
+
+    const list = await call('library_versions', { entry: 'rr' });
+    expect(list.current).toBe(2);
+    expect(list.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(list.versions[1].message).toMatch(/new version of rr from build/);
+    const d = await call('library_versions', { entry: 'rr', action: 'diff', from: 1 });
+    expect(d.diff).toMatch(/^-SCX_PARAM\(u64, slice_us, \d+\);?/m);
+    expect(d.diff).toMatch(/^\+SCX_PARAM\(u64, slice_us, \d+\);?/m);
+    const back = await call('library_versions', { entry: 'rr', action: 'revert', to: 1 });
+    expect(back).toMatchObject({ current: 3, reverted: { to: 1, asVersion: 3 } });
+    const rebuilt = await call('build_scheduler', { entry: 'rr' });
+    expect(rebuilt.origin).toMatchObject({ entry: 'rr', version: 3 });
+    const res = ((await client.readResource({ uri: 'scx://library/rr' })).contents[0] as { text: string }).text;
+    expect(res).toContain(original.split('\n').find((l) => l.includes('SCX_PARAM(u64, slice_us'))!);
+    expect(res).toMatch(/"parent": "rr@1"/);
+    const bad = (await client.callTool({ name: 'library_versions', arguments: { entry: 'rr', action: 'revert', to: 9 } })) as CallToolResult;
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toMatch(/rr has no version 9[\s\S]*its versions: 1, 2, 3/);
+
+    // create: an agent's own scheduler (the FIFO template), verified, becomes a library entry
+    const fifo = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8');
+    const mine = await call('build_scheduler', { source: fifo, fileName: 'my_fifo.bpf.c' });
+    expect((await call('verify_bpf', { buildId: mine.buildId, stressSeconds: 1 })).verdict).toBe('pass');
+    const created = await call('record_result', {
+      buildId: mine.buildId, saveAs: 'new-entry', target: 'sandbox', workload: { name: 'hackbench' }, metrics: { time_s: 0.5 }, baseline: { time_s: 0.6 },
+      entry: { name: 'my_fifo', title: 'My FIFO', description: 'A global FIFO written by an agent from the template.', algorithm: 'one shared queue, first come first served',
+        family: 'fifo', tags: ['simple'], useCases: ['tests'], limitations: ['no fairness'] },
+    });
+    expect(created.saved).toMatchObject({ name: 'my_fifo', version: 1 });
+    expect((await call('library_versions', { entry: 'my_fifo' })).versions).toEqual([expect.objectContaining({ version: 1, message: expect.stringMatching(/create my_fifo from build/) })]);
+    expect((await call('search_library', { query: 'global FIFO written by an agent', limit: 3 })).results[0].name).toBe('my_fifo');
   });
 
   it('C that static analysis only warns about but the verifier rejects: verify_bpf fails at the right line with the kernel\'s reason and a fix; deploy refuses it', async () => {
