@@ -6,7 +6,7 @@ import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
 import { LibraryStore } from './library/store.js';
 import { Monitor, type MonitorConfig, type MonitorEvent, type MonitorStatus } from './monitor.js';
 import { getBuild } from './toolchain/builds.js';
-import { TargetManager, type TargetKind, type TargetManagerOptions } from './targets.js';
+import { TargetManager, type JobHints, type TargetKind, type TargetManagerOptions } from './targets.js';
 
 export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: MonitorStatus) => void;
 
@@ -52,7 +52,7 @@ export class ScxEngines {
   }
 
   /** Deploy with a monitor: baseline, switch, watch, roll back on regression (recorded as a negative result). */
-  async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig): Promise<MonitorStatus> {
+  async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig, opts: { hints?: JobHints } = {}): Promise<MonitorStatus> {
     this.monitors.get(target)?.stop();
     if (this.opts.monitorHook && !config.hook) config = { ...config, hook: this.opts.monitorHook };
     const monitor = new Monitor(target, this.targets, config, {
@@ -71,7 +71,7 @@ export class ScxEngines {
       },
     });
     this.monitors.set(target, monitor);
-    return monitor.deployAndWatch(buildId);
+    return monitor.deployAndWatch(buildId, opts);
   }
 
   stopMonitor(target: TargetKind): void {

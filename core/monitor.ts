@@ -19,7 +19,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
 import { Fingerprint } from './profile/fingerprint.js';
-import type { TargetKind, TargetManager } from './targets.js';
+import type { JobHints, TargetKind, TargetManager } from './targets.js';
 import { median } from './bench/stats.js';
 
 export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
@@ -257,7 +257,7 @@ export class Monitor {
   }
 
   /** Baseline under what runs now, then deploy, then watch. Bad configuration or a failing probe: refuse, target untouched. */
-  async deployAndWatch(buildId: string): Promise<MonitorStatus> {
+  async deployAndWatch(buildId: string, opts: { hints?: JobHints } = {}): Promise<MonitorStatus> {
     this.targets.checkHostAllowed(this.target);
     await this.targets.deployable(buildId); // refuse before spending time on a baseline
     // make sure the target exists and may be used (starting the sandbox VM if needed; the host only
@@ -279,7 +279,7 @@ export class Monitor {
     this.baseline = Object.fromEntries([...perMetric].map(([k, vs]) => [k, median(vs)]));
     this.emit('baseline', `baseline over ${samples.length - 1} samples`, this.baseline);
 
-    const r = await this.targets.deploy(buildId, this.target);
+    const r = await this.targets.deploy(buildId, this.target, opts);
     this.buildId = buildId;
     this.scheduler = r.status.current?.name ?? null;
     this.emit('deployed', `${this.scheduler} deployed; watching every ${this.config.intervalMs} ms`);

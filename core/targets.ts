@@ -17,15 +17,20 @@ import { ScxError } from './errors.js';
 import { SandboxSession, parseStateOutput, type SessionOptions } from './sandbox/session.js';
 import { loaderAvailable } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
-import { buildPaths, getBuild, type BuildRecord } from './toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, type BuildRecord } from './toolchain/builds.js';
 
 export const TargetKind = z.enum(['sandbox', 'host']);
 export type TargetKind = z.infer<typeof TargetKind>;
+
+/** Job hints for schedulers with a job_hints map (sjf, ljf, hybrid): task-name prefix (≤ 15 bytes) → expected runtime in ms. */
+export const JobHints = z.record(z.string().min(1).max(15), z.number().int().positive().max(86_400_000));
+export type JobHints = z.infer<typeof JobHints>;
 
 export const Deployment = z.object({
   buildId: z.string(),
   name: z.string(),
   since: z.string(),
+  hints: JobHints.optional().describe('job hints fed into its job_hints map (scx-job-hints)'),
 });
 export type Deployment = z.infer<typeof Deployment>;
 
@@ -43,7 +48,7 @@ export type TargetStatus = z.infer<typeof TargetStatus>;
 interface Backend {
   kernel(): string | null;
   state(): Promise<SchedExtState>;
-  load(build: BuildRecord): Promise<{ ok: boolean; error?: string; step?: StepResult }>;
+  load(build: BuildRecord, hints?: JobHints): Promise<{ ok: boolean; error?: string; step?: StepResult }>;
   unload(): Promise<void>;
   run(command: string, timeoutS: number): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
   close(): Promise<void>;
@@ -57,8 +62,10 @@ class SandboxBackend implements Backend {
   state() {
     return this.session.state();
   }
-  async load(build: BuildRecord) {
-    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loaderAvailable() ? 'loader' : 'bpftool' });
+  async load(build: BuildRecord, hints?: JobHints) {
+    const loader = loaderAvailable();
+    if (hints && !loader) return { ok: false, error: 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup' };
+    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loader ? 'loader' : 'bpftool', ...(hints ? { hints } : {}) });
     return { ok: step.ok, error: step.error, step };
   }
   async unload() {
@@ -101,7 +108,8 @@ class HostBackend implements Backend {
     const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
     return parseStateOutput(`state=${read('/sys/kernel/sched_ext/state')}\nops=${read('/sys/kernel/sched_ext/root/ops')}\n`);
   }
-  async load(build: BuildRecord) {
+  async load(build: BuildRecord, hints?: JobHints) {
+    if (hints) return { ok: false, error: 'job hints on the host are not supported yet (the host loads with bpftool, which cannot fill the job_hints map); deploy to the sandbox, or encode job sizes in task names' };
     const st = await this.state();
     if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
     const dir = `${HOST_PIN_DIR}/${build.id}`;
@@ -212,9 +220,12 @@ export class TargetManager {
     if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
   }
 
-  async deploy(buildId: string, kind: TargetKind): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+  async deploy(buildId: string, kind: TargetKind, opts: { hints?: JobHints } = {}): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     this.checkHostAllowed(kind);
     const build = await this.deployable(buildId);
+    if (opts.hints && !/\bjob_hints\b/.test(await buildSource(build.id, build).catch(() => ''))) {
+      throw new ScxError('BAD_INPUT', `${build.name} has no job_hints map, so job hints would be ignored`, 'hints are for sjf, ljf and hybrid (and schedulers that declare the same job_hints map); leave them out for this one');
+    }
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
     if (kind === 'sandbox' && kernel && build.verification!.kernel !== kernel) {
@@ -223,15 +234,15 @@ export class TargetManager {
     const t = this.targets[kind];
     const replaced = t.current;
     if (replaced) await b.unload();
-    const res = await b.load(build);
+    const res = await b.load(build, opts.hints);
     if (!res.ok) {
       // put back what was running before, so the target is never left worse than we found it
-      if (replaced) await b.load(await getBuild(replaced.buildId)).catch(() => undefined);
+      if (replaced) await b.load(await getBuild(replaced.buildId), replaced.hints).catch(() => undefined);
       throw new ScxError('BAD_INPUT', `deploying ${build.name} to ${kind} failed: ${res.error}`,
         replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default');
     }
     t.previous.push(replaced);
-    t.current = { buildId, name: build.name, since: new Date().toISOString() };
+    t.current = { buildId, name: build.name, since: new Date().toISOString(), ...(opts.hints ? { hints: opts.hints } : {}) };
     return { status: await this.status(kind), replaced, load: res.step };
   }
 
@@ -252,7 +263,7 @@ export class TargetManager {
     if (from) await b.unload();
     t.current = null;
     if (target) {
-      const res = await b.load(await getBuild(target.buildId));
+      const res = await b.load(await getBuild(target.buildId), target.hints);
       if (!res.ok) {
         throw new ScxError('VM_CRASHED', `rolled back to the kernel default: re-loading ${target.name} failed (${res.error})`);
       }

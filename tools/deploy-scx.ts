@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { MonitorConfig, MonitorStatus } from '../core/monitor.js';
-import { Deployment, TargetKind, TargetStatus } from '../core/targets.js';
+import { Deployment, JobHints, TargetKind, TargetStatus } from '../core/targets.js';
 import { defineTool } from './define.js';
 
 export const deployScxTool = defineTool({
@@ -21,6 +21,7 @@ export const deployScxTool = defineTool({
     buildId: z.string().regex(/^[a-f0-9]{12}$/),
     target: TargetKind.default('sandbox'),
     monitor: z.union([z.literal(false), MonitorConfig]).default({} as never).describe('monitor settings, or false for none'),
+    hints: JobHints.optional().describe('for sjf, ljf, hybrid: expected runtime in ms per task-name prefix, e.g. {"make": 2000, "cc1": 300}; fed into the scheduler\'s job_hints map by its userspace part (scx-job-hints). Sandbox only'),
   },
   output: {
     target: TargetKind,
@@ -40,10 +41,10 @@ export const deployScxTool = defineTool({
     let replaced = (await ctx.engines.targets.status(input.target)).current;
     if (input.monitor === false) {
       ctx.engines.stopMonitor(input.target);
-      replaced = (await ctx.engines.targets.deploy(input.buildId, input.target)).replaced;
+      replaced = (await ctx.engines.targets.deploy(input.buildId, input.target, { hints: input.hints })).replaced;
     } else {
       await ctx.progress('sampling a baseline before the switch');
-      monitor = await ctx.engines.deployMonitored(input.buildId, input.target, input.monitor);
+      monitor = await ctx.engines.deployMonitored(input.buildId, input.target, input.monitor, { hints: input.hints });
     }
     const status = await ctx.engines.targets.status(input.target);
     const r = { status, replaced };

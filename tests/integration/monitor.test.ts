@@ -53,6 +53,8 @@ describe('monitor on the sandbox target', () => {
     }
     const fifo = await buildScheduler({ source: src('bpf-templates/fifo/fifo.bpf.c'), fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel });
     ids.fifo = fifo.id;
+    const sjf = await buildScheduler({ source: src('library/sjf/sjf.bpf.c'), fileName: 'sjf.bpf.c', origin: { kind: 'library', entry: 'sjf', version: 1 }, kernel });
+    ids.sjf = sjf.id;
     for (const [name, id] of Object.entries(ids)) {
       const v = await verifyBuild(id, { kernel, stressSeconds: 2 });
       expect(v.verdict, `${name}: ${v.reasons.join('; ')}`).toBe('pass');
@@ -124,6 +126,25 @@ describe('monitor on the sandbox target', () => {
     expect((await engines.targets.status('sandbox')).schedExt).toMatchObject({ state: 'disabled' });
     const last = (await engines.library()).history('one_cpu').at(-1)!;
     expect(last).toMatchObject({ outcome: 'regressed', workload: { name: 'request latency probe', fingerprint } });
+  });
+
+  it('job hints reach the scheduler\'s job_hints map (its userspace part), are kept for rollback, and are refused for a scheduler without that map', async () => {
+    await engines.targets.rollback('sandbox', 'default');
+    const hints = { 'stress-ng': 2000, cc1: 300 };
+    const d = await engines.targets.deploy(ids.sjf!, 'sandbox', { hints });
+    const session = (await engines.targets.sandboxSession(false))!;
+    const dump = async () => (await session.step({ kind: 'run', command: 'bpftool map dump name job_hints', timeoutS: 30 })).stdout ?? '';
+    expect(d.status.current).toMatchObject({ name: 'sjf', hints });
+    // bpftool prints the map with its BTF: prefix → expected runtime in ns
+    const parse = async () => Object.fromEntries((JSON.parse(await dump()) as { key: string; value: number }[]).map((e) => [e.key, e.value]));
+    expect(await parse()).toEqual({ 'stress-ng': 2_000_000_000, cc1: 300_000_000 });
+    await expect(engines.targets.deploy(ids.fifo!, 'sandbox', { hints })).rejects.toThrow(/has no job_hints map/);
+    await engines.targets.deploy(ids.fifo!, 'sandbox');
+    const back = await engines.targets.rollback('sandbox', 'previous');
+    expect(back.to).toMatchObject({ name: 'sjf', hints });
+    expect(back.status.schedExt).toMatchObject({ state: 'enabled', ops: 'sjf' });
+    expect(await parse()).toEqual({ 'stress-ng': 2_000_000_000, cc1: 300_000_000 }); // fed again on the way back
+    await engines.targets.rollback('sandbox', 'default');
   });
 
   it('a good scheduler is left in place across a noisy run', async () => {
