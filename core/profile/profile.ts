@@ -24,10 +24,12 @@ export const RawProfile = z.object({
   totals: z.object({
     utime_ms: z.number(), stime_ms: z.number(), run_ms: z.number(), wait_ms: z.number(), vcsw: z.number(), ivcsw: z.number(),
     read_bytes: z.number(), write_bytes: z.number(), tasks_seen: z.number(), max_threads: z.number(), max_runnable: z.number(),
+    /** where CPU time and switch totals come from: the kernel's accounting of reaped descendants (command mode), or the samples */
+    cpu_from: z.enum(['rusage', 'samples']).optional(),
   }),
   psi: z.object({ available: z.boolean(), cpu_some_ms: z.number(), io_some_ms: z.number(), io_full_ms: z.number(), memory_some_ms: z.number() }),
   tasks: z.array(z.object({
-    pid: z.number(), tid: z.number(), comm: z.string(), cpu_ms: z.number(), run_ms: z.number(), wait_ms: z.number(),
+    pid: z.number(), tid: z.number(), ppid: z.number().optional(), comm: z.string(), cpu_ms: z.number(), run_ms: z.number(), wait_ms: z.number(),
     vcsw: z.number(), ivcsw: z.number(), first_ms: z.number(), last_ms: z.number(),
   })),
 });
@@ -50,10 +52,10 @@ export const Profile = z.object({
   io: z.object({ readBytes: z.number(), writeBytes: z.number() }),
   tasks: z.object({
     seen: z.number(), maxThreads: z.number(), maxRunnable: z.number(),
-    runtimeMs: z.object({ min: z.number(), median: z.number(), max: z.number(), cv: z.number().describe('coefficient of variation of per-task CPU time') }),
+    runtimeMs: z.object({ min: z.number(), median: z.number(), max: z.number(), cv: z.number().describe('coefficient of variation of the jobs\' CPU time (leaf tasks of the process tree: not the shells and drivers that wait for them)') }),
     top: z.array(z.object({ comm: z.string(), tid: z.number(), cpuMs: z.number(), waitMs: z.number(), voluntarySwitches: z.number() })),
   }),
-  jobs: z.array(z.object({ id: z.string(), work_ms: z.number() })).describe('per-task CPU time, as a job list for the simulator'),
+  jobs: z.array(z.object({ id: z.string(), work_ms: z.number() })).describe('the jobs (leaf tasks) with their CPU time, as a job list for the simulator'),
   tags: z.array(WorkloadTag),
   fingerprint: Fingerprint,
   notes: z.array(z.string()),
@@ -84,9 +86,15 @@ export function deriveProfile(raw: RawProfile, target: TargetKind, command: stri
   const wall = Math.max(raw.wall_ms, 1);
   const cpuMs = raw.totals.utime_ms + raw.totals.stime_ms;
   const busy = raw.tasks.filter((t) => t.cpu_ms > 0 || t.run_ms > 1);
-  const runtimes = busy.map((t) => Math.max(t.cpu_ms, t.run_ms));
-  const mean = runtimes.length ? runtimes.reduce((a, b) => a + b, 0) / runtimes.length : 0;
-  const sd = runtimes.length ? Math.sqrt(runtimes.reduce((a, b) => a + (b - mean) ** 2, 0) / runtimes.length) : 0;
+  // the jobs, for the spread of runtimes and the simulator's job list: the leaves of the process tree (a shell, make, or a
+  // driver that forks workers and waits for them is not a job itself, and would make equal
+  // workers look uneven); threads of one process are its jobs too
+  const parents = new Set(raw.tasks.filter((t) => t.ppid !== undefined).map((t) => t.ppid!));
+  const leaves = busy.filter((t) => !parents.has(t.pid));
+  const jobs = leaves.length ? leaves : busy;
+  const jobTimes = jobs.map((t) => Math.max(t.cpu_ms, t.run_ms));
+  const mean = jobTimes.length ? jobTimes.reduce((a, b) => a + b, 0) / jobTimes.length : 0;
+  const sd = jobTimes.length ? Math.sqrt(jobTimes.reduce((a, b) => a + (b - mean) ** 2, 0) / jobTimes.length) : 0;
   const cv = mean > 0 ? sd / mean : 0;
   const parallel = Math.max(1, Math.min(raw.cpus, raw.totals.max_runnable || 1));
   const utilisation = clamp01(cpuMs / (wall * raw.cpus));
@@ -101,16 +109,18 @@ export function deriveProfile(raw: RawProfile, target: TargetKind, command: stri
     cpuBound: clamp01(cpuMs / (wall * parallel)),
     ioHeavy: clamp01(Math.max(ioShare * 2, ioRate / 100e6)),
     latencySensitive: clamp01(squash(vcswPerSec / 500) * (avgBurstMs < 2 ? 1.5 : avgBurstMs < 10 ? 1 : 0.5)),
-    unevenness: clamp01(squash(cv) * (busy.length >= 3 ? 1 : 0.3) * 1.6),
-    manyShortTasks: clamp01((Math.log10(Math.max(1, raw.totals.tasks_seen)) / 3) * (medianOf(runtimes) < 50 ? 1 : 0.5)),
+    unevenness: clamp01(squash(cv) * (jobTimes.length >= 3 ? 1 : 0.3) * 1.6),
+    manyShortTasks: clamp01((Math.log10(Math.max(1, raw.totals.tasks_seen)) / 3) * (medianOf(jobTimes) < 50 ? 1 : 0.5)),
     parallelism: clamp01(squash(raw.totals.max_runnable / Math.max(1, raw.cpus))),
   };
   const tags: z.infer<typeof WorkloadTag>[] = [];
   if (fingerprint.cpuBound > 0.6) tags.push('cpu-bound');
   if (fingerprint.ioHeavy > 0.3) tags.push('io-heavy');
   if (fingerprint.latencySensitive > 0.4) tags.push('latency-sensitive');
-  if (fingerprint.unevenness > 0.4 && busy.length >= 3) tags.push('uneven-jobs');
-  if (busy.length >= 4 && fingerprint.cpuBound > 0.5) tags.push('batch');
+  // jobs that run to completion (not tasks that mostly sleep and wake, like a server's workers)
+  const runToCompletion = fingerprint.latencySensitive < 0.5;
+  if (fingerprint.unevenness > 0.4 && jobTimes.length >= 3 && runToCompletion) tags.push('uneven-jobs');
+  if (jobTimes.length >= 4 && fingerprint.cpuBound > 0.5 && runToCompletion) tags.push('batch');
   if (fingerprint.manyShortTasks > 0.5) tags.push('many-short-tasks');
   if (raw.totals.max_runnable > raw.cpus) tags.push('oversubscribed');
 
@@ -131,11 +141,11 @@ export function deriveProfile(raw: RawProfile, target: TargetKind, command: stri
     io: { readBytes: raw.totals.read_bytes, writeBytes: raw.totals.write_bytes },
     tasks: {
       seen: raw.totals.tasks_seen, maxThreads: raw.totals.max_threads, maxRunnable: raw.totals.max_runnable,
-      runtimeMs: { min: runtimes.length ? Math.min(...runtimes) : 0, median: medianOf(runtimes), max: runtimes.length ? Math.max(...runtimes) : 0, cv },
+      runtimeMs: { min: jobTimes.length ? Math.min(...jobTimes) : 0, median: medianOf(jobTimes), max: jobTimes.length ? Math.max(...jobTimes) : 0, cv },
       top: [...raw.tasks].sort((a, b) => b.cpu_ms - a.cpu_ms).slice(0, 10)
         .map((t) => ({ comm: t.comm, tid: t.tid, cpuMs: t.cpu_ms, waitMs: t.wait_ms, voluntarySwitches: t.vcsw })),
     },
-    jobs: busy.map((t) => ({ id: `${t.comm}-${t.tid}`, work_ms: Math.max(t.cpu_ms, t.run_ms) })),
+    jobs: jobs.map((t) => ({ id: `${t.comm}-${t.tid}`, work_ms: Math.max(t.cpu_ms, t.run_ms) })),
     tags,
     fingerprint,
     notes,
