@@ -9,13 +9,15 @@
  * One scheduler per target at a time. Each target keeps the stack of what ran
  * before, so rollback can go back one step or all the way to the kernel default.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
-import { SandboxSession, parseStateOutput, type SessionOptions } from './sandbox/session.js';
-import { loaderAvailable } from './sandbox/image.js';
+import { SandboxSession, loaderFailure, parseLoaderOutput, parseStateOutput, type SessionOptions } from './sandbox/session.js';
+import { loaderAvailable, loaderDir } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
 import { buildPaths, buildSource, getBuild, type BuildRecord } from './toolchain/builds.js';
 
@@ -100,18 +102,44 @@ function readRelease(): string {
   }
 }
 
-class HostBackend implements Backend {
+/** Where host loader processes keep their output and pid (one directory per load). */
+function hostRunDir(): string {
+  return process.env.SCX_MCP_RUN_DIR || '/run/scx-mcp';
+}
+
+/** Whether `pid` is a live scx-loader / scx-job-hints process (a pid file can outlive its process). */
+function isLoaderProcess(pid: number): boolean {
+  try {
+    return /scx-(loader|job-hints)/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The real machine. Loads through the Rust loader when it is built (parameters, stats, the exit
+ * record, job hints; the same JSON-lines protocol as in the sandbox), else with bpftool. The loader
+ * process outlives the server (the scheduler stays deployed); its pid file lets a later server
+ * unload it.
+ */
+export class HostBackend implements Backend {
+  /** sched_ext's sysfs (SCX_LOADER_SYSFS: the loader's own override, so both read the same place) */
+  private readonly sysfs = process.env.SCX_LOADER_SYSFS || '/sys/kernel/sched_ext';
   kernel() {
     return readRelease();
   }
   async state() {
     const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '');
-    return parseStateOutput(`state=${read('/sys/kernel/sched_ext/state')}\nops=${read('/sys/kernel/sched_ext/root/ops')}\n`);
+    if (!existsSync(this.sysfs)) return parseStateOutput('state=absent\n');
+    return parseStateOutput(`state=${read(join(this.sysfs, 'state'))}\nops=${read(join(this.sysfs, 'root', 'ops'))}\n`);
   }
   async load(build: BuildRecord, hints?: JobHints) {
-    if (hints) return { ok: false, error: 'job hints on the host are not supported yet (the host loads with bpftool, which cannot fill the job_hints map); deploy to the sandbox, or encode job sizes in task names' };
     const st = await this.state();
+    if (st.state === 'absent') return { ok: false, error: `this host's kernel (${readRelease()}) has no sched_ext` };
     if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
+    const bin = join(loaderDir(), hints ? 'scx-job-hints' : 'scx-loader');
+    if (existsSync(bin)) return this.loadWithLoader(bin, build, hints);
+    if (hints) return { ok: false, error: 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup' };
     const dir = `${HOST_PIN_DIR}/${build.id}`;
     await execa('mkdir', ['-p', dir]);
     const r = await execa('bpftool', ['struct_ops', 'register', buildPaths(build.id).object, dir], { reject: false, timeout: 120_000 });
@@ -122,10 +150,58 @@ class HostBackend implements Backend {
     }
     return { ok: true };
   }
+  /** Start the loader detached, wait for its "attached" (or error/exit) line; the same outcome rules as the sandbox's. */
+  private async loadWithLoader(bin: string, build: BuildRecord, hints?: JobHints) {
+    const dir = join(hostRunDir(), `${build.id}-${Date.now()}`);
+    await mkdir(dir, { recursive: true });
+    const args = ['run', buildPaths(build.id).object, '--stats-interval-ms', '5000', ...Object.entries(hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`])];
+    const out = openSync(join(dir, 'out'), 'w');
+    const err = openSync(join(dir, 'err'), 'w');
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, err] });
+    closeSync(out);
+    closeSync(err);
+    let exitCode: number | null = null;
+    child.on('exit', (code, sig) => void (exitCode = code ?? (sig ? 128 : -1)));
+    child.unref();
+    if (child.pid) writeFileSync(join(dir, 'pid'), String(child.pid));
+    const t0 = performance.now();
+    let loader = parseLoaderOutput('');
+    while (performance.now() - t0 < 300_000) {
+      loader = parseLoaderOutput(readFileSync(join(dir, 'out'), 'utf8'));
+      if (loader.lines.some((l) => ['attached', 'error', 'exit'].includes(String(l.type))) || exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the exit status, if it stopped
+    const errLine = loader.lines.find((l) => l.type === 'error');
+    const after = await this.state();
+    if (loader.lines.some((l) => l.type === 'attached') && !errLine && after.state === 'enabled') return { ok: true };
+    if (child.pid && isLoaderProcess(child.pid)) process.kill(child.pid, 'SIGTERM');
+    const stderr = readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    await rm(dir, { recursive: true, force: true });
+    if (errLine) {
+      const f = loaderFailure(errLine);
+      return { ok: false, error: `load on the host failed (${f.stage}): ${f.reason}${f.file && f.line ? ` at ${f.file}:${f.line}` : ''}${f.hint ? `; ${f.hint}` : ''}` };
+    }
+    return { ok: false, error: `scx-loader did not attach on the host (exit status ${exitCode ?? 'none yet'}, sched_ext ${after.state})${stderr ? `: ${stderr}` : ''}` };
+  }
+
   async unload() {
-    if (!existsSync(HOST_PIN_DIR)) return;
-    for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
-    for (let i = 0; i < 100 && (await this.state()).state !== 'disabled'; i++) await new Promise((r) => setTimeout(r, 100));
+    // loader processes (this server's or an earlier one's): SIGTERM detaches cleanly
+    if (existsSync(hostRunDir())) {
+      for (const d of await readdir(hostRunDir())) {
+        const pidFile = join(hostRunDir(), d, 'pid');
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN;
+        if (Number.isInteger(pid) && isLoaderProcess(pid)) {
+          process.kill(pid, 'SIGTERM');
+          for (let i = 0; i < 100 && isLoaderProcess(pid); i++) await new Promise((r) => setTimeout(r, 100));
+          if (isLoaderProcess(pid)) process.kill(pid, 'SIGKILL');
+        }
+        await rm(join(hostRunDir(), d), { recursive: true, force: true });
+      }
+    }
+    // bpftool pins (loads without the loader)
+    if (existsSync(HOST_PIN_DIR)) for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
+    for (let i = 0; i < 100 && (await this.state()).state === 'enabled'; i++) await new Promise((r) => setTimeout(r, 100));
   }
   async run(command: string, timeoutS: number) {
     const t0 = performance.now();

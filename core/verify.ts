@@ -16,6 +16,11 @@ export const STRESS_WATCHDOG_MS = 5000;
 export const ProgramStats = z.object({
   name: z.string(),
   verifiedInsns: z.number().nullable().describe('instructions the verifier processed (veristat\'s "insns")'),
+  totalStates: z.number().nullable().describe('verifier states explored (veristat\'s "states")'),
+  peakStates: z.number().nullable().describe('most states kept at once (veristat\'s "peak states")'),
+  maxStatesPerInsn: z.number().nullable(),
+  verificationTimeUs: z.number().nullable().describe('time the verifier took for this program (under emulation: slow, compare only within one machine)'),
+  stackDepth: z.number().nullable().describe('deepest stack frame, bytes (of 512)'),
   xlatedBytes: z.number().nullable(),
   jitedBytes: z.number().nullable(),
 });
@@ -47,9 +52,27 @@ export function parseProgShow(json: string): ProgramStats[] {
   return progs.filter((p) => p.type === 'struct_ops').map((p) => ({
     name: String(p.name ?? '?'),
     verifiedInsns: typeof p.verified_insns === 'number' ? p.verified_insns : null,
+    totalStates: null, peakStates: null, maxStatesPerInsn: null, verificationTimeUs: null, stackDepth: null,
     xlatedBytes: typeof p.bytes_xlated === 'number' ? p.bytes_xlated : null,
     jitedBytes: typeof p.bytes_jited === 'number' ? p.bytes_jited : null,
   }));
+}
+
+/**
+ * The loader's {"type":"verifier_stats"} line merged into bpftool's per-program numbers. bpftool
+ * shows names cut to 15 characters (the kernel's limit), the loader the full ones.
+ */
+export function withVerifierStats(programs: ProgramStats[], loaderLines: Record<string, unknown>[]): ProgramStats[] {
+  const line = loaderLines.find((l) => l.type === 'verifier_stats');
+  const stats = (Array.isArray(line?.programs) ? line.programs : []) as Record<string, unknown>[];
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  return programs.map((p) => {
+    const s = stats.find((x) => typeof x.prog === 'string' && (x.prog === p.name || x.prog.startsWith(p.name)));
+    return s ? {
+      ...p, name: String(s.prog), verifiedInsns: p.verifiedInsns ?? num(s.insns_processed), totalStates: num(s.total_states),
+      peakStates: num(s.peak_states), maxStatesPerInsn: num(s.max_states_per_insn), verificationTimeUs: num(s.verification_time_us), stackDepth: num(s.stack_depth),
+    } : p;
+  });
 }
 
 export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -71,14 +94,14 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
     progress('loading (kernel verifier)', 1, total);
     // through scx-loader with a short watchdog, a stall shows in seconds; bpftool (no loader built) waits the kernel's 30 s
     const via = loaderAvailable() ? 'loader' : 'bpftool';
-    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}`, via, ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS } : {}) });
+    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}`, via, ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS, verifierStats: true } : {}) });
     if (!load.ok) {
       reasons.push(load.loadFailure
         ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}`
         : load.error ?? 'load failed');
     } else {
       const stats = await session.vm.run('bpftool -j prog show', { timeoutMs: 60_000, what: 'program statistics' });
-      programs = parseProgShow(stats.stdout);
+      programs = withVerifierStats(parseProgShow(stats.stdout), load.loader?.lines ?? []);
       progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
       const run = await session.step({
         kind: 'run', timeoutS: stress + 120, label: `stress ${stress} s`,

@@ -5,7 +5,8 @@
  *   SCX_LIBRARY_RESULTS=/tmp/library.json npx vitest run tests/integration/library-schedulers.test.ts
  *   node scripts/update-library-tests.mjs /tmp/library.json [name ...]
  *
- * Replaces the entry's stress result from that test (one per kernel); other results stay.
+ * Replaces the entry's static-analysis, verifier and stress results from that test (one of each
+ * per kernel); other results stay.
  * Without names, every scheduler in the results file is updated.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,17 @@ for (const s of run.schedulers) {
   const path = join(root, 'library', s.name, 'tests.json');
   const tests = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : [];
   const kernel = s.kernelRelease ?? run.kernelRelease;
-  const kept = tests.filter((t) => !(t.kind === 'stress' && t.details?.source === SOURCE && t.kernel === kernel));
+  const kept = tests.filter((t) => !(t.details?.source === SOURCE && t.kernel === kernel));
+  if (typeof s.staticFindings === 'number' && s.staticFindings >= 0) {
+    kept.push({ kind: 'static', kernel, at: s.date, pass: s.staticFindings === 0, details: { source: SOURCE, tool: 'tree-sitter-c (core/toolchain/static-check.ts)' }, numbers: { findings: s.staticFindings } });
+  }
+  if (typeof s.loaded === 'boolean') {
+    kept.push({
+      kind: 'verifier', kernel, at: s.date, pass: s.loaded,
+      details: { source: SOURCE, accelerator: run.accelerator, verifierInsnsByProgram: s.verifierInsns?.programs ?? null },
+      numbers: Object.fromEntries(Object.entries({ loadMs: s.loadMs, verifiedInsns: s.verifierInsns?.total }).filter(([, v]) => typeof v === 'number')),
+    });
+  }
   kept.push({
     kind: 'stress', kernel, at: s.date, pass: s.pass,
     details: { source: SOURCE, workload: run.workload, accelerator: run.accelerator, error: s.error, verifierInsnsByProgram: s.verifierInsns?.programs ?? null },

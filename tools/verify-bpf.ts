@@ -42,12 +42,16 @@ export const verifyBpfTool = defineTool({
       await store.recordTest(build.origin.entry, {
         kind: 'stress', kernel: report.sandbox.kernel.release, at: new Date().toISOString(), pass: report.verdict === 'pass',
         details: { buildId: build.id, reasons: report.reasons, params: build.params },
-        numbers: { stressSeconds: report.stressSeconds, verifiedInsns: insns, loadMs: report.sandbox.timings.loadMs ?? 0, bootMs: report.sandbox.timings.bootMs },
+        numbers: {
+          stressSeconds: report.stressSeconds, verifiedInsns: insns, loadMs: report.sandbox.timings.loadMs ?? 0, bootMs: report.sandbox.timings.bootMs,
+          ...(report.programs.some((p) => p.totalStates !== null) ? { verifierStates: report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0) } : {}),
+        },
       }).catch((e) => ctx.log('warning', `could not record the test result in the library: ${(e as Error).message}`));
     }
     const lf = report.sandbox.loadFailure;
     const summary = report.verdict === 'pass'
-      ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions. Next: deploy_scx.`
+      ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions`
+        + `${report.programs.some((p) => p.totalStates !== null) ? `, ${report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0)} verifier states` : ''}. Next: deploy_scx.`
       : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
     return { structured: report, summary };
   },

@@ -36,6 +36,7 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     timeoutMs: z.number().int().min(1).max(30000).optional().describe('loader only: sched_ext watchdog timeout (catch stalls sooner)'),
     statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
     hints: z.record(z.string(), z.number()).optional().describe('loader only: job hints {comm prefix: expected runtime ms}, via scx-job-hints'),
+    verifierStats: z.boolean().optional().describe('loader only: the verifier\'s statistics per program (--verifier-stats, log level 4)'),
   }),
   z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({

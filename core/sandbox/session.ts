@@ -332,6 +332,7 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
       'run', obj, '--stats-interval-ms', String(step.statsIntervalMs),
       ...Object.entries(step.params ?? {}).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
       ...(step.timeoutMs ? ['--timeout-ms', String(step.timeoutMs)] : []),
+      ...(step.verifierStats ? ['--verifier-stats'] : []),
       ...Object.entries(step.hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`]),
     ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.loader = { n, dir };

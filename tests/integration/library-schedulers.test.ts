@@ -1,6 +1,6 @@
 /**
  * Every scheduler of the library, end to end on the real sched_ext kernel:
- * compiled with the project's toolchain (no warnings from our own code),
+ * static analysis (no findings) and compiled with the project's toolchain (no warnings from our own code),
  * loaded (the verifier accepts it, sched_ext reports it enabled under its own
  * name), run under CPU hogs plus a message-passing storm without being
  * ejected, and unloaded again. All of it in ONE sandbox VM.
@@ -18,6 +18,7 @@ import { ensureKernel, type KernelInfo } from '../../core/kernel/fetch.js';
 import type { SandboxResult, StepResult } from '../../core/sandbox/results.js';
 import { SandboxSession } from '../../core/sandbox/session.js';
 import { compileBpf } from '../../core/toolchain/compile.js';
+import { staticCheck } from '../../core/toolchain/static-check.js';
 
 const libraryDir = fileURLToPath(new URL('../../library/', import.meta.url));
 const names = readdirSync(libraryDir)
@@ -30,6 +31,10 @@ const WORKLOAD = 'stress-ng --cpu 4 --timeout 5s >/dev/null 2>&1 & hackbench -g 
 interface SchedulerResult {
   name: string;
   pass: boolean;
+  /** static analysis (tree-sitter-c) findings on the source, any severity */
+  staticFindings: number;
+  /** the verifier accepted it and sched_ext enabled it */
+  loaded: boolean;
   /** guest time of the load step (bpftool struct_ops register, verification included) */
   loadMs: number | null;
   /** guest time of the stress workload */
@@ -72,6 +77,7 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
   let kernel: KernelInfo;
   let session: SandboxSession | undefined;
   const objects = new Map<string, string>();
+  const findings = new Map<string, number>();
   const results: SchedulerResult[] = [];
   let sandbox: SandboxResult | undefined;
 
@@ -80,6 +86,9 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
     const outDir = mkdtempSync(join(tmpdir(), 'scx-library-'));
     for (const name of names) {
       const source = join(libraryDir, name, `${name}.bpf.c`);
+      const f = staticCheck(readFileSync(source, 'utf8'), { file: `${name}.bpf.c`, targetKfuncs: kernel.manifest.kfuncs, targetKernel: kernel.release });
+      if (f.length) throw new Error(`${name}: static analysis is not clean:\n${f.map((x) => `${x.file}:${x.line}: ${x.severity} ${x.rule}: ${x.message}`).join('\n')}`);
+      findings.set(name, f.length);
       const r = await compileBpf({ source, out: join(outDir, `${name}.bpf.o`), kernel });
       const own = r.diagnostics.filter((d) => d.severity !== 'note' && resolve(d.file).startsWith(libraryDir));
       if (!r.ok || own.length) {
@@ -118,7 +127,7 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
     const s = session!;
     const object = objects.get(name)!;
     const result: SchedulerResult = {
-      name, pass: false, loadMs: null, workloadMs: null, verifierInsns: null, hackbenchS: null,
+      name, pass: false, staticFindings: findings.get(name) ?? -1, loaded: false, loadMs: null, workloadMs: null, verifierInsns: null, hackbenchS: null,
       kernelRelease: s.vm.kernelRelease || kernel.release, date: new Date().toISOString(), error: null,
     };
     results.push(result);
@@ -131,6 +140,7 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
       expect(load.loadFailure, load.loadFailure ? `${load.loadFailure.reason} at ${load.loadFailure.file}:${load.loadFailure.line}` : '').toBeUndefined();
       expect(load.ok, load.error).toBe(true);
       loaded = true;
+      result.loaded = true;
       expect(load.state).toMatchObject({ state: 'enabled', ops: entry.name });
 
       result.verifierInsns = await verifierInsns(s, object);

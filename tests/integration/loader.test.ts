@@ -35,6 +35,8 @@ describe('scx-loader in the sandbox', () => {
     // every pick handed out exactly slice_us: the slice in use is the one we set
     expect(last.enqueued + last.direct).toBeGreaterThan(0);
     expect(last.slice_ns / (last.enqueued + last.direct)).toBe(1234 * 1000);
+    // the kernel's sched_ext event counters ride along on each stats line
+    expect(Object.keys(stats.at(-1)!.events as Record<string, number>)).toContain('SCX_EV_SELECT_CPU_FALLBACK');
 
     const un = await session.step({ kind: 'unload' });
     expect(un.ok).toBe(true);
@@ -63,8 +65,27 @@ describe('scx-loader in the sandbox', () => {
     const exit = lines(out).find((l) => l.type === 'exit');
     expect(exit).toMatchObject({ kind: 'stall', reason: 'runnable task stall' });
     expect(out.loader!.exitCode).toBe(12);
-    expect(elapsed).toBeLessThan(10_000 + 5_000); // 10 s, plus the host<->guest round trips under emulation
+    // in the guest, from attach to the exit record: within 10 s (3 s watchdog + the kernel's check period)
+    expect(exit!.t_ms as number).toBeLessThan(10_000);
+    expect(elapsed).toBeLessThan(10_000 + 5_000); // seen from the host: plus the host<->guest round trips under emulation
     expect(session.transitions.at(-1)!.to).toBe('disabled');
+  });
+
+  it('each kind of ending has its own exit status: an error exit (scx_bpf_error) 11, a verifier rejection 4', async () => {
+    const bomb = await build('fixtures/bad/bpf_error.bpf.c');
+    await session.step({ kind: 'load', object: bomb, via: 'loader' });
+    await session.step({ kind: 'run', command: 'hackbench -g 2 -l 50', timeoutS: 120 });
+    const out = await session.step({ kind: 'loader_output' });
+    expect(lines(out).find((l) => l.type === 'exit')).toMatchObject({ kind: 'error' });
+    expect(out.loader!.exitCode).toBe(11);
+    await session.step({ kind: 'unload' });
+
+    const bad = await build('fixtures/bad/null_deref.bpf.c');
+    const rejected = await session.step({ kind: 'load', object: bad, via: 'loader' });
+    expect(rejected.ok).toBe(false);
+    expect(rejected.loader!.exitCode).toBe(4);
+    expect(rejected.loadFailure).toMatchObject({ stage: 'verifier', file: 'null_deref.bpf.c' });
+    expect(rejected.state!.state).toBe('disabled');
   });
 
   it('a scheduler-specific userspace part (scx-job-hints) feeds the job_hints map that the SJF scheduler reads', async () => {

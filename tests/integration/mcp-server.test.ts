@@ -266,6 +266,15 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(progress).toEqual(expect.arrayContaining(['1/5: loading (kernel verifier)', '5/5: verdict: pass']));
     expect(verified.verdict, verified.reasons.join('; ')).toBe('pass');
     expect(verified.programs.length).toBeGreaterThan(0);
+    // veristat-style numbers for every program, from the verifier's own statistics (the loader's --verifier-stats)
+    for (const p of verified.programs) {
+      expect(p.name, JSON.stringify(p)).toMatch(/^ljf_/);
+      expect(p.verifiedInsns).toBeGreaterThan(0);
+      expect(p.totalStates).toBeGreaterThanOrEqual(0);
+      expect(p.peakStates).toBeGreaterThanOrEqual(0);
+      expect(p.verificationTimeUs).toBeGreaterThan(0);
+    }
+    expect(verified.programs.some((p: { totalStates: number }) => p.totalStates > 0)).toBe(true);
 
     // 5. deploy to the long-lived sandbox, subscribed to its monitor: the client hears the monitor's
     // events as log messages, and resources/updated for the URI it subscribed to (only that one)

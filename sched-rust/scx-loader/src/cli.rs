@@ -71,6 +71,12 @@ pub struct RunArgs {
     /// Echo libbpf debug output to stderr too (it is always captured).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+
+    /// Ask the verifier for its statistics (log level 4) and print them per program
+    /// ({"type":"verifier_stats"}: instructions processed, states, verification time, stack depth),
+    /// as veristat does. A rejected program is loaded again without it, for the full log.
+    #[arg(long = "verifier-stats")]
+    pub verifier_stats: bool,
 }
 
 impl RunArgs {
@@ -82,6 +88,7 @@ impl RunArgs {
             duration_s: None,
             load_only: false,
             verbose: false,
+            verifier_stats: false,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Environment checks (root, sched_ext present and idle) and sysfs state.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,24 @@ impl SchedExtSysfs {
     pub fn active_ops(&self) -> Option<String> {
         read_trim(&self.root.join("root").join("ops")).filter(|s| !s.is_empty())
     }
+    /// The kernel's sched_ext event counters (`root/events`, kernels >= 6.15), e.g.
+    /// SCX_EV_SELECT_CPU_FALLBACK; None where the file does not exist.
+    pub fn events(&self) -> Option<BTreeMap<String, u64>> {
+        fs::read_to_string(self.root.join("root").join("events")).ok().map(|t| parse_events(&t))
+    }
+}
+
+/// `NAME value` lines of `root/events`; lines that are not that shape are skipped.
+pub fn parse_events(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            match (it.next(), it.next(), it.next()) {
+                (Some(k), Some(v), None) if k.starts_with("SCX_EV_") => v.parse().ok().map(|n| (k.to_string(), n)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +138,18 @@ mod tests {
                 let _ = std::fs::remove_dir_all(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn events() {
+        let t = "SCX_EV_SELECT_CPU_FALLBACK 12\nSCX_EV_BYPASS_DURATION 0\ngarbage line here\nSCX_EV_X notanumber\n";
+        let e = parse_events(t);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e["SCX_EV_SELECT_CPU_FALLBACK"], 12);
+        let (_d, s) = fake(Some("enabled"), Some("fifo"));
+        assert_eq!(s.events(), None);
+        fs::write(s.root.join("root/events"), t).unwrap();
+        assert_eq!(s.events().unwrap()["SCX_EV_BYPASS_DURATION"], 0);
     }
 
     #[test]

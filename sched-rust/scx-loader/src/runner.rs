@@ -542,14 +542,32 @@ impl<'h> Loader<'h> {
         let mut kmsg = Kmsg::open_at_end();
 
         // ---- load
-        let Prepared { open, info, ops, resolved, timeout_ms, .. } = p;
+        let Prepared { mut open, info, ops, resolved, timeout_ms, .. } = p;
+        if args.verifier_stats {
+            for mut prog in open.progs_mut() {
+                prog.set_log_level(4); // BPF_LOG_STATS: the verifier's counters only, not its trace
+            }
+        }
         let t0 = Instant::now();
         libbpf_log::take(); // only this load's messages matter now
         let mut obj = match open.load() {
             Ok(o) => o,
+            // at log level 4 a rejection carries no trace: load again as usual for the full log
+            Err(_) if args.verifier_stats => {
+                let mut again = prepare(&args.object, &args.params)?;
+                for h in self.hooks.iter_mut() {
+                    h.before_load(&mut again.open, &again.info).map_err(|e| hook_failure(h.name(), "before_load", e))?;
+                }
+                libbpf_log::take();
+                match again.open.load() {
+                    Ok(o) => o,
+                    Err(e) => return Err(load_failure(&e.to_string(), &mut kmsg)),
+                }
+            }
             Err(e) => return Err(load_failure(&e.to_string(), &mut kmsg)),
         };
         let load_ms = ms(t0.elapsed());
+        let verifier_stats = if args.verifier_stats { Some(verifier::prog_stats(&libbpf_log::take())) } else { None };
         let mut loaded = json!({
             "type": "loaded",
             "ops": ops.display_name(),
@@ -570,6 +588,9 @@ impl<'h> Loader<'h> {
             }
         }
         self.emitter.emit(&loaded);
+        if let Some(st) = verifier_stats {
+            self.emitter.emit(&json!({"type": "verifier_stats", "programs": st.iter().map(|p| p.to_json()).collect::<Vec<_>>()}));
+        }
 
         {
             let mut ctx = HookCtx { object: &obj, info: &info, t_ms: 0, attached: false, emitter: &mut self.emitter };
@@ -738,7 +759,11 @@ impl<'h> Loader<'h> {
             }
             if interval > 0 && now >= next_stats {
                 let t_ms = ms(attached_at.elapsed());
-                self.emitter.emit(&json!({"type": "stats", "t_ms": t_ms, "stats": read_stats(obj, info)}));
+                let mut line = json!({"type": "stats", "t_ms": t_ms, "stats": read_stats(obj, info)});
+                if let Some(ev) = self.sysfs.events() {
+                    line["events"] = json!(ev); // the kernel's sched_ext event counters, where it has them
+                }
+                self.emitter.emit(&line);
                 let mut ctx = HookCtx { object: obj, info, t_ms, attached: true, emitter: &mut self.emitter };
                 let mut warns = Vec::new();
                 for h in self.hooks.iter_mut() {

@@ -117,6 +117,73 @@ pub fn extract(captured: &[Captured]) -> LoadLog {
     out
 }
 
+/// veristat-style numbers of one program the verifier accepted (log level 4, BPF_LOG_STATS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgStats {
+    pub prog: String,
+    pub insns_processed: Option<u64>,
+    pub max_states_per_insn: Option<u64>,
+    pub total_states: Option<u64>,
+    pub peak_states: Option<u64>,
+    pub mark_read: Option<u64>,
+    pub verification_time_us: Option<u64>,
+    pub stack_depth: Option<u64>,
+}
+
+impl ProgStats {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "prog": self.prog, "insns_processed": self.insns_processed, "max_states_per_insn": self.max_states_per_insn,
+            "total_states": self.total_states, "peak_states": self.peak_states, "mark_read": self.mark_read,
+            "verification_time_us": self.verification_time_us, "stack_depth": self.stack_depth,
+        })
+    }
+}
+
+/// The statistics blocks libbpf prints at debug level for every program loaded with a log
+/// level (`prog 'NAME': -- BEGIN PROG LOAD LOG --` … `processed N insns (limit L)
+/// max_states_per_insn A total_states B peak_states C mark_read D` … `verification time T usec`
+/// … `stack depth S[+S…]`), one entry per program, in load order.
+pub fn prog_stats(captured: &[Captured]) -> Vec<ProgStats> {
+    let mut out = Vec::new();
+    for c in captured {
+        let mut rest: &str = &c.text;
+        while let Some(b) = rest.find(BEGIN_MARK) {
+            let name = prog_name(&rest[..b]).unwrap_or_default();
+            let after = &rest[b + BEGIN_MARK.len()..];
+            let (body, tail) = match after.find(END_MARK) {
+                Some(e) => (&after[..e], &after[e + END_MARK.len()..]),
+                None => (after, ""),
+            };
+            let mut st = ProgStats { prog: name, ..Default::default() };
+            for l in body.lines().map(str::trim) {
+                if let Some(p) = l.strip_prefix("processed ") {
+                    let w: Vec<&str> = p.split_whitespace().collect();
+                    st.insns_processed = w.first().and_then(|x| x.parse().ok());
+                    for pair in w.windows(2) {
+                        let v = pair[1].trim_end_matches(')').parse().ok();
+                        match pair[0] {
+                            "max_states_per_insn" => st.max_states_per_insn = v,
+                            "total_states" => st.total_states = v,
+                            "peak_states" => st.peak_states = v,
+                            "mark_read" => st.mark_read = v,
+                            _ => {}
+                        }
+                    }
+                } else if let Some(p) = l.strip_prefix("verification time ") {
+                    st.verification_time_us = p.split_whitespace().next().and_then(|x| x.parse().ok());
+                } else if let Some(p) = l.strip_prefix("stack depth ") {
+                    // "stack depth 16+0+8": one number per subprogram; the deepest frame counts
+                    st.stack_depth = p.split('+').filter_map(|x| x.trim().parse().ok()).max();
+                }
+            }
+            out.push(st);
+            rest = tail;
+        }
+    }
+    out
+}
+
 /// Same as [`extract`], for a plain text dump (e.g. stderr of a previous run).
 pub fn extract_from_text(text: &str) -> LoadLog {
     extract(&[Captured { level: "warn", text: text.to_string() }])
@@ -260,6 +327,34 @@ pub fn hint_for(text: &str, insns: Option<u64>) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stats_of_accepted_programs() {
+        let text = "prog 'fifo_enqueue': -- BEGIN PROG LOAD LOG --\n\
+processed 42 insns (limit 1000000) max_states_per_insn 1 total_states 3 peak_states 3 mark_read 1\n\
+verification time 210 usec\n\
+stack depth 16+0\n\
+-- END PROG LOAD LOG --\n";
+        let two = format!("{text}{}", text.replace("fifo_enqueue", "fifo_dispatch").replace("42", "7"));
+        let s = prog_stats(&[Captured { level: "debug", text: two }]);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s[0],
+            ProgStats {
+                prog: "fifo_enqueue".into(),
+                insns_processed: Some(42),
+                max_states_per_insn: Some(1),
+                total_states: Some(3),
+                peak_states: Some(3),
+                mark_read: Some(1),
+                verification_time_us: Some(210),
+                stack_depth: Some(16),
+            }
+        );
+        assert_eq!(s[1].prog, "fifo_dispatch");
+        assert_eq!(s[1].insns_processed, Some(7));
+        assert!(prog_stats(&[Captured { level: "debug", text: "libbpf: nothing here\n".into() }]).is_empty());
+    }
 
     const SAMPLE: &str = "libbpf: prog 'bad_enqueue': BPF program load failed: Permission denied\n";
     const LOG: &str = "libbpf: prog 'bad_enqueue': -- BEGIN PROG LOAD LOG --\n\
