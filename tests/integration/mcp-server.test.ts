@@ -369,8 +369,11 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(b.recorded.map((r: { entry: string }) => r.entry)).toEqual(['ljf', 'sjf']);
     // the fixture was profiled under the kernel default in the same boot: its fingerprint is in the
     // records, so a search with a similar profile finds them (the history part of the score)
+    // (what it says of the tiny quick batch varies from run to run: only its presence is checked here;
+    // tests/unit/profile.test.ts checks the derivation on recorded real profiles)
     expect(b.profile.fingerprint).not.toBeNull();
-    expect(b.profile.tags).toContain('uneven-jobs');
+    expect(b.profile.fingerprint.cpuBound).toBeGreaterThan(0);
+    expect(b.profile.wallMs).toBeGreaterThan(0);
     const found = await call('search_library', { fingerprint: b.profile.fingerprint, limit: 12 });
     const scored = found.results.filter((r: { name: string }) => r.name === 'ljf' || r.name === 'sjf');
     expect(scored.length).toBe(2);
