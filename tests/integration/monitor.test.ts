@@ -102,6 +102,8 @@ describe('monitor on the sandbox target', () => {
   });
 
   it('a scheduler the kernel ejects (scx_bpf_error) is rolled back, with the exit reason recorded', async () => {
+    // fifo runs before it (whatever the test before this one left)
+    if ((await engines.targets.status('sandbox')).current?.name !== 'fifo') await engines.targets.deploy(ids.fifo!, 'sandbox');
     await engines.deployMonitored(ids.time_bomb!, 'sandbox', MonitorConfig.parse({ intervalMs: 1000, baselineSamples: 2 }));
     const m = engines.monitors.get('sandbox')!;
     const s = await waitFor(() => m.status(), 'rollback', 120_000);
