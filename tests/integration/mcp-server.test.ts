@@ -310,6 +310,12 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     const mem = await client.readResource({ uri: 'scx://memory' });
     expect((mem.contents[0] as { text: string }).text).toMatch(/ljf/);
 
+    // the whole system for a second (no command): the same measurements, system-wide
+    const system = await call('profile_workload', { target: 'sandbox', seconds: 1 });
+    expect(system.mode).toBe('system');
+    expect(system.wallMs).toBeGreaterThanOrEqual(900);
+    expect(system.tasks.seen).toBeGreaterThan(0);
+
     // 8. roll back to the kernel default
     const rb = await call('rollback', { target: 'sandbox', to: 'default' });
     expect(rb).toMatchObject({ changed: true, to: null });

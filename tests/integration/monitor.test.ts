@@ -36,11 +36,13 @@ function harmfulEntry(name: string, title: string): LibraryEntry {
 
 describe('monitor on the sandbox target', () => {
   let engines: ScxEngines;
+  const hookLog = join(mkdtempSync(join(tmpdir(), 'scx-hook-')), 'events.jsonl');
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
     process.env.SCX_MCP_LIBRARY = mkdtempSync(join(tmpdir(), 'scx-monlib-'));
-    engines = new ScxEngines();
+    // the operator's hook (scx-mcp serve --monitor-hook): every alert, regression and rollback as a JSON line
+    engines = new ScxEngines({ monitorHook: `printf '%s\\n' "$SCX_MONITOR_EVENT" >> ${hookLog}` });
     const kernel = await engines.kernel();
     const store = await engines.library();
     await store.create({ entry: harmfulEntry('one_cpu', 'Everything on CPU 0'), source: src('fixtures/bad/one_cpu.bpf.c') });
@@ -77,6 +79,7 @@ describe('monitor on the sandbox target', () => {
   });
 
   it('a harmful scheduler under a probe is rolled back to the previous one within 10 s of detection, and recorded', async () => {
+    if ((await engines.targets.status('sandbox')).current?.name !== 'fifo') await engines.targets.deploy(ids.fifo!, 'sandbox');
     // the probe: wall time (ms) of two CPU-bound workers doing fixed work; on one CPU it takes about
     // twice as long (measured: 1.8–2.0 s under the default, 3.6–3.7 s under one_cpu), far past the 50 % limit
     // even when another VM shares the host (a hackbench probe was only 30 % slower then, and flaked)
@@ -99,6 +102,11 @@ describe('monitor on the sandbox target', () => {
     const hist = (await engines.library()).history('one_cpu');
     expect(hist.at(-1)).toMatchObject({ outcome: 'regressed' });
     expect(hist.at(-1)!.note).toMatch(/automatic rollback by the monitor: probe/);
+    // the hook ran for the regression and the rollback (not for samples), with the event in $SCX_MONITOR_EVENT
+    await new Promise((r) => setTimeout(r, 1000));
+    const hooked = readFileSync(hookLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; kind: string });
+    expect(hooked.map((e) => e.kind)).toEqual(expect.arrayContaining(['deployed', 'regression', 'rollback']));
+    expect(hooked.every((e) => e.target === 'sandbox' && e.kind !== 'sample')).toBe(true);
   });
 
   it('a scheduler the kernel ejects (scx_bpf_error) is rolled back, with the exit reason recorded', async () => {
