@@ -47,6 +47,8 @@ export const TargetStatus = z.object({
 });
 export type TargetStatus = z.infer<typeof TargetStatus>;
 
+const HINTS_NEED_LOADER = 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup';
+
 interface Backend {
   kernel(): string | null;
   state(): Promise<SchedExtState>;
@@ -66,7 +68,7 @@ class SandboxBackend implements Backend {
   }
   async load(build: BuildRecord, hints?: JobHints) {
     const loader = loaderAvailable();
-    if (hints && !loader) return { ok: false, error: 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup' };
+    if (hints && !loader) return { ok: false, error: HINTS_NEED_LOADER };
     const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loader ? 'loader' : 'bpftool', ...(hints ? { hints } : {}) });
     return { ok: step.ok, error: step.error, step };
   }
@@ -116,6 +118,15 @@ function isLoaderProcess(pid: number): boolean {
   }
 }
 
+/** Signal a loader process if it is still one (it may exit, and its pid be reused, at any moment). */
+function signalLoader(pid: number, sig: NodeJS.Signals): void {
+  try {
+    if (isLoaderProcess(pid)) process.kill(pid, sig);
+  } catch {
+    /* gone meanwhile */
+  }
+}
+
 /**
  * The real machine. Loads through the Rust loader when it is built (parameters, stats, the exit
  * record, job hints; the same JSON-lines protocol as in the sandbox), else with bpftool. The loader
@@ -139,7 +150,7 @@ export class HostBackend implements Backend {
     if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
     const bin = join(loaderDir(), hints ? 'scx-job-hints' : 'scx-loader');
     if (existsSync(bin)) return this.loadWithLoader(bin, build, hints);
-    if (hints) return { ok: false, error: 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup' };
+    if (hints) return { ok: false, error: HINTS_NEED_LOADER };
     const dir = `${HOST_PIN_DIR}/${build.id}`;
     await execa('mkdir', ['-p', dir]);
     const r = await execa('bpftool', ['struct_ops', 'register', buildPaths(build.id).object, dir], { reject: false, timeout: 120_000 });
@@ -175,7 +186,7 @@ export class HostBackend implements Backend {
     const errLine = loader.lines.find((l) => l.type === 'error');
     const after = await this.state();
     if (loader.lines.some((l) => l.type === 'attached') && !errLine && after.state === 'enabled') return { ok: true };
-    if (child.pid && isLoaderProcess(child.pid)) process.kill(child.pid, 'SIGTERM');
+    if (child.pid) signalLoader(child.pid, 'SIGTERM');
     const stderr = readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').slice(-3).join(' | ');
     await rm(dir, { recursive: true, force: true });
     if (errLine) {
@@ -192,9 +203,9 @@ export class HostBackend implements Backend {
         const pidFile = join(hostRunDir(), d, 'pid');
         const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN;
         if (Number.isInteger(pid) && isLoaderProcess(pid)) {
-          process.kill(pid, 'SIGTERM');
+          signalLoader(pid, 'SIGTERM');
           for (let i = 0; i < 100 && isLoaderProcess(pid); i++) await new Promise((r) => setTimeout(r, 100));
-          if (isLoaderProcess(pid)) process.kill(pid, 'SIGKILL');
+          signalLoader(pid, 'SIGKILL');
         }
         await rm(join(hostRunDir(), d), { recursive: true, force: true });
       }
