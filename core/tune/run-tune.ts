@@ -4,7 +4,7 @@
  * The tuning benchmark: tune_scheduler's engine on two fixtures where a parameter matters, each
  * in its own sandbox boot, against a scratch copy of the library (the user's library is not
  * touched): ljf's and sjf's starvation guard on the uneven batch (makespan, mean completion), and interactive's
- * slices and hog starvation bound on the wakeup benchmark (p99 wakeup latency). Prints a table and writes docs/tuning.md with the
+ * slices and hog starvation bound and rr's slices on the wakeup benchmark (p99 wakeup latency). Prints a table and writes docs/tuning.md with the
  * charts in docs/results/ (kernel default, the entry's defaults and the tuned parameters, medians
  * with min–max, all measured in the same boot). A best configuration that beat the entry's defaults
  * beyond the run-to-run spread becomes a preset in library/<entry>/presets.json (replacing the preset of that name), so the seed
@@ -29,6 +29,8 @@ export const TUNE_CASES: Case[] = [
   { entry: 'ljf', fixture: 'batch-join', objective: 'makespan_ms', only: ['max_wait_ms'], fixed: { unit_us: 50_000 } },
   { entry: 'sjf', fixture: 'batch-join', objective: 'mean_completion_ms', only: ['max_wait_ms'], fixed: { unit_us: 50_000 } },
   { entry: 'interactive', fixture: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us', 'wake_slice_us', 'hog_delay_us'] },
+  // the issue's own example: slice length on the wakeup benchmark (rr's defaults are batch-sized slices)
+  { entry: 'rr', fixture: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us', 'min_slice_us', 'target_latency_us'] },
 ];
 
 const fmtRange = (m?: { median: number; min: number; max: number; n: number }) => (m ? `${m.median.toFixed(0)} (${m.min.toFixed(0)}–${m.max.toFixed(0)}, n=${m.n})` : '–');
