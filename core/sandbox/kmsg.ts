@@ -22,9 +22,14 @@ export type SchedulerExit = z.infer<typeof SchedulerExit>;
 
 export const SchedulerEnable = z.object({ scheduler: z.string(), atSeconds: z.number().nullable() });
 
-/** The kernel's exit reasons (scx_exit_reason()) mapped to a stable kind. */
-export function exitKindOf(reason: string): ExitKind {
+/**
+ * The kernel's exit reasons (scx_exit_reason()) mapped to a stable kind. A "runtime error" whose
+ * message is RCU's CPU stall ("RCU CPU stall on CPUs …": RCU's detector noticed the stall before
+ * sched_ext's watchdog did) is a stall too: the scheduler kept tasks from running.
+ */
+export function exitKindOf(reason: string, message = ''): ExitKind {
   if (/runnable task stall|watchdog/i.test(reason)) return 'stall';
+  if (/runtime error/.test(reason) && /RCU CPU stall/.test(message)) return 'stall';
   if (/scx_bpf_error/.test(reason)) return 'bpf_error';
   if (/runtime error/.test(reason)) return 'error';
   if (/unregistered/.test(reason)) return 'unregistered';
@@ -58,7 +63,7 @@ export function parseSchedExtKmsg(dmesg: string): { enabled: z.infer<typeof Sche
       const d = detailRe.exec(lines[j]!);
       if (d) detail.push(d[2]!.trim());
     }
-    exits.push({ scheduler: name, kind: exitKindOf(dis[3]!), reason: dis[3]!, message: detail.join('\n'), atSeconds: dis[1] ? Number(dis[1]) : null });
+    exits.push({ scheduler: name, kind: exitKindOf(dis[3]!, detail.join('\n')), reason: dis[3]!, message: detail.join('\n'), atSeconds: dis[1] ? Number(dis[1]) : null });
   }
   return { enabled, exits };
 }

@@ -196,7 +196,10 @@ export class SandboxVM {
     }
 
     const accelArgs = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
-    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', o.extraCmdline ?? ''].join(' ').trim();
+    // rcu_cpu_stall_timeout: a scheduler that stalls tasks must be ejected by sched_ext's own watchdog
+    // (at most 30 s), which names the stall; RCU's stall detector (21 s by default) fired first when
+    // the emulated guest shared a busy host, and sched_ext then reports a "runtime error" instead
+    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', 'rcupdate.rcu_cpu_stall_timeout=60', o.extraCmdline ?? ''].join(' ').trim();
     const args = [
       ...accelArgs,
       '-m', String(o.memoryMb ?? 1024),

@@ -19,6 +19,9 @@ describe('sched_ext kernel messages', () => {
 
   it('maps the kernel reasons to kinds', () => {
     expect(exitKindOf('runtime error')).toBe('error');
+    // RCU's stall detector can beat sched_ext's watchdog to a stalling scheduler: still a stall
+    expect(exitKindOf('runtime error', 'RCU CPU stall on CPUs ()')).toBe('stall');
+    expect(exitKindOf('runtime error', 'non-existent DSQ 0x2a')).toBe('error');
     expect(exitKindOf('disabled by sysrq-S')).toBe('sysrq');
     expect(exitKindOf('unregistered from BPF')).toBe('unregistered');
     expect(exitKindOf('something new')).toBe('unknown');
