@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compareBuilds } from '../core/bench/compare.js';
-import { FIXTURE_IDS, fixtureWorkload } from '../core/bench/workloads.js';
+import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { cacheDir } from '../core/paths.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { defineTool } from './define.js';
@@ -22,11 +22,13 @@ export const benchmarkSchedulersTool = defineTool({
     'min–max, improvement vs the kernel default and the distance from the theoretical bound where one exists (batch: makespan ≥ max(longest job,',
     'total CPU time / CPUs), mean completion ≥ the SPT optimum), the simulator\'s predicted ranking beside the measured one, failed runs with',
     'the kernel\'s reason, a chart and a markdown table. Library builds\' medians are recorded in the library history (so search and memory learn).',
-    `Fixtures: ${FIXTURE_IDS.join(', ')}. Takes minutes under emulation (each run a few seconds, plus boot).`,
+    `Fixtures: ${FIXTURE_IDS.join(', ')}; or any command (wall time, and optionally a number it prints). Takes minutes under emulation (each run a few seconds, plus boot).`,
   ].join(' '),
   input: {
     buildIds: z.array(z.string().regex(/^[a-f0-9]{12}$/)).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
-    workload: z.enum(FIXTURE_IDS),
+    workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture (or give command)'),
+    command: z.string().min(1).max(4096).optional().describe('or your own workload: a shell command run in the sandbox guest, measured by its wall time (and, with printed, the last number it prints)'),
+    printed: z.object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() }).optional().describe('with command: it prints a number worth comparing (e.g. a p99 latency: better "lower")'),
     repeats: z.number().int().min(1).max(10).default(3),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     record: z.boolean().default(true).describe('record library builds\' medians with record_result\'s store'),
@@ -52,7 +54,7 @@ export const benchmarkSchedulersTool = defineTool({
   async handle(input, ctx) {
     const kernel = await ctx.engines.kernel();
     const store = await ctx.engines.library();
-    const workload = fixtureWorkload(input.workload, { quick: input.quick });
+    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick });
     await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
     const c = await compareBuilds({
       kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal,
@@ -61,7 +63,7 @@ export const benchmarkSchedulersTool = defineTool({
     const r = c.result;
     const dir = join(cacheDir(), 'runs', 'bench');
     await mkdir(dir, { recursive: true });
-    const chartPath = join(dir, `${input.workload}-${Date.now()}.svg`);
+    const chartPath = join(dir, `${workload.id}-${Date.now()}.svg`);
     await writeFile(chartPath, c.chartSvg);
     const primary = r.workload.metrics.find((m) => m.key === r.workload.primary)!;
     const lines = r.policies.map((p) => {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FIXTURE_IDS, fixtureWorkload } from '../core/bench/workloads.js';
+import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { cacheDir } from '../core/paths.js';
@@ -26,12 +26,14 @@ export const tuneSchedulerTool = defineTool({
     'a regression beyond maxRegressionPct) eliminate their candidate and are never proposed. Returns the best parameters, their improvement over',
     'the entry\'s defaults and over the kernel default with min–max spread (beyondSpread: the runs did not overlap), every trial, and a chart.',
     'Every trial is recorded in the library history; the best becomes a named preset of the entry (build_scheduler {"entry", "preset"}).',
-    `Fixtures: ${FIXTURE_IDS.join(', ')}. Objective: a metric name (e.g. "makespan_ms", "mean_completion_ms", "wakeup_p99_us", "requests_per_s") or weighted metrics.`,
+    `Fixtures: ${FIXTURE_IDS.join(', ')}, or any command (objective "wall_ms", or "value" for the number it prints). Objective: a metric name (e.g. "makespan_ms", "mean_completion_ms", "wakeup_p99_us", "requests_per_s") or weighted metrics.`,
     'Takes minutes (about 20 trials of a few seconds each under emulation, plus boot); progress is reported; cancellable.',
   ].join(' '),
   input: {
     entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).describe('library scheduler, e.g. "ljf"'),
-    workload: z.enum(FIXTURE_IDS).describe('benchmark fixture to tune on'),
+    workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture to tune on (or give command)'),
+    command: z.string().min(1).max(4096).optional().describe('or tune on your own workload: a shell command run in the sandbox guest, measured by its wall time (objective "wall_ms") or, with printed, the last number it prints ("value")'),
+    printed: z.object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() }).optional().describe('with command: it prints a number to optimise (e.g. a p99 latency: better "lower")'),
     objective: z.union([z.string(), z.array(z.object({ metric: z.string(), weight: z.number().positive().default(1) })).min(1).max(5)])
       .describe('metric to optimise in its natural direction, or [{metric, weight}] for a weighted mix'),
     budget: z.number().int().min(2).max(60).default(20).describe('trials (scheduler runs) at most'),
@@ -72,11 +74,11 @@ export const tuneSchedulerTool = defineTool({
   async handle(input, ctx) {
     const store = await ctx.engines.library();
     const { entry } = await store.get(input.entry);
-    const workload = fixtureWorkload(input.workload, { quick: input.quick });
+    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick });
     const objective = typeof input.objective === 'string' ? [{ metric: input.objective, weight: 1 }] : input.objective.map((o) => ({ metric: o.metric, weight: o.weight ?? 1 }));
     const fixed = { ...(input.fixed ?? {}) };
     const unit = workload.params.unitMs;
-    if (input.workload.startsWith('batch-') && typeof unit === 'number' && entry.params.some((p) => p.name === 'unit_us') && !('unit_us' in fixed)) fixed.unit_us = unit * 1000;
+    if (input.workload?.startsWith('batch-') && typeof unit === 'number' && entry.params.some((p) => p.name === 'unit_us') && !('unit_us' in fixed)) fixed.unit_us = unit * 1000;
     if (input.only?.some((n) => n in fixed)) throw new ScxError('BAD_INPUT', `a parameter cannot be both fixed and tuned: ${input.only.filter((n) => n in fixed).join(', ')}`);
     const kernel = await ctx.engines.kernel();
     await ctx.progress(`tuning ${input.entry} on ${workload.title}: booting the sandbox`);
@@ -89,7 +91,7 @@ export const tuneSchedulerTool = defineTool({
     });
     const dir = join(cacheDir(), 'runs', 'tune');
     await mkdir(dir, { recursive: true });
-    const chartPath = join(dir, `${input.entry}-${input.workload}-${Date.now()}.svg`);
+    const chartPath = join(dir, `${input.entry}-${workload.id}-${Date.now()}.svg`);
     await writeFile(chartPath, r.chartSvg);
     const { chartSvg, ...rest } = r;
     const m = r.improvement.metric;

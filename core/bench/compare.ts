@@ -34,8 +34,9 @@ export interface CompareResult {
 }
 
 /** How a history record names a fixture run: title, description, and the fingerprint the benchmark measured. */
-export function fixtureHistoryWorkload(w: Pick<Workload, 'id' | 'title' | 'description'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
-  return { name: w.title, description: w.description, command: `fixture ${w.id}`, ...(profile?.fingerprint ? { fingerprint: profile.fingerprint } : {}) };
+export function fixtureHistoryWorkload(w: Pick<Workload, 'id' | 'title' | 'description' | 'params'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
+  const command = w.id === 'command' && typeof w.params.command === 'string' ? w.params.command : `fixture ${w.id}`;
+  return { name: w.title, description: w.description, command, ...(profile?.fingerprint ? { fingerprint: profile.fingerprint } : {}) };
 }
 
 /**

@@ -8,6 +8,7 @@
  * static and put into every guest image) plus hackbench and cyclictest from rt-tests.
  */
 import { createHash } from 'node:crypto';
+import { ScxError } from '../errors.js';
 import { computeBounds, jobsFromSpec, parseJobSpec, type PolicyName, type SimInput } from '../sim/index.js';
 
 export type Better = 'lower' | 'higher';
@@ -514,6 +515,59 @@ export function simPolicyFor(family: string | undefined, sliceUs?: number): { po
   }
 }
 
+/* --------------------------------------------------------------- command -- */
+
+export interface CommandWorkloadOptions {
+  /** A shell command run in the sandbox guest (busybox, stress-ng, hackbench, the fixtures…). */
+  command: string;
+  /** Also take the last number the command prints as a metric ("value"), e.g. a latency or a rate. */
+  printed?: { better: Better; unit?: string; label?: string };
+  timeoutS?: number;
+}
+
+const WALL_MARK = '@@scx-wall-ms';
+
+/** Parse a command workload's run: its wall time (and printed value) from the wrapper's marker line. */
+export function parseCommandOutput(stdout: string, o: CommandWorkloadOptions): WorkloadSample {
+  const lines = stdout.trimEnd().split('\n');
+  const mark = [...lines].reverse().find((l) => l.startsWith(WALL_MARK));
+  const m = mark ? /^@@scx-wall-ms (\d+) rc (\d+)$/.exec(mark) : null;
+  if (!m) throw new BenchOutputError('the command\'s run printed no wall-time marker (it was killed?)', stdout.slice(-300));
+  const rc = Number(m[2]);
+  const metrics: Record<string, number> = { wall_ms: Number(m[1]) };
+  if (o.printed) {
+    const own = lines.filter((l) => !l.startsWith(WALL_MARK)).join('\n');
+    const nums = own.match(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi);
+    if (!nums) throw new BenchOutputError('the command printed no number for "value"', own.slice(-300));
+    metrics.value = Number(nums[nums.length - 1]);
+  }
+  return { ok: rc === 0, metrics, bounds: {}, work: { digest: digest(o.command), summary: `\`${o.command}\` (exit status ${rc})` } };
+}
+
+/**
+ * Any command as a workload (for benchmark_schedulers and tune_scheduler when no fixture fits):
+ * its wall time, and optionally the last number it prints. The runner cannot check that every
+ * run did the same work, only that the command exited 0.
+ */
+export function commandWorkload(o: CommandWorkloadOptions): Workload<null> {
+  if (!o.command.trim()) throw new Error('empty command');
+  return {
+    id: 'command',
+    title: `command \`${o.command.length > 60 ? `${o.command.slice(0, 57)}...` : o.command}\``,
+    description: `the command \`${o.command}\` run in the sandbox guest; wall time${o.printed ? ' and the last number it prints' : ''}`,
+    params: { command: o.command },
+    metrics: [
+      { key: 'wall_ms', label: 'wall time', unit: 'ms', better: 'lower' },
+      ...(o.printed ? [{ key: 'value', label: o.printed.label ?? 'printed value', unit: o.printed.unit ?? '', better: o.printed.better }] : []),
+    ],
+    primary: o.printed ? 'value' : 'wall_ms',
+    timeoutS: o.timeoutS ?? 300,
+    // the command's own stdout stays (for the printed value); the marker line comes last
+    command: () => `s=$(scx-clock); ( ${o.command} ) </dev/null 2>/dev/null; rc=$?; e=$(scx-clock); echo "${WALL_MARK} $(( (e - s) / 1000000 )) rc $rc"`,
+    parse: (stdout) => parseCommandOutput(stdout, o),
+  };
+}
+
 /* ------------------------------------------------------------- fixtures -- */
 
 export const FIXTURE_IDS = ['batch-join', 'batch-hash', 'batch-logs', 'batch-transcode', 'batch-tests', 'wakeup', 'build', 'hackbench', 'cyclictest'] as const;
@@ -534,4 +588,14 @@ export function fixtureWorkload(id: FixtureId, o: { quick?: boolean; batchUnitMs
     case 'cyclictest': return cyclictestWorkload({ intervalUs: 2000, loops: q ? 300 : 2000, stressCpus: 4 }) as Workload;
     default: throw new Error(`unknown fixture ${String(id)}`);
   }
+}
+
+/** The workload a tool names: a fixture by id, or a command (exactly one). */
+export function workloadFor(o: { workload?: FixtureId; command?: string; printed?: CommandWorkloadOptions['printed']; quick?: boolean }): Workload {
+  if (!o.workload === !o.command) {
+    throw new ScxError('BAD_INPUT', o.workload ? 'give either workload (a fixture) or command, not both' : 'no workload: give workload (a fixture id) or command (a shell command run in the sandbox)',
+      `fixtures: ${FIXTURE_IDS.join(', ')}; a command is measured by its wall time (and, with printed, the last number it prints)`);
+  }
+  if (o.printed && !o.command) throw new ScxError('BAD_INPUT', 'printed is for a command workload (the fixtures have their own metrics)');
+  return o.command ? (commandWorkload({ command: o.command, printed: o.printed }) as Workload) : fixtureWorkload(o.workload!, { quick: o.quick });
 }

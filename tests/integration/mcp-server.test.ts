@@ -358,6 +358,26 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     }
   });
 
+  it('a command as the workload: benchmark_schedulers and tune_scheduler measure its wall time, for real, and record it under the command', async () => {
+    const command = 'stress-ng --cpu 2 --cpu-ops 100 --quiet';
+    const rr = await call('build_scheduler', { entry: 'rr' });
+    const b = await call('benchmark_schedulers', { buildIds: [rr.buildId], command, repeats: 1 });
+    expect(b.workload).toMatchObject({ id: 'command', primary: 'wall_ms' });
+    for (const p of b.policies) expect(p.metrics.wall_ms.median, JSON.stringify(p.failures)).toBeGreaterThan(0);
+    const t = await call('tune_scheduler', { entry: 'rr', command, objective: 'wall_ms', only: ['slice_us'], budget: 2 });
+    expect(t.trialsRun).toBe(2);
+    for (const tr of t.trials) {
+      expect(tr.ok, tr.failure ?? '').toBe(true);
+      expect(tr.metrics.wall_ms).toBeGreaterThan(0);
+      expect(tr.kernelDefault.wall_ms).toBeGreaterThan(0);
+    }
+    const doc = ((await client.readResource({ uri: 'scx://library/rr' })).contents[0] as { text: string }).text;
+    expect(doc).toContain('on "command `stress-ng --cpu 2 --cpu-ops 100 --quiet`"');
+    const neither = (await client.callTool({ name: 'tune_scheduler', arguments: { entry: 'rr', objective: 'wall_ms' } })) as CallToolResult;
+    expect(neither.isError).toBe(true);
+    expect(text(neither)).toMatch(/no workload: give workload \(a fixture id\) or command/);
+  });
+
   it('benchmark_schedulers: builds against the kernel default in one boot, bounds and prediction, recorded in the history', async () => {
     const ljf = await call('build_scheduler', { entry: 'ljf', params: { unit_us: 10000 } });
     const sjf = await call('build_scheduler', { entry: 'sjf', params: { unit_us: 10000 } });

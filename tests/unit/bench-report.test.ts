@@ -17,7 +17,8 @@ import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/run-ben
 import { HistoryRecord } from '../../core/library/history.js';
 import {
   batchRunBounds, batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,
-  parseCyclictestOutput, parseHackbenchOutput, parseWakebenchOutput, simPolicyFor, wakeupWorkload, type MetricDef, type WorkloadSample,
+  commandWorkload, parseCommandOutput, parseCyclictestOutput, parseHackbenchOutput, parseWakebenchOutput, simPolicyFor, wakeupWorkload, workloadFor,
+  type MetricDef, type WorkloadSample,
 } from '../../core/bench/workloads.js';
 import { computeBounds, jobsFromSpec } from '../../core/sim/index.js';
 
@@ -428,5 +429,29 @@ describe('history from a benchmark', () => {
     } finally {
       rmSync(lib, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a command as a workload', () => {
+  it('is measured by its wall time (and the last number it prints), from the wrapper\'s marker line', () => {
+    const w = commandWorkload({ command: 'hackbench -g 1 -l 10', printed: { better: 'lower', unit: 's' } });
+    expect(w.metrics.map((m) => m.key)).toEqual(['wall_ms', 'value']);
+    expect(w.primary).toBe('value');
+    expect(w.command(null)).toMatch(/^s=\$\(scx-clock\); \( hackbench -g 1 -l 10 \) .*@@scx-wall-ms/);
+    const s = parseCommandOutput('Running in process mode\nTime: 0.123\n@@scx-wall-ms 456 rc 0\n', { command: 'hackbench -g 1 -l 10', printed: { better: 'lower' } });
+    expect(s).toMatchObject({ ok: true, metrics: { wall_ms: 456, value: 0.123 } });
+    // a failing command is a failed sample; a missing marker (killed) or number is an output error
+    expect(parseCommandOutput('@@scx-wall-ms 10 rc 3\n', { command: 'false' }).ok).toBe(false);
+    expect(() => parseCommandOutput('Time: 1\n', { command: 'x' })).toThrow(/no wall-time marker/);
+    expect(() => parseCommandOutput('no digits\n@@scx-wall-ms 10 rc 0\n', { command: 'x', printed: { better: 'lower' } })).toThrow(/printed no number/);
+    expect(commandWorkload({ command: 'true' }).primary).toBe('wall_ms');
+  });
+
+  it('tools name a fixture or a command, exactly one', () => {
+    expect(workloadFor({ workload: 'hackbench', quick: true }).id).toBe('hackbench');
+    expect(workloadFor({ command: 'true' }).id).toBe('command');
+    expect(() => workloadFor({})).toThrow(/no workload: give workload/);
+    expect(() => workloadFor({ workload: 'hackbench', command: 'true' })).toThrow(/not both/);
+    expect(() => workloadFor({ workload: 'hackbench', printed: { better: 'lower' } })).toThrow(/printed is for a command/);
   });
 });
