@@ -33,8 +33,8 @@ export interface CompareResult {
   recorded: { policy: string; entry: string; recordId: string; outcome: string }[];
 }
 
-/** How a history record names a fixture run: title, description, and the fingerprint the benchmark measured. */
-export function fixtureHistoryWorkload(w: Pick<Workload, 'id' | 'title' | 'description' | 'params'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
+/** How a history record names a benchmark's workload (a fixture, or the command itself), with the fingerprint the benchmark measured. */
+export function historyWorkload(w: Pick<Workload, 'id' | 'title' | 'description' | 'params'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
   const command = w.id === 'command' && typeof w.params.command === 'string' ? w.params.command : `fixture ${w.id}`;
   return { name: w.title, description: w.description, command, ...(profile?.fingerprint ? { fingerprint: profile.fingerprint } : {}) };
 }
@@ -61,7 +61,7 @@ export function benchmarkHistory(
     const failed = !Object.keys(metrics).length;
     out.push({ policy: l.policy, record: {
       entry: l.entry, ...(l.buildId ? { buildId: l.buildId } : {}), ...(l.version ? { version: l.version } : {}), params: l.params, target: 'sandbox',
-      workload: fixtureHistoryWorkload(w, result.profile),
+      workload: historyWorkload(w, result.profile),
       metrics, ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
       better: Object.fromEntries(w.metrics.map((m) => [m.key, m.better])), primary: w.primary,
       ...(failed ? { outcome: 'failed' as const } : {}),

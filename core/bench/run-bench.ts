@@ -304,7 +304,7 @@ async function main(): Promise<void> {
  * library imports each once.
  */
 export async function writeSeedHistory(runs: { result: BenchmarkResult; candidates: Candidate[] }[], date: string, libraryDir = join(repoRoot, 'library')): Promise<Record<string, number>> {
-  const byEntry = new Map<string, { fixtures: Set<string>; records: HistoryRecord[] }>();
+  const byEntry = new Map<string, { fixtures: Set<string>; records: HistoryRecord[] }>(); // fixtures: the workloads' commands as recorded
   for (const { result: r, candidates } of runs) {
     const library = candidates.flatMap((c) => {
       const entry = c.name.replace(/\+tuned$/, '');
@@ -316,7 +316,7 @@ export async function writeSeedHistory(runs: { result: BenchmarkResult; candidat
     for (const { policy, record: h } of benchmarkHistory(r, library, `npm run bench (${date})`)) {
       const id = `seed-${createHash('sha256').update(`${date}|${r.workload.id}|${policy}`).digest('hex').slice(0, 16)}`;
       const e = byEntry.get(h.entry) ?? { fixtures: new Set<string>(), records: [] };
-      e.fixtures.add(`fixture ${r.workload.id}`);
+      e.fixtures.add(h.workload.command ?? '');
       e.records.push(toHistoryRecord({ ...h, at: date }, { id, version: h.version ?? 1 }));
       byEntry.set(h.entry, e);
     }

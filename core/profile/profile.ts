@@ -161,7 +161,7 @@ export interface ProfileRequest {
   intervalMs?: number;
 }
 
-export function profilerArgs(req: ProfileRequest): string[] {
+function profilerArgs(req: ProfileRequest): string[] {
   const base = ['--interval-ms', String(req.intervalMs ?? 50)];
   if (req.command) return [...base, '--timeout-s', String(req.timeoutS ?? 120), '--', req.command];
   if (req.pids?.length) return [...base, '--pids', req.pids.join(','), '--duration-s', String(req.systemSeconds ?? 5)];

@@ -63,7 +63,8 @@ export function parseSchedExtKmsg(dmesg: string): { enabled: z.infer<typeof Sche
       const d = detailRe.exec(lines[j]!);
       if (d) detail.push(d[2]!.trim());
     }
-    exits.push({ scheduler: name, kind: exitKindOf(dis[3]!, detail.join('\n')), reason: dis[3]!, message: detail.join('\n'), atSeconds: dis[1] ? Number(dis[1]) : null });
+    const message = detail.join('\n');
+    exits.push({ scheduler: name, kind: exitKindOf(dis[3]!, message), reason: dis[3]!, message, atSeconds: dis[1] ? Number(dis[1]) : null });
   }
   return { enabled, exits };
 }

@@ -23,7 +23,7 @@ import { compileBpf } from '../toolchain/compile.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../library/schema.js';
-import { fixtureHistoryWorkload } from '../bench/compare.js';
+import { historyWorkload } from '../bench/compare.js';
 import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
 import { median, summarize } from '../bench/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
@@ -276,7 +276,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
     for (const t of reports) {
       const rec = await o.store.recordResult({
         entry: o.entry, params: t.params, target: 'sandbox',
-        workload: fixtureHistoryWorkload(o.workload, profile),
+        workload: historyWorkload(o.workload, profile),
         metrics: t.metrics,
         ...(Object.keys(t.metrics).length ? { baseline: t.kernelDefault } : {}),
         better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
