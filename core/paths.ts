@@ -31,9 +31,20 @@ export function cacheDir(): string {
   return join(xdg, 'scx-mcp');
 }
 
-/** Scratch space for VM runs and builds; each run takes a unique subdirectory. */
+/**
+ * Where this installation's own state lives: builds (build.json records and objects), VM run
+ * directories, results. SCX_MCP_STATE overrides; else the cache directory. Unlike the cache's
+ * content-checked parts (kernels, modules, guest images, the Rust build), which any number of
+ * runs can share, state is what one run made: the test suite gives each run a new one.
+ */
+export function stateDir(): string {
+  if (process.env.SCX_MCP_STATE) return resolve(process.env.SCX_MCP_STATE);
+  return cacheDir();
+}
+
+/** Scratch space for VM runs; each run takes a unique subdirectory. */
 export function runsDir(): string {
-  return join(cacheDir(), 'runs');
+  return join(stateDir(), 'runs');
 }
 
 export const templatesDir = join(repoRoot, 'bpf-templates');

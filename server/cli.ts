@@ -15,7 +15,7 @@ import { callTool } from './in-process.js';
 import { createServer } from './compose.js';
 import { startHttp } from './http.js';
 import { ensureKernel } from '../core/kernel/fetch.js';
-import { cacheDir, templatesDir } from '../core/paths.js';
+import { stateDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
 import { compileBpf } from '../core/toolchain/compile.js';
 
@@ -127,7 +127,7 @@ program
   .action(async () => {
     const log = (l: string) => console.error(`[demo] ${l}`);
     const kernel = await ensureKernel({ log });
-    const out = join(cacheDir(), 'builds', 'demo', 'fifo.bpf.o');
+    const out = join(stateDir(), 'builds', 'demo', 'fifo.bpf.o');
     const build = await compileBpf({ source: join(templatesDir, 'fifo', 'fifo.bpf.c'), out, kernel });
     if (!build.ok) throw new Error(`FIFO template failed to compile:\n${build.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n')}`);
     log(`compiled fifo.bpf.c in ${build.durationMs} ms`);
@@ -140,7 +140,7 @@ program
       { kind: 'run', command: 'stress-ng --cpu 2 --timeout 5s --metrics-brief', timeoutS: 60, label: 'stress-ng 5 s, fifo' },
       { kind: 'unload' },
     ], { log });
-    const resultsDir = join(cacheDir(), 'results');
+    const resultsDir = join(stateDir(), 'results');
     await mkdir(resultsDir, { recursive: true });
     const file = join(resultsDir, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     await writeFile(file, JSON.stringify(result, null, 2));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { compareBuilds } from '../core/bench/compare.js';
 import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
-import { cacheDir } from '../core/paths.js';
+import { runsDir } from '../core/paths.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { defineTool } from './define.js';
 
@@ -61,7 +61,7 @@ export const benchmarkSchedulersTool = defineTool({
       onProgress: (m, d, t) => void ctx.progress(m, d, t), log: (l) => void ctx.log('info', l),
     });
     const r = c.result;
-    const dir = join(cacheDir(), 'runs', 'bench');
+    const dir = join(runsDir(), 'bench');
     await mkdir(dir, { recursive: true });
     const chartPath = join(dir, `${workload.id}-${Date.now()}.svg`);
     await writeFile(chartPath, c.chartSvg);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
-import { cacheDir } from '../core/paths.js';
+import { runsDir } from '../core/paths.js';
 import { tuneScheduler } from '../core/tune/tune.js';
 import { defineTool } from './define.js';
 
@@ -89,7 +89,7 @@ export const tuneSchedulerTool = defineTool({
       onProgress: (m, d, t) => void ctx.progress(m, d, t),
       log: (l) => void ctx.log('info', l),
     });
-    const dir = join(cacheDir(), 'runs', 'tune');
+    const dir = join(runsDir(), 'tune');
     await mkdir(dir, { recursive: true });
     const chartPath = join(dir, `${input.entry}-${workload.id}-${Date.now()}.svg`);
     await writeFile(chartPath, r.chartSvg);

@@ -26,7 +26,7 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
-import { cacheDir, repoRoot, templatesDir } from '../paths.js';
+import { cacheDir, repoRoot, stateDir, templatesDir } from '../paths.js';
 import { compileBpf } from '../toolchain/compile.js';
 import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
@@ -71,7 +71,7 @@ export interface BuiltScheduler {
 
 /** Compile the FIFO template and the chosen library schedulers; those that do not compile are reported, not benchmarked. */
 export async function buildSchedulers(kernel: KernelInfo, names: readonly string[], o: { unitMs: number; useLoader: boolean; log: (s: string) => void }): Promise<BuiltScheduler[]> {
-  const outDir = join(cacheDir(), 'builds', 'bench');
+  const outDir = join(stateDir(), 'builds', 'bench');
   const out: BuiltScheduler[] = [];
   for (const name of names) {
     let source: string;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { ensureKernel } from '../kernel/fetch.js';
-import { cacheDir, templatesDir } from '../paths.js';
+import { stateDir, templatesDir } from '../paths.js';
 import { runSandboxJob } from '../sandbox/session.js';
 import { compileBpf } from '../toolchain/compile.js';
 import { formatTable, summarize } from './stats.js';
@@ -14,7 +14,7 @@ const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 
 const kernel = await ensureKernel();
-const obj = join(cacheDir(), 'builds', 'bench', 'fifo.bpf.o');
+const obj = join(stateDir(), 'builds', 'bench', 'fifo.bpf.o');
 const build = await compileBpf({ source: join(templatesDir, 'fifo', 'fifo.bpf.c'), out: obj, kernel });
 if (!build.ok) throw new Error('FIFO template does not compile');
 

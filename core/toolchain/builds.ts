@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import type { ParamSpec } from '../library/schema.js';
-import { cacheDir } from '../paths.js';
+import { stateDir } from '../paths.js';
 import { compileBpf, type Diagnostic } from './compile.js';
 import { applyParams } from './params.js';
 import { Finding, staticCheck } from './static-check.js';
@@ -55,7 +55,7 @@ export const BuildRecord = z.object({
 export type BuildRecord = z.infer<typeof BuildRecord>;
 
 export function buildsDir(): string {
-  return join(cacheDir(), 'builds');
+  return join(stateDir(), 'builds');
 }
 
 export function buildPaths(id: string) {
@@ -100,8 +100,14 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
   const id = createHash('sha256').update(`${input.kernel.release}\0${input.fileName}\0${source}`).digest('hex').slice(0, 12);
   const paths = buildPaths(id);
   if (existsSync(paths.record)) {
+    // The same source is the same object, but the answer describes what was asked for now: an
+    // entry reverted to an older text (rr v3 = rr v1) is built as v3, and record_result's
+    // "new-version" must take v3 as its parent. The record keeps the latest request's origin.
     const prev = await getBuild(id);
-    return prev;
+    if (JSON.stringify(prev.origin) === JSON.stringify(input.origin)) return prev;
+    const rec = { ...prev, origin: input.origin };
+    await saveBuild(rec);
+    return rec;
   }
   await mkdir(paths.dir, { recursive: true });
   const srcPath = join(paths.dir, input.fileName);

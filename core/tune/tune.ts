@@ -18,7 +18,7 @@
 import { join } from 'node:path';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
-import { cacheDir } from '../paths.js';
+import { stateDir } from '../paths.js';
 import { compileBpf } from '../toolchain/compile.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
@@ -192,7 +192,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   log(`tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`);
 
   // one object, loaded with different --param values
-  const object = join(cacheDir(), 'builds', 'tune', `${o.entry}-v${entry.version}.bpf.o`);
+  const object = join(stateDir(), 'builds', 'tune', `${o.entry}-v${entry.version}.bpf.o`);
   const built = await compileBpf({ source: sourcePath, out: object, kernel: o.kernel });
   if (!built.ok) {
     const d = built.diagnostics.find((x) => x.severity === 'error');
