@@ -74,9 +74,15 @@ pub struct RunArgs {
 
     /// Ask the verifier for its statistics (log level 4) and print them per program
     /// ({"type":"verifier_stats"}: instructions processed, states, verification time, stack depth),
-    /// as veristat does. A rejected program is loaded again without it, for the full log.
+    /// as veristat does.
     #[arg(long = "verifier-stats")]
     pub verifier_stats: bool,
+
+    /// Stop a load that is still verifying after this many seconds (0: no limit). The loader
+    /// prints {"type":"error","stage":"load","code":"verify_timeout"} and exits with status 4;
+    /// the verifier notices the dying process and stops.
+    #[arg(long = "verify-timeout-s", value_name = "N", default_value_t = 0)]
+    pub verify_timeout_s: u64,
 }
 
 impl RunArgs {
@@ -89,6 +95,7 @@ impl RunArgs {
             load_only: false,
             verbose: false,
             verifier_stats: false,
+            verify_timeout_s: 0,
         }
     }
 }

@@ -543,31 +543,48 @@ impl<'h> Loader<'h> {
 
         // ---- load
         let Prepared { mut open, info, ops, resolved, timeout_ms, .. } = p;
-        if args.verifier_stats {
-            for mut prog in open.progs_mut() {
-                prog.set_log_level(4); // BPF_LOG_STATS: the verifier's counters only, not its trace
-            }
-        }
+        let budget = VerifyBudget::arm(args.verify_timeout_s);
+        // First load at BPF_LOG_STATS into a small buffer of our own: the verifier's messages and
+        // counters, no trace. With its own buffer libbpf neither loads again at log level 1 by itself
+        // nor doubles a 16 MB buffer until a million-instruction trace fits.
+        let short_logs = LogBufs::attach(&mut open, 4, verifier::SHORT_LOG_BYTES);
         let t0 = Instant::now();
         libbpf_log::take(); // only this load's messages matter now
+        let mut stats_logs = &short_logs;
+        let verbose_logs;
         let mut obj = match open.load() {
             Ok(o) => o,
-            // at log level 4 a rejection carries no trace: load again as usual for the full log
-            Err(_) if args.verifier_stats => {
+            Err(e) => {
+                let short = short_logs.failed(&libbpf_log::warnings());
+                if !short.as_ref().is_some_and(|(_, log)| verifier::verbose_reload_needed(log)) {
+                    return Err(load_failure(&e.to_string(), short, &mut kmsg));
+                }
+                // once, at log level 1, where the short log does not say where it failed
                 let mut again = prepare(&args.object, &args.params)?;
                 for h in self.hooks.iter_mut() {
                     h.before_load(&mut again.open, &again.info).map_err(|e| hook_failure(h.name(), "before_load", e))?;
                 }
+                verbose_logs = LogBufs::attach(&mut again.open, 1, verifier::VERBOSE_LOG_BYTES);
                 libbpf_log::take();
                 match again.open.load() {
-                    Ok(o) => o,
-                    Err(e) => return Err(load_failure(&e.to_string(), &mut kmsg)),
+                    Ok(o) => {
+                        stats_logs = &verbose_logs;
+                        o
+                    }
+                    Err(e) => {
+                        let verbose = verbose_logs.failed(&libbpf_log::warnings()).or(short);
+                        return Err(load_failure(&e.to_string(), verbose, &mut kmsg));
+                    }
                 }
             }
-            Err(e) => return Err(load_failure(&e.to_string(), &mut kmsg)),
         };
+        budget.disarm();
         let load_ms = ms(t0.elapsed());
-        let verifier_stats = if args.verifier_stats { Some(verifier::prog_stats(&libbpf_log::take())) } else { None };
+        let verifier_stats = if args.verifier_stats {
+            Some(stats_logs.logs().iter().filter(|(_, l)| !l.is_empty()).map(|(p, l)| verifier::stats_from_log(p, l)).collect::<Vec<_>>())
+        } else {
+            None
+        };
         let mut loaded = json!({
             "type": "loaded",
             "ops": ops.display_name(),
@@ -815,8 +832,15 @@ pub fn exit_from_kernel_log(klog: &[String], state: Option<&str>) -> ExitInfo {
     }
 }
 
-fn load_failure(err: &str, kmsg: &mut Kmsg) -> Failure {
-    let captured = libbpf_log::take();
+fn load_failure(err: &str, own_log: Option<(String, String)>, kmsg: &mut Kmsg) -> Failure {
+    let mut captured = libbpf_log::take();
+    if let Some((prog, log)) = own_log.filter(|(_, l)| !l.trim().is_empty()) {
+        // the log from the loader's own buffer, in the shape libbpf prints its own
+        captured.push(verifier::Captured {
+            level: "warn",
+            text: format!("libbpf: prog '{prog}': {}\n{log}{}\n", verifier::BEGIN_MARK, verifier::END_MARK),
+        });
+    }
     let log = verifier::extract(&captured);
     let mut message = match (&log.prog, &log.reason) {
         (Some(p), Some(r)) => format!("verifier rejected program '{p}': {r}"),
@@ -846,6 +870,113 @@ fn load_failure(err: &str, kmsg: &mut Kmsg) -> Failure {
             "libbpf_errors": log.libbpf_errors,
             "kernel_log": kmsg.read_new("", 20).into_iter().filter(|l| l.contains("bpf") || l.contains("sched_ext")).collect::<Vec<_>>(),
         }),
+    )
+}
+
+/// The loader's own verifier log buffers, one per program (libbpf keeps a pointer until load).
+struct LogBufs {
+    bufs: Vec<(String, Vec<u8>)>,
+}
+
+impl LogBufs {
+    fn attach(open: &mut libbpf_rs::OpenObject, level: u32, size: usize) -> LogBufs {
+        let mut bufs = Vec::new();
+        for mut prog in open.progs_mut() {
+            let name = prog.name().to_string_lossy().into_owned();
+            let mut buf = vec![0u8; size];
+            prog.set_log_level(level);
+            // SAFETY: the buffer lives in `bufs` (its heap memory does not move) until after the load.
+            unsafe {
+                libbpf_sys::bpf_program__set_log_buf(
+                    libbpf_rs::AsRawLibbpf::as_libbpf_object(&prog).as_ptr(),
+                    buf.as_mut_ptr() as *mut libc::c_char,
+                    size as libbpf_sys::size_t,
+                );
+            }
+            bufs.push((name, buf));
+        }
+        LogBufs { bufs }
+    }
+
+    /// (program, log text) of every program, in load order.
+    fn logs(&self) -> Vec<(String, String)> {
+        self.bufs
+            .iter()
+            .map(|(n, b)| {
+                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                (n.clone(), String::from_utf8_lossy(&b[..end]).into_owned())
+            })
+            .collect()
+    }
+
+    /// The program libbpf names as failed ("prog 'NAME': BPF program load failed"), or the last one
+    /// with a log, and its log.
+    fn failed(&self, warnings: &[String]) -> Option<(String, String)> {
+        let logs = self.logs();
+        let named = warnings.iter().find_map(|w| {
+            let i = w.find("BPF program load failed")?;
+            let s = w[..i].find("prog '")? + 6;
+            let e = w[s..].find('\'')? + s;
+            Some(w[s..e].to_string())
+        });
+        match named {
+            Some(n) => logs.into_iter().find(|(p, _)| *p == n).or(Some((n, String::new()))),
+            None => logs.into_iter().rev().find(|(_, l)| !l.trim().is_empty()),
+        }
+    }
+}
+
+/// The verification budget: a load still verifying after it is stopped, with a line that says so.
+/// A thread ends the process (exit_group): the verifier sees the fatal signal and gives up.
+struct VerifyBudget(Option<std::sync::Arc<std::sync::atomic::AtomicBool>>);
+
+impl VerifyBudget {
+    fn arm(secs: u64) -> VerifyBudget {
+        if secs == 0 {
+            return VerifyBudget(None);
+        }
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let t0 = Instant::now();
+        std::thread::spawn(move || {
+            while t0.elapsed() < Duration::from_secs(secs) {
+                if flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if flag.load(Ordering::SeqCst) {
+                return;
+            }
+            let f = verify_timeout_failure(secs);
+            let line = serde_json::to_string(&f.event).unwrap_or_default();
+            {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            std::process::exit(f.status.code());
+        });
+        VerifyBudget(Some(done))
+    }
+
+    fn disarm(&self) {
+        if let Some(d) = &self.0 {
+            d.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The `{"type":"error"}` line of a load stopped by the verification budget.
+pub fn verify_timeout_failure(secs: u64) -> Failure {
+    let message = format!("verification did not finish within {secs} s: likely a loop the verifier cannot bound");
+    Failure::new(
+        ExitStatus::LoadFailed,
+        "load",
+        message.clone(),
+        Some("bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX); a bound read from memory (a map value, a task field) is not one"),
+        json!({"code": "verify_timeout", "verify_timeout_s": secs, "verifier": {"prog": null, "reason": message, "location": null, "insns_processed": null}}),
     )
 }
 
@@ -881,6 +1012,17 @@ mod tests {
         assert_eq!(v["exit_code"], 3);
         // "type" is the first key
         assert!(serde_json::to_string(v).unwrap().starts_with("{\"type\":\"error\""));
+    }
+
+    #[test]
+    fn verify_timeout_line() {
+        let f = verify_timeout_failure(60);
+        assert_eq!(f.status.code(), 4);
+        assert_eq!(f.event["stage"], "load");
+        assert_eq!(f.event["code"], "verify_timeout");
+        assert_eq!(f.event["message"], "verification did not finish within 60 s: likely a loop the verifier cannot bound");
+        assert_eq!(f.event["verifier"]["reason"], f.event["message"]);
+        assert!(f.event["hint"].as_str().unwrap().contains("bpf_for"));
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl ProgStats {
 }
 
 /// The statistics blocks libbpf prints at debug level for every program loaded with a log
-/// level (`prog 'NAME': -- BEGIN PROG LOAD LOG --` … `processed N insns (limit L)
+/// level and its own buffer (`prog 'NAME': -- BEGIN PROG LOAD LOG --` … `processed N insns (limit L)
 /// max_states_per_insn A total_states B peak_states C mark_read D` … `verification time T usec`
 /// … `stack depth S[+S…]`), one entry per program, in load order.
 pub fn prog_stats(captured: &[Captured]) -> Vec<ProgStats> {
@@ -155,33 +155,64 @@ pub fn prog_stats(captured: &[Captured]) -> Vec<ProgStats> {
                 Some(e) => (&after[..e], &after[e + END_MARK.len()..]),
                 None => (after, ""),
             };
-            let mut st = ProgStats { prog: name, ..Default::default() };
-            for l in body.lines().map(str::trim) {
-                if let Some(p) = l.strip_prefix("processed ") {
-                    let w: Vec<&str> = p.split_whitespace().collect();
-                    st.insns_processed = w.first().and_then(|x| x.parse().ok());
-                    for pair in w.windows(2) {
-                        let v = pair[1].trim_end_matches(')').parse().ok();
-                        match pair[0] {
-                            "max_states_per_insn" => st.max_states_per_insn = v,
-                            "total_states" => st.total_states = v,
-                            "peak_states" => st.peak_states = v,
-                            "mark_read" => st.mark_read = v,
-                            _ => {}
-                        }
-                    }
-                } else if let Some(p) = l.strip_prefix("verification time ") {
-                    st.verification_time_us = p.split_whitespace().next().and_then(|x| x.parse().ok());
-                } else if let Some(p) = l.strip_prefix("stack depth ") {
-                    // "stack depth 16+0+8": one number per subprogram; the deepest frame counts
-                    st.stack_depth = p.split('+').filter_map(|x| x.trim().parse().ok()).max();
-                }
-            }
-            out.push(st);
+            out.push(stats_from_log(&name, body));
             rest = tail;
         }
     }
     out
+}
+
+/// The statistics of one program from its verifier log (the loader's own log buffer).
+pub fn stats_from_log(prog: &str, body: &str) -> ProgStats {
+    let mut st = ProgStats { prog: prog.to_string(), ..Default::default() };
+    for l in body.lines().map(str::trim) {
+        if let Some(p) = l.strip_prefix("processed ") {
+            let w: Vec<&str> = p.split_whitespace().collect();
+            st.insns_processed = w.first().and_then(|x| x.parse().ok());
+            for pair in w.windows(2) {
+                let v = pair[1].trim_end_matches(')').parse().ok();
+                match pair[0] {
+                    "max_states_per_insn" => st.max_states_per_insn = v,
+                    "total_states" => st.total_states = v,
+                    "peak_states" => st.peak_states = v,
+                    "mark_read" => st.mark_read = v,
+                    _ => {}
+                }
+            }
+        } else if let Some(p) = l.strip_prefix("verification time ") {
+            st.verification_time_us = p.split_whitespace().next().and_then(|x| x.parse().ok());
+        } else if let Some(p) = l.strip_prefix("stack depth ") {
+            // "stack depth 16+0+8": one number per subprogram; the deepest frame counts
+            st.stack_depth = p.split('+').filter_map(|x| x.trim().parse().ok()).max();
+        }
+    }
+    st
+}
+
+/// Log buffer of a first load (BPF_LOG_STATS: the verifier's messages and counters, no trace).
+pub const SHORT_LOG_BYTES: usize = 64 * 1024;
+/// Log buffer of the one verbose reload. The kernel keeps the *end* of a longer log (the failing
+/// instruction and what led to it), so a program that walks a million instructions costs 1 MB, not 100.
+pub const VERBOSE_LOG_BYTES: usize = 1024 * 1024;
+
+/// Whether a rejected program is worth loading again at log level 1 to locate the failure.
+/// Not when the short log already names a source line; not when nothing reached the verifier
+/// (libbpf refused it first: a reload says the same); not for a whole-program property (licence);
+/// and not when the verifier ran out of its budget (instructions, jump sequences): a reload would
+/// cost as long again, and static analysis points at the loop.
+pub fn verbose_reload_needed(short_log: &str) -> bool {
+    if short_log.trim().is_empty() || short_log.lines().any(|l| parse_loc(l).is_some()) {
+        return false;
+    }
+    let insns = short_log
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("processed ")?.split_whitespace().next()?.parse::<u64>().ok())
+        .max();
+    let has = |s: &str| short_log.contains(s);
+    if has("BPF program is too large") || has("too complex") || has("too many states") || insns.is_some_and(|n| n > 1_000_000) {
+        return false;
+    }
+    !has("non-GPL compatible")
 }
 
 /// Same as [`extract`], for a plain text dump (e.g. stderr of a previous run).
@@ -444,6 +475,32 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 1000 
         let l = extract_from_text("libbpf: prog 'x': -- BEGIN PROG LOAD LOG --\nR2 invalid mem access 'scalar'\n");
         assert_eq!(l.log, "R2 invalid mem access 'scalar'\n");
         assert_eq!(l.reason.as_deref(), Some("R2 invalid mem access 'scalar'"));
+    }
+
+    #[test]
+    fn reload_only_where_the_short_log_does_not_locate_the_failure() {
+        // level 4: the reason and the counters, no source line: load again for the location
+        assert!(verbose_reload_needed("R0 invalid mem access 'map_value_or_null'\nprocessed 6 insns (limit 1000000) max_states_per_insn 0\n"));
+        // already located
+        assert!(!verbose_reload_needed("; *v += 1; @ bad.bpf.c:25\n5: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n"));
+        // nothing reached the verifier (libbpf refused an unresolved kfunc)
+        assert!(!verbose_reload_needed(""));
+        assert!(!verbose_reload_needed("\n"));
+        // out of budget: a reload costs as long again
+        assert!(!verbose_reload_needed("BPF program is too large. Processed 1000001 insn\nprocessed 1000001 insns (limit 1000000)\n"));
+        assert!(!verbose_reload_needed("The sequence of 8193 jumps is too complex.\nprocessed 90112 insns (limit 1000000)\n"));
+        assert!(!verbose_reload_needed("processed 1000001 insns (limit 1000000) max_states_per_insn 4\n"));
+        // whole-program property
+        assert!(!verbose_reload_needed("cannot call kernel function from non-GPL compatible program\nprocessed 1 insns\n"));
+    }
+
+    #[test]
+    fn stats_from_own_buffer() {
+        let s = stats_from_log("p", "processed 9 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0\nverification time 5 usec\nstack depth 8+16\n");
+        assert_eq!(s.insns_processed, Some(9));
+        assert_eq!(s.total_states, Some(1));
+        assert_eq!(s.verification_time_us, Some(5));
+        assert_eq!(s.stack_depth, Some(16));
     }
 
     #[test]
