@@ -7,6 +7,7 @@ import { LibraryStore } from './library/store.js';
 import { Monitor, type MonitorConfig, type MonitorEvent, type MonitorStatus } from './monitor.js';
 import { getBuild } from './toolchain/builds.js';
 import { TargetManager, type JobHints, type TargetKind, type TargetManagerOptions } from './targets.js';
+import type { Actor } from './targets/audit.js';
 
 export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: MonitorStatus) => void;
 
@@ -52,10 +53,11 @@ export class ScxEngines {
   }
 
   /** Deploy with a monitor: baseline, switch, watch, roll back on regression (recorded as a negative result). */
-  async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig, opts: { hints?: JobHints } = {}): Promise<MonitorStatus> {
+  async deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig, opts: { hints?: JobHints; actor?: Actor } = {}): Promise<MonitorStatus> {
     this.monitors.get(target)?.stop();
     if (this.opts.monitorHook && !config.hook) config = { ...config, hook: this.opts.monitorHook };
     const monitor = new Monitor(target, this.targets, config, {
+      actor: opts.actor,
       onEvent: (e, st) => {
         for (const l of this.listeners) l(target, e, st);
       },
@@ -71,7 +73,7 @@ export class ScxEngines {
       },
     });
     this.monitors.set(target, monitor);
-    return monitor.deployAndWatch(buildId, opts);
+    return monitor.deployAndWatch(buildId, { hints: opts.hints });
   }
 
   stopMonitor(target: TargetKind): void {

@@ -19,7 +19,8 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
 import { Fingerprint } from './profile/fingerprint.js';
-import type { JobHints, TargetKind, TargetManager } from './targets.js';
+import { hostSchedExtSysfs, type JobHints, type TargetKind, type TargetManager } from './targets.js';
+import { appendAudit, OPERATOR, type Actor, type RollbackTrigger } from './targets/audit.js';
 import { median } from './bench/stats.js';
 
 export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
@@ -189,6 +190,13 @@ export interface MonitorHooks {
   onEvent?: (e: MonitorEvent, status: MonitorStatus) => void;
   /** Record the outcome of a rollback (a negative result) in the library. */
   recordNegative?: (info: { buildId: string; reason: string; metrics: Record<string, number>; baseline: Record<string, number> }) => Promise<void>;
+  /** Who deployed (the audit log names them beside the monitor's own rollbacks). */
+  actor?: Actor;
+}
+
+/** The sample script for the host: the same, reading sched_ext where the host backend reads it. */
+export function hostSampleScript(sysfs = hostSchedExtSysfs()): string {
+  return SAMPLE_SCRIPT.replaceAll('/sys/kernel/sched_ext', sysfs.replace(/'/g, ''));
 }
 
 export class Monitor {
@@ -225,6 +233,14 @@ export class Monitor {
     this.timeline.push(e);
     this.hooks.onEvent?.(e, this.status());
     if (this.config.hook && kind !== 'sample' && kind !== 'baseline') {
+      // the operator's own command (never an MCP client's): it runs as the server's user; audited when the server may touch the host
+      if (this.targets.opts.allowHost) {
+        try {
+          appendAudit({ event: 'host_command', purpose: 'monitor_hook', command: this.config.hook, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, user: null, trigger: `${this.target} ${kind}` }, OPERATOR);
+        } catch (err) {
+          console.error(`[scx-mcp] audit: ${(err as Error).message}`);
+        }
+      }
       execa('sh', ['-c', this.config.hook], { env: { SCX_MONITOR_EVENT: JSON.stringify({ target: this.target, ...e }) }, reject: false, timeout: 60_000 }).catch(() => {});
     }
   }
@@ -237,7 +253,7 @@ export class Monitor {
       if (!s) throw new ScxError('VM_CRASHED', 'the sandbox VM is gone');
       text = (await s.vm.run(SAMPLE_SCRIPT, { channel: 'monitor', timeoutMs: 90_000, what: 'monitor sample' })).stdout;
     } else {
-      text = (await execa('sh', ['-c', SAMPLE_SCRIPT], { reject: false })).stdout;
+      text = (await execa('sh', ['-c', hostSampleScript()], { reject: false })).stdout; // reading state: root's
     }
     const sample = parseSample(text, tMs);
     if (this.config.probe) {
@@ -245,7 +261,8 @@ export class Monitor {
       try {
         const out = this.target === 'sandbox'
           ? await (await this.targets.sandboxSession(false))!.vm.run(p.command, { channel: 'monitor', guestTimeoutS: Math.ceil(p.timeoutS), timeoutMs: p.timeoutS * 1000 + 90_000, what: 'monitor probe' })
-          : await execa('sh', ['-c', p.command], { reject: false, timeout: p.timeoutS * 1000 }).then((r) => ({ exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr }));
+          // a workload command: as the invoking user, never root (audited once, when the monitor starts)
+          : await this.targets.hostCommands.run(p.command, { timeoutS: p.timeoutS, actor: this.actor, purpose: 'monitor_probe', audit: false });
         const v = out.exitCode === 0 ? probeValue(out.stdout) : null;
         if (v === null) sample.probeError = out.exitCode !== 0 ? `probe exited with status ${out.exitCode}${out.exitCode === 137 ? ` (killed after ${p.timeoutS} s)` : ''}` : 'probe printed no number';
         sample.probe = v;
@@ -263,6 +280,10 @@ export class Monitor {
     // make sure the target exists and may be used (starting the sandbox VM if needed; the host only
     // with --allow-host) before anything, samples and probes included, runs on it
     await this.targets.open(this.target);
+    if (this.target === 'host' && this.config.probe) {
+      // whom the probe runs as is decided (or refused) and audited before it first runs
+      this.targets.hostCommands.prepare(this.config.probe.command, { actor: this.actor, purpose: 'monitor_probe', repeat: `every ${this.config.intervalMs} ms while the monitor runs` });
+    }
     const samples: RawSample[] = [];
     for (let i = 0; i <= this.config.baselineSamples; i++) {
       const s = await this.read();
@@ -279,7 +300,7 @@ export class Monitor {
     this.baseline = Object.fromEntries([...perMetric].map(([k, vs]) => [k, median(vs)]));
     this.emit('baseline', `baseline over ${samples.length - 1} samples`, this.baseline);
 
-    const r = await this.targets.deploy(buildId, this.target, opts);
+    const r = await this.targets.deploy(buildId, this.target, { ...opts, actor: this.actor });
     this.buildId = buildId;
     this.scheduler = r.status.current?.name ?? null;
     this.emit('deployed', `${this.scheduler} deployed; watching every ${this.config.intervalMs} ms`);
@@ -305,7 +326,7 @@ export class Monitor {
         const exit = s ? (await s.kernelLog()).exits.filter((x) => x.scheduler === this.scheduler).at(-1) : undefined;
         if (exit) why = `the kernel disabled ${exit.scheduler}: ${exit.reason}${exit.message ? ` (${exit.message.split('\n')[0]})` : ''}`;
         this.emit('scheduler_exit', why);
-        await this.rollback(why, m);
+        await this.rollback(why, m, 'ejection');
         return;
       }
       if (cur.probeError) {
@@ -315,7 +336,7 @@ export class Monitor {
         if (this.probeFailures >= limit) {
           const why = `the SLO probe failed ${this.probeFailures} times in a row under ${this.scheduler} (it worked under the baseline): ${cur.probeError}`;
           this.emit('regression', why, m);
-          await this.rollback(why, m);
+          await this.rollback(why, m, 'monitor_probe');
           return;
         }
       } else {
@@ -331,7 +352,7 @@ export class Monitor {
         if (change === 'regression') {
           const why = `${t.rule.metric} ${pct.toFixed(0)} % worse than baseline for ${t.rule.window} samples (limit ${t.rule.rollbackPct} %)`;
           this.emit('regression', why, m);
-          await this.rollback(why, m);
+          await this.rollback(why, m, 'monitor_rule');
           return;
         }
         if (change === 'alert') this.emit('alert', `${t.rule.metric} ${pct.toFixed(0)} % worse than baseline (alert at ${t.rule.alertPct} %)`, m);
@@ -344,11 +365,15 @@ export class Monitor {
     }
   }
 
-  private async rollback(reason: string, metrics: Record<string, number>): Promise<void> {
+  private get actor(): Actor {
+    return this.hooks.actor ?? OPERATOR;
+  }
+
+  private async rollback(reason: string, metrics: Record<string, number>, trigger: RollbackTrigger): Promise<void> {
     this.running = false;
     clearInterval(this.timer);
     try {
-      const r = await this.targets.rollback(this.target, this.config.rollbackTo);
+      const r = await this.targets.rollback(this.target, this.config.rollbackTo, { actor: this.actor, trigger, reason });
       this.rolledBack = true;
       this.emit('rollback', `rolled back to ${r.to?.name ?? 'the kernel default'}: ${reason}`);
     } catch (e) {

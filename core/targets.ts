@@ -8,14 +8,22 @@
  *
  * One scheduler per target at a time. Each target keeps the stack of what ran
  * before, so rollback can go back one step or all the way to the kernel default.
+ *
+ * On the host, only loading, unloading and reading sched_ext state run as root; workload commands
+ * run as the invoking user (targets/run-as.ts), and every deploy, rollback and command is written
+ * to the audit log (targets/audit.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
+import { appendAudit, assertAuditWritable, OPERATOR, type Actor, type AuditEvent, type RollbackTrigger } from './targets/audit.js';
+import { hostRunDir } from './targets/run-dir.js';
+import { HostCommands } from './targets/run-as.js';
 import { SandboxSession, loaderFailure, parseLoaderOutput, parseStateOutput, type SessionOptions } from './sandbox/session.js';
 import { loaderAvailable, loaderDir } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
@@ -54,7 +62,7 @@ interface Backend {
   state(): Promise<SchedExtState>;
   load(build: BuildRecord, hints?: JobHints): Promise<{ ok: boolean; error?: string; step?: StepResult }>;
   unload(): Promise<void>;
-  run(command: string, timeoutS: number): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
+  run(command: string, timeoutS: number, actor: Actor): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
   close(): Promise<void>;
 }
 
@@ -87,10 +95,15 @@ class SandboxBackend implements Backend {
 
 const HOST_PIN_DIR = '/sys/fs/bpf/scx-mcp';
 
+/** sched_ext's sysfs (SCX_LOADER_SYSFS: the loader's own override, so the loader, the backend and the monitor read the same place) */
+export function hostSchedExtSysfs(): string {
+  return process.env.SCX_LOADER_SYSFS || '/sys/kernel/sched_ext';
+}
+
 /** Why the host cannot take a scheduler, or null if it can. */
 export function hostRefusal(allowHost: boolean): string | null {
   if (!allowHost) return 'host deployment is off: start the server with --allow-host (scx-mcp serve --allow-host) to let it touch this machine';
-  if (!existsSync('/sys/kernel/sched_ext')) return `this host's kernel (${readRelease()}) has no sched_ext (/sys/kernel/sched_ext is missing); use target "sandbox"`;
+  if (!existsSync(hostSchedExtSysfs())) return `this host's kernel (${readRelease()}) has no sched_ext (${hostSchedExtSysfs()} is missing); use target "sandbox"`;
   if (process.getuid?.() !== 0) return 'loading a scheduler on the host needs root; the server is not running as root';
   if (!existsSync('/sys/fs/bpf')) return 'bpffs is not mounted at /sys/fs/bpf';
   return null;
@@ -102,11 +115,6 @@ function readRelease(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Where host loader processes keep their output and pid (one directory per load). */
-function hostRunDir(): string {
-  return process.env.SCX_MCP_RUN_DIR || '/run/scx-mcp';
 }
 
 /** Whether `pid` is a live scx-loader / scx-job-hints process (a pid file can outlive its process). */
@@ -134,8 +142,9 @@ function signalLoader(pid: number, sig: NodeJS.Signals): void {
  * unload it.
  */
 export class HostBackend implements Backend {
-  /** sched_ext's sysfs (SCX_LOADER_SYSFS: the loader's own override, so both read the same place) */
-  private readonly sysfs = process.env.SCX_LOADER_SYSFS || '/sys/kernel/sched_ext';
+  private readonly sysfs = hostSchedExtSysfs();
+  /** `commands`: how workload commands run (as whom, audited); the manager shares its own. */
+  constructor(readonly commands: HostCommands = new HostCommands()) {}
   kernel() {
     return readRelease();
   }
@@ -199,7 +208,7 @@ export class HostBackend implements Backend {
   async unload() {
     // loader processes (this server's or an earlier one's): SIGTERM detaches cleanly
     if (existsSync(hostRunDir())) {
-      for (const d of await readdir(hostRunDir())) {
+      for (const d of await readdir(hostRunDir(), { withFileTypes: true }).then((es) => es.filter((e) => e.isDirectory()).map((e) => e.name))) {
         const pidFile = join(hostRunDir(), d, 'pid');
         const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : NaN;
         if (Number.isInteger(pid) && isLoaderProcess(pid)) {
@@ -214,10 +223,9 @@ export class HostBackend implements Backend {
     if (existsSync(HOST_PIN_DIR)) for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
     for (let i = 0; i < 100 && (await this.state()).state === 'enabled'; i++) await new Promise((r) => setTimeout(r, 100));
   }
-  async run(command: string, timeoutS: number) {
-    const t0 = performance.now();
-    const r = await execa('sh', ['-c', command], { reject: false, timeout: timeoutS * 1000 });
-    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, wallMs: performance.now() - t0 };
+  /** A workload command: as the invoking user, never root unless the operator said so; audited. */
+  async run(command: string, timeoutS: number, actor: Actor) {
+    return this.commands.run(command, { timeoutS, actor, purpose: 'command' });
   }
   async close() {}
 }
@@ -231,7 +239,16 @@ interface TargetState {
 
 export interface TargetManagerOptions {
   allowHost?: boolean;
+  /** Whom workload commands on the host run as (scx-mcp serve --run-as): USER|UID[:GROUP|GID], or root. */
+  runAs?: string;
   sandbox?: SessionOptions;
+}
+
+/** Who asked for a rollback, and why (for the audit log). */
+export interface RollbackCause {
+  actor?: Actor;
+  trigger?: RollbackTrigger;
+  reason?: string;
 }
 
 export class TargetManager {
@@ -239,7 +256,11 @@ export class TargetManager {
     sandbox: { current: null, previous: [] },
     host: { current: null, previous: [] },
   };
-  constructor(readonly opts: TargetManagerOptions = {}) {}
+  /** Workload commands on the host: whom they run as, the audit of each. */
+  readonly hostCommands: HostCommands;
+  constructor(readonly opts: TargetManagerOptions = {}) {
+    this.hostCommands = new HostCommands({ runAs: opts.runAs });
+  }
 
   private async backend(kind: TargetKind, start: boolean): Promise<Backend | undefined> {
     const t = this.targets[kind];
@@ -256,7 +277,7 @@ export class TargetManager {
     if (!start) return undefined;
     if (kind === 'host') {
       this.checkHostAllowed(kind);
-      return (t.backend = new HostBackend());
+      return (t.backend = new HostBackend(this.hostCommands));
     }
     t.starting ??= SandboxSession.start(this.opts.sandbox).then((s) => (t.backend = new SandboxBackend(s)));
     try {
@@ -307,12 +328,34 @@ export class TargetManager {
     if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
   }
 
-  async deploy(buildId: string, kind: TargetKind, opts: { hints?: JobHints } = {}): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+  async deploy(buildId: string, kind: TargetKind, opts: { hints?: JobHints; actor?: Actor } = {}): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     this.checkHostAllowed(kind);
     const build = await this.deployable(buildId);
-    if (opts.hints && !/\bjob_hints\b/.test(await buildSource(build.id, build).catch(() => ''))) {
+    const source = await buildSource(build.id, build).catch(() => null);
+    if (opts.hints && !/\bjob_hints\b/.test(source ?? '')) {
       throw new ScxError('BAD_INPUT', `${build.name} has no job_hints map, so job hints would be ignored`, 'hints are for sjf, ljf and hybrid (and schedulers that declare the same job_hints map); leave them out for this one');
     }
+    if (kind === 'host') {
+      assertAuditWritable(); // a host change that cannot be recorded is not made
+      const audit = (outcome: 'ok' | 'failed', replacedName: string | null, error?: string) => appendAudit({
+        event: 'deploy', target: 'host', buildId: build.id, name: build.name,
+        sourceSha256: source === null ? null : createHash('sha256').update(source).digest('hex'),
+        origin: build.origin, params: build.params, hints: opts.hints ?? null, replaced: replacedName, outcome, ...(error ? { error } : {}),
+      }, opts.actor ?? OPERATOR);
+      try {
+        const r = await this.deployOn(build, kind, opts);
+        audit('ok', r.replaced?.name ?? null);
+        return r;
+      } catch (e) {
+        audit('failed', this.targets.host.current?.name ?? null, (e as Error).message);
+        throw e;
+      }
+    }
+    return this.deployOn(build, kind, opts);
+  }
+
+  private async deployOn(build: BuildRecord, kind: TargetKind, opts: { hints?: JobHints }): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+    const buildId = build.id;
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
     if (kind === 'sandbox' && kernel && build.verification!.kernel !== kernel) {
@@ -333,8 +376,29 @@ export class TargetManager {
     return { status: await this.status(kind), replaced, load: res.step };
   }
 
-  /** Back to the previous scheduler, or to the kernel default. Idempotent at the default. */
-  async rollback(kind: TargetKind, to: 'previous' | 'default'): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+  /** Back to the previous scheduler, or to the kernel default. Idempotent at the default. On the host, audited with its cause. */
+  async rollback(kind: TargetKind, to: 'previous' | 'default', cause: RollbackCause = {}): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+    if (kind !== 'host' || !this.opts.allowHost) return this.rollbackOn(kind, to);
+    const from = this.targets.host.current;
+    const audit = (e: Partial<Extract<AuditEvent, { event: 'rollback' }>>) => {
+      try {
+        appendAudit({ event: 'rollback', target: 'host', trigger: cause.trigger ?? 'tool', reason: cause.reason ?? null, from: from?.name ?? null, to: null, changed: false, outcome: 'ok', ...e }, cause.actor ?? OPERATOR);
+      } catch (err) {
+        // a rollback is the safe direction: it is not undone because the log cannot be written
+        console.error(`[scx-mcp] audit: ${(err as Error).message}`);
+      }
+    };
+    try {
+      const r = await this.rollbackOn(kind, to);
+      audit({ to: r.to?.name ?? null, changed: r.changed });
+      return r;
+    } catch (e) {
+      audit({ changed: true, outcome: 'failed', error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  private async rollbackOn(kind: TargetKind, to: 'previous' | 'default'): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
     const t = this.targets[kind];
     const b = await this.backend(kind, false);
     const from = t.current;
@@ -359,10 +423,10 @@ export class TargetManager {
     return { status: await this.status(kind), from, to: t.current, changed: true };
   }
 
-  /** Run a command on a target (the sandbox VM, or the host when allowed). */
-  async run(kind: TargetKind, command: string, timeoutS: number) {
+  /** Run a command on a target (the sandbox VM, or the host when allowed: as the invoking user, audited). */
+  async run(kind: TargetKind, command: string, timeoutS: number, actor: Actor = OPERATOR) {
     const b = await this.backend(kind, true);
-    return b!.run(command, timeoutS);
+    return b!.run(command, timeoutS, actor);
   }
 
   /** Make sure a target can be used: boots the sandbox VM if needed; refuses the host without --allow-host, root and sched_ext. */
@@ -379,7 +443,15 @@ export class TargetManager {
   async close(): Promise<void> {
     for (const kind of ['sandbox', 'host'] as const) {
       const t = this.targets[kind];
-      if (kind === 'host' && t.current) await t.backend?.unload().catch(() => undefined);
+      if (kind === 'host' && t.current) {
+        const from = t.current.name;
+        const ok = await t.backend?.unload().then(() => true, () => false);
+        try {
+          appendAudit({ event: 'rollback', target: 'host', trigger: 'shutdown', reason: 'the server is shutting down', from, to: null, changed: true, outcome: ok ? 'ok' : 'failed' }, OPERATOR);
+        } catch (e) {
+          console.error(`[scx-mcp] audit: ${(e as Error).message}`);
+        }
+      }
       await t.backend?.close().catch(() => undefined);
       t.backend = undefined;
     }

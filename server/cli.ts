@@ -14,10 +14,28 @@ import { isScxError, ScxError } from '../core/errors.js';
 import { callTool } from './in-process.js';
 import { createServer } from './compose.js';
 import { startHttp } from './http.js';
+import { hostToken, tokenNotice } from './token.js';
 import { ensureKernel } from '../core/kernel/fetch.js';
 import { stateDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
 import { compileBpf } from '../core/toolchain/compile.js';
+
+const RUN_AS = ['--run-as <user>', 'whom workload commands on the host run as (USER|UID[:GROUP|GID]; "root" only if really meant); default: the sudo user (SUDO_UID/SUDO_GID), or the server\'s own user when it is not root'] as const;
+
+/** Decide whom host commands run as now, so a bad --run-as stops the start; without one, say if host commands will be refused. */
+function checkRunAs(engines: ScxEngines, o: { allowHost?: boolean; runAs?: string }): void {
+  if (o.runAs !== undefined) {
+    const u = engines.targets.hostCommands.who();
+    console.error(`scx-mcp: host commands run as uid ${u.uid} gid ${u.gid}${u.name ? ` (${u.name})` : ''}`);
+  } else if (o.allowHost) {
+    try {
+      const u = engines.targets.hostCommands.who();
+      console.error(`scx-mcp: host commands run as uid ${u.uid} gid ${u.gid}${u.name ? ` (${u.name})` : ''}, from ${u.source}`);
+    } catch (e) {
+      console.error(`scx-mcp: warning: host commands will be refused: ${(e as Error).message}${isScxError(e) && e.hint ? `\n  hint: ${e.hint}` : ''}`);
+    }
+  }
+}
 
 const program = new Command();
 program.name('scx-mcp').description('MCP server and tools for building, verifying and deploying sched_ext schedulers');
@@ -28,10 +46,12 @@ program
   .option('--http <port>', 'listen for MCP over HTTP on this port (0 = any free port)')
   .option('--host <host>', 'address to bind with --http', '127.0.0.1')
   .option('--token <token>', 'bearer token required from HTTP clients (required off loopback; also $SCX_MCP_TOKEN)')
-  .option('--allow-host', 'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel')
+  .option('--allow-host', 'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel; over HTTP it always needs a bearer token (generated if not given)')
+  .option(...RUN_AS)
   .option('--monitor-hook <command>', 'host command run on every monitor alert, regression and rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent)')
-  .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean; monitorHook?: string }) => {
-    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), monitorHook: o.monitorHook, log: (l) => console.error(`[scx-mcp] ${l}`) });
+  .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean; runAs?: string; monitorHook?: string }) => {
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), runAs: o.runAs, monitorHook: o.monitorHook, log: (l) => console.error(`[scx-mcp] ${l}`) });
+    checkRunAs(engines, o);
     let closing = false;
     const shutdown = async () => {
       if (closing) return;
@@ -42,8 +62,12 @@ program
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
     if (o.http !== undefined) {
-      const h = await startHttp(engines, { port: Number(o.http), host: o.host, token: o.token ?? process.env.SCX_MCP_TOKEN });
+      const given = o.token ?? (process.env.SCX_MCP_TOKEN || undefined);
+      // a server that may touch the host takes no request without the token, on loopback too
+      const t = o.allowHost ? hostToken(given) : undefined;
+      const h = await startHttp(engines, { port: Number(o.http), host: o.host, token: t?.token ?? given, requireToken: Boolean(o.allowHost) });
       console.error(`scx-mcp: Streamable HTTP on ${h.url}/mcp, legacy SSE on ${h.url}/sse`);
+      if (t) console.error(tokenNotice(`${h.url}/mcp`, t));
     } else {
       const server = createServer(engines);
       const transport = new StdioServerTransport();
@@ -59,14 +83,16 @@ program
   .argument('<tool>', 'tool name, e.g. build_scheduler')
   .argument('[json]', 'arguments as JSON', '{}')
   .option('--allow-host', 'as for serve')
-  .action(async (tool: string, json: string, o: { allowHost?: boolean }) => {
+  .option(...RUN_AS)
+  .action(async (tool: string, json: string, o: { allowHost?: boolean; runAs?: string }) => {
     let args: Record<string, unknown>;
     try {
       args = JSON.parse(json) as Record<string, unknown>;
     } catch (e) {
       throw new ScxError('BAD_INPUT', `arguments are not valid JSON: ${(e as Error).message}`);
     }
-    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost) });
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), runAs: o.runAs });
+    checkRunAs(engines, o);
     try {
       const result = await callTool(engines, tool, args, (m) => process.stderr.write(`[${tool}] ${m}\n`));
       console.log(JSON.stringify(result.structuredContent ?? result.content, null, 2));
@@ -85,7 +111,8 @@ program
   .option('--target <target>', 'sandbox or host', 'sandbox')
   .option('--config <json>', 'monitor settings as JSON (intervalMs, baselineSamples, rules, probe, hook, rollbackTo)', '{}')
   .option('--allow-host', 'as for serve')
-  .action(async (o: { build: string; target: string; config: string; allowHost?: boolean }) => {
+  .option(...RUN_AS)
+  .action(async (o: { build: string; target: string; config: string; allowHost?: boolean; runAs?: string }) => {
     if (o.target !== 'sandbox' && o.target !== 'host') throw new ScxError('BAD_INPUT', `unknown target "${o.target}"`, 'use sandbox or host');
     let raw: unknown;
     try {
@@ -95,7 +122,8 @@ program
     }
     const parsed = MonitorConfig.safeParse(raw);
     if (!parsed.success) throw new ScxError('BAD_INPUT', `bad monitor config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), log: (l) => console.error(`[scx-mcp] ${l}`) });
+    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), runAs: o.runAs, log: (l) => console.error(`[scx-mcp] ${l}`) });
+    checkRunAs(engines, o);
     engines.onMonitorEvent((target, e) => console.log(JSON.stringify({ target, ...e })));
     const stop = async () => {
       engines.stopMonitor(o.target as 'sandbox' | 'host');

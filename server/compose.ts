@@ -42,8 +42,10 @@ export function registerTool(server: McpServer, engines: ScxEngines, def: ToolDe
     annotations: { title: def.title, ...def.annotations },
   }, (async (args: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
     let step = 0;
+    const client = server.server.getClientVersion();
     const ctx: ToolContext = {
       engines,
+      actor: { client: client ? `${client.name} ${client.version}` : 'unknown MCP client' },
       signal: extra.signal,
       async progress(message, progress, total) {
         step++;

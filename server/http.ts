@@ -3,7 +3,8 @@
  * the older HTTP+SSE pair (GET /sse, POST /messages) for clients that still use it.
  *
  * Safety: binds 127.0.0.1 unless told otherwise; binding anywhere else requires a
- * bearer token; a request carrying a foreign Origin header is refused (DNS rebinding).
+ * bearer token, and so does a server that may touch the host (--allow-host: see token.ts), wherever
+ * it listens; a request carrying a foreign Origin header is refused (DNS rebinding).
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,6 +19,8 @@ export interface HttpOptions {
   port: number;
   host?: string;
   token?: string;
+  /** Refuse to start without a token (a server started with --allow-host). */
+  requireToken?: boolean;
   /** Extra allowed Origin values besides http(s)://localhost|127.0.0.1|[::1][:port]. */
   allowedOrigins?: string[];
 }
@@ -65,6 +68,9 @@ export async function startHttp(engines: ScxEngines, opts: HttpOptions): Promise
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host) && !opts.token) {
     throw new ScxError('BAD_INPUT', `refusing to listen on ${host} without a token`, 'pass --token (or SCX_MCP_TOKEN), or bind to 127.0.0.1');
+  }
+  if (opts.requireToken && !opts.token) {
+    throw new ScxError('BAD_INPUT', 'refusing to serve HTTP with host access and no token', 'the CLI generates one with --allow-host; callers of startHttp pass it');
   }
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();

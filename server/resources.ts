@@ -8,6 +8,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
 import { improvementPct } from '../core/library/history.js';
+import { readAuditTail } from '../core/targets/audit.js';
 
 export function registerResources(server: McpServer, engines: ScxEngines): void {
   server.registerResource('memory', 'scx://memory', {
@@ -70,6 +71,12 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     const m = engines.monitors.get(t);
     return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(m ? m.status() : { target: t, running: false, timeline: [] }, null, 2) }] };
   });
+
+  server.registerResource('audit', 'scx://audit', {
+    title: 'Host audit log',
+    description: 'What scx-mcp did on the host, newest last (the last 200 entries, at most 64 KB): deploys (build id, source hash, parameters, hints), rollbacks (and what triggered them: a tool call, a monitor rule or probe, an ejection, shutdown), and host commands (the command and the uid it ran as), each with its time and the MCP client that asked. Kept across restarts in <run dir>/audit.jsonl.',
+    mimeType: 'application/json',
+  }, async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(readAuditTail({ maxLines: 200, maxBytes: 64 * 1024 }), null, 2) }] }));
 
   server.registerPrompt('improve_workload', {
     title: 'Make a workload run better with a sched_ext scheduler',

@@ -5,9 +5,12 @@
  */
 import type { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
+import type { Actor } from '../core/targets/audit.js';
 
 export interface ToolContext {
   engines: ScxEngines;
+  /** Who is asking (the MCP client's name from initialize): the host audit log records it. */
+  actor: Actor;
   /** Report progress (shown by clients that asked for it; always logged). */
   progress(message: string, progress?: number, total?: number): Promise<void>;
   log(level: 'debug' | 'info' | 'warning' | 'error', message: string): Promise<void>;

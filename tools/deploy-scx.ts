@@ -41,10 +41,10 @@ export const deployScxTool = defineTool({
     let replaced = (await ctx.engines.targets.status(input.target)).current;
     if (input.monitor === false) {
       ctx.engines.stopMonitor(input.target);
-      replaced = (await ctx.engines.targets.deploy(input.buildId, input.target, { hints: input.hints })).replaced;
+      replaced = (await ctx.engines.targets.deploy(input.buildId, input.target, { hints: input.hints, actor: ctx.actor })).replaced;
     } else {
       await ctx.progress('sampling a baseline before the switch');
-      monitor = await ctx.engines.deployMonitored(input.buildId, input.target, input.monitor, { hints: input.hints });
+      monitor = await ctx.engines.deployMonitored(input.buildId, input.target, input.monitor, { hints: input.hints, actor: ctx.actor });
     }
     const status = await ctx.engines.targets.status(input.target);
     const r = { status, replaced };

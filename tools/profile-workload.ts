@@ -25,7 +25,7 @@ export const profileWorkloadTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(input, ctx) {
     await ctx.progress(`profiling ${input.command ?? (input.pids ? `pids ${input.pids.join(',')}` : 'the whole system')} on ${input.target}`);
-    const p = await profileWorkload({ target: input.target, command: input.command, pids: input.pids, systemSeconds: input.seconds, timeoutS: input.timeoutS }, ctx.engines.targets);
+    const p = await profileWorkload({ target: input.target, command: input.command, pids: input.pids, systemSeconds: input.seconds, timeoutS: input.timeoutS }, ctx.engines.targets, ctx.actor);
     return {
       structured: p,
       summary: `${p.wallMs.toFixed(0)} ms wall, CPU utilisation ${(p.cpu.utilisation * 100).toFixed(0)} % of ${p.cpus} CPUs, ` +

@@ -20,7 +20,7 @@ export const rollbackTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
     ctx.engines.stopMonitor(input.target);
-    const r = await ctx.engines.targets.rollback(input.target, input.to);
+    const r = await ctx.engines.targets.rollback(input.target, input.to, { actor: ctx.actor, trigger: 'tool' });
     return {
       structured: { target: input.target, changed: r.changed, from: r.from, to: r.to, status: r.status },
       summary: r.changed

@@ -11,6 +11,7 @@ import { ScxError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { staticHelper } from '../sandbox/image.js';
 import type { TargetKind, TargetManager } from '../targets.js';
+import { OPERATOR, type Actor } from '../targets/audit.js';
 import { Fingerprint } from './fingerprint.js';
 
 export const RawProfile = z.object({
@@ -182,7 +183,8 @@ export function parseProfilerOutput(stdout: string, target: TargetKind, command:
   return deriveProfile(RawProfile.parse(JSON.parse(stdout)), target, command);
 }
 
-export async function profileWorkload(req: ProfileRequest, targets: TargetManager): Promise<Profile> {
+/** Profile a workload; `actor` (who asked) goes into the host audit log when a command runs on the host. */
+export async function profileWorkload(req: ProfileRequest, targets: TargetManager, actor: Actor = OPERATOR): Promise<Profile> {
   const modes = [req.command ? 1 : 0, req.pids?.length ? 1 : 0].reduce((a, b) => a + b, 0);
   if (modes > 1) throw new ScxError('BAD_INPUT', 'give either command or pids, not both');
   if (req.target === 'host' && !targets.opts.allowHost && req.command) {
@@ -193,8 +195,13 @@ export async function profileWorkload(req: ProfileRequest, targets: TargetManage
   const timeoutS = (req.timeoutS ?? 120) + 30;
   let stdout: string;
   if (req.target === 'host') {
+    if (req.command) targets.hostCommands.who(); // refused (root with no one to run it as) before anything is built or run
     const bin = await staticHelper(join(repoRoot, 'core', 'profile', 'scx-profile.c'));
-    const r = await execa(bin, args, { reject: false, timeout: timeoutS * 1000 });
+    // the workload runs as the invoking user (never root unless the operator said so), audited;
+    // scx-profile itself, which only reads /proc, stays the server's
+    const line = req.command ? targets.hostCommands.prepare(req.command, { actor, purpose: 'profile_workload' }) : undefined;
+    const r = await execa(bin, line ? profilerArgs({ ...req, command: line.shell }) : args,
+      { reject: false, timeout: timeoutS * 1000, ...(line ? { env: line.env, extendEnv: false, cwd: line.cwd } : {}) });
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   } else {
