@@ -245,6 +245,8 @@ fn is_noise(l: &str) -> bool {
         || t.starts_with("Live regs")
         || t.starts_with("Global function ")
         || t.starts_with("R1 type=ctx")
+        || (t.starts_with("subprog ") && t.contains("insns_self"))
+        || (t.starts_with("func '") && t.contains(" has btf_id "))
     {
         return true;
     }
@@ -461,6 +463,22 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 1000 
         assert_eq!(l.reason.as_deref(), Some("BPF program is too large. Processed 1000001 insn"));
         assert_eq!(l.location.as_ref().unwrap().line, 10);
         assert!(l.hint.unwrap().contains("1M-instruction"));
+    }
+
+    #[test]
+    fn complexity_limit_at_log_level_4() {
+        // what a 7.3 kernel prints at BPF_LOG_STATS for a loop bounded by a map value
+        let l = extract_from_text("libbpf: prog 'loop_enqueue': -- BEGIN PROG LOAD LOG --\n\
+func 'enqueue' arg0 has btf_id 117164 type STRUCT 'task_struct'\n\
+BPF program is too large. Processed 1000001 insn\n\
+verification time 8044196 usec\n\
+stack depth max 0\n\
+subprog 0 (loop_enqueue) main insns_self 1000001 insns_total 1000001 stack 8\n\
+processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001 peak_states 1226 mark_read 0\n\
+-- END PROG LOAD LOG --\n");
+        assert_eq!(l.reason.as_deref(), Some("BPF program is too large. Processed 1000001 insn"));
+        assert_eq!(l.insns_processed, Some(1000001));
+        assert!(!verbose_reload_needed(&l.log));
     }
 
     #[test]
