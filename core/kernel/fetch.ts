@@ -8,6 +8,7 @@
  *   current                 the release in use (one line)
  *   <release>/manifest.json version, source, sha256 and size of every file
  *   <release>/{vmlinuz,config,vmlinux,vmlinux.h,scx_target_api.h}
+ *   <release>/modules/*.ko  the guest's 9p and overlayfs modules, decompressed (modules.ts)
  *   apt/<suite>/            private apt state (lists, downloaded .debs)
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +21,7 @@ import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import { cacheDir } from '../paths.js';
 import { locatePayload, missingConfig, parseKernelConfig, scxKfuncsFromVmlinuxH, targetApiHeader } from './bzimage.js';
+import { extractGuestModules } from './modules.js';
 
 export const KERNEL_SUITES = ['trixie-backports', 'sid'] as const;
 const KERNEL_FILES = ['vmlinuz', 'config', 'vmlinux', 'vmlinux.h', 'scx_target_api.h'] as const;
@@ -32,6 +34,8 @@ export const KernelManifest = z.object({
   packages: z.array(z.string()),
   fetchedAt: z.string(),
   kfuncs: z.array(z.string()),
+  /** The guest modules in load order (files modules/<name>.ko); absent in caches made before the host share. */
+  modules: z.array(z.string()).optional(),
   files: z.record(z.string(), z.object({ sha256: z.string(), size: z.number() })),
 });
 export type KernelManifest = z.infer<typeof KernelManifest>;
@@ -41,6 +45,8 @@ export interface KernelInfo {
   dir: string;
   vmlinuz: string;
   vmlinuxH: string;
+  /** The guest's modules (9p, overlayfs and their dependencies), absolute paths in load order. */
+  modules: string[];
   manifest: KernelManifest;
 }
 
@@ -105,7 +111,8 @@ export async function checkCached(release: string): Promise<string | null> {
   } catch (e) {
     return `manifest.json unreadable: ${(e as Error).message.split('\n')[0]}`;
   }
-  for (const name of KERNEL_FILES) {
+  if (!manifest.modules?.length) return 'no guest modules (a cache made before the sandbox shared the host filesystem)';
+  for (const name of [...KERNEL_FILES, ...manifest.modules.map((m) => `modules/${m}.ko`)]) {
     const rec = manifest.files[name];
     const path = join(dir, name);
     if (!rec) return `manifest has no entry for ${name}`;
@@ -120,7 +127,7 @@ export async function checkCached(release: string): Promise<string | null> {
 async function loadInfo(release: string): Promise<KernelInfo> {
   const dir = join(kernelsDir(), release);
   const manifest = KernelManifest.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
-  return { release, dir, vmlinuz: join(dir, 'vmlinuz'), vmlinuxH: join(dir, 'vmlinux.h'), manifest };
+  return { release, dir, vmlinuz: join(dir, 'vmlinuz'), vmlinuxH: join(dir, 'vmlinux.h'), modules: (manifest.modules ?? []).map((m) => join(dir, 'modules', `${m}.ko`)), manifest };
 }
 
 export async function requireTools(tools: string[]): Promise<void> {
@@ -232,7 +239,7 @@ async function resolve(wanted: string | undefined, log: (s: string) => void): Pr
     // Newer Debian kernels split the image: linux-binary-<rel> (vmlinuz) + linux-base-<rel> (config).
     const binary = await apt.show(`linux-binary-${release}`);
     if (binary) {
-      candidates.push({ apt, release, packageVersion: binary.Version ?? '?', packages: [`linux-binary-${release}`, `linux-base-${release}`] });
+      candidates.push({ apt, release, packageVersion: binary.Version ?? '?', packages: [`linux-binary-${release}`, `linux-base-${release}`, `linux-modules-${release}`] });
       continue;
     }
     const image = await apt.show(`linux-image-${release}`) ?? await apt.show(`linux-image-${release}-unsigned`);
@@ -298,15 +305,18 @@ async function unpackKernel(c: Resolved): Promise<void> {
     const kfuncs = scxKfuncsFromVmlinuxH(dump.stdout);
     if (!kfuncs.length) throw new Error('vmlinux.h declares no scx_bpf_* kfuncs: BTF without sched_ext');
     await writeFile(join(out, 'scx_target_api.h'), targetApiHeader(c.release, kfuncs));
+    const modulesRoot = firstExisting([join(tree, 'usr/lib/modules', c.release), join(tree, 'lib/modules', c.release)]);
+    if (!modulesRoot) throw new Error(`no modules for ${c.release} in ${c.packages.join(', ')}`);
+    const modules = await extractGuestModules(modulesRoot, c.release, join(out, 'modules'));
 
     const files: KernelManifest['files'] = {};
-    for (const name of KERNEL_FILES) {
+    for (const name of [...KERNEL_FILES, ...modules.map((m) => `modules/${m}.ko`)]) {
       const p = join(out, name);
       files[name] = { sha256: await sha256File(p), size: (await stat(p)).size };
     }
     const manifest: KernelManifest = {
       release: c.release, packageVersion: c.packageVersion, suite: c.apt.suite, mirror: mirror(),
-      packages: c.packages, fetchedAt: new Date().toISOString(), kfuncs, files,
+      packages: c.packages, fetchedAt: new Date().toISOString(), kfuncs, modules, files,
     };
     await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 

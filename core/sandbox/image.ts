@@ -1,8 +1,13 @@
 /**
- * The guest image: an initramfs (gzip'd newc cpio) holding busybox, the guest
- * agent, the tools a job needs (bpftool, stress-ng, hackbench, cyclictest, ...)
- * and every shared library `ldd` lists for them. Built once per content and
- * cached under <cache>/images/<sha256>.cpio.gz.
+ * The guest image: a small initramfs (gzip'd newc cpio) holding only what the guest needs before
+ * it can see the host: busybox, /init, the agent, a clock helper and the kernel's 9p and overlayfs
+ * modules. /init mounts the host's root filesystem read-only over 9p and runs the agent chrooted
+ * into it, so every program installed on the host (the user's build, interpreters, stress-ng,
+ * scx schedulers, our own loader and fixtures) runs in the guest without being copied here.
+ * Built once per content and cached under <cache>/images/<sha256>.cpio.gz.
+ *
+ * guestPrograms() names the project's own programs the guest finds on its PATH (through the run
+ * directory shared back with the host, see vm.ts): the Rust loader, the profiler, the fixtures.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,7 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import { cacheDir, guestDir, repoRoot } from '../paths.js';
-import { sha256File } from '../kernel/fetch.js';
+import { ensureKernel, sha256File, type KernelInfo } from '../kernel/fetch.js';
 
 /** A host file to put into the guest at `dest` (absolute guest path). */
 export interface GuestFile {
@@ -19,29 +24,12 @@ export interface GuestFile {
   dest: string;
 }
 
-/** Host tools every sandbox guest carries, by the name they are found under on the host. */
-export const DEFAULT_GUEST_TOOLS = ['bpftool', 'stress-ng', 'hackbench', 'cyclictest'] as const;
-
 export interface ImageOptions {
-  /** Extra host programs (names on PATH or absolute paths), copied with their libraries to /usr/bin. */
-  tools?: string[];
-  /** Extra files (e.g. the Rust loader, workload binaries). Executables get their libraries too. */
+  /** The kernel whose modules go in (default: the sandbox kernel). */
+  kernel?: KernelInfo;
+  /** Extra files for the initramfs itself (rarely needed: the guest sees the host). */
   files?: GuestFile[];
   log?: (s: string) => void;
-}
-
-async function which(tool: string): Promise<string> {
-  if (tool.startsWith('/')) {
-    if (!existsSync(tool)) throw new ScxError('TOOL_MISSING', `guest tool ${tool} does not exist`, 'build or install it first');
-    return tool;
-  }
-  const r = await execa('sh', ['-c', `command -v ${tool}`], { reject: false });
-  const p = r.stdout.trim();
-  if (r.exitCode !== 0 || !p.startsWith('/')) {
-    throw new ScxError('TOOL_MISSING', `${tool} is needed inside the sandbox guest but is not installed on the host`,
-      'run `npm run setup` (installs bpftool, stress-ng, rt-tests, busybox-static)');
-  }
-  return p;
 }
 
 /** Shared libraries (and the dynamic loader) an executable needs; [] for static binaries and scripts. */
@@ -72,46 +60,52 @@ export function loaderDir(): string {
   return join(cacheDir(), 'sched-rust-target', 'release');
 }
 
-/** Whether the guest image carries scx-loader (then loads go through it, not bpftool). */
+/** Whether scx-loader is built (then loads go through it, not bpftool). */
 export function loaderAvailable(): boolean {
   return existsSync(join(loaderDir(), 'scx-loader'));
+}
+
+/**
+ * The project's programs the guest runs by name, as host paths (the guest sees them through the
+ * host share): scx-profile and scx-clock (static helpers), scx-loader and scx-job-hints when
+ * sched-rust is built, and the workload fixtures when they are built.
+ */
+export async function guestPrograms(): Promise<Record<string, string>> {
+  const bin: Record<string, string> = {
+    'scx-clock': await staticHelper(join(guestDir, 'scx-clock.c')),
+    'scx-profile': await staticHelper(join(repoRoot, 'core', 'profile', 'scx-profile.c')),
+  };
+  for (const b of ['scx-loader', 'scx-job-hints']) if (existsSync(join(loaderDir(), b))) bin[b] = join(loaderDir(), b);
+  const fixtureBin = join(repoRoot, 'fixtures', 'workloads', 'bin');
+  if (existsSync(fixtureBin)) for (const f of (await readdir(fixtureBin)).sort()) bin[f] = join(fixtureBin, f);
+  return bin;
 }
 
 /** Build (or reuse) the initramfs; returns its path. */
 export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string> {
   const log = opts.log ?? (() => {});
-  const files: GuestFile[] = [];
+  const kernel = opts.kernel ?? (await ensureKernel({ log }));
+  if (!kernel.modules.length) {
+    throw new ScxError('KERNEL_CACHE_CORRUPT', `the cached kernel ${kernel.release} has no guest modules (9p, overlayfs)`, 'run `npm run setup` (scx-mcp kernel) to fetch them with the kernel');
+  }
   const busybox = await busyboxPath();
-  files.push({ src: busybox, dest: '/bin/busybox' });
-  files.push({ src: join(guestDir, 'init'), dest: '/init' });
-  files.push({ src: join(guestDir, 'agent.sh'), dest: '/scx/agent.sh' });
-  files.push({ src: await staticHelper(join(guestDir, 'scx-clock.c')), dest: '/usr/bin/scx-clock' });
-  files.push({ src: await staticHelper(join(repoRoot, 'core', 'profile', 'scx-profile.c')), dest: '/usr/bin/scx-profile' });
-  const executables: string[] = [];
-  for (const t of [...DEFAULT_GUEST_TOOLS, ...(opts.tools ?? [])]) {
-    const p = await which(t);
-    files.push({ src: p, dest: `/usr/bin/${basename(p)}` });
-    executables.push(p);
-  }
-  // the workload fixtures (static binaries from fixtures/workloads), when they have been built
-  const fixtureBin = join(repoRoot, 'fixtures', 'workloads', 'bin');
-  const fixtures = existsSync(fixtureBin) ? (await readdir(fixtureBin)).sort().map((f) => ({ src: join(fixtureBin, f), dest: `/usr/bin/${f}` })) : [];
-  // the Rust loader (sched-rust), when it has been built
-  const loaders = ['scx-loader', 'scx-job-hints'].filter((b) => existsSync(join(loaderDir(), b))).map((b) => ({ src: join(loaderDir(), b), dest: `/usr/bin/${b}` }));
-  for (const f of [...fixtures, ...loaders, ...(opts.files ?? [])]) {
-    if (!existsSync(f.src)) throw new ScxError('OBJECT_MISSING', `guest file ${f.src} does not exist`, 'build it first');
-    files.push(f);
-    executables.push(f.src);
-  }
-  const libs = new Set<string>();
-  for (const e of executables) for (const l of await sharedLibraries(e)) libs.add(l);
-  for (const l of libs) files.push({ src: l, dest: l });
+  const files: GuestFile[] = [
+    { src: busybox, dest: '/bin/busybox' },
+    { src: join(guestDir, 'init'), dest: '/init' },
+    { src: join(guestDir, 'agent.sh'), dest: '/scx/agent.sh' },
+    { src: await staticHelper(join(guestDir, 'scx-clock.c')), dest: '/scx/scx-clock' },
+    ...kernel.modules.map((m) => ({ src: m, dest: `/scx/modules/${basename(m)}` })),
+    ...(opts.files ?? []),
+  ];
+  for (const f of files) if (!existsSync(f.src)) throw new ScxError('OBJECT_MISSING', `guest file ${f.src} does not exist`, 'build it first');
+  const moduleOrder = kernel.modules.map((m) => basename(m)).join('\n') + '\n';
   const applets = (await execa(busybox, ['--list-full'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
 
   // Content address: every file's destination and content hash, plus the applet list.
   const h = createHash('sha256');
   for (const f of [...files].sort((a, b) => a.dest.localeCompare(b.dest))) h.update(`${f.dest}\0${await sha256File(f.src)}\n`);
   h.update(applets.join('\n'));
+  h.update(`modules\0${moduleOrder}`);
   const digest = h.digest('hex').slice(0, 24);
   const imagesDir = join(cacheDir(), 'images');
   const image = join(imagesDir, `${digest}.cpio.gz`);
@@ -121,7 +115,7 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   await mkdir(imagesDir, { recursive: true });
   const stage = await mkdtemp(join(imagesDir, '.stage-'));
   try {
-    for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc', 'bin', 'sbin', 'usr/bin', 'usr/sbin', 'lib64', 'scx']) {
+    for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc', 'bin', 'sbin', 'usr/bin', 'usr/sbin', 'host', 'scx/modules']) {
       await mkdir(join(stage, d), { recursive: true });
     }
     for (const f of files) {
@@ -139,6 +133,7 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
     }
     await writeFile(join(stage, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     await writeFile(join(stage, 'etc/group'), 'root:x:0:\n');
+    await writeFile(join(stage, 'scx/modules/order'), moduleOrder);
     const tmp = `${image}.tmp-${process.pid}`;
     await execa('sh', ['-c', `find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 > '${tmp}'`], { cwd: stage });
     await rename(tmp, image);

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { ScxError, isScxError } from '../errors.js';
 import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
 import { chooseAccelerator, type AccelChoice } from './accel.js';
-import { ensureGuestImage, type ImageOptions } from './image.js';
+import { ensureGuestImage, guestPrograms, type ImageOptions } from './image.js';
 import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
 import {
   SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult,
@@ -27,6 +27,8 @@ export interface SessionOptions {
   kernel?: KernelInfo;
   image?: ImageOptions;
   keepRunDir?: boolean;
+  /** Host paths jobs may write to (through overlays kept in guest memory); $HOME always is. */
+  writable?: string[];
   log?: (line: string) => void;
 }
 
@@ -140,7 +142,7 @@ export class SandboxSession {
     const log = opts.log ?? (() => {});
     const kernel = opts.kernel ?? (await ensureKernel({ log }));
     const t0 = performance.now();
-    const image = await ensureGuestImage({ ...opts.image, log });
+    const image = await ensureGuestImage({ kernel, ...opts.image, log });
     const imageMs = Math.round(performance.now() - t0);
     const accel = await chooseAccelerator(kernel.vmlinuz);
     log(`booting sandbox: kernel ${kernel.release}, ${accel.accel} (${accel.reason})`);
@@ -149,6 +151,7 @@ export class SandboxSession {
       cpus: opts.cpus ?? 2, memoryMb: opts.memoryMb ?? 1024,
       bootTimeoutMs: opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 60_000 : 180_000),
       keepRunDir: opts.keepRunDir,
+      programs: await guestPrograms(), writable: opts.writable,
     });
     log(`sandbox up in ${vm.bootMs} ms`);
     return new SandboxSession(vm, kernel, accel, imageMs, opts);

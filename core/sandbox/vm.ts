@@ -7,10 +7,17 @@
  * requests go one at a time (see guest/agent.sh).
  * Every request has a host-side deadline, because a stalling scheduler can freeze
  * the whole guest; on a missed deadline the VM is killed, never left behind.
+ *
+ * The guest sees the host: QEMU's built-in 9p server exports the host's root filesystem
+ * read-only (tag hostroot) and the VM's share directory read-write (tag scxshare, <runDir>/share:
+ * the one place the guest can write to the host, for a job's outputs). The guest's init mounts
+ * both and chroots into the host's tree (guest/init). 9p rather than virtiofs: QEMU serves 9p
+ * itself, while virtiofs needs a virtiofsd daemon per VM, which Debian bookworm does not package.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { ScxError } from '../errors.js';
@@ -38,6 +45,18 @@ export interface VmOptions {
   /** Keep the run directory (console log) after shutdown. */
   keepRunDir?: boolean;
   extraCmdline?: string;
+  /** Share the host's root filesystem with the guest (default true). */
+  hostShare?: boolean;
+  /** Programs the guest finds on PATH by name (host paths; image.ts guestPrograms()). */
+  programs?: Record<string, string>;
+  /** Host paths the guest may write to, each through an overlay whose writes stay in guest memory ($HOME always is). */
+  writable?: string[];
+}
+
+/** What the host writes into the share for the guest's init: shell assignments, values quoted. */
+export function guestEnv(o: { home: string; writable: string[] }): string {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return [`SCX_HOME=${q(o.home)}`, `SCX_WRITABLE=${q(o.writable.join(' '))}`].join('\n') + '\n';
 }
 
 export interface RunReply {
@@ -135,6 +154,8 @@ export class SandboxVM {
   kernelRelease = '';
   guestCpus = 0;
   bootMs = 0;
+  /** Whether the guest runs in the host's filesystem (false: the initramfs only, see guest/init). */
+  hostShared = false;
   private readonly channels = new Map<ChannelName, Channel>();
   private qemu?: ResultPromise;
   private qemuExited = false;
@@ -151,6 +172,11 @@ export class SandboxVM {
 
   get consoleLog(): string {
     return join(this.runDir, 'console.log');
+  }
+
+  /** The directory the guest sees read-write at /run/scx/share: a job's outputs come back here. */
+  get shareDir(): string {
+    return join(this.runDir, 'share');
   }
 
   /** The last lines the guest printed on its serial console (for error reports). */
@@ -189,6 +215,8 @@ export class SandboxVM {
     for (const f of [o.vmlinuz, o.initrd]) {
       if (!existsSync(f)) throw new ScxError('OBJECT_MISSING', `sandbox file missing: ${f}`, 'run `npm run setup` to fetch the kernel and build the guest image');
     }
+    const share = o.hostShare ?? true;
+    if (share) await this.prepareShare();
     for (const name of CHANNELS) {
       const ch = new Channel(name, join(this.runDir, `${name}.sock`));
       await ch.listen();
@@ -210,6 +238,10 @@ export class SandboxVM {
       '-kernel', o.vmlinuz,
       '-initrd', o.initrd,
       '-append', cmdline,
+      ...(share ? [
+        '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+        '-virtfs', `local,path=${this.shareDir},mount_tag=scxshare,security_model=none,multidevs=remap`,
+      ] : []),
       '-device', 'virtio-serial-pci',
       ...CHANNELS.flatMap((name) => [
         '-chardev', `socket,id=${name},path=${this.channels.get(name)!.path}`,
@@ -235,6 +267,25 @@ export class SandboxVM {
     this.bootMs = Math.round(performance.now() - t0);
     this.kernelRelease = hello[1] ?? '';
     this.guestCpus = Number(hello[2] ?? 0);
+    this.hostShared = hello[4] === 'host';
+    if (share && !this.hostShared) {
+      throw new ScxError('VM_CRASHED', 'the sandbox guest could not mount the host filesystem (9p)',
+        'the console tail is in details; run `npm run setup` so the kernel cache has its 9p modules', { console: this.consoleTail() });
+    }
+  }
+
+  /** The share directory: the guest's settings, and its PATH of the project's programs (symlinks to host paths). */
+  private async prepareShare(): Promise<void> {
+    const o = this.opts;
+    await mkdir(join(this.shareDir, 'bin'), { recursive: true });
+    for (const [name, path] of Object.entries(o.programs ?? {})) {
+      if (!/^[A-Za-z0-9_.+-]+$/.test(name) || !path.startsWith('/')) throw new ScxError('BAD_INPUT', `guest program ${name} -> ${path}: a plain name and an absolute host path are needed`);
+      await symlink(path, join(this.shareDir, 'bin', name));
+    }
+    for (const p of o.writable ?? []) {
+      if (!p.startsWith('/') || /[\s'"\\]/.test(p)) throw new ScxError('BAD_INPUT', `writable path "${p}" must be absolute, without spaces or quotes`);
+    }
+    await writeFile(join(this.shareDir, 'guest.env'), guestEnv({ home: process.env.HOME || homedir(), writable: o.writable ?? [] }));
   }
 
   private fail(e: Error): void {

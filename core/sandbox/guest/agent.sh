@@ -6,16 +6,25 @@
 #   <id> RUN <timeout_s> <b64 script>  <id> DONE <rc> <t0_ns> <t1_ns> <b64 stdout|-> <b64 stderr|->
 #   <id> PUT <path> <nbytes>\n<bytes>  <id> DONE <rc>
 #   <id> BYE                           <id> DONE 0, then power off
-# and, once at start:                  HELLO <kernel release> <cpus> <clock_ns>
+# and, once at start:                  HELLO <kernel release> <cpus> <clock_ns> <host|none>
+# (host: the agent runs in the host's filesystem; none: in the initramfs, busybox only)
 #
-# Scripts run with stdin from /dev/null, without the channel's fd, in /tmp.
+# Scripts run with stdin from /dev/null, without the channel's fd, in /tmp. With the host
+# filesystem mounted (see init) the agent runs chrooted into it and scripts run under the host's
+# /bin/sh, finding the host's programs on PATH; the agent's own plumbing uses busybox's applets
+# ($SCX_BB) explicitly, so it does not depend on what the host has installed.
 # A timeout_s > 0 kills the script's process group after that many seconds.
 # One agent runs per port (scx.agent for jobs, scx.monitor for the monitor's
 # samples), so sampling goes on while a long workload runs.
 name=${1:-scx.agent}
+BB=${SCX_BB:-/bin/busybox}
+# Scripts run under the host's /bin/sh when the host is mounted: busybox's sh prefers its own
+# applets to PATH, so `xz` or `sort` in a user's command would be busybox's, not the host's.
+SH=$BB\ sh
+[ "${SCX_SHARE:-none}" = host ] && [ -x /bin/sh ] && SH=/bin/sh
 port=
 for d in /sys/class/virtio-ports/*; do
-	[ "$(cat "$d/name" 2>/dev/null)" = "$name" ] && port=/dev/${d##*/}
+	[ "$($BB cat "$d/name" 2>/dev/null)" = "$name" ] && port=/dev/${d##*/}
 done
 if [ -z "$port" ]; then
 	echo "scx-agent: no virtio port named $name" >&2
@@ -23,39 +32,40 @@ if [ -z "$port" ]; then
 fi
 exec 3<>"$port"
 
-b64() { if [ -s "$1" ]; then base64 -w0 < "$1"; else printf -- -; fi; }
+b64() { if [ -s "$1" ]; then $BB base64 -w0 < "$1"; else printf -- -; fi; }
+clock() { if [ -x /run/scx/scx-clock ]; then /run/scx/scx-clock; else /scx/scx-clock; fi; }
 
-printf 'HELLO %s %s %s\n' "$(uname -r)" "$(nproc)" "$(scx-clock)" >&3
+printf 'HELLO %s %s %s %s\n' "$($BB uname -r)" "$($BB nproc)" "$(clock)" "${SCX_SHARE:-none}" >&3
 cd /tmp
 while read -r id op a1 a2 <&3; do
 	case "$op" in
 	RUN)
-		printf %s "$a2" | base64 -d > "/tmp/.req.$name.$id.sh"
-		t0=$(scx-clock)
+		printf %s "$a2" | $BB base64 -d > "/tmp/.req.$name.$id.sh"
+		t0=$(clock)
 		if [ "$a1" -gt 0 ] 2>/dev/null; then
-			timeout -s KILL "$a1" sh "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
+			$BB timeout -s KILL "$a1" $SH "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
 		else
-			sh "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
+			$SH "/tmp/.req.$name.$id.sh" < /dev/null > "/tmp/.req.$name.$id.out" 2> "/tmp/.req.$name.$id.err" 3>&-
 		fi
 		rc=$?
-		t1=$(scx-clock)
+		t1=$(clock)
 		printf '%s DONE %s %s %s %s %s\n' "$id" "$rc" "$t0" "$t1" "$(b64 "/tmp/.req.$name.$id.out")" "$(b64 "/tmp/.req.$name.$id.err")" >&3
-		rm -f "/tmp/.req.$name.$id.sh" "/tmp/.req.$name.$id.out" "/tmp/.req.$name.$id.err"
+		$BB rm -f "/tmp/.req.$name.$id.sh" "/tmp/.req.$name.$id.out" "/tmp/.req.$name.$id.err"
 		;;
 	PUT)
-		mkdir -p "$(dirname "$a1")"
-		head -c "$a2" <&3 > "$a1"
+		$BB mkdir -p "$($BB dirname "$a1")"
+		$BB head -c "$a2" <&3 > "$a1"
 		rc=$?
-		chmod +x "$a1"
+		$BB chmod +x "$a1"
 		printf '%s DONE %s\n' "$id" "$rc" >&3
 		;;
 	BYE)
 		printf '%s DONE 0\n' "$id" >&3
-		sync
-		poweroff -f
+		$BB sync
+		$BB poweroff -f
 		;;
 	*)
-		printf '%s DONE 127 0 0 - %s\n' "$id" "$(printf 'unknown request %s' "$op" | base64 -w0)" >&3
+		printf '%s DONE 127 0 0 - %s\n' "$id" "$(printf 'unknown request %s' "$op" | $BB base64 -w0)" >&3
 		;;
 	esac
 done
