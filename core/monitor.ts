@@ -21,6 +21,7 @@ import { ScxError } from './errors.js';
 import { Fingerprint } from './profile/fingerprint.js';
 import { hostSchedExtSysfs, type JobHints, type TargetKind, type TargetManager } from './targets.js';
 import { appendAudit, OPERATOR, type Actor, type RollbackTrigger } from './targets/audit.js';
+import { shellQuote } from './targets/run-as.js';
 import { median } from './bench/stats.js';
 
 export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
@@ -196,7 +197,7 @@ export interface MonitorHooks {
 
 /** The sample script for the host: the same, reading sched_ext where the host backend reads it. */
 export function hostSampleScript(sysfs = hostSchedExtSysfs()): string {
-  return SAMPLE_SCRIPT.replaceAll('/sys/kernel/sched_ext', sysfs.replace(/'/g, ''));
+  return SAMPLE_SCRIPT.replaceAll('/sys/kernel/sched_ext', shellQuote(sysfs));
 }
 
 export class Monitor {

@@ -12,7 +12,7 @@ export const profileWorkloadTool = defineTool({
     'Give `command` (run it and watch it and its children), `pids` (watch them for `seconds`), or neither (the whole system for `seconds`).',
     'Returns tags (cpu-bound, io-heavy, latency-sensitive, uneven-jobs, batch, many-short-tasks) and a fingerprint to pass to search_library.',
     'target "sandbox" runs inside the sandbox VM (under whatever scheduler deploy_scx put there) — use it to measure a deployed scheduler.',
-    'target "host" watches this machine (running a command there needs --allow-host). Guest tools: busybox, stress-ng, hackbench, cyclictest, and the fixtures batch, wakebench, buildsim.',
+    'target "host" watches this machine (running a command there needs --allow-host; it runs as the user who started the server, not root, and is recorded in scx://audit). Guest tools: busybox, stress-ng, hackbench, cyclictest, and the fixtures batch, wakebench, buildsim.',
   ].join(' '),
   input: {
     target: TargetKind.default('sandbox'),
