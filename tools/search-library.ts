@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Fingerprint } from '../core/profile/fingerprint.js';
 import { searchLibrary } from '../core/library/search.js';
-import { Tag } from '../core/library/schema.js';
+import { Objective, Tag } from '../core/library/schema.js';
 import { defineTool } from './define.js';
 
 export const searchLibraryTool = defineTool({
@@ -9,39 +9,71 @@ export const searchLibraryTool = defineTool({
   title: 'Search the scheduler library',
   description: [
     'Find library schedulers that fit a workload, ranked, with the reasons for each rank.',
-    'Describe the workload and the goal in words (`query`), filter by `tags`, and pass the `fingerprint` from profile_workload:',
+    'Pass `objective`: what "better" means (makespan = the last job finishes sooner; mean_completion = the typical job finishes sooner; tail_latency; throughput; fairness; deadline; locality; priority_isolation; low_overhead).',
+    'Without it the objective is guessed from the words and returned (`objective.source: "inferred"`, with the phrases that decided it): check the guess and pass `objective` if it is wrong.',
+    'Describe the workload and the goal in words (`query`), filter by `tags`, add `constraints` (noUserspace, kernel, noHints) and pass the `fingerprint` from profile_workload:',
     'entries that did well on workloads with a similar fingerprint rank higher (learned from record_result).',
-    'Each result has score parts (text, tags, history) and plain-words reasons. Then read scx://library/<name> and build_scheduler with {"entry": name, "params": ...}.',
+    'Each result says which objectives the entry serves and costs, the measured history behind it, score parts and plain-words reasons. Results are paged (`offset`, `limit`; `next` is the next offset).',
+    'Then read scx://library/<name> and build_scheduler with {"entry": name, "params": ...}.',
   ].join(' '),
   input: {
     query: z.string().max(2000).optional().describe('e.g. "one long job and many short ones; finish the whole batch sooner"'),
     tags: z.array(Tag).max(10).optional(),
     fingerprint: Fingerprint.optional(),
+    objective: Objective.optional().describe('what to optimise; when absent it is guessed from `query` and returned'),
+    constraints: z.object({
+      noUserspace: z.boolean().optional().describe('only schedulers that need no userspace part of their own'),
+      kernel: z.string().regex(/^\d+\.\d+/).max(40).optional().describe('the kernel it must work on, e.g. "6.12": entries needing a newer one are excluded'),
+      noHints: z.boolean().optional().describe('no job hints can be given: entries that need job lengths rank lower'),
+    }).optional(),
     family: z.string().max(32).optional().describe('restrict to one policy family, e.g. "ljf"'),
     limit: z.number().int().min(1).max(50).default(5),
+    offset: z.number().int().min(0).default(0).describe('skip this many results: the previous page\'s `next`'),
   },
   output: {
     results: z.array(z.object({
       name: z.string(), title: z.string(), family: z.string(), score: z.number(),
-      parts: z.object({ text: z.number(), tags: z.number(), history: z.number() }),
+      parts: z.object({ text: z.number(), tags: z.number(), history: z.number(), objective: z.number() }),
       why: z.array(z.string()),
+      objective: z.object({
+        match: z.enum(['main', 'serves', 'costs', 'no', 'none', 'undeclared']).describe('how the entry relates to the objective ranked for'),
+        serves: z.array(Objective), costs: z.array(z.object({ objective: Objective, why: z.string() })),
+        evidence: z.string().describe('what the library measured for it on this objective\'s metrics'),
+      }),
       presets: z.array(z.object({ name: z.string(), params: z.record(z.string(), z.union([z.number(), z.boolean()])), workload: z.string(), improvementPct: z.number().nullable() }))
         .describe('tuned parameter sets of this entry (build_scheduler {"entry", "preset"})'),
     })),
+    objective: z.object({
+      objective: Objective.nullable(), source: z.enum(['given', 'inferred', 'none']),
+      confidence: z.number().optional(), evidence: z.array(z.string()).optional(),
+      alternatives: z.array(z.object({ objective: Objective, score: z.number() })).optional(),
+      note: z.string(),
+    }).describe('the objective ranked for: given, or guessed from the words (correct it with `objective`)'),
+    excluded: z.array(z.object({ name: z.string(), why: z.string() })).describe('entries the constraints ruled out'),
+    total: z.number().describe('how many entries matched in all'),
+    next: z.number().nullable().describe('offset of the next page, null on the last'),
     weights: z.record(z.string(), z.unknown()).describe('the retrieval weights in use (tuned from recorded outcomes)'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
     const store = await ctx.engines.library();
-    const r = await searchLibrary(store, { query: input.query, tags: input.tags, fingerprint: input.fingerprint, family: input.family, limit: input.limit });
+    const r = await searchLibrary(store, {
+      query: input.query, tags: input.tags, fingerprint: input.fingerprint, family: input.family, objective: input.objective,
+      constraints: input.constraints, limit: input.limit, offset: input.offset,
+    });
     const results = r.results.map((x) => ({
       ...x, presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
     }));
-    const lines = results.map((x, i) => `${i + 1}. ${x.name} (${x.family}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}`
+    const lines = results.map((x, i) => `${input.offset + i + 1}. ${x.name} (${x.family}, serves ${x.objective.serves.join('/') || '?'}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}; ${x.objective.evidence}`
       + (x.presets.length ? ` [presets: ${x.presets.map((p) => `${p.name} (${p.workload})`).join(', ')}]` : ''));
+    const { shares: _shares, ...objective } = r.objective;
+    const tail = [
+      r.excluded.length ? `Excluded by the constraints: ${r.excluded.map((x) => `${x.name} (${x.why})`).join(', ')}.` : '',
+      r.next !== null ? `${r.total - r.next} more: offset ${r.next}.` : '',
+    ].filter(Boolean).join(' ');
     return {
-      structured: { results, weights: r.weights as unknown as Record<string, unknown> },
-      summary: r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.',
+      structured: { results, objective, excluded: r.excluded, total: r.total, next: r.next, weights: r.weights as unknown as Record<string, unknown> },
+      summary: `Objective: ${r.objective.note}.\n` + (r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.') + (tail ? `\n${tail}` : ''),
     };
   },
 });

@@ -24,6 +24,21 @@ export const Tag = z.enum([
 ]);
 export type Tag = z.infer<typeof Tag>;
 
+/** What a scheduling policy can be asked to optimise: search_library's `objective`. */
+export const Objective = z.enum([
+  'makespan', 'mean_completion', 'tail_latency', 'throughput', 'fairness', 'deadline', 'locality', 'priority_isolation', 'low_overhead',
+]);
+export type Objective = z.infer<typeof Objective>;
+
+/** The objectives an entry serves and what it gives up for them (search ranks by them and says so). */
+export const EntryObjectives = z.object({
+  serves: z.array(Objective).min(1).describe('the objectives it is built for, the main one first'),
+  costs: z.array(z.object({ objective: Objective, why: z.string() })).describe('objectives it trades away, and how'),
+  needs: z.array(z.enum(['job-lengths', 'userspace', 'task-names'])).default([])
+    .describe('what it must be given to serve its objectives: job-lengths (hints, length-coded names or history), a userspace part running beside it, meaningful task names'),
+});
+export type EntryObjectives = z.infer<typeof EntryObjectives>;
+
 export const LibraryEntry = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/),
   title: z.string(),
@@ -45,6 +60,7 @@ export const LibraryEntry = z.object({
     comm: z.string().optional().describe('how it reads job hints from task names, if it does'),
     map: z.string().optional().describe('BPF map it reads hints from, if any'),
   }).optional(),
+  objectives: EntryObjectives.optional().describe('what it optimises and what it costs (search_library objective)'),
   version: z.number().int().positive().default(1),
   parent: z.string().nullable().default(null).describe('entry@version this one was derived from'),
   createdBy: z.string().default('scx-mcp'),

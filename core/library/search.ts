@@ -5,14 +5,19 @@
  *  - tags: overlap with the query's tags and, at half weight, the tags its fingerprint implies;
  *  - history: how the entry did on past workloads with a similar fingerprint
  *    (similarity-weighted mean of outcomes, shrunk towards 0 when there is little evidence).
- * They are combined with the retrieval weights that learning.ts tunes from outcomes.
+ *  - objective: 1 when the objective asked for (or guessed from the words, objective.ts) is the
+ *    entry's main one, 0.6 when it also serves it, -0.5 when it trades it away (entry.json objectives).
+ * The first three are combined with the retrieval weights that learning.ts tunes from outcomes; the
+ * objective adds OBJECTIVE_WEIGHT.given when it was given, or the guess's confidence x OBJECTIVE_WEIGHT.inferred.
+ * Constraints exclude entries (kernel, userspace) or rank them lower (no hints).
  * Every result carries its parts and the reasons, in plain words.
  */
 import MiniSearch, { type SearchResult as MiniResult } from 'minisearch';
 import { ScxError } from '../errors.js';
 import { similarity, type Fingerprint } from '../profile/fingerprint.js';
-import { headlineImprovement, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
-import { LibraryEntry } from './schema.js';
+import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
+import { inferObjective, OBJECTIVE_WORDS } from './objective.js';
+import { LibraryEntry, Objective } from './schema.js';
 import type { EntrySummary, LibraryStore } from './store.js';
 
 export interface SearchQuery {
@@ -23,7 +28,23 @@ export interface SearchQuery {
   fingerprint?: Fingerprint;
   /** only this policy family */
   family?: string;
+  /** what to optimise; when absent, guessed from the query's words (and reported) */
+  objective?: Objective;
+  /** guess the objective from the words when none is given (default true) */
+  guessObjective?: boolean;
+  constraints?: SearchConstraints;
   limit?: number;
+  /** skip this many results (pagination: the previous page's `next`) */
+  offset?: number;
+}
+
+export interface SearchConstraints {
+  /** only schedulers that need no userspace part of their own */
+  noUserspace?: boolean;
+  /** the kernel it must work on, e.g. "6.12": entries whose minKernel is newer are excluded */
+  kernel?: string;
+  /** no job hints can be given: entries that need job lengths rank lower */
+  noHints?: boolean;
 }
 
 export interface SearchResult {
@@ -31,8 +52,10 @@ export interface SearchResult {
   title: string;
   family: string;
   score: number;
-  parts: { text: number; tags: number; history: number };
+  parts: { text: number; tags: number; history: number; objective: number };
   why: string[];
+  /** how it relates to the objective ranked for: its main one, one it also serves, one it costs, none, or it declares none */
+  objective: { match: 'main' | 'serves' | 'costs' | 'no' | 'none' | 'undeclared'; serves: Objective[]; costs: { objective: Objective; why: string }[]; evidence: string };
 }
 
 /** The weights in use, and how well learning's rankings have matched measurements so far. */
@@ -42,7 +65,7 @@ const STOP = new Set((
   'a an and are as at be but by can do does for from get gets has have how i in into is it its just me my of on or our so ' +
   'that the their them then there these this those to too was we what when which while who will with would you your ' +
   'want wants need needs make makes like very much more less than should could please also all any each other same ' +
-  'job jobs workload workloads task tasks process processes thing things one some lot lots'
+  'job jobs workload workloads task tasks process processes thing things one some lot lots many per'
 ).split(' '));
 
 /** Lower-case, drop stop words, fold simple plurals (jobs → job, queues → queue). */
@@ -131,14 +154,109 @@ function textWhy(hit: MiniResult): string {
 
 const pct = (x: number) => `${Math.abs(x).toFixed(0)} %`;
 
-/** Pure ranking over entry summaries and history (the store wrapper is searchLibrary). */
-export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): SearchResult[] {
+/** How much the objective counts: given, it decides among entries (text orders those that serve it); guessed, it leans (by the shares of the objectives the words suggest). */
+export const OBJECTIVE_WEIGHT = { given: 1, inferred: 0.5 } as const;
+
+/** The objective search ranked for, and where it came from. */
+export interface ObjectiveUsed {
+  objective: Objective | null;
+  source: 'given' | 'inferred' | 'none';
+  /** for an inferred one: its confidence, the phrases that decided it, the runners-up */
+  confidence?: number;
+  evidence?: string[];
+  alternatives?: { objective: Objective; score: number }[];
+  /** each objective's share of the classifier's rule scores for the query's words */
+  shares?: Partial<Record<Objective, number>>;
+  note: string;
+}
+
+/** Metrics that speak for an objective (history metrics are named freely; these are the names the benchmarks use). */
+const OBJECTIVE_METRICS: Record<Objective, RegExp> = {
+  makespan: /makespan|wall/, mean_completion: /mean_completion|mean_ms|turnaround/, tail_latency: /p99|p999|latency|wakeup/,
+  throughput: /per_s|rps|throughput|ops|iters/, fairness: /fair|jain/, deadline: /miss|deadline/, locality: /migrat|cache/,
+  priority_isolation: /prio|isolation|class/, low_overhead: /overhead|switch/,
+};
+
+function objectiveFit(e: EntrySummary, o: Objective | null): { part: number; match: SearchResult['objective']['match'] } {
+  if (!o || !e.objectives) return { part: 0, match: o ? 'undeclared' : 'none' };
+  const i = e.objectives.serves.indexOf(o);
+  if (i === 0) return { part: 1, match: 'main' };
+  if (i > 0) return { part: i === 1 ? 0.8 : 0.6, match: 'serves' };
+  if (e.objectives.costs.some((c) => c.objective === o)) return { part: -0.5, match: 'costs' };
+  return { part: 0, match: 'no' };
+}
+
+/**
+ * The objective part of an entry's score. Guessed: the fit to every objective the words suggest,
+ * weighted by its share of the rule scores. Given: 1 for an entry whose main objective it is, 0.95 for
+ * one that also serves it (the agent said what it wants), -0.5 for one that trades it away, plus
+ * the fit to the others the words suggest, halved (they break ties among entries that serve it).
+ */
+function objectivePart(e: EntrySummary, used: ObjectiveUsed): number {
+  const shares = used.shares ?? {};
+  let words = 0;
+  for (const [o, share] of Object.entries(shares) as [Objective, number][]) {
+    if (used.source === 'given' && o === used.objective) continue;
+    words += share * objectiveFit(e, o).part;
+  }
+  if (used.source === 'given') {
+    const fit = objectiveFit(e, used.objective);
+    return (fit.match === 'main' ? 1 : fit.match === 'serves' ? 0.95 : fit.part) + words / 2;
+  }
+  return words;
+}
+
+/** What the library measured for an entry on an objective's metrics (all its history, not only similar workloads). */
+function measuredEvidence(history: HistoryRecord[], o: Objective | null): string {
+  if (!history.length) return 'no measured results yet';
+  const re = o ? OBJECTIVE_METRICS[o] : undefined;
+  let best: { r: HistoryRecord; metric: string; pct: number } | undefined;
+  let n = 0;
+  for (const r of history) {
+    for (const [metric, v] of Object.entries(improvementPct(r))) {
+      if (re && !re.test(metric)) continue;
+      n++;
+      if (!best || v > best.pct) best = { r, metric, pct: v };
+    }
+  }
+  if (!best) return `${history.length} measured result${history.length > 1 ? 's' : ''}, none on ${o ? OBJECTIVE_WORDS[o].split(' (')[0] : 'a metric with a baseline'}`;
+  return `measured ${best.metric} ${best.pct >= 0 ? 'better' : 'worse'} by ${pct(best.pct)} than the kernel default on "${best.r.workload.name}" (${best.r.target}, ${best.r.at.slice(0, 10)}; ${n} measurement${n > 1 ? 's' : ''} of ${o ? 'this objective' : 'any metric'} in ${history.length} result${history.length > 1 ? 's' : ''})`;
+}
+
+function kernelAtLeast(have: string, need: string): boolean {
+  const a = have.split(/[.+-]/).map((x) => parseInt(x, 10) || 0);
+  const b = need.split(/[.+-]/).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < 2; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
+/** The objective to rank for: the one given, else the one the query's words suggest. */
+export function objectiveFor(q: SearchQuery): ObjectiveUsed {
+  const g = q.query?.trim() ? inferObjective(q.query) : undefined;
+  const total = Object.values(g?.scores ?? {}).reduce((a, x) => a + x, 0);
+  const shares = Object.fromEntries(Object.entries(g?.scores ?? {}).map(([o, x]) => [o, x / total])) as Partial<Record<Objective, number>>;
+  if (q.objective) return { objective: q.objective, source: 'given', shares, note: `ranked for ${OBJECTIVE_WORDS[q.objective]}, as given` };
+  if (!g || q.guessObjective === false) return { objective: null, source: 'none', note: 'no objective given or guessed: pass `objective` to rank by what the entries optimise' };
+  if (!g.objective) return { objective: null, source: 'none', note: 'could not tell the objective from the words: pass `objective` (e.g. "makespan", "tail_latency")' };
+  return {
+    objective: g.objective, source: 'inferred', confidence: g.confidence, evidence: g.evidence, alternatives: g.alternatives, shares,
+    note: `guessed ${OBJECTIVE_WORDS[g.objective]} from ${g.evidence.map((x) => `'${x}'`).join(', ')} (confidence ${g.confidence.toFixed(2)}`
+      + `${g.alternatives.length ? `; next: ${g.alternatives.map((a) => a.objective).join(', ')}` : ''}); if that is not the goal, pass \`objective\``,
+  };
+}
+
+type Scored = { e: EntrySummary; score: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
+
+/** Every matching entry scored and sorted, the objective used, and what the constraints excluded. */
+export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }> } {
   const text = new Map<string, { score: number; hit: MiniResult }>();
   if (q.query?.trim()) {
     const hits = indexFor(entries).search(q.query);
     const top = hits[0]?.score || 1;
     for (const h of hits) text.set(String(h.id), { score: h.score / top, hit: h });
   }
+  const objective = objectiveFor(q);
+  const wObj = objective.source === 'given' ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
 
   const explicit = new Set(q.tags ?? []);
   const implied = new Set((q.fingerprint ? impliedTags(q.fingerprint) : []).filter((t) => !explicit.has(t)));
@@ -157,15 +275,27 @@ export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], w
     }
   }
 
-  // scores for every entry first; reasons (strings) only for the ones returned
-  const scored: { e: EntrySummary; score: number; parts: SearchResult['parts']; recs?: { r: HistoryRecord; sim: number }[] }[] = [];
+  const c = q.constraints ?? {};
+  const excluded: { name: string; why: string }[] = [];
+  const scored: Scored[] = [];
   for (const e of entries) {
     if (q.family && e.family !== q.family) continue;
+    const needs = e.objectives?.needs ?? [];
+    if (c.kernel && e.minKernel && !kernelAtLeast(c.kernel, e.minKernel)) {
+      excluded.push({ name: e.name, why: `needs kernel ${e.minKernel} or newer, not ${c.kernel}` });
+      continue;
+    }
+    if (c.noUserspace && needs.includes('userspace')) {
+      excluded.push({ name: e.name, why: 'needs its userspace part running beside it' });
+      continue;
+    }
     const t = text.get(e.name);
     let tagHits = 0;
     for (const x of e.tags) tagHits += explicit.has(x) ? 1 : implied.has(x) ? 0.5 : 0;
     const recs = similar.get(e.name);
-    if (!t && !tagHits && !recs && (q.query?.trim() || tagMass)) continue; // nothing in common
+    const fit = objectiveFit(e, objective.objective);
+    const servesGiven = objective.source === 'given' && fit.part > 0;
+    if (!t && !tagHits && !recs && !servesGiven && (q.query?.trim() || tagMass)) continue; // nothing in common
     let hist = 0;
     if (recs) {
       let num = 0;
@@ -176,47 +306,98 @@ export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], w
       }
       hist = (num / den) * (den / (den + 1)); // shrink towards 0 with little evidence
     }
-    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist) };
-    const score = round(weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history);
-    scored.push({ e, score, parts, recs });
+    const notes: string[] = [];
+    let factor = 1;
+    if (c.noHints && needs.includes('job-lengths')) {
+      factor = 0.6;
+      notes.push('without hints it must read job lengths from length-coded task names or learn them from history (ranked lower: no hints available)');
+    }
+    if (c.noUserspace && e.userspace) notes.push(`its userspace part (${e.userspace}) is optional: it runs without it`);
+    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objectivePart(e, objective)) };
+    const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
+    scored.push({ e, score, parts, fit, recs, notes });
   }
   scored.sort((a, b) => b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
+  return { ranked: scored, objective, excluded, text };
+}
 
-  return scored.slice(0, q.limit ?? 5).map(({ e, score, parts, recs }) => {
-    const why: string[] = [];
-    const t = text.get(e.name);
-    if (t) why.push(textWhy(t.hit));
-    const fromQuery = e.tags.filter((x) => explicit.has(x));
-    const fromProfile = e.tags.filter((x) => implied.has(x));
-    if (fromQuery.length) why.push(`has the tags you asked for: ${fromQuery.join(', ')}`);
-    if (fromProfile.length) why.push(`has tags the profile suggests: ${fromProfile.join(', ')}`);
-    if (recs) {
-      // the strongest piece of evidence: most similar and most decisive
-      let ev = recs[0]!;
-      let evS = recordScore(ev.r);
-      for (const x of recs) {
-        const s = recordScore(x.r);
-        if (x.sim * Math.abs(s) > ev.sim * Math.abs(evS)) [ev, evS] = [x, s];
-      }
-      const h = headlineImprovement(ev.r);
-      const what = ev.r.outcome === 'failed' ? `failed${ev.r.note ? ` (${ev.r.note.slice(0, 80)})` : ''}`
-        : h ? `${h.pct >= 0 ? 'improved' : 'worsened'} ${h.metric} by ${pct(h.pct)}` : ev.r.outcome;
-      const more = recs.length > 1 ? `; ${recs.length} results on similar workloads, history score ${parts.history.toFixed(2)}` : '';
-      why.push(`${what} on a similar workload "${ev.r.workload.name}" (similarity ${ev.sim.toFixed(2)}${more})`);
+/** Reasons in words for one scored entry. */
+function explain({ e, score, parts, fit, recs, notes }: Scored, text: Map<string, { score: number; hit: MiniResult }>, q: SearchQuery, objective: ObjectiveUsed, history: HistoryRecord[]): SearchResult {
+  const why: string[] = [];
+  const t = text.get(e.name);
+  if (t) why.push(textWhy(t.hit));
+  const explicit = new Set(q.tags ?? []);
+  const implied = new Set((q.fingerprint ? impliedTags(q.fingerprint) : []).filter((x) => !explicit.has(x)));
+  const fromQuery = e.tags.filter((x) => explicit.has(x));
+  const fromProfile = e.tags.filter((x) => implied.has(x));
+  const o = objective.objective;
+  if (o) {
+    const cost = e.objectives?.costs.find((x) => x.objective === o);
+    why.push(fit.match === 'main' ? `built for ${OBJECTIVE_WORDS[o]}`
+      : fit.match === 'serves' ? `also serves ${OBJECTIVE_WORDS[o]} (mainly ${e.objectives!.serves[0]})`
+        : fit.match === 'costs' ? `trades ${o} away: ${cost?.why ?? ''}`
+          : fit.match === 'undeclared' ? 'declares no objectives' : `does not aim at ${o} (it serves ${e.objectives!.serves.join(', ')})`);
+  }
+  if (fromQuery.length) why.push(`has the tags you asked for: ${fromQuery.join(', ')}`);
+  if (fromProfile.length) why.push(`has tags the profile suggests: ${fromProfile.join(', ')}`);
+  if (recs) {
+    // the strongest piece of evidence: most similar and most decisive
+    let ev = recs[0]!;
+    let evS = recordScore(ev.r);
+    for (const x of recs) {
+      const s = recordScore(x.r);
+      if (x.sim * Math.abs(s) > ev.sim * Math.abs(evS)) [ev, evS] = [x, s];
     }
-    return { name: e.name, title: e.title, family: e.family, score, parts, why };
-  });
+    const h = headlineImprovement(ev.r);
+    const what = ev.r.outcome === 'failed' ? `failed${ev.r.note ? ` (${ev.r.note.slice(0, 80)})` : ''}`
+      : h ? `${h.pct >= 0 ? 'improved' : 'worsened'} ${h.metric} by ${pct(h.pct)}` : ev.r.outcome;
+    const more = recs.length > 1 ? `; ${recs.length} results on similar workloads, history score ${parts.history.toFixed(2)}` : '';
+    why.push(`${what} on a similar workload "${ev.r.workload.name}" (similarity ${ev.sim.toFixed(2)}${more})`);
+  }
+  why.push(...notes);
+  const mine = history.filter((r) => r.entry === e.name);
+  return {
+    name: e.name, title: e.title, family: e.family, score, parts, why,
+    objective: { match: fit.match, serves: e.objectives?.serves ?? [], costs: e.objectives?.costs ?? [], evidence: measuredEvidence(mine, o) },
+  };
+}
+
+/** Pure ranking over entry summaries and history (the store wrapper is searchLibrary): one page of results. */
+export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): SearchResult[] {
+  return rankPage(entries, history, weights, q).results;
+}
+
+export function rankPage(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): SearchPage {
+  const { ranked, objective, excluded, text } = rankAll(entries, history, weights, q);
+  const offset = q.offset ?? 0;
+  const limit = q.limit ?? 5;
+  const results = ranked.slice(offset, offset + limit).map((s) => explain(s, text, q, objective, history));
+  return { results, objective, excluded, total: ranked.length, next: offset + limit < ranked.length ? offset + limit : null };
+}
+
+export interface SearchPage {
+  results: SearchResult[];
+  objective: ObjectiveUsed;
+  excluded: { name: string; why: string }[];
+  /** how many entries matched in all */
+  total: number;
+  /** the offset of the next page, or null on the last one */
+  next: number | null;
 }
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** search_library: rank the library's entries for a query; returns the weights in use and how learning is doing. */
-export async function searchLibrary(store: LibraryStore, q: SearchQuery): Promise<{ results: SearchResult[]; weights: SearchWeights }> {
+export async function searchLibrary(store: LibraryStore, q: SearchQuery): Promise<SearchPage & { weights: SearchWeights }> {
   if (q.family !== undefined && !LibraryEntry.shape.family.safeParse(q.family).success) {
     throw new ScxError('BAD_INPUT', `unknown family "${q.family}"`, `families: ${LibraryEntry.shape.family.options.join(', ')}`);
   }
   if (q.limit !== undefined && (!Number.isInteger(q.limit) || q.limit < 1)) throw new ScxError('BAD_INPUT', `limit must be a positive integer, not ${q.limit}`);
+  if (q.offset !== undefined && (!Number.isInteger(q.offset) || q.offset < 0)) throw new ScxError('BAD_INPUT', `offset must be a non-negative integer, not ${q.offset}`);
+  if (q.objective !== undefined && !Objective.safeParse(q.objective).success) {
+    throw new ScxError('BAD_INPUT', `unknown objective "${q.objective}"`, `objectives: ${Objective.options.join(', ')}`);
+  }
   const l = store.learning();
-  const results = rankEntries(store.cachedSummaries(), store.history(), l.weights, q);
-  return { results, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst } };
+  const page = rankPage(store.cachedSummaries(), store.history(), l.weights, q);
+  return { ...page, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst } };
 }

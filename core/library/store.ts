@@ -35,7 +35,7 @@ import {
   emptyDb, HistoryInput, HistoryRecord, LibraryDb, Preset, StoredTest, TestResult, toHistoryRecord,
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
-import { LibraryEntry } from './schema.js';
+import { LibraryEntry, type EntryObjectives } from './schema.js';
 
 export type { HistoryInput, HistoryRecord, Preset, RetrievalWeights, TestResult } from './history.js';
 
@@ -59,6 +59,10 @@ export interface EntrySummary {
   algorithm: string;
   useCases: string[];
   version: number;
+  /** for search_library's objective and constraints */
+  objectives?: EntryObjectives;
+  minKernel?: string;
+  userspace?: string;
 }
 
 export interface VersionInfo {
@@ -547,6 +551,7 @@ export class LibraryStore {
   summaries(): EntrySummary[] {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({
       name: e.name, title: e.title, family: e.family, tags: e.tags, description: e.description, algorithm: e.algorithm, useCases: e.useCases, version: e.version,
+      objectives: e.objectives, minKernel: e.kernelApi.minKernel, userspace: e.userspace,
     }));
   }
 

@@ -107,11 +107,12 @@ describe('search precision on the labelled set', () => {
 
   const entryOf = (family: string) => store.list().filter((e) => e.family === family).map((e) => e.name).sort()[0]!;
 
+  // without the objective guess (tests/unit/search-objective.test.ts measures that): what history adds to words and profile
   async function precision(mode: 'text' | 'profile'): Promise<{ p: number; misses: string[] }> {
     let hits = 0;
     const misses: string[] = [];
     for (const it of items) {
-      const q: SearchQuery = { query: it.description, tags: it.tags, fingerprint: mode === 'profile' ? it.fingerprint : undefined, limit: 3 };
+      const q: SearchQuery = { query: it.description, tags: it.tags, fingerprint: mode === 'profile' ? it.fingerprint : undefined, limit: 3, guessObjective: false };
       const top = (await searchLibrary(store, q)).results[0];
       if (top?.family === it.expectedFamily) hits++;
       else misses.push(`want ${it.expectedFamily}, got ${top?.family ?? 'nothing'}: "${it.description.slice(0, 60)}"`);
@@ -137,7 +138,7 @@ describe('search precision on the labelled set', () => {
       const fingerprint = jitter(it.fingerprint, i);
       const workload = { name: `measured #${i}: ${it.description.slice(0, 30)}`, description: it.description, fingerprint };
       const good = entryOf(it.expectedFamily);
-      const top = (await searchLibrary(store, { query: it.description, tags: it.tags, fingerprint, limit: 1 })).results[0]?.name;
+      const top = (await searchLibrary(store, { query: it.description, tags: it.tags, fingerprint, limit: 1, guessObjective: false })).results[0]?.name;
       await store.recordResult({ entry: good, target: 'sandbox', workload, metrics: { makespan_ms: 640 + 10 * (i % 5) }, baseline: { makespan_ms: 1000 } });
       n++;
       if (top && top !== good) {
@@ -152,7 +153,7 @@ describe('search precision on the labelled set', () => {
     let looHits = 0;
     for (const [i, it] of items.entries()) {
       const others = all.filter((r) => !r.workload.name.startsWith(`measured #${i}:`));
-      const top = rankEntries(store.list(), others, store.weights(), { query: it.description, tags: it.tags, fingerprint: it.fingerprint, limit: 1 })[0];
+      const top = rankEntries(store.list(), others, store.weights(), { query: it.description, tags: it.tags, fingerprint: it.fingerprint, limit: 1, guessObjective: false })[0];
       if (top?.family === it.expectedFamily) looHits++;
     }
     const loo = looHits / items.length;

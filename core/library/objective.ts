@@ -1,0 +1,127 @@
+/**
+ * Which objective a text-only query means: a small classifier of weighted phrase rules,
+ * so its guess can be explained (the phrases that decided it) and corrected (pass
+ * search_library's `objective`). Each rule is a regular expression over the lower-cased
+ * query and a weight; an objective's score is the sum of the weights of its rules that
+ * match. The guess is the highest score; its confidence is its share of all scores.
+ *
+ * Every phrase in these rules matches at least one description of fixtures/search/labelled.json
+ * or tuning.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
+ * none was written for the held-out descriptions (fixtures/search/heldout.json), which measure them.
+ */
+import { Objective } from './schema.js';
+
+export type { Objective } from './schema.js';
+
+export const OBJECTIVE_WORDS: Record<Objective, string> = {
+  makespan: 'makespan (when the last job finishes)',
+  mean_completion: 'mean completion time (the typical job finishes sooner)',
+  tail_latency: 'tail latency (wakeups and responses without spikes)',
+  throughput: 'throughput (work done per unit of time)',
+  fairness: 'fairness (CPU shared evenly or by weight, nothing starves)',
+  deadline: 'deadlines (work done before its due time)',
+  locality: 'cache locality (tasks stay where their data is warm)',
+  priority_isolation: 'priority isolation (important work wins over background work)',
+  low_overhead: 'low overhead (a simple policy that costs little)',
+};
+
+type Rule = [RegExp, number];
+
+/** The rules, for tests that check where their phrases come from. */
+export function objectiveRules(): Record<Objective, readonly Rule[]> {
+  return RULES;
+}
+
+/** Phrase rules per objective. Weights: 3 = says it outright, 2 = strong sign, 1 = a hint. */
+const RULES: Record<Objective, Rule[]> = {
+  makespan: [
+    [/\bmakespan\b/, 3], [/\b(whole|total) (batch|run|pipeline)\b/, 2],
+    [/\b(last|slowest|final) (job|task|step)\b.{0,40}\b(finish|done|complete|decides)/, 3],
+    [/\b(finish|done|complete)\b.{0,30}\b(as early as possible|earliest|sooner)\b/, 2],
+    [/\bas early as possible\b/, 1], [/\bcritical path\b/, 3], [/\bwall[- ]?clock\b/, 1],
+    [/\btotal completion time\b/, 3], [/\bdone only when\b/, 2], [/\b(is|are) (finished|complete) when\b/, 3],
+    [/\b(one|a) (huge|giant|long)\b.{0,40}\b(many|dozens|lots|small|short|tiny)\b/, 1],
+  ],
+  mean_completion: [
+    [/\b(mean|average|typical)\b.{0,30}\b(completion|turnaround|waiting|wait|job|user|time)\b/, 3],
+    [/\bturnaround\b/, 2], [/\bshortest[- ]jobs?[- ]first\b/, 3],
+    [/\b(small|short|quick|tiny)\b.{0,30}\b(stuck|sit) behind\b/, 3], [/\bbehind (a|the)?\s?(big|long|heavy)/, 2],
+    [/\bjump ahead\b/, 2], [/\b(most|typical)\b.{0,20}\b(tests?|jobs?|requests?)\b.{0,30}\b(quick|fast|soon)/, 2],
+    [/\breturn fast\b/, 2], [/\bshort jobs?\b.{0,30}\b(quick|soon|fast)/, 2], [/\bwait on each\b/, 2],
+  ],
+  tail_latency: [
+    [/\bp9\d(\.\d+)?\b/, 3], [/\blatency\b/, 2], [/\b(stutter\w*|lags?|laggy|glitch\w*|freez\w*)\b/, 3],
+    [/\bresponsive(ness)?\b/, 1], [/\bframe( times?)?\b|\bdropped frames\b/, 2], [/\bspikes?\b/, 2],
+    [/\b(wakes?|wakeups?)\b/, 1], [/\bworst[- ]case\b/, 2], [/\b(audio|game|mouse|input|video call)\b/, 1],
+    [/\bresponse time\b/, 2],
+  ],
+  throughput: [
+    [/\bthroughput\b/, 3], [/\b(per hour|a second|jobs per)\b/, 2], [/\bas many\b/, 1],
+    [/\b(lock|contention|contended|bottleneck)\b/, 2],
+    [/\b(run ?queue|runqueue)\b/, 1], [/\bmany[- ](cores?|cpus?)\b|\b\d{2,}-core\b/, 2],
+    [/\bsteal(s|ing)?\b|\bpull from\b/, 2], [/\border is irrelevant\b/, 2],
+    [/\bidentical batch\b/, 1], [/\barrival order\b|\bfirst[- ]come\b/, 1],
+  ],
+  fairness: [
+    [/\bfair(ly|ness)?\b/, 3], [/\bstarv\w*\b/, 2], [/\bnice\b/, 2], [/\bproportion(al)?\b/, 3], [/\bshares?\b/, 2],
+    [/\b(equal|evenly)\b/, 2], [/\btake turns?\b|\bits turn\b|\bin rotation\b|\bround[- ]robin\b|\btime[- ](share|slicing)\b/, 3],
+    [/\bsteady progress\b/, 3], [/\btenants?\b/, 1], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
+  ],
+  deadline: [
+    [/\bdeadlines?\b/, 3], [/\bdue( time)?\b/, 3], [/\b(period|periodic|cycle|every \d+ ?ms)\b/, 2],
+    [/\bmiss(es|ed|ing)?\b/, 1], [/\bcontrol (loop|cycle)\b/, 2],
+  ],
+  locality: [
+    [/\bcache[sd]?\b|\bwarm\b/, 3], [/\bmigrat\w*\b|\bbounc\w*\b|\bwhen moved\b/, 3],
+    [/\bnuma\b/, 2], [/\blocality\b/, 3], [/\bworking sets?\b/, 2], [/\bwhere (its|their) data\b/, 2],
+  ],
+  priority_isolation: [
+    [/\bpriorit\w*\b/, 3], [/\bfavou?r\b/, 2], [/\bcome before\b/, 3],
+    [/\bbackground (job|jobs|indexing|maintenance)\b/, 1], [/\b(lower|low|higher|high) class\b/, 3],
+    [/\brenic\w*\b/, 2], [/\bisolat\w*\b/, 2], [/\b(critical|important) services?\b/, 2],
+    [/\bover (the|background)\b/, 1], [/\bforeground\b/, 1],
+  ],
+  low_overhead: [
+    [/\boverhead\b/, 3], [/\bsimplest\b|\bplain\b/, 2], [/\bbaseline\b/, 3],
+    [/\bundisturbed\b|\bnever interrupted\b/, 3],
+    [/\b(one|single|dedicated) (cpu|core)\b.{0,40}\b(decision|decisions|scheduling)/, 3], [/\bglobal (policy|scheduling)\b/, 2],
+    [/\bprototyp\w*\b/, 1],
+  ],
+};
+
+export interface ObjectiveGuess {
+  /** the best-scoring objective, or null when no rule matched */
+  objective: Objective | null;
+  /** its share of all rule scores, 0..1 */
+  confidence: number;
+  /** the phrases that decided it */
+  evidence: string[];
+  /** the runners-up, best first, with their scores */
+  alternatives: { objective: Objective; score: number }[];
+  scores: Partial<Record<Objective, number>>;
+}
+
+/** Guess the objective a query means, with the phrases that decided it. */
+export function inferObjective(text: string): ObjectiveGuess {
+  const t = text.toLowerCase();
+  const scores: Partial<Record<Objective, number>> = {};
+  const evidence: Partial<Record<Objective, string[]>> = {};
+  for (const o of Objective.options) {
+    for (const [re, w] of RULES[o]) {
+      const m = re.exec(t);
+      if (!m) continue;
+      scores[o] = (scores[o] ?? 0) + w;
+      (evidence[o] ??= []).push(m[0]);
+    }
+  }
+  const ranked = (Object.entries(scores) as [Objective, number][]).sort((a, b) => b[1] - a[1] || Objective.options.indexOf(a[0]) - Objective.options.indexOf(b[0]));
+  const total = ranked.reduce((a, [, s]) => a + s, 0);
+  const best = ranked[0];
+  return {
+    objective: best ? best[0] : null,
+    confidence: best ? Math.round((best[1] / total) * 100) / 100 : 0,
+    evidence: best ? [...new Set(evidence[best[0]] ?? [])].slice(0, 5) : [],
+    alternatives: ranked.slice(1, 3).map(([objective, score]) => ({ objective, score })),
+    scores,
+  };
+}
