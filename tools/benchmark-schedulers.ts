@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { compareBuilds } from '../core/bench/compare.js';
 import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { runsDir } from '../core/paths.js';
+import { CommandFields } from '../core/command.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { defineTool } from './define.js';
 
@@ -27,7 +28,8 @@ export const benchmarkSchedulersTool = defineTool({
   input: {
     buildIds: z.array(z.string().regex(/^[a-f0-9]{12}$/)).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
     workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture (or give command)'),
-    command: z.string().min(1).max(4096).optional().describe('or your own workload: a shell command run in the sandbox guest, measured by its wall time (and, with printed, the last number it prints)'),
+    command: z.string().min(1).max(4096).optional().describe('or your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (and, with printed, the last number it prints)'),
+    ...CommandFields,
     printed: z.object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() }).optional().describe('with command: it prints a number worth comparing (e.g. a p99 latency: better "lower")'),
     repeats: z.number().int().min(1).max(10).default(3),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
@@ -54,7 +56,7 @@ export const benchmarkSchedulersTool = defineTool({
   async handle(input, ctx) {
     const kernel = await ctx.engines.kernel();
     const store = await ctx.engines.library();
-    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick });
+    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick, cwd: input.cwd, env: input.env, writable: input.writable });
     await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
     const c = await compareBuilds({
       kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal,

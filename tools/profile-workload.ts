@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Profile, profileWorkload } from '../core/profile/profile.js';
+import { CommandFields } from '../core/command.js';
 import { TargetKind } from '../core/targets.js';
 import { defineTool } from './define.js';
 
@@ -12,11 +13,13 @@ export const profileWorkloadTool = defineTool({
     'Give `command` (run it and watch it and its children), `pids` (watch them for `seconds`), or neither (the whole system for `seconds`).',
     'Returns tags (cpu-bound, io-heavy, latency-sensitive, uneven-jobs, batch, many-short-tasks) and a fingerprint to pass to search_library.',
     'target "sandbox" runs inside the sandbox VM (under whatever scheduler deploy_scx put there) — use it to measure a deployed scheduler.',
-    'target "host" watches this machine (running a command there needs --allow-host; it runs as the user who started the server, not root, and is recorded in scx://audit). Guest tools: busybox, stress-ng, hackbench, cyclictest, and the fixtures batch, wakebench, buildsim.',
+    'target "host" watches this machine (running a command there needs --allow-host; it runs as the user who started the server, not root, and is recorded in scx://audit).',
+    'The sandbox guest sees this machine\'s filesystem read-only (writes to /tmp, $HOME and `cwd`/`writable` stay in the VM), so any installed program runs there: your build, test suite, interpreter, database.',
   ].join(' '),
   input: {
     target: TargetKind.default('sandbox'),
-    command: z.string().min(1).max(4096).optional(),
+    command: z.string().min(1).max(4096).optional().describe('shell command (run with /bin/sh); any program installed on this machine'),
+    ...CommandFields,
     pids: z.array(z.number().int().positive()).max(256).optional(),
     seconds: z.number().positive().max(600).default(5).describe('duration for pids/system mode'),
     timeoutS: z.number().positive().max(3600).default(120).describe('time limit for command mode'),
@@ -25,7 +28,7 @@ export const profileWorkloadTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(input, ctx) {
     await ctx.progress(`profiling ${input.command ?? (input.pids ? `pids ${input.pids.join(',')}` : 'the whole system')} on ${input.target}`);
-    const p = await profileWorkload({ target: input.target, command: input.command, pids: input.pids, systemSeconds: input.seconds, timeoutS: input.timeoutS }, ctx.engines.targets, ctx.actor);
+    const p = await profileWorkload({ target: input.target, command: input.command, cwd: input.cwd, env: input.env, writable: input.writable, pids: input.pids, systemSeconds: input.seconds, timeoutS: input.timeoutS }, ctx.engines.targets, ctx.actor);
     return {
       structured: p,
       summary: `${p.wallMs.toFixed(0)} ms wall, CPU utilisation ${(p.cpu.utilisation * 100).toFixed(0)} % of ${p.cpus} CPUs, ` +

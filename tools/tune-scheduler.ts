@@ -5,6 +5,7 @@ import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { runsDir } from '../core/paths.js';
+import { CommandFields } from '../core/command.js';
 import { tuneScheduler } from '../core/tune/tune.js';
 import { defineTool } from './define.js';
 
@@ -32,7 +33,8 @@ export const tuneSchedulerTool = defineTool({
   input: {
     entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).describe('library scheduler, e.g. "ljf"'),
     workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture to tune on (or give command)'),
-    command: z.string().min(1).max(4096).optional().describe('or tune on your own workload: a shell command run in the sandbox guest, measured by its wall time (objective "wall_ms") or, with printed, the last number it prints ("value")'),
+    command: z.string().min(1).max(4096).optional().describe('or tune on your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (objective "wall_ms") or, with printed, the last number it prints ("value")'),
+    ...CommandFields,
     printed: z.object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() }).optional().describe('with command: it prints a number to optimise (e.g. a p99 latency: better "lower")'),
     objective: z.union([z.string(), z.array(z.object({ metric: z.string(), weight: z.number().positive().default(1) })).min(1).max(5)])
       .describe('metric to optimise in its natural direction, or [{metric, weight}] for a weighted mix'),
@@ -74,7 +76,7 @@ export const tuneSchedulerTool = defineTool({
   async handle(input, ctx) {
     const store = await ctx.engines.library();
     const { entry } = await store.get(input.entry);
-    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick });
+    const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick, cwd: input.cwd, env: input.env, writable: input.writable });
     const objective = typeof input.objective === 'string' ? [{ metric: input.objective, weight: 1 }] : input.objective.map((o) => ({ metric: o.metric, weight: o.weight ?? 1 }));
     const fixed = { ...(input.fixed ?? {}) };
     const unit = workload.params.unitMs;

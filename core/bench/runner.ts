@@ -401,7 +401,7 @@ function errorText(e: unknown): string {
 }
 
 async function runWorkload(session: SandboxSession, workload: Workload, cal: unknown, command: string, label: string) {
-  const step = await session.step({ kind: 'run', command, timeoutS: workload.timeoutS, label });
+  const step = await session.step({ kind: 'run', command, timeoutS: workload.timeoutS, label, ...(workload.writable?.length ? { writable: workload.writable } : {}) });
   let sample: WorkloadSample | undefined;
   let parseError: string | undefined;
   try {
@@ -611,6 +611,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   async function profileUnderDefault(session: SandboxSession, command: string): Promise<WorkloadProfile> {
     progress({ phase: 'profile', done: 0, message: `profiling ${workload.id} under the kernel default` });
     try {
+      if (workload.writable?.length) await session.ensureWritable(workload.writable);
       const out = await guestExec(session)(guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }), workload.timeoutS + 30, `profile ${workload.id}`);
       const p = parseProfilerOutput(out, 'sandbox', command);
       log(`${workload.id}: profiled: ${p.tags.join(', ') || 'no tags'}; fingerprint ${JSON.stringify(p.fingerprint)}`);

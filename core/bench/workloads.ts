@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ScxError } from '../errors.js';
+import { commandLine, writablePaths, type CommandSpec } from '../command.js';
 import { computeBounds, jobsFromSpec, parseJobSpec, type PolicyName, type SimInput } from '../sim/index.js';
 
 export type Better = 'lower' | 'higher';
@@ -67,6 +68,8 @@ export interface Workload<C = unknown> {
   primary: string;
   /** Guest time limit for one run (s). */
   timeoutS: number;
+  /** Host paths the work writes into (a command's cwd and writable): overlays in the guest. */
+  writable?: string[];
   /** Key under which the calibration is cached per boot (workloads sharing it calibrate once). */
   calibrationKey?: string;
   calibrate?(exec: GuestExec): Promise<C>;
@@ -517,8 +520,8 @@ export function simPolicyFor(family: string | undefined, sliceUs?: number): { po
 
 /* --------------------------------------------------------------- command -- */
 
-export interface CommandWorkloadOptions {
-  /** A shell command run in the sandbox guest (busybox, stress-ng, hackbench, the fixtures…). */
+export interface CommandWorkloadOptions extends CommandSpec {
+  /** A shell command run in the sandbox guest: any program installed on the host (the guest sees the host's filesystem). */
   command: string;
   /** Also take the last number the command prints as a metric ("value"), e.g. a latency or a rate. */
   printed?: { better: Better; unit?: string; label?: string };
@@ -541,7 +544,7 @@ export function parseCommandOutput(stdout: string, o: CommandWorkloadOptions): W
     if (!nums) throw new BenchOutputError('the command printed no number for "value"', own.slice(-300));
     metrics.value = Number(nums[nums.length - 1]);
   }
-  return { ok: rc === 0, metrics, bounds: {}, work: { digest: digest(o.command), summary: `\`${o.command}\` (exit status ${rc})` } };
+  return { ok: rc === 0, metrics, bounds: {}, work: { digest: digest(commandLine(o)), summary: `\`${o.command}\`${o.cwd ? ` in ${o.cwd}` : ''} (exit status ${rc})` } };
 }
 
 /**
@@ -555,7 +558,8 @@ export function commandWorkload(o: CommandWorkloadOptions): Workload<null> {
     id: 'command',
     title: `command \`${o.command.length > 60 ? `${o.command.slice(0, 57)}...` : o.command}\``,
     description: `the command \`${o.command}\` run in the sandbox guest; wall time${o.printed ? ' and the last number it prints' : ''}`,
-    params: { command: o.command },
+    params: { command: o.command, ...(o.cwd ? { cwd: o.cwd } : {}) },
+    writable: writablePaths(o),
     metrics: [
       { key: 'wall_ms', label: 'wall time', unit: 'ms', better: 'lower' },
       ...(o.printed ? [{ key: 'value', label: o.printed.label ?? 'printed value', unit: o.printed.unit ?? '', better: o.printed.better }] : []),
@@ -563,7 +567,7 @@ export function commandWorkload(o: CommandWorkloadOptions): Workload<null> {
     primary: o.printed ? 'value' : 'wall_ms',
     timeoutS: o.timeoutS ?? 300,
     // the command's own stdout stays (for the printed value); the marker line comes last
-    command: () => `s=$(scx-clock); ( ${o.command} ) </dev/null 2>/dev/null; rc=$?; e=$(scx-clock); echo "${WALL_MARK} $(( (e - s) / 1000000 )) rc $rc"`,
+    command: () => `s=$(scx-clock); ( ${commandLine(o)} ) </dev/null 2>/dev/null; rc=$?; e=$(scx-clock); echo "${WALL_MARK} $(( (e - s) / 1000000 )) rc $rc"`,
     parse: (stdout) => parseCommandOutput(stdout, o),
   };
 }
@@ -591,11 +595,12 @@ export function fixtureWorkload(id: FixtureId, o: { quick?: boolean; batchUnitMs
 }
 
 /** The workload a tool names: a fixture by id, or a command (exactly one). */
-export function workloadFor(o: { workload?: FixtureId; command?: string; printed?: CommandWorkloadOptions['printed']; quick?: boolean }): Workload {
+export function workloadFor(o: { workload?: FixtureId; command?: string; printed?: CommandWorkloadOptions['printed']; quick?: boolean } & Omit<CommandSpec, 'command'>): Workload {
   if (!o.workload === !o.command) {
     throw new ScxError('BAD_INPUT', o.workload ? 'give either workload (a fixture) or command, not both' : 'no workload: give workload (a fixture id) or command (a shell command run in the sandbox)',
       `fixtures: ${FIXTURE_IDS.join(', ')}; a command is measured by its wall time (and, with printed, the last number it prints)`);
   }
   if (o.printed && !o.command) throw new ScxError('BAD_INPUT', 'printed is for a command workload (the fixtures have their own metrics)');
-  return o.command ? (commandWorkload({ command: o.command, printed: o.printed }) as Workload) : fixtureWorkload(o.workload!, { quick: o.quick });
+  if (!o.command && (o.cwd || o.env || o.writable)) throw new ScxError('BAD_INPUT', 'cwd, env and writable are for a command workload (the fixtures set up their own)');
+  return o.command ? (commandWorkload({ command: o.command, printed: o.printed, cwd: o.cwd, env: o.env, writable: o.writable }) as Workload) : fixtureWorkload(o.workload!, { quick: o.quick });
 }

@@ -4,6 +4,7 @@
  * a fingerprint for library search, and the per-task runtime spread that makes
  * shortest/longest-job-first pay off.
  */
+import { commandLine, shellQuote, writablePaths, type CommandSpec } from '../command.js';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
@@ -153,7 +154,7 @@ export function deriveProfile(raw: RawProfile, target: TargetKind, command: stri
   };
 }
 
-export interface ProfileRequest {
+export interface ProfileRequest extends Omit<Partial<CommandSpec>, 'command'> {
   target: TargetKind;
   command?: string;
   pids?: number[];
@@ -169,9 +170,6 @@ function profilerArgs(req: ProfileRequest): string[] {
   return [...base, '--system', '--duration-s', String(req.systemSeconds ?? 5)];
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The guest command line that profiles `command` (scx-profile is in every guest image). */
 export function guestProfilerCommand(req: ProfileRequest): string {
@@ -184,7 +182,10 @@ export function parseProfilerOutput(stdout: string, target: TargetKind, command:
 }
 
 /** Profile a workload; `actor` (who asked) goes into the host audit log when a command runs on the host. */
-export async function profileWorkload(req: ProfileRequest, targets: TargetManager, actor: Actor = OPERATOR): Promise<Profile> {
+export async function profileWorkload(asked: ProfileRequest, targets: TargetManager, actor: Actor = OPERATOR): Promise<Profile> {
+  if (!asked.command && (asked.cwd || asked.env || asked.writable)) throw new ScxError('BAD_INPUT', 'cwd, env and writable go with a command');
+  // the command as one shell line (cd cwd, env), as it runs on either target; the result names what was asked
+  const req: ProfileRequest = asked.command ? { ...asked, command: commandLine(asked as CommandSpec) } : asked;
   const modes = [req.command ? 1 : 0, req.pids?.length ? 1 : 0].reduce((a, b) => a + b, 0);
   if (modes > 1) throw new ScxError('BAD_INPUT', 'give either command or pids, not both');
   if (req.target === 'host' && !targets.opts.allowHost && req.command) {
@@ -205,9 +206,11 @@ export async function profileWorkload(req: ProfileRequest, targets: TargetManage
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   } else {
+    const writable = writablePaths(asked);
+    if (writable.length) await (await targets.sandboxSession(true))!.ensureWritable(writable);
     const r = await targets.run('sandbox', guestProfilerCommand(req), timeoutS);
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed in the sandbox: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   }
-  return parseProfilerOutput(stdout, req.target, req.command ?? null);
+  return parseProfilerOutput(stdout, req.target, asked.command ?? null);
 }

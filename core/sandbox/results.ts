@@ -41,9 +41,10 @@ export const SandboxStep = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({
     kind: z.literal('run'),
-    command: z.string().describe('shell command run in the guest (busybox sh; bpftool, stress-ng, hackbench, cyclictest on PATH)'),
+    command: z.string().describe('shell command run in the guest: the host\'s /bin/sh in the host\'s filesystem (read-only; /tmp, /run, $HOME writable), with the project\'s programs (scx-loader, scx-profile, the fixtures) on PATH'),
     timeoutS: z.number().positive().max(3600).default(60),
     label: z.string().optional(),
+    writable: z.array(z.string()).optional().describe('host paths the command writes into: overlays in guest memory (SandboxSession.ensureWritable)'),
   }),
   z.object({ kind: z.literal('unload'), waitS: z.number().positive().max(120).default(20) }),
   z.object({ kind: z.literal('wait_state'), state: z.string(), timeoutS: z.number().positive().max(600).default(60) }),
