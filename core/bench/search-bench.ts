@@ -4,6 +4,8 @@
  * (git repository, db.json, entries) opened with LibraryStore: the timed call is
  * searchLibrary(store, …), what the MCP tool runs. Queries combine words, a tag and a
  * fingerprint. Target: p50 < 20 ms at 1,000 entries.
+ * Then precision@1 on the labelled description sets against the repo's seed library, from the
+ * words alone and with the objective given; the held-out set was never used to tune search.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,9 @@ import { emptyDb, type HistoryRecord } from '../library/history.js';
 import { LibraryEntry, Tag } from '../library/schema.js';
 import { searchLibrary } from '../library/search.js';
 import { LibraryStore } from '../library/store.js';
-import { templatesDir } from '../paths.js';
+import { repoRoot, templatesDir } from '../paths.js';
 import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../profile/fingerprint.js';
+import { LABELLED_SETS, loadLabelled, precisionAt1 } from './search-precision.js';
 import { formatTable, summarize } from './stats.js';
 
 const WORDS = ('batch latency fair queue slice job long short uneven cache locality deadline priority build compile server request ' +
@@ -82,3 +85,23 @@ console.log(`\nsearch_library latency (ms): searchLibrary(store, {query, tags, f
 console.log(formatTable(['library', 'queries', 'p50', 'p95', 'max', 'first (index build)', 'open+seed (s)'], rows));
 const p50at1000 = Number(rows.at(-1)![2]);
 console.log(`\ntarget p50 < 20 ms at 1,000 entries: ${p50at1000 < 20 ? 'met' : 'NOT met'} (${p50at1000} ms)`);
+
+// precision@1 on the labelled sets, against the seed library (a fresh copy)
+const proot = mkdtempSync(join(tmpdir(), 'scx-search-precision-'));
+try {
+  const store = await LibraryStore.open({ dir: join(proot, 'lib'), seedDir: join(repoRoot, 'library') });
+  const prows: (string | number)[][] = [];
+  let heldMisses: Awaited<ReturnType<typeof precisionAt1>>['misses'] = [];
+  for (const set of LABELLED_SETS) {
+    const p = await precisionAt1(store, loadLabelled(set));
+    prows.push([set === 'heldout' ? 'heldout (never tuned on)' : set, p.n, p.text.toFixed(2), p.objectiveGuessed.toFixed(2), p.withObjective.toFixed(2)]);
+    if (set === 'heldout') heldMisses = p.misses;
+  }
+  console.log('\nsearch_library precision@1 on the labelled sets (seed library):\n');
+  console.log(formatTable(['set', 'items', 'text alone', 'objective guessed right', 'objective given'], prows));
+  const held = prows.at(-1)!;
+  console.log(`\ntargets on held-out: text alone >= 0.9: ${Number(held[2]) >= 0.9 ? 'met' : 'NOT met'} (${held[2]}); objective given 1.0: ${Number(held[4]) >= 1 ? 'met' : 'NOT met'} (${held[4]})`);
+  for (const m of heldMisses) console.log(`  held-out miss (${m.mode}): want ${m.want}, got ${m.got}, objective ${m.guessed ?? 'not guessed'}: "${m.description.slice(0, 90)}"`);
+} finally {
+  rmSync(proot, { recursive: true, force: true });
+}

@@ -5,8 +5,8 @@
  * query and a weight; an objective's score is the sum of the weights of its rules that
  * match. The guess is the highest score; its confidence is its share of all scores.
  *
- * Every phrase in these rules matches at least one description of fixtures/search/labelled.json
- * or tuning.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
+ * Every alternative in these rules matches at least one description of fixtures/search/labelled.json,
+ * tuning.json or dev.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
  * none was written for the held-out descriptions (fixtures/search/heldout.json), which measure them.
  */
 import { Objective } from './schema.js';
@@ -35,56 +35,56 @@ export function objectiveRules(): Record<Objective, readonly Rule[]> {
 /** Phrase rules per objective. Weights: 3 = says it outright, 2 = strong sign, 1 = a hint. */
 const RULES: Record<Objective, Rule[]> = {
   makespan: [
-    [/\bmakespan\b/, 3], [/\b(whole|total) (batch|run|pipeline)\b/, 2],
+    [/\bmakespan\b/, 3], [/\b(whole|total) (batch|run|pipeline)\b|\bentire suite\b|\bwhole lot\b/, 2],
     [/\b(last|slowest|final) (job|task|step)\b.{0,40}\b(finish|done|complete|decides)/, 3],
-    [/\b(finish|done|complete)\b.{0,30}\b(as early as possible|earliest|sooner)\b/, 2],
+    [/\b(finish|done|complete)\b.{0,30}\b(as early as possible|earliest|sooner)\b|\bwrapped up earliest\b/, 2],
     [/\bas early as possible\b/, 1], [/\bcritical path\b/, 3], [/\bwall[- ]?clock\b/, 1],
-    [/\btotal completion time\b/, 3], [/\bdone only when\b/, 2], [/\b(is|are) (finished|complete) when\b/, 3],
+    [/\btotal completion time\b/, 3], [/\bdone only when\b/, 2], [/\b(is|are) (finished|complete|done) when\b|\bonly the moment the last\b/, 3],
     [/\b(one|a) (huge|giant|long)\b.{0,40}\b(many|dozens|lots|small|short|tiny)\b/, 1],
   ],
   mean_completion: [
-    [/\b(mean|average|typical)\b.{0,30}\b(completion|turnaround|waiting|wait|job|user|time)\b/, 3],
+    [/\b(mean|average|typical)\b.{0,30}\b(completion|turnaround|waiting|wait|job|user|time|submission)\b/, 3],
     [/\bturnaround\b/, 2], [/\bshortest[- ]jobs?[- ]first\b/, 3],
     [/\b(small|short|quick|tiny)\b.{0,30}\b(stuck|sit) behind\b/, 3], [/\bbehind (a|the)?\s?(big|long|heavy)/, 2],
     [/\bjump ahead\b/, 2], [/\b(most|typical)\b.{0,20}\b(tests?|jobs?|requests?)\b.{0,30}\b(quick|fast|soon)/, 2],
-    [/\breturn fast\b/, 2], [/\bshort jobs?\b.{0,30}\b(quick|soon|fast)/, 2], [/\bwait on each\b/, 2],
+    [/\breturn fast\b|\bcome back fast\b/, 2], [/\bmatters more .{0,20}than when\b/, 2], [/\bshort jobs?\b.{0,30}\b(quick|soon|fast)/, 2], [/\bwait on each\b/, 2],
   ],
   tail_latency: [
-    [/\bp9\d(\.\d+)?\b/, 3], [/\blatency\b/, 2], [/\b(stutter\w*|lags?|laggy|glitch\w*|freez\w*)\b/, 3],
-    [/\bresponsive(ness)?\b/, 1], [/\bframe( times?)?\b|\bdropped frames\b/, 2], [/\bspikes?\b/, 2],
+    [/\bp9\d(\.\d+)?\b|\b9\dth[- ]percentile\b|\b1 ?% lows\b/, 3], [/\blatency\b/, 2], [/\b(stutter\w*|lags?|laggy|glitch\w*|freez\w*|crackl\w*)\b|\boverrun counter\b/, 3],
+    [/\bresponsive(ness)?\b|\bstay usable\b/, 1], [/\bframe( times?)?\b|\bdropped frames\b/, 2], [/\bspikes?\b/, 2],
     [/\b(wakes?|wakeups?)\b/, 1], [/\bworst[- ]case\b/, 2], [/\b(audio|game|mouse|input|video call)\b/, 1],
     [/\bresponse time\b/, 2],
   ],
   throughput: [
     [/\bthroughput\b/, 3], [/\b(per hour|a second|jobs per)\b/, 2], [/\bas many\b/, 1],
-    [/\b(lock|contention|contended|bottleneck)\b/, 2],
+    [/\b(lock|contention|contended|bottleneck|hotspot)\b/, 2], [/\bcontext switches\b/, 1],
     [/\b(run ?queue|runqueue)\b/, 1], [/\bmany[- ](cores?|cpus?)\b|\b\d{2,}-core\b/, 2],
-    [/\bsteal(s|ing)?\b|\bpull from\b/, 2], [/\border is irrelevant\b/, 2],
-    [/\bidentical batch\b/, 1], [/\barrival order\b|\bfirst[- ]come\b/, 1],
+    [/\bsteal(s|ing)?\b|\bpull from\b|\btake work from\b|\bbusier neighbou?r\b/, 2], [/\border is irrelevant\b|\border doesn'?t matter\b/, 2], [/\bown backlog\b/, 2],
+    [/\bidentical batch\b|\bequal-sized\b/, 1], [/\bmost work done\b/, 2], [/\barrival order\b|\bfirst[- ]come\b/, 1],
   ],
   fairness: [
     [/\bfair(ly|ness)?\b/, 3], [/\bstarv\w*\b/, 2], [/\bnice\b/, 2], [/\bproportion(al)?\b/, 3], [/\bshares?\b/, 2],
     [/\b(equal|evenly)\b/, 2], [/\btake turns?\b|\bits turn\b|\bin rotation\b|\bround[- ]robin\b|\btime[- ](share|slicing)\b/, 3],
-    [/\bsteady progress\b/, 3], [/\btenants?\b/, 1], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
+    [/\bsteady progress\b|\bsame pace\b|\bnobody (stuck|racing)\b/, 3], [/\btenants?\b|\bdepartments\b/, 1], [/\bwithout cpu for long\b|\bmust not stall\b/, 3], [/\btime-share\b.{0,30}\bevenly\b/, 2], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
   ],
   deadline: [
     [/\bdeadlines?\b/, 3], [/\bdue( time)?\b/, 3], [/\b(period|periodic|cycle|every \d+ ?ms)\b/, 2],
-    [/\bmiss(es|ed|ing)?\b/, 1], [/\bcontrol (loop|cycle)\b/, 2],
+    [/\bmiss(es|ed|ing)?\b|\b(are|is) late\b/, 1], [/\bsoft real-time\b/, 2], [/\bbefore (the next tick|their presentation)\b/, 2], [/\btimestamp\b/, 2], [/\bcontrol (loop|cycle)\b/, 2],
   ],
   locality: [
-    [/\bcache[sd]?\b|\bwarm\b/, 3], [/\bmigrat\w*\b|\bbounc\w*\b|\bwhen moved\b/, 3],
-    [/\bnuma\b/, 2], [/\blocality\b/, 3], [/\bworking sets?\b/, 2], [/\bwhere (its|their) data\b/, 2],
+    [/\bcache[sd]?\b|\bwarm\b|\bl2 misses\b/, 3], [/\bmigrat\w*\b|\bbounc\w*\b|\bwhen moved\b|\bhopping between\b|\bmoved to another core\b/, 3],
+    [/\bnuma\b/, 2], [/\blocality\b/, 3], [/\bworking sets?\b/, 2], [/\bwhere (its|their) data\b|\bstay on a core\b/, 2],
   ],
   priority_isolation: [
-    [/\bpriorit\w*\b/, 3], [/\bfavou?r\b/, 2], [/\bcome before\b/, 3],
+    [/\bpriorit\w*\b/, 3], [/\bfavou?r\b/, 2], [/\bcome before\b|\balways win over\b|\bwork wins\b/, 3], [/\bdemote\b|\bin a lower class\b/, 3], [/\bunaffected\b/, 2],
     [/\bbackground (job|jobs|indexing|maintenance)\b/, 1], [/\b(lower|low|higher|high) class\b/, 3],
     [/\brenic\w*\b/, 2], [/\bisolat\w*\b/, 2], [/\b(critical|important) services?\b/, 2],
     [/\bover (the|background)\b/, 1], [/\bforeground\b/, 1],
   ],
   low_overhead: [
-    [/\boverhead\b/, 3], [/\bsimplest\b|\bplain\b/, 2], [/\bbaseline\b/, 3],
-    [/\bundisturbed\b|\bnever interrupted\b/, 3],
-    [/\b(one|single|dedicated) (cpu|core)\b.{0,40}\b(decision|decisions|scheduling)/, 3], [/\bglobal (policy|scheduling)\b/, 2],
+    [/\boverhead\b/, 3], [/\bsimplest\b|\bplain\b/, 2], [/\bbaseline\b|\breference point\b/, 3],
+    [/\bundisturbed\b|\bnever interrupted\b|\bwithout scheduler interruptions\b/, 3],
+    [/\b(one|single|dedicated|designated) (cpu|core)\b.{0,40}\b(decision|decisions|scheduling|sees)/, 3], [/\bglobal (policy|scheduling)\b/, 2],
     [/\bprototyp\w*\b/, 1],
   ],
 };

@@ -91,7 +91,7 @@ const SYNONYMS: Record<string, string[]> = {
   favour: ['priority'], favor: ['priority'], prefer: ['priority'], prioritise: ['priority'], prioritize: ['priority'], important: ['priority'],
   fairly: ['fair'], share: ['fair'], starve: ['starvation'], starving: ['starvation'],
   periodic: ['deadline'], period: ['deadline'], realtime: ['deadline'],
-  sooner: ['makespan'], migrate: ['migration'], migrating: ['migration'], bounce: ['migration'], bouncing: ['migration'],
+  sooner: ['makespan'], reference: ['baseline'], simplest: ['simple'], evenly: ['equal'], identical: ['similar'], migrate: ['migration'], migrating: ['migration'], bounce: ['migration'], bouncing: ['migration'],
 };
 
 function queryTerm(term: string): string[] | null {

@@ -1,0 +1,52 @@
+/**
+ * precision@1 of search_library on the labelled description sets (fixtures/search/*.json):
+ * from the words alone (the objective guessed), and with the labelled objective given.
+ * Used by npm run bench:search and tests/unit/search-objective.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Objective } from '../library/schema.js';
+import { searchLibrary } from '../library/search.js';
+import type { LibraryStore } from '../library/store.js';
+import { repoRoot } from '../paths.js';
+
+export interface LabelledItem { description: string; expectedFamily: string; objective: Objective; tags?: string[]; source?: string }
+
+/** labelled and tuning were used to write the objective rules, dev after it was measured once; heldout never. */
+export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'heldout'] as const;
+export type LabelledSet = (typeof LABELLED_SETS)[number];
+
+export function loadLabelled(set: LabelledSet): LabelledItem[] {
+  return (JSON.parse(readFileSync(join(repoRoot, 'fixtures/search', `${set}.json`), 'utf8')) as { items: LabelledItem[] }).items;
+}
+
+export interface Precision {
+  n: number;
+  /** words alone: the objective guessed */
+  text: number;
+  /** the labelled objective given */
+  withObjective: number;
+  /** how often the guessed objective was the labelled one */
+  objectiveGuessed: number;
+  misses: { mode: 'text' | 'objective'; want: string; got: string; guessed: string | null; description: string }[];
+}
+
+export async function precisionAt1(store: LibraryStore, items: LabelledItem[]): Promise<Precision> {
+  let text = 0;
+  let withObjective = 0;
+  let guessed = 0;
+  const misses: Precision['misses'] = [];
+  for (const it of items) {
+    const tags = it.tags as never;
+    const a = await searchLibrary(store, { query: it.description, tags, limit: 1 });
+    if (a.objective.objective === it.objective) guessed++;
+    if (a.results[0]?.family === it.expectedFamily) text++;
+    else misses.push({ mode: 'text', want: it.expectedFamily, got: a.results[0]?.family ?? 'nothing', guessed: a.objective.objective, description: it.description });
+    const b = await searchLibrary(store, { query: it.description, tags, objective: it.objective, limit: 1 });
+    if (b.results[0]?.family === it.expectedFamily) withObjective++;
+    else misses.push({ mode: 'objective', want: it.expectedFamily, got: b.results[0]?.family ?? 'nothing', guessed: it.objective, description: it.description });
+  }
+  const n = items.length;
+  const r = (x: number) => Math.round((x / n) * 1000) / 1000;
+  return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), misses };
+}
