@@ -184,6 +184,9 @@ export class HostBackend implements Backend {
     child.on('exit', (code, sig) => void (exitCode = code ?? (sig ? 128 : -1)));
     child.unref();
     if (child.pid) writeFileSync(join(dir, 'pid'), String(child.pid));
+    // what runs, for a later server that finds this loader by its pid file (adopt())
+    const deployment: Deployment = { buildId: build.id, name: build.name, since: new Date().toISOString(), ...(hints ? { hints } : {}) };
+    writeFileSync(join(dir, 'deployment.json'), JSON.stringify(deployment) + '\n');
     const t0 = performance.now();
     let loader = parseLoaderOutput('');
     while (performance.now() - t0 < 300_000) {
@@ -227,6 +230,28 @@ export class HostBackend implements Backend {
   async run(command: string, timeoutS: number, actor: Actor) {
     return this.commands.run(command, { timeoutS, actor, purpose: 'command' });
   }
+
+  /**
+   * The scheduler an earlier scx-mcp server deployed and left running (host deployments outlive the
+   * server): a live loader whose run directory names its build, while sched_ext is enabled. The
+   * server that finds it can roll it back or replace it; anything else that is active stays foreign.
+   */
+  async adopt(): Promise<Deployment | null> {
+    if (!existsSync(hostRunDir()) || (await this.state()).state !== 'enabled') return null;
+    for (const d of (await readdir(hostRunDir(), { withFileTypes: true })).filter((e) => e.isDirectory())) {
+      const dir = join(hostRunDir(), d.name);
+      try {
+        const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+        if (!Number.isInteger(pid) || !isLoaderProcess(pid)) continue;
+        return Deployment.parse(JSON.parse(readFileSync(join(dir, 'deployment.json'), 'utf8')));
+      } catch {
+        /* not one of ours, or half-written */
+      }
+    }
+    return null;
+  }
+
+  /** Nothing to release: a deployed scheduler stays deployed when the server goes (see TargetManager.close). */
   async close() {}
 }
 
@@ -277,7 +302,10 @@ export class TargetManager {
     if (!start) return undefined;
     if (kind === 'host') {
       this.checkHostAllowed(kind);
-      return (t.backend = new HostBackend(this.hostCommands));
+      const host = new HostBackend(this.hostCommands);
+      // a scheduler an earlier server deployed is this server's to roll back or replace
+      t.current ??= await host.adopt();
+      return (t.backend = host);
     }
     t.starting ??= SandboxSession.start(this.opts.sandbox).then((s) => (t.backend = new SandboxBackend(s)));
     try {
@@ -379,6 +407,7 @@ export class TargetManager {
   /** Back to the previous scheduler, or to the kernel default. Idempotent at the default. On the host, audited with its cause. */
   async rollback(kind: TargetKind, to: 'previous' | 'default', cause: RollbackCause = {}): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
     if (kind !== 'host' || !this.opts.allowHost) return this.rollbackOn(kind, to);
+    await this.backend('host', true); // adopts what an earlier server left deployed
     const from = this.targets.host.current;
     const audit = (e: Partial<Extract<AuditEvent, { event: 'rollback' }>>) => {
       try {
@@ -400,7 +429,9 @@ export class TargetManager {
 
   private async rollbackOn(kind: TargetKind, to: 'previous' | 'default'): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
     const t = this.targets[kind];
-    const b = await this.backend(kind, false);
+    // the host backend is cheap to open, and opening it adopts what an earlier server left deployed;
+    // a sandbox VM that is not running has nothing to roll back
+    const b = await this.backend(kind, kind === 'host' && Boolean(this.opts.allowHost));
     const from = t.current;
     if (!b || (!from && (to === 'default' || t.previous.length === 0))) {
       return { status: await this.status(kind), from, to: null, changed: false };
@@ -440,18 +471,16 @@ export class TargetManager {
     return b?.session;
   }
 
+  /**
+   * The server is going (its client went away, or it was signalled). The sandbox VM is shut down.
+   * A scheduler deployed on the host stays deployed: it is production, its loader runs detached,
+   * and a later server finds it by its pid file (rollback, or a new deploy, replaces it). What stops
+   * with the server is its monitor (core/monitor.ts): the host runs without one until a server
+   * deploys again with a monitor.
+   */
   async close(): Promise<void> {
     for (const kind of ['sandbox', 'host'] as const) {
       const t = this.targets[kind];
-      if (kind === 'host' && t.current) {
-        const from = t.current.name;
-        const ok = await t.backend?.unload().then(() => true, () => false);
-        try {
-          appendAudit({ event: 'rollback', target: 'host', trigger: 'shutdown', reason: 'the server is shutting down', from, to: null, changed: true, outcome: ok ? 'ok' : 'failed' }, OPERATOR);
-        } catch (e) {
-          console.error(`[scx-mcp] audit: ${(e as Error).message}`);
-        }
-      }
       await t.backend?.close().catch(() => undefined);
       t.backend = undefined;
     }

@@ -195,13 +195,24 @@ while :; do sleep 0.1; done
       expect(probed[0]).toMatchObject({ purpose: 'monitor_probe', command: probe, uid: 65534, gid: 65534, repeat: 'every 200 ms while the monitor runs', actor: agent });
       expect(probed[2]).toMatchObject({ trigger: 'monitor_probe', reason: expect.stringMatching(/SLO probe failed 1 times/), from: 'fifo', changed: true });
 
-      // what is still deployed when the server stops is unloaded, and that is audited too
+      // what is deployed when the server stops stays deployed (production; its loader runs detached)
       writeFileSync(value, '5\n');
       await engines.targets.deploy(build.id, 'host', { actor: agent });
     } finally {
       await engines.close();
     }
-    expect(audit().at(-1)).toMatchObject({ event: 'rollback', trigger: 'shutdown', from: 'fifo', changed: true, outcome: 'ok' });
-    expect(readFileSync(join(sysfs, 'state'), 'utf8').trim()).toBe('disabled');
+    expect(audit().at(-1)).toMatchObject({ event: 'deploy', name: 'fifo', outcome: 'ok' });
+    expect(readFileSync(join(sysfs, 'state'), 'utf8').trim()).toBe('enabled');
+    // a later server finds it by its loader's pid file and can roll it back
+    const later = new TargetManager({ allowHost: true });
+    try {
+      expect((await later.status('host')).current).toBeNull(); // not looked at before the host is used
+      const r = await later.rollback('host', 'default', { actor: agent, trigger: 'tool' });
+      expect([r.changed, r.from?.name, r.from?.buildId]).toEqual([true, 'fifo', build.id]);
+      expect(readFileSync(join(sysfs, 'state'), 'utf8').trim()).toBe('disabled');
+      expect(audit().at(-1)).toMatchObject({ event: 'rollback', trigger: 'tool', from: 'fifo', to: null, changed: true, outcome: 'ok' });
+    } finally {
+      await later.close();
+    }
   });
 });
