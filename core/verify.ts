@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import { ScxError } from './errors.js';
-import { buildPaths, getBuild, saveBuild, type BuildRecord } from './toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, saveBuild, type BuildRecord } from './toolchain/builds.js';
+import { listLoops } from './toolchain/static-check.js';
+import { saveLog } from './logs.js';
+import type { LoadFailure } from './sandbox/verifier-log.js';
 import { SandboxSession, type SessionOptions } from './sandbox/session.js';
 import { SandboxResult } from './sandbox/results.js';
 import { loaderAvailable } from './sandbox/image.js';
@@ -75,6 +78,20 @@ export function withVerifierStats(programs: ProgramStats[], loaderLines: Record<
   });
 }
 
+/**
+ * Where to look when the verifier ran out of time or instructions without naming a line: the loop
+ * static analysis flagged, else every loop in the source.
+ */
+export async function loopContext(build: BuildRecord, f: LoadFailure): Promise<string> {
+  const outOfBudget = f.timedOutS != null || f.insnLimitHit || /too complex|too large|too many states/.test(f.reason);
+  if (!outOfBudget) return '';
+  const flagged = build.findings.filter((x) => x.rule === 'unbounded-loop');
+  if (flagged.length) return `; static analysis flagged ${flagged.map((x) => `${x.file}:${x.line} (${x.message.split(':')[0]})`).join(', ')}: ${flagged[0]!.fix}`;
+  const loops = listLoops(await buildSource(build.id, build).catch(() => ''));
+  if (!loops.length) return '; the source has no C loop: look for deeply unrolled code or many programs in one object';
+  return `; static analysis found no unbounded loop; the loops in ${build.fileName}: ${loops.slice(0, 8).map((l) => `line ${l.line} \`${l.text}\``).join(', ')}: bound each by a small constant (bpf_for(i, 0, MAX)) or do less work per callback`;
+}
+
 export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const build: BuildRecord = await getBuild(buildId);
   if (!build.ok) {
@@ -85,7 +102,8 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   const progress = opts.onProgress ?? (() => {});
   const total = 5;
   progress('booting the sandbox', 0, total);
-  const session = await SandboxSession.start(opts);
+  // the whole verifier log is kept in the build's directory (scx://logs/<build>-verifier); results carry its failing part
+  const session = await SandboxSession.start({ keepLog: (name, text) => saveLog(text, { buildId, name }), ...opts });
   const reasons: string[] = [];
   let programs: ProgramStats[] = [];
   let result;
@@ -97,7 +115,7 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
     const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}`, via, ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS, verifierStats: true } : {}) });
     if (!load.ok) {
       reasons.push(load.loadFailure
-        ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}`
+        ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}${await loopContext(build, load.loadFailure)}`
         : load.error ?? 'load failed');
     } else {
       const stats = await session.vm.run('bpftool -j prog show', { timeoutMs: 60_000, what: 'program statistics' });

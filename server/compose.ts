@@ -11,6 +11,7 @@ import { ScxEngines } from '../core/engines.js';
 import { isScxError } from '../core/errors.js';
 import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { allTools } from '../tools/index.js';
+import { boundLogData, boundResourceContents, boundToolResult, cutText, LOG_MESSAGE_CHARS } from './budget.js';
 import { registerResources } from './resources.js';
 
 export const SERVER_NAME = 'scx-mcp';
@@ -52,7 +53,7 @@ export function registerTool(server: McpServer, engines: ScxEngines, def: ToolDe
         await server.sendLoggingMessage({ level: 'info', logger: def.name, data: message }).catch(() => {});
         const token = extra._meta?.progressToken;
         if (token !== undefined) {
-          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: progress ?? step, total, message } }).catch(() => {});
+          await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: progress ?? step, total, message: cutText(message, LOG_MESSAGE_CHARS) } }).catch(() => {});
         }
       },
       async log(level, message) {
@@ -62,11 +63,12 @@ export function registerTool(server: McpServer, engines: ScxEngines, def: ToolDe
     try {
       const parsed = z.object(def.input).parse(args);
       const r = await def.handle(parsed as never, ctx);
-      const content: CallToolResult['content'] = [{ type: 'text', text: r.summary }];
-      for (const img of r.images ?? []) content.push({ type: 'image', data: img.data, mimeType: img.mimeType });
-      return { content, structuredContent: r.structured as Record<string, unknown> };
+      // every result within the output budget: long fields cut where they are, the whole kept as scx://logs/<id>
+      return await boundToolResult({ summary: r.summary, structured: r.structured, images: r.images, links: r.links });
     } catch (e) {
-      return errorResult(e);
+      const er = errorResult(e);
+      return boundToolResult({ summary: er.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n'), isError: true })
+        .catch(() => ({ isError: true, content: [{ type: 'text' as const, text: cutText(er.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n'), 16 * 1024) }] }));
     }
   }) as never);
 }
@@ -79,6 +81,15 @@ export function createServer(engines: ScxEngines): McpServer {
       instructions: 'scx-mcp builds, verifies and deploys Linux sched_ext CPU schedulers safely. Typical flow: profile_workload → search_library → build_scheduler (entry+params, a patch, or your own source) → verify_bpf → deploy_scx (sandbox first) → profile_workload on the same target → record_result → rollback if worse. Read the scx://memory resource first: it says what worked before.',
     },
   );
+  // the output budget, centrally: every log message this server sends and every resource it serves
+  const sendLog = server.sendLoggingMessage.bind(server);
+  server.sendLoggingMessage = ((params: Parameters<typeof sendLog>[0], sessionId?: string) =>
+    sendLog({ ...params, data: boundLogData(params.data) }, sessionId)) as typeof server.sendLoggingMessage;
+  const registerResource = server.registerResource.bind(server) as (...a: unknown[]) => unknown;
+  server.registerResource = ((...a: unknown[]) => {
+    const read = a[a.length - 1] as (...x: unknown[]) => Promise<{ contents: Array<Record<string, unknown>> }>;
+    return registerResource(...a.slice(0, -1), async (...x: unknown[]) => boundResourceContents(await read(...x)));
+  }) as typeof server.registerResource;
   for (const def of allTools) registerTool(server, engines, def as unknown as ToolDefinition);
   registerResources(server, engines);
   // resources/subscribe: this session's client gets resources/updated for the URIs it subscribed to

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
 import { improvementPct } from '../core/library/history.js';
 import { readAuditTail } from '../core/targets/audit.js';
+import { readLogPart } from '../core/logs.js';
 
 export function registerResources(server: McpServer, engines: ScxEngines): void {
   server.registerResource('memory', 'scx://memory', {
@@ -77,6 +78,25 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     description: 'What scx-mcp did on the host, newest last (the last 200 entries, at most 64 KB): deploys (build id, source hash, parameters, hints), rollbacks (and what triggered them: a tool call, a monitor rule or probe, an ejection, shutdown), and host commands (the command and the uid it ran as), each with its time and the MCP client that asked. Kept across restarts in <run dir>/audit.jsonl.',
     mimeType: 'application/json',
   }, async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(readAuditTail({ maxLines: 200, maxBytes: 64 * 1024 }), null, 2) }] }));
+
+  // whole logs a result had to cut (verifier logs, workload output, kernel logs), in parts within the output budget
+  const logText = async (id: string, part?: number) => {
+    const p = await readLogPart(id, part ?? 1);
+    const last = part ?? p.parts; // without a part: the end of the log, where its reason is
+    const q = part === undefined && p.parts > 1 ? await readLogPart(id, last) : p;
+    const head = p.parts > 1 ? `[log ${id}: ${q.bytes} bytes in ${q.parts} parts; this is part ${last} of ${q.parts}; read scx://logs/${id}/part/1 … /part/${q.parts}]\n` : '';
+    return head + q.text;
+  };
+  server.registerResource('log', new ResourceTemplate('scx://logs/{id}', { list: undefined }), {
+    title: 'A whole log',
+    description: 'A verifier log, workload output or kernel log that a tool result cut to fit its budget: the end of it (where the reason is), and how many parts it has.',
+    mimeType: 'text/plain',
+  }, async (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: await logText(String(vars.id)) }] }));
+  server.registerResource('log-part', new ResourceTemplate('scx://logs/{id}/part/{part}', { list: undefined }), {
+    title: 'A part of a whole log',
+    description: 'Part N (from 1) of a log, each within the output budget.',
+    mimeType: 'text/plain',
+  }, async (uri, vars) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: await logText(String(vars.id), Number(vars.part)) }] }));
 
   server.registerPrompt('improve_workload', {
     title: 'Make a workload run better with a sched_ext scheduler',

@@ -22,6 +22,8 @@ export interface ToolResult<O> {
   summary: string;
   /** Extra content blocks (e.g. a chart as an image). */
   images?: { data: string; mimeType: string }[];
+  /** Resources worth reading beside the result (e.g. a whole verifier log, scx://logs/<id>): resource_link blocks. */
+  links?: { uri: string; name: string; description?: string; mimeType?: string }[];
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {

@@ -53,6 +53,10 @@ export const verifyBpfTool = defineTool({
       ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions`
         + `${report.programs.some((p) => p.totalStates !== null) ? `, ${report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0)} verifier states` : ''}. Next: deploy_scx.`
       : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
-    return { structured: report, summary };
+    const whole = lf?.wholeLog;
+    return {
+      structured: report, summary: whole ? `${summary}. The whole verifier log: ${whole.uri}` : summary,
+      ...(whole ? { links: [{ uri: whole.uri, name: `verifier log of ${input.buildId}`, description: `the whole verifier log (${whole.bytes} bytes); the result carries the part that explains the failure` }] } : {}),
+    };
   },
 });

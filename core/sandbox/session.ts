@@ -16,7 +16,7 @@ import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js'
 import {
   SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult,
 } from './results.js';
-import { hintFor, parseLoadFailure, trimLog, type LoadFailure } from './verifier-log.js';
+import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
 import { SandboxVM } from './vm.js';
 
@@ -30,6 +30,10 @@ export interface SessionOptions {
   /** Host paths jobs may write to (through overlays kept in guest memory); $HOME always is. */
   writable?: string[];
   log?: (line: string) => void;
+  /** Seconds a load may verify before it is stopped (see verifyBudgetS). */
+  verifyBudgetS?: number;
+  /** Keep a whole log (a verifier log) where its owner wants it; results then link to it instead of carrying it. */
+  keepLog?: (name: string, text: string) => Promise<{ uri: string; bytes: number }>;
 }
 
 const STATE_SCRIPT = `d=/sys/kernel/sched_ext
@@ -116,9 +120,23 @@ export function loaderFailure(e: Record<string, unknown>): LoadFailure {
     column: parsed?.column ?? null, sourceLine: v.location?.code ?? parsed?.sourceLine ?? null, instruction: parsed?.instruction ?? null,
     reason, explanation: parsed?.explanation ?? null, insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
     insnLimitHit: parsed?.insnLimitHit ?? false, errno: parsed?.errno ?? null,
-    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`), log: trimLog(log || String(e.message ?? '')),
+    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`), log: excerptLog(log || String(e.message ?? '')),
+    ...(e.code === 'verify_timeout' ? { timedOutS: typeof e.verify_timeout_s === 'number' ? e.verify_timeout_s : null } : {}),
   };
 }
+
+/**
+ * Seconds a load may spend in the verifier before it is stopped: SessionOptions.verifyBudgetS,
+ * else $SCX_MCP_VERIFY_BUDGET_S, else 60 under emulation (TCG) and 20 with KVM.
+ */
+export function verifyBudgetS(accel: 'kvm' | 'tcg', opts: { verifyBudgetS?: number } = {}): number {
+  const env = Number(process.env.SCX_MCP_VERIFY_BUDGET_S);
+  const v = opts.verifyBudgetS ?? (Number.isFinite(env) && env > 0 ? env : accel === 'tcg' ? 60 : 20);
+  return Math.max(1, Math.min(600, Math.round(v)));
+}
+
+/** The message of a load stopped by the verification budget (the loader prints the same). */
+export const verifyTimeoutMessage = (s: number) => `verification did not finish within ${s} s: likely a loop the verifier cannot bound`;
 
 export class SandboxSession {
   readonly steps: StepResult[] = [];
@@ -271,13 +289,21 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     const n = ++this.loads;
     const guestPath = `/tmp/obj${n}-${basename(object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.vm.put(guestPath, data);
-    const r = await this.vm.run(`mkdir -p /sys/fs/bpf/scx_${n} && bpftool struct_ops register ${guestPath} /sys/fs/bpf/scx_${n}`, {
-      // the verifier can take ~2 minutes under TCG on a program with an unprovable loop
-      timeoutMs: 300_000, what: `load ${basename(object)}`,
+    // the verification budget: bpftool killed in the guest (the verifier stops with it)
+    const budget = verifyBudgetS(this.accel.accel, this.opts);
+    const r = await this.vm.run(`mkdir -p /sys/fs/bpf/scx_${n} && timeout -s KILL ${budget} bpftool struct_ops register ${guestPath} /sys/fs/bpf/scx_${n}`, {
+      timeoutMs: (budget + 120) * 1000, what: `load ${basename(object)}`,
     });
     const out = `${r.stdout}\n${r.stderr}`;
     let failure: LoadFailure | null = null;
-    if (r.exitCode !== 0) {
+    if (r.exitCode === 137) {
+      failure = {
+        stage: 'verifier', program: null, file: null, line: null, column: null, sourceLine: null, instruction: null,
+        reason: verifyTimeoutMessage(budget), explanation: null, insnsProcessed: null, insnLimitHit: false, errno: null,
+        hint: 'bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX)', log: excerptLog(out.trim()), timedOutS: budget,
+      };
+      this.firstLoadFailure ??= failure;
+    } else if (r.exitCode !== 0) {
       failure = parseLoadFailure(out) ?? {
         stage: 'unknown', program: null, file: null, line: null, column: null, sourceLine: null, instruction: null,
         reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`, explanation: null,
@@ -331,22 +357,24 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
     const obj = `${dir}/${basename(step.object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.vm.put(obj, data);
     const bin = step.hints ? 'scx-job-hints' : 'scx-loader';
+    const budget = verifyBudgetS(this.accel.accel, this.opts);
     const args = [
       'run', obj, '--stats-interval-ms', String(step.statsIntervalMs),
       ...Object.entries(step.params ?? {}).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
       ...(step.timeoutMs ? ['--timeout-ms', String(step.timeoutMs)] : []),
       ...(step.verifierStats ? ['--verifier-stats'] : []),
+      '--verify-timeout-s', String(budget),
       ...Object.entries(step.hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`]),
     ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.loader = { n, dir };
     const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not in the guest image: build sched-rust (npm run setup)" >&2; exit 127; }
 sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
-i=0; while [ $i -lt 3000 ]; do
+i=0; while [ $i -lt ${(budget + 60) * 10} ]; do
   grep -qE '"type": ?"(attached|error|exit)"' ${dir}/out 2>/dev/null && break
   [ -e ${dir}/rc ] && break
   sleep 0.1; i=$((i+1))
 done
-cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); cat ${dir}/err >&2`, { timeoutMs: 400_000, what: `load ${basename(step.object)} with ${bin}` });
+cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/err >&2`, { timeoutMs: (budget + 150) * 1000, what: `load ${basename(step.object)} with ${bin}` });
     if (r.exitCode === 127) {
       this.loader = undefined;
       throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust and puts scx-loader into the guest image');
@@ -356,6 +384,14 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); cat ${dir}/err >&2`, {
     let failure: LoadFailure | null = null;
     if (errLine) {
       failure = loaderFailure(errLine);
+      // the whole verifier log goes to its owner's file; the result keeps the part that explains the failure
+      const whole = typeof errLine.verifier_log === 'string' ? errLine.verifier_log : '';
+      if (whole && this.opts.keepLog) {
+        failure.wholeLog = await this.opts.keepLog('verifier', whole).catch(() => null);
+        errLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log${failure.wholeLog ? `, the whole log at ${failure.wholeLog.uri}` : ''}]`;
+      } else if (whole.length > 16 * 1024) {
+        errLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log]`;
+      }
       this.firstLoadFailure ??= failure;
       this.loader = loader.running ? this.loader : undefined;
     }

@@ -20,12 +20,16 @@ export const LoadFailure = z.object({
   insnLimitHit: z.boolean(),
   errno: z.string().nullable(),
   hint: z.string(),
-  log: z.string().describe('the verifier log (trimmed to its end if long)'),
+  log: z.string().describe('what of the verifier log explains the failure: the failing instruction, a few hundred lines before it, the reason and the counts'),
+  wholeLog: z.object({ uri: z.string(), bytes: z.number() }).nullable().optional().describe('the whole log, as a resource (scx://logs/<id>)'),
+  timedOutS: z.number().nullable().optional().describe('the load was stopped after this many seconds of verification (the verification budget)'),
 });
 export type LoadFailure = z.infer<typeof LoadFailure>;
 
 const HINTS: Array<[RegExp, string]> = [
   [/map_value_or_null|_or_null'|may be NULL|nullable/, 'A pointer that may be NULL is used without a check. Test the result of bpf_map_lookup_elem() (or the kfunc that returned it) for NULL before dereferencing it, and return early if it is NULL.'],
+  [/cannot write into (ptr_)?task_struct|only read is supported|no write support to/, 'BPF may not write this field of a kernel object: of task_struct a scheduler may write only p->scx.slice and p->scx.dsq_vtime. Keep your own per-task state in a BPF_MAP_TYPE_TASK_STORAGE map (bpf_task_storage_get) instead.'],
+  [/jumps is too complex/, 'The verifier gave up on a loop: every iteration left a branch to explore (more than 8192). The bound is a value it cannot see (read from memory or behind a call): cap it by a constant (for (i = 0; i < n && i < MAX; i++)) or use bpf_for(i, 0, n).'],
   [/processed 100000[01] insns|BPF program is too large|too many states/, 'The verifier ran out of its 1,000,000-instruction budget: a loop it cannot prove to be short. Give every loop a constant upper bound (for (i = 0; i < MAX && i < n; i++)), or use bpf_for()/bpf_loop(); avoid deep unrolled loops.'],
   [/infinite loop detected|back-edge from insn/, 'The verifier found a loop it cannot bound. Use a constant bound (i < CONST), bpf_for(), or bpf_loop().'],
   [/cannot call kernel function from non-GPL compatible program|non-GPL/, 'sched_ext kfuncs require a GPL-compatible licence: add `char _license[] SEC("license") = "GPL";` (SCX_LICENSE_GPL in scx_common.bpf.h).'],
@@ -118,7 +122,7 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
       continue;
     }
     if (/^(verification time|stack depth|processed \d+ insns|max_states_per_insn)/.test(l)) break;
-    if (STATE_RE.test(l) || SOURCE_RE.test(l) || /^(func#|mark_precise|last_idx|func '\w+' arg)/.test(l)) continue;
+    if (STATE_RE.test(l) || SOURCE_RE.test(l) || /^(func#|mark_precise|last_idx|func '\w+' arg|libbpf: |subprog \d+ \(.*insns_self)/.test(l)) continue;
     reasonLines.push(l.trim());
   }
   const processed = /processed (\d+) insns/.exec(log.join('\n'));
@@ -158,13 +162,38 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
     insnLimitHit: limitHit,
     errno: errnoOf(whole),
     hint: hintFor(`${reason}\n${explanation ?? ''}\n${limitHit ? 'processed 1000001 insns' : ''}`),
-    log: trimLog(log.join('\n')),
+    log: excerptLog(log.join('\n')),
   };
 }
 
 function errnoOf(text: string): string | null {
   const m = /load failed: ([A-Za-z ]+)|failed to load: (-\d+)|error: (-?E[A-Z0-9]+)/.exec(text);
   return m ? (m[1] ?? m[2] ?? m[3] ?? null)?.trim() ?? null : null;
+}
+
+/**
+ * What of a verifier log explains the failure: the failing instruction (the last one the verifier
+ * printed) and `before` lines before it, then what follows it (the reason, the counts), at most
+ * `after` lines. Everything else is named by a marker line.
+ */
+export function excerptLog(text: string, before = 300, after = 60): string {
+  const lines = text.split('\n');
+  if (lines.length <= before + after) return text;
+  let at = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (INSN_RE.test(lines[i]!)) {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return trimLog(text, before + after);
+  const from = Math.max(0, at - before);
+  const to = Math.min(lines.length, at + 1 + after);
+  return [
+    ...(from > 0 ? [`[... ${from} earlier lines of the verifier's walk omitted ...]`] : []),
+    ...lines.slice(from, to),
+    ...(to < lines.length ? [`[... ${lines.length - to} later lines omitted ...]`] : []),
+  ].join('\n');
 }
 
 /** Keep the end of a long log: that is where the reason is. */

@@ -23,6 +23,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ScxError } from '../errors.js';
 import { runsDir } from '../paths.js';
 import type { Accelerator } from './accel.js';
+import { LineReader } from './reply.js';
 
 /** The QEMU binary: $SCX_MCP_QEMU or qemu-system-x86_64 on PATH. */
 export async function qemuBinary(): Promise<string> {
@@ -81,7 +82,8 @@ export type ChannelName = (typeof CHANNELS)[number];
 class Channel {
   server?: Server;
   socket?: Socket;
-  private buffer = '';
+  /** Reply lines, read with bounded memory (a reply past MAX_REPLY_CHARS keeps its head and end). */
+  private readonly lines = new LineReader((line) => this.onLine(line));
   private nextId = 1;
   readonly pending = new Map<string, Pending>();
   queue: Promise<unknown> = Promise.resolve();
@@ -105,15 +107,7 @@ class Channel {
     }
     this.socket = s;
     s.setEncoding('utf8');
-    s.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        this.onLine(line);
-      }
-    });
+    s.on('data', (chunk: string) => this.lines.push(chunk));
     s.on('error', () => {});
   }
 

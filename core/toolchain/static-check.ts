@@ -168,10 +168,11 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     }
   }
 
+  const globals = collectGlobals(tree.rootNode, source);
   for (const fnDef of descendants(tree.rootNode, ['function_definition'])) {
     const body = fnDef.childForFieldName('body');
     if (!body) continue;
-    checkLoops(body, add, atNode);
+    checkLoops(body, globals, add, atNode);
     checkNullChecks(body, arrayMaps, add, atNode);
     checkStack(body, add, atNode);
   }
@@ -191,32 +192,185 @@ function blockAt(src: string, open: number): string {
 type Add = (at: { line: number; column: number }, rule: string, severity: Finding['severity'], message: string, fix: string) => void;
 type At = (n: SyntaxNode) => { line: number; column: number };
 
-/**
- * A condition has a visible bound if it orders (<, <=, >, >=) against a literal, an ALL_CAPS
- * constant or sizeof/ARRAY_SIZE. `x != 0` is no bound: nothing says the loop gets there.
- */
-function hasVisibleBound(cond: SyntaxNode | null): boolean {
-  if (!cond) return false;
-  const compares = cond.descendantsOfType('binary_expression').filter((b) => /^(<|<=|>|>=)$/.test(b.child(1)?.type ?? ''));
-  return compares.some((b) => {
-    const sides = [b.child(0), b.child(2)];
-    return sides.some((s) => s && (s.type === 'number_literal' || /^[A-Z][A-Z0-9_]+$/.test(s.text) || /sizeof|ARRAY_SIZE|MAX_|_MAX\b|_LEN\b/.test(s.text)));
-  });
+/** Names declared at file scope: whether each is a constant the verifier knows (const, SCX_PARAM in .rodata). */
+export type Globals = Map<string, { constant: boolean }>;
+
+export function collectGlobals(root: SyntaxNode, source: string): Globals {
+  const g: Globals = new Map();
+  for (const d of root.namedChildren) {
+    if (d.type !== 'declaration') continue;
+    const constant = /\bconst\b/.test(d.children.filter((c) => c.type === 'type_qualifier').map((c) => c.text).join(' '));
+    for (const decl of d.childrenForFieldName('declarator')) {
+      const name = (decl.type === 'init_declarator' ? decl.childForFieldName('declarator') : decl)?.text.replace(/[\s*]|\[.*$/g, '');
+      if (name && /^\w+$/.test(name) && decl.type !== 'function_declarator' && !decl.descendantsOfType('function_declarator').length) g.set(name, { constant });
+    }
+  }
+  for (const m of source.matchAll(/\bSCX_PARAM\(\s*[^,]+,\s*(\w+)/g)) g.set(m[1]!, { constant: true });
+  return g;
 }
 
-function checkLoops(body: SyntaxNode, add: Add, at: At): void {
+const ORDER = /^(<|<=|>|>=)$/;
+const CONST_NAME = /^[A-Z][A-Z0-9_]*$/;
+const MIN_FN = /^(min|MIN|min_t|__min|bpf_min|umin)$/;
+
+interface LoopScope {
+  body: SyntaxNode;
+  loop: SyntaxNode;
+  globals: Globals;
+}
+
+function unwrap(n: SyntaxNode | null): SyntaxNode | null {
+  while (n && (n.type === 'parenthesized_expression' || n.type === 'cast_expression')) n = n.type === 'cast_expression' ? n.childForFieldName('value') : n.namedChild(0);
+  return n;
+}
+
+/** The conjuncts of a condition: a && b && c. */
+function conjuncts(n: SyntaxNode | null): SyntaxNode[] {
+  const u = unwrap(n);
+  if (!u) return [];
+  if (u.type === 'binary_expression' && u.child(1)?.type === '&&') return [...conjuncts(u.child(0)), ...conjuncts(u.child(2))];
+  return [u];
+}
+
+/** The last `name = …` / `T name = …` before `before` in the function, and its value. */
+function lastValueOf(name: string, scope: LoopScope, before: number): SyntaxNode | null {
+  let best: SyntaxNode | null = null;
+  for (const d of scope.body.descendantsOfType(['init_declarator', 'assignment_expression'])) {
+    if (d.startIndex >= before) continue;
+    const target = d.type === 'init_declarator' ? d.childForFieldName('declarator')?.text.replace(/^\*+\s*/, '') : d.childForFieldName('left')?.text;
+    if (target !== name || (d.type === 'assignment_expression' && d.child(1)?.type !== '=')) continue;
+    if (!best || d.startIndex > best.startIndex) best = d;
+  }
+  return best ? (best.type === 'init_declarator' ? best.childForFieldName('value') : best.childForFieldName('right')) : null;
+}
+
+/** `if (n > C) n = C;`, `if (n >= C) return;`, `n &= M`, `n %= C`, `n = min(n, C)` between the value and the loop. */
+function clampedBefore(name: string, scope: LoopScope, from: number, to: number): boolean {
+  const text = scope.body.tree.rootNode.text.slice(from, to);
+  const c = '(?:\\d+|[A-Z][A-Z0-9_]*|sizeof\\s*\\([^)]*\\))';
+  const n = `\\b${name}\\b`;
+  return new RegExp(`if\\s*\\(\\s*${n}\\s*(?:>|>=)\\s*${c}\\s*\\)|if\\s*\\(\\s*${c}\\s*(?:<|<=)\\s*${n}\\s*\\)|${n}\\s*(?:&|%)=|${n}\\s*=\\s*(?:min|MIN|min_t|umin)\\s*\\(`).test(text);
+}
+
+/** A value the verifier knows a constant upper bound for. */
+function isConstBound(n: SyntaxNode | null, scope: LoopScope, depth = 0): boolean {
+  const u = unwrap(n);
+  if (!u) return false;
+  switch (u.type) {
+    case 'number_literal': case 'char_literal': case 'sizeof_expression': case 'true': case 'false':
+      return true;
+    case 'identifier': {
+      if (CONST_NAME.test(u.text) || scope.globals.get(u.text)?.constant) return true;
+      if (scope.globals.has(u.text) || depth > 2) return false;
+      // a local: constant if its value is, or clamped before the loop
+      const v = lastValueOf(u.text, scope, scope.loop.startIndex);
+      if (v && isConstBound(v, scope, depth + 1)) return true;
+      return clampedBefore(u.text, scope, v?.endIndex ?? scope.body.startIndex, scope.loop.startIndex);
+    }
+    case 'call_expression': {
+      const fn = u.childForFieldName('function')?.text ?? '';
+      const args = u.childForFieldName('arguments')?.namedChildren ?? [];
+      if (fn === 'ARRAY_SIZE') return true;
+      return MIN_FN.test(fn) && args.some((a) => isConstBound(a, scope, depth + 1));
+    }
+    case 'binary_expression': {
+      const op = u.child(1)?.type ?? '';
+      if (op === '&') return isConstBound(u.child(0), scope, depth + 1) || isConstBound(u.child(2), scope, depth + 1);
+      if (op === '%') return isConstBound(u.child(2), scope, depth + 1);
+      if (/^(\+|-|\*|\/|<<|>>|\|)$/.test(op)) return isConstBound(u.child(0), scope, depth + 1) && isConstBound(u.child(2), scope, depth + 1);
+      return false;
+    }
+    case 'conditional_expression':
+      return isConstBound(u.childForFieldName('consequence'), scope, depth + 1) && isConstBound(u.childForFieldName('alternative'), scope, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/** Where a value is read from memory at run time (a map value, a task field, a global in .bss/.data), or null. */
+function memoryRead(n: SyntaxNode | null, scope: LoopScope, depth = 0): string | null {
+  const u = unwrap(n);
+  if (!u) return null;
+  switch (u.type) {
+    case 'pointer_expression':
+      return u.child(0)?.type === '*' ? `*${u.childForFieldName('argument')?.text} (a pointer dereference, e.g. a map value)` : null;
+    case 'field_expression': {
+      const arg = u.childForFieldName('argument')?.text ?? '';
+      return `${u.text} (${/^(p|task|prev|next|tsk)$/.test(arg) ? 'a task_struct field' : 'a field read from memory'})`;
+    }
+    case 'subscript_expression':
+      return `${u.text} (an array element read from memory)`;
+    case 'identifier': {
+      const g = scope.globals.get(u.text);
+      if (g) return g.constant ? null : `${u.text} (a global variable: a map value the program can change at run time)`;
+      if (depth > 2) return null;
+      const v = lastValueOf(u.text, scope, scope.loop.startIndex);
+      const inner = v ? memoryRead(v, scope, depth + 1) : null;
+      return inner ? `${u.text}, which holds ${inner}` : null;
+    }
+    case 'binary_expression':
+      return memoryRead(u.child(0), scope, depth + 1) ?? memoryRead(u.child(2), scope, depth + 1);
+    default:
+      return null;
+  }
+}
+
+/**
+ * Loops the verifier proves: a comparison against a constant it sees (a literal, an ALL_CAPS
+ * name, sizeof, a const/SCX_PARAM global, min() with a constant, a local clamped by a constant
+ * before the loop), in any of the condition's && parts; bpf_for/bpf_repeat/bpf_loop (not C loops).
+ * Loops it cannot: a bound read from memory at run time (a map value, a task field, a global in
+ * .bss) with no constant cap. It walks such a loop one iteration at a time until its 1M-instruction
+ * limit: minutes under emulation. Those are errors; a bound whose origin is not visible here
+ * (a parameter, a call) is a warning.
+ */
+function checkLoops(body: SyntaxNode, globals: Globals, add: Add, at: At): void {
   for (const loop of body.descendantsOfType(['for_statement', 'while_statement', 'do_statement'])) {
     const cond = loop.childForFieldName('condition');
     const kind = loop.type.replace('_statement', '');
+    const scope: LoopScope = { body, loop, globals };
     if (!cond || /^\(?\s*(1|true)\s*\)?$/.test(cond.text)) {
       const breaks = loop.descendantsOfType(['break_statement', 'return_statement']);
       add(at(loop), 'unbounded-loop', breaks.length ? 'warning' : 'error',
         `${kind} loop without a condition${breaks.length ? ' (it relies on break/return)' : ' and no way out'}: the verifier must walk every iteration and may run to its 1M-instruction limit`,
         'bound it: for (i = 0; i < MAX_ITERS; i++) or bpf_for(i, 0, MAX_ITERS)');
-    } else if (!hasVisibleBound(cond)) {
+      continue;
+    }
+    const parts = conjuncts(cond);
+    const compares = parts.filter((c) => c.type === 'binary_expression' && ORDER.test(c.child(1)?.type ?? ''));
+    // a count-down from memory: for (i = *n; i > 0; i--) has a constant on one side but no upper bound
+    const init = loop.type === 'for_statement' ? loop.childForFieldName('initializer') : null;
+    const countsDownFromMemory = (c: SyntaxNode) => {
+      const op = c.child(1)?.type ?? '';
+      const v = /^(>|>=)$/.test(op) ? unwrap(c.child(0)) : /^(<|<=)$/.test(op) ? unwrap(c.child(2)) : null;
+      if (!v || v.type !== 'identifier' || !init) return false;
+      const a = init.type === 'assignment_expression' ? init : init.descendantsOfType(['assignment_expression', 'init_declarator'])[0];
+      const target = a?.type === 'init_declarator' ? a.childForFieldName('declarator')?.text : a?.childForFieldName('left')?.text;
+      const value = a?.type === 'init_declarator' ? a.childForFieldName('value') : a?.childForFieldName('right');
+      return target === v.text && memoryRead(value ?? null, scope) !== null;
+    };
+    const capped = compares.some((c) => {
+      const op = c.child(1)?.type ?? '';
+      const upper = /^(<|<=)$/.test(op) ? c.child(2) : c.child(0);
+      const lower = /^(<|<=)$/.test(op) ? c.child(0) : c.child(2);
+      return (isConstBound(upper, scope) || isConstBound(lower, scope)) && !countsDownFromMemory(c);
+    });
+    if (capped) continue;
+    let mem: string | null = null;
+    for (const c of parts) {
+      const sides = c.type === 'binary_expression' ? [c.child(0), c.child(2)] : [c];
+      for (const side of sides) mem ??= memoryRead(side, scope);
+    }
+    if (!mem && compares.some(countsDownFromMemory)) mem = `the loop variable, which starts from a value read from memory`;
+    const condText = cond.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1').slice(0, 80);
+    if (mem) {
+      add(at(loop), 'unbounded-loop', 'error',
+        `${kind} loop "${condText}" is bounded by ${mem}: the verifier cannot bound that, walks the loop one iteration at a time and gives up after 1M instructions (under emulation: minutes)`,
+        'cap it by a constant the verifier sees: for (i = 0; i < n && i < MAX_N; i++), or clamp first (if (n > MAX_N) n = MAX_N;), or use bpf_for(i, 0, n) / bpf_repeat(MAX_N), which the verifier checks once');
+    } else {
       // a for loop over a variable bound is often fine (the verifier tracks it); a while/do loop rarely is
       add(at(loop), 'unbounded-loop', kind === 'for' ? 'warning' : 'error',
-        `${kind} loop condition "${cond.text.replace(/\s+/g, ' ').slice(0, 60)}" has no constant bound: the verifier may not prove it terminates (under emulation that costs minutes)`,
+        `${kind} loop condition "${condText}" has no constant bound: the verifier may not prove it terminates (under emulation that costs minutes)`,
         'add a constant cap to the condition (&& i < MAX_ITERS) or use bpf_for()');
     }
   }
@@ -266,6 +420,8 @@ function checkNullChecks(body: SyntaxNode, arrayMaps: Set<string>, add: Add, at:
 }
 
 function checkStack(body: SyntaxNode, add: Add, at: At): void {
+  let total = 0;
+  let first: SyntaxNode | null = null;
   for (const decl of body.descendantsOfType('array_declarator')) {
     const size = decl.childForFieldName('size');
     const n = size && /^\d+$/.test(size.text) ? Number(size.text) : 0;
@@ -276,6 +432,22 @@ function checkStack(body: SyntaxNode, add: Add, at: At): void {
     if (n * elem > BPF_STACK) {
       add(at(decl), 'stack-size', 'error', `local array of ${n * elem} bytes: the BPF stack is ${BPF_STACK} bytes in all`,
         'move it to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up');
+      return;
     }
+    total += n * elem;
+    first ??= decl;
   }
+  if (first && total > BPF_STACK) {
+    add(at(first), 'stack-size', 'error', `the local arrays of this function take ${total} bytes together: the BPF stack is ${BPF_STACK} bytes in all (clang refuses it: "BPF stack limit is exceeded")`,
+      'move the larger ones to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up');
+  }
+}
+
+/** Every C loop in a source, for reports that must point at the likely culprit (a verification that ran out of time). */
+export function listLoops(source: string): Array<{ line: number; column: number; text: string }> {
+  const tree = getParser().parse(source);
+  return tree.rootNode.descendantsOfType(['for_statement', 'while_statement', 'do_statement']).map((l) => ({
+    line: l.startPosition.row + 1, column: l.startPosition.column + 1,
+    text: (source.split('\n')[l.startPosition.row] ?? '').trim().slice(0, 100),
+  }));
 }

@@ -835,11 +835,15 @@ pub fn exit_from_kernel_log(klog: &[String], state: Option<&str>) -> ExitInfo {
 fn load_failure(err: &str, own_log: Option<(String, String)>, kmsg: &mut Kmsg) -> Failure {
     let mut captured = libbpf_log::take();
     if let Some((prog, log)) = own_log.filter(|(_, l)| !l.trim().is_empty()) {
-        // the log from the loader's own buffer, in the shape libbpf prints its own
-        captured.push(verifier::Captured {
-            level: "warn",
-            text: format!("libbpf: prog '{prog}': {}\n{log}{}\n", verifier::BEGIN_MARK, verifier::END_MARK),
-        });
+        // the log from the loader's own buffer, where libbpf prints its own: after "load failed"
+        let at = captured.iter().position(|c| c.text.contains("BPF program load failed")).map(|i| i + 1).unwrap_or(captured.len());
+        captured.insert(
+            at,
+            verifier::Captured {
+                level: "warn",
+                text: format!("libbpf: prog '{prog}': {}\n{log}{}\n", verifier::BEGIN_MARK, verifier::END_MARK),
+            },
+        );
     }
     let log = verifier::extract(&captured);
     let mut message = match (&log.prog, &log.reason) {
