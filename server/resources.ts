@@ -4,10 +4,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ScxEngines } from '../core/engines.js';
 import { improvementPct } from '../core/library/history.js';
+import { completeEntryName, completeGoal, completeTarget, completeWorkload } from './completions.js';
 import { readAuditTail } from '../core/targets/audit.js';
 import { readLogPart } from '../core/logs.js';
 
@@ -19,6 +21,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
   }, async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: (await engines.library()).memoryMarkdown() }] }));
 
   server.registerResource('library-entry', new ResourceTemplate('scx://library/{name}', {
+    complete: { name: completeEntryName(engines) },
     list: async () => ({
       resources: (await engines.library()).list().map((e) => ({ uri: `scx://library/${e.name}`, name: e.name, title: e.title, mimeType: 'text/markdown' })),
     }),
@@ -51,6 +54,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
   });
 
   server.registerResource('target', new ResourceTemplate('scx://targets/{target}', {
+    complete: { target: completeTarget },
     list: async () => ({ resources: ['sandbox', 'host'].map((t) => ({ uri: `scx://targets/${t}`, name: t, mimeType: 'application/json' })) }),
   }), {
     title: 'Deployment target status',
@@ -62,6 +66,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
   });
 
   server.registerResource('monitor', new ResourceTemplate('scx://monitor/{target}', {
+    complete: { target: completeTarget },
     list: async () => ({ resources: ['sandbox', 'host'].map((t) => ({ uri: `scx://monitor/${t}`, name: `monitor ${t}`, mimeType: 'application/json' })) }),
   }), {
     title: 'Deployment monitor',
@@ -102,8 +107,8 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     title: 'Make a workload run better with a sched_ext scheduler',
     description: 'Walks through profile → search → configure/modify/create → verify → deploy → measure → record, safely.',
     argsSchema: {
-      workload: z.string().describe('the command to run, e.g. "batch --kind join --jobs 1x39,39x1"'),
-      goal: z.string().describe('what "better" means: e.g. "finish the whole batch sooner" or "lower p99 wakeup latency"'),
+      workload: completable(z.string().describe('the command to run, e.g. "batch --kind join --jobs 1x39,39x1"'), completeWorkload),
+      goal: completable(z.string().describe('what "better" means: e.g. "finish the whole batch sooner" or "lower p99 wakeup latency"'), completeGoal),
     },
   }, ({ workload, goal }) => ({
     messages: [{
@@ -114,7 +119,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
           `Goal: ${goal}. Workload: \`${workload}\`.`,
           '1. Read the scx://memory resource: what worked for similar workloads.',
           `2. profile_workload {"target":"sandbox","command":${JSON.stringify(workload)}} — note the tags and the fingerprint; this is the kernel-default baseline.`,
-          '3. search_library with a description of the goal, the tags and the fingerprint. Read the top entries (scx://library/<name>): parameters, presets and measured results.',
+          '3. search_library with the `objective` the goal means (makespan: the last job finishes sooner; mean_completion: the typical job finishes sooner; tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead), a description of the goal, the tags, the fingerprint and any `constraints` (noUserspace, kernel, noHints). Without `objective` it is guessed from the words: check the returned guess. Read the top entries (scx://library/<name>): parameters, presets and measured results.',
           '4. build_scheduler: prefer an entry with a preset or params (configure); if it lacks something, a small patch (modify); only if nothing fits, your own source from bpf-templates/fifo (create). Fix every static finding it reports.',
           '5. verify_bpf on the buildId. On FAIL, read the reason and hint (file:line), fix, build again.',
           '6. deploy_scx {"target":"sandbox","monitor":{"workload":{"name":…,"fingerprint":…}}} (sjf/ljf/hybrid also take "hints": expected ms per task-name prefix) and run profile_workload again with the same command: compare with the baseline.',
