@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { chartPng } from '../core/bench/chart.js';
 import { compareBuilds } from '../core/bench/compare.js';
 import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { runsDir } from '../core/paths.js';
@@ -90,7 +91,7 @@ export const benchmarkSchedulersTool = defineTool({
       summary: `${r.workload.title}, ${primary.label} (${primary.better} is better), ${r.repeats} interleaved run(s) each on ${r.environment.guestCpus} vCPUs (${r.environment.accelerator}):\n${lines.join('\n')}`
         + (r.error ? `\nStopped early: ${r.error}` : '') + (c.recorded.length ? `\nRecorded in the library history: ${c.recorded.map((x) => `${x.entry} (${x.outcome})`).join(', ')}.` : '')
         + `\nChart: ${chartPath}`,
-      images: [{ data: Buffer.from(c.chartSvg).toString('base64'), mimeType: 'image/svg+xml' }],
+      images: [{ data: chartPng(c.chartSvg).png.toString('base64'), mimeType: 'image/png' }],
     };
   },
 });

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { chartPng } from '../core/bench/chart.js';
 import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
@@ -111,7 +112,7 @@ export const tuneSchedulerTool = defineTool({
         + (failed.length ? ` ${failed.length} trial(s) failed and were eliminated (e.g. ${failed[0]!.failure}).` : '')
         + (r.preset ? ` Saved as preset "${r.preset.name}": build_scheduler {"entry": "${r.entry}", "preset": "${r.preset.name}"}.` : ' No preset saved (the defaults were not beaten).')
         + ` Chart: ${chartPath}.`,
-      images: [{ data: Buffer.from(chartSvg).toString('base64'), mimeType: 'image/svg+xml' }],
+      images: [{ data: chartPng(chartSvg).png.toString('base64'), mimeType: 'image/png' }],
     };
   },
 });

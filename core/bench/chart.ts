@@ -1,9 +1,31 @@
 /**
- * Charts and tables for benchmark results, without dependencies: a hand-written SVG bar chart
- * (median bars, min–max whiskers, a dashed line at the theoretical bound; one panel per metric,
- * one bar per policy) and a markdown table helper.
+ * Charts and tables for benchmark results: a hand-written SVG bar chart (median bars, min–max
+ * whiskers, a dashed line at the theoretical bound; one panel per metric, one bar per policy),
+ * a trial chart, a markdown table helper, and the PNG of a chart (rendered by resvg, since
+ * clients show PNG image content and not SVG).
  */
+import { Resvg } from '@resvg/resvg-js';
 import type { Better } from './workloads.js';
+
+/** A tool result's chart stays small: at most this wide, and re-rendered narrower past PNG_MAX_BYTES. */
+export const PNG_MAX_WIDTH = 900;
+export const PNG_MAX_BYTES = 150_000;
+
+/** The PNG of an SVG chart, at most PNG_MAX_WIDTH pixels wide and PNG_MAX_BYTES long (narrower when needed). */
+export function chartPng(svg: string, maxWidth = PNG_MAX_WIDTH, maxBytes = PNG_MAX_BYTES): { png: Buffer; width: number; height: number } {
+  const declared = Number(/<svg[^>]*\swidth="(\d+(?:\.\d+)?)"/.exec(svg)?.[1] ?? maxWidth);
+  let width = Math.min(maxWidth, declared);
+  for (;;) {
+    const img = new Resvg(svg, {
+      fitTo: { mode: 'width', value: Math.round(width) },
+      background: '#ffffff',
+      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+    }).render();
+    const png = img.asPng();
+    if (png.length <= maxBytes || width <= 200) return { png, width: img.width, height: img.height };
+    width *= 0.7;
+  }
+}
 
 export interface ChartSeries {
   label: string;

@@ -331,7 +331,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
       entry: 'rr', workload: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us'], budget: 4, quick: true, preset: 'test-wakeup',
     } }, undefined, { timeout: 900_000 })) as CallToolResult;
     expect(r.isError, text(r)).toBeFalsy();
-    expect(r.content.some((c) => c.type === 'image' && c.mimeType === 'image/svg+xml')).toBe(true);
+    expect(r.content.some((c) => c.type === 'image' && c.mimeType === 'image/png')).toBe(true);
     const t = r.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(t.trialsRun).toBeLessThanOrEqual(4);
     expect(t.trialsRun).toBeGreaterThanOrEqual(3);
