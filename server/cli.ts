@@ -14,7 +14,7 @@ import { isScxError, ScxError } from '../core/errors.js';
 import { callTool } from './in-process.js';
 import { createServer } from './compose.js';
 import { startHttp } from './http.js';
-import { hostToken, tokenNotice } from './token.js';
+import { hostToken, tokenNotice, userTokenPath } from './token.js';
 import { ensureKernel } from '../core/kernel/fetch.js';
 import { stateDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
@@ -63,11 +63,12 @@ program
     process.on('SIGTERM', shutdown);
     if (o.http !== undefined) {
       const given = o.token ?? (process.env.SCX_MCP_TOKEN || undefined);
-      // a server that may touch the host takes no request without the token, on loopback too
-      const t = o.allowHost ? hostToken(given) : undefined;
-      const h = await startHttp(engines, { port: Number(o.http), host: o.host, token: t?.token ?? given, requireToken: Boolean(o.allowHost) });
+      // no request without the token, on loopback too: with --allow-host the server loads kernel code
+      // and runs host commands; without it, its sandbox guest still reads the host's filesystem
+      const t = o.allowHost ? hostToken(given) : hostToken(given, userTokenPath());
+      const h = await startHttp(engines, { port: Number(o.http), host: o.host, token: t.token, requireToken: true });
       console.error(`scx-mcp: Streamable HTTP on ${h.url}/mcp, legacy SSE on ${h.url}/sse`);
-      if (t) console.error(tokenNotice(`${h.url}/mcp`, t));
+      console.error(tokenNotice(`${h.url}/mcp`, t));
     } else {
       const server = createServer(engines);
       const transport = new StdioServerTransport();

@@ -9,7 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { stateDir } from '../core/paths.js';
 import { ScxError } from '../core/errors.js';
 import { ensureHostRunDir, hostRunDir } from '../core/targets/run-dir.js';
 
@@ -63,11 +65,20 @@ export function writePrivateToken(file: string, token: string): void {
   renameSync(tmp, file);
 }
 
-/** The token an --allow-host HTTP server requires (see the module comment), and where it is kept. */
-export function hostToken(given?: string): { token: string; file: string; source: 'given' | 'file' | 'new' } {
-  const file = tokenPath();
+/**
+ * Where a server without --allow-host keeps its token: its own state directory. Such a server
+ * touches no host scheduler, but its sandbox guest reads the host's filesystem as the server's
+ * user, so its HTTP clients must authenticate too.
+ */
+export function userTokenPath(): string {
+  return join(stateDir(), 'http-token');
+}
+
+/** The token an HTTP server requires (see the module comment), and where it is kept. */
+export function hostToken(given?: string, file = tokenPath()): { token: string; file: string; source: 'given' | 'file' | 'new' } {
   try {
-    ensureHostRunDir();
+    if (file === tokenPath()) ensureHostRunDir();
+    else mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new ScxError('BAD_INPUT', `cannot create the run directory ${hostRunDir()} for the HTTP token: ${(e as Error).message}`,
       'run the server as root (as --allow-host needs), or set SCX_MCP_RUN_DIR to a directory of your own');
@@ -91,7 +102,7 @@ export function hostToken(given?: string): { token: string; file: string; source
 export function tokenNotice(url: string, t: { token: string; file: string; source: 'given' | 'file' | 'new' }): string {
   const how = t.source === 'given' ? 'the token given' : t.source === 'file' ? 'the token kept from an earlier start' : 'a new random token';
   return [
-    `scx-mcp: --allow-host: every HTTP client must send a bearer token (${how}; it is in ${t.file}, readable by root only — delete the file to get a new one at the next start). Connect with:`,
+    `scx-mcp: every HTTP client must send a bearer token (${how}; it is in ${t.file}, readable by its owner only — delete the file to get a new one at the next start). Connect with:`,
     `  claude mcp add --transport http scx-mcp ${url} --header "Authorization: Bearer ${t.token}"`,
   ].join('\n');
 }

@@ -185,7 +185,8 @@ export function parseProfilerOutput(stdout: string, target: TargetKind, command:
 export async function profileWorkload(asked: ProfileRequest, targets: TargetManager, actor: Actor = OPERATOR): Promise<Profile> {
   if (!asked.command && (asked.cwd || asked.env || asked.writable)) throw new ScxError('BAD_INPUT', 'cwd, env and writable go with a command');
   // the command as one shell line (cd cwd, env), as it runs on either target; the result names what was asked
-  const req: ProfileRequest = asked.command ? { ...asked, command: commandLine(asked as CommandSpec) } : asked;
+  // (unchanged when neither is given, so the audit shows exactly the command asked for)
+  const req: ProfileRequest = asked.command && (asked.cwd || asked.env) ? { ...asked, command: commandLine(asked as CommandSpec) } : asked;
   const modes = [req.command ? 1 : 0, req.pids?.length ? 1 : 0].reduce((a, b) => a + b, 0);
   if (modes > 1) throw new ScxError('BAD_INPUT', 'give either command or pids, not both');
   if (req.target === 'host' && !targets.opts.allowHost && req.command) {

@@ -34,7 +34,7 @@ async function startServer(args: string[], env: Record<string, string>): Promise
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => void (err += d.toString()));
   const t0 = Date.now();
-  while (!/Streamable HTTP on (\S+)\/mcp/.test(err) || (args.includes('--allow-host') && !/Bearer /.test(err))) {
+  while (!/Streamable HTTP on (\S+)\/mcp/.test(err) || !/Bearer /.test(err)) {
     if (proc.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`server did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -155,10 +155,11 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
     expect(lines.map((l) => [l.command, l.uid])).toEqual([[whoami, 65534], ['true', 65534]]);
   });
 
-  it('without --allow-host a loopback server still needs no token (it cannot touch the host)', async () => {
-    const plain = await startServer([], serverEnv({ SCX_MCP_RUN_DIR: join(root, 'run-plain') }));
+  it('without --allow-host a server (with its token) still runs nothing on the host', async () => {
+    const plain = await startServer([], serverEnv({ SCX_MCP_RUN_DIR: join(root, 'run-plain'), SCX_MCP_STATE: join(root, 'state-plain') }));
     try {
-      const r = await asNobody(plain.url, '', join(root, 'run-plain', 'http-token'), { name: 'profile_workload', arguments: { target: 'host', command: 'true' } });
+      const t = /Authorization: Bearer (\S+)"/.exec(plain.stderr())![1]!;
+      const r = await asNobody(plain.url, t, join(root, 'state-plain', 'http-token'), { name: 'profile_workload', arguments: { target: 'host', command: 'true' } });
       expect(r.init).toBe(200);
       expect(r.call?.result?.isError).toBe(true);
       expect(r.call?.result?.content[0]?.text).toMatch(/needs the server to be started with --allow-host/);
@@ -201,4 +202,28 @@ describe.skipIf(process.getuid?.() !== 0)('whom a host command runs as, through 
 
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('without --allow-host over HTTP: the sandbox reads the host filesystem, so a token is required too', () => {
+  const state = join(root, 'state-nohost');
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let token: string;
+  beforeAll(async () => {
+    server = await startServer([], serverEnv({ SCX_MCP_STATE: state }));
+    token = /Authorization: Bearer (\S+)"/.exec(server.stderr())![1]!;
+  });
+  afterAll(() => {
+    server?.proc.kill('SIGTERM');
+  });
+
+  it('keeps its generated token in its own state directory (0600) and refuses a client without it', async () => {
+    const file = join(state, 'http-token');
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const refused = await asNobody(server.url, '', file);
+    expect([refused.init, refused['/sse'], refused['/health']]).toEqual([401, 401, 401]);
+    const served = await asNobody(server.url, token, file, { name: 'search_library', arguments: { query: 'fair', limit: 1 } });
+    expect(served.init).toBe(200);
+    expect(served.call?.result?.isError, JSON.stringify(served.call)).toBeFalsy();
+  });
 });
