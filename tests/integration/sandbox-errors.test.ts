@@ -6,9 +6,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ScxError } from '../../core/errors.js';
 import { checkCached, ensureKernel } from '../../core/kernel/fetch.js';
 import { ensureGuestImage } from '../../core/sandbox/image.js';
-import { runSandboxJob } from '../../core/sandbox/session.js';
+import { SandboxSession, runSandboxJob } from '../../core/sandbox/session.js';
+import { MAX_REPLY_CHARS } from '../../core/sandbox/reply.js';
 import { SandboxVM } from '../../core/sandbox/vm.js';
-import { kernel } from '../helpers.js';
+import { build, kernel } from '../helpers.js';
 
 const env = { ...process.env };
 afterEach(() => {
@@ -73,6 +74,34 @@ describe('a guest that hangs or dies', () => {
     expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: Attempted to kill init/);
     expect(String(e.details?.console)).toMatch(/Kernel Offset|end Kernel panic/);
   });
+});
+
+describe('a guest that answers too much or verifies too long', () => {
+  it('30 MB of output comes back as its start and end with a marker; a load past the verification budget is stopped', async () => {
+    const session = await SandboxSession.start({ verifyBudgetS: 10 });
+    try {
+      const big = await session.vm.run('head -c 30000000 /dev/zero | tr "\\0" x; echo THE-END; echo err-line >&2', { timeoutMs: 180_000 });
+      expect(big.exitCode).toBe(0);
+      expect(big.stdout.length).toBeLessThan(MAX_REPLY_CHARS);
+      expect(big.stdout.startsWith('xxxx')).toBe(true);
+      expect(big.stdout.trimEnd().endsWith('THE-END')).toBe(true);
+      expect(big.stdout).toMatch(/\[\.\.\. about \d+ bytes of output cut here by the host/);
+      expect(big.stderr).toBe('err-line\n');
+      // the channel goes on
+      expect((await session.vm.run('echo still here')).stdout).toBe('still here\n');
+
+      const t0 = performance.now();
+      const load = await session.step({ kind: 'load', object: await build('fixtures/bad/slow_verify.bpf.c'), via: 'loader' });
+      const s = (performance.now() - t0) / 1000;
+      expect(load.ok).toBe(false);
+      expect(load.loadFailure).toMatchObject({ stage: 'verifier', timedOutS: 10, reason: 'verification did not finish within 10 s: likely a loop the verifier cannot bound' });
+      expect(s).toBeLessThan(40);
+      expect(load.state?.state).toBe('disabled');
+      expect((await session.vm.run('echo after')).stdout).toBe('after\n');
+    } finally {
+      await session.finish();
+    }
+  }, 400_000);
 });
 
 describe('kernel cache', () => {
