@@ -183,7 +183,13 @@ pub fn stats_from_log(prog: &str, body: &str) -> ProgStats {
             st.verification_time_us = p.split_whitespace().next().and_then(|x| x.parse().ok());
         } else if let Some(p) = l.strip_prefix("stack depth ") {
             // "stack depth 16+0+8": one number per subprogram; the deepest frame counts
-            st.stack_depth = p.split('+').filter_map(|x| x.trim().parse().ok()).max();
+            // (7.x: "stack depth max N", then one "subprog K (name) ... stack N" line each)
+            let p = p.strip_prefix("max ").unwrap_or(p);
+            let d = p.split('+').filter_map(|x| x.trim().parse().ok()).max();
+            st.stack_depth = st.stack_depth.max(d);
+        } else if l.starts_with("subprog ") && l.contains("insns_self") {
+            let d = l.rsplit_once(" stack ").and_then(|(_, n)| n.trim().parse().ok());
+            st.stack_depth = st.stack_depth.max(d);
         }
     }
     st
@@ -519,6 +525,10 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001
         assert_eq!(s.total_states, Some(1));
         assert_eq!(s.verification_time_us, Some(5));
         assert_eq!(s.stack_depth, Some(16));
+        // what a 7.3 kernel prints
+        let s = stats_from_log("p", "verification time 5 usec\nstack depth max 0\nsubprog 0 (p) main insns_self 9 insns_total 9 stack 24\nprocessed 9 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0\n");
+        assert_eq!(s.stack_depth, Some(24));
+        assert_eq!(s.insns_processed, Some(9));
     }
 
     #[test]
