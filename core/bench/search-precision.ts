@@ -12,8 +12,8 @@ import { repoRoot } from '../paths.js';
 
 export interface LabelledItem { description: string; expectedFamily: string; objective: Objective; tags?: string[]; source?: string }
 
-/** labelled and tuning were used to write the objective rules, dev after it was measured once; heldout never. */
-export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'heldout'] as const;
+/** labelled and tuning were used to write the objective rules, dev and dev2 after each was measured once as the held-out set; heldout never. */
+export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'dev2', 'heldout'] as const;
 export type LabelledSet = (typeof LABELLED_SETS)[number];
 
 export function loadLabelled(set: LabelledSet): LabelledItem[] {

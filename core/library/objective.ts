@@ -6,7 +6,7 @@
  * match. The guess is the highest score; its confidence is its share of all scores.
  *
  * Every alternative in these rules matches at least one description of fixtures/search/labelled.json,
- * tuning.json or dev.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
+ * tuning.json, dev.json or dev2.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
  * none was written for the held-out descriptions (fixtures/search/heldout.json), which measure them.
  */
 import { Objective } from './schema.js';
@@ -27,9 +27,9 @@ export const OBJECTIVE_WORDS: Record<Objective, string> = {
 
 type Rule = [RegExp, number];
 
-/** The rules, for tests that check where their phrases come from. */
+/** The rules and the keywords (as rules), for tests that check where their phrases come from. */
 export function objectiveRules(): Record<Objective, readonly Rule[]> {
-  return RULES;
+  return Object.fromEntries(Objective.options.map((o) => [o, [...RULES[o], ...KEYWORD_RULES[o]]])) as Record<Objective, Rule[]>;
 }
 
 /** Phrase rules per objective. Weights: 3 = says it outright, 2 = strong sign, 1 = a hint. */
@@ -63,13 +63,13 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bidentical batch\b|\bequal-sized\b/, 1], [/\bmost work done\b/, 2], [/\barrival order\b|\bfirst[- ]come\b/, 1],
   ],
   fairness: [
-    [/\bfair(ly|ness)?\b/, 3], [/\bstarv\w*\b/, 2], [/\bnice\b/, 2], [/\bproportion(al)?\b/, 3], [/\bshares?\b/, 2],
+    [/\bfair(ly|ness)?\b/, 3], [/\bstarv\w*\b/, 2], [/\bnice\b/, 2], [/\bproportion(al)?\b/, 3], [/\bshares?\b/, 1],
     [/\b(equal|evenly)\b/, 2], [/\btake turns?\b|\bits turn\b|\bin rotation\b|\bround[- ]robin\b|\btime[- ](share|slicing)\b/, 3],
-    [/\bsteady progress\b|\bsame pace\b|\bnobody (stuck|racing)\b/, 3], [/\btenants?\b|\bdepartments\b/, 1], [/\bwithout cpu for long\b|\bmust not stall\b/, 3], [/\btime-share\b.{0,30}\bevenly\b/, 2], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
+    [/\bsteady progress\b|\bsame pace\b|\bnobody (stuck|racing)\b/, 3], [/\b(a|its) turn\b/, 2], [/\blong (jobs?|ones?) must (keep|not)\b/, 2], [/\btenants?\b|\bdepartments\b/, 1], [/\bwithout cpu for long\b|\bmust not stall\b/, 3], [/\btime-share\b.{0,30}\bevenly\b/, 2], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
   ],
   deadline: [
     [/\bdeadlines?\b/, 3], [/\bdue( time)?\b/, 3], [/\b(period|periodic|cycle|every \d+ ?ms)\b/, 2],
-    [/\bmiss(es|ed|ing)?\b|\b(are|is) late\b/, 1], [/\bsoft real-time\b/, 2], [/\bbefore (the next tick|their presentation)\b/, 2], [/\btimestamp\b/, 2], [/\bcontrol (loop|cycle)\b/, 2],
+    [/\bmiss(es|ed|ing)?\b|\b(are|is) late\b/, 1], [/\bwithin \d+ ?ms\b/, 3], [/\bsoft real-time\b/, 2], [/\bbefore (the next tick|their presentation)\b/, 2], [/\btimestamp\b/, 2], [/\bcontrol (loop|cycle)\b/, 2],
   ],
   locality: [
     [/\bcache[sd]?\b|\bwarm\b|\bl2 misses\b/, 3], [/\bmigrat\w*\b|\bbounc\w*\b|\bwhen moved\b|\bhopping between\b|\bmoved to another core\b/, 3],
@@ -89,6 +89,25 @@ const RULES: Record<Objective, Rule[]> = {
   ],
 };
 
+/**
+ * Single words (matched as word prefixes: "migrat" finds migrate, migrating, migrations) that
+ * lean towards an objective, beside the phrase rules: they catch the many ways of saying a
+ * thing that no phrase lists. Weight 1 = a lean, 2 = a strong sign.
+ */
+const KEYWORDS: Record<Objective, [string, number][]> = {
+  makespan: [['slowest', 2], ['entire', 1], ['whole', 1], ['earliest', 1], ['makespan', 1]],
+  mean_completion: [['average', 2], ['typical', 1], ['mean', 1], ['behind', 2], ['quick', 1], ['turnaround', 1]],
+  tail_latency: [['latency', 1], ['stutter', 1], ['lag', 1], ['spike', 1], ['glitch', 1], ['instant', 2], ['keystroke', 2], ['responsive', 1], ['wake', 1], ['frame', 1]],
+  throughput: [['throughput', 1], ['contention', 1], ['contended', 1], ['lock', 1], ['arrive', 2], ['crunch', 1]],
+  fairness: [['fair', 1], ['regular', 1], ['equal', 1], ['evenly', 1], ['weight', 1], ['nice', 1], ['starv', 1], ['portion', 2], ['proportion', 1], ['tenant', 1]],
+  deadline: [['deadline', 1], ['due', 1], ['period', 2], ['within', 1], ['cycle', 1]],
+  locality: [['cache', 1], ['migrat', 1], ['warm', 1], ['numa', 1], ['bounc', 1], ['locality', 1], ['moved', 1]],
+  priority_isolation: [['priorit', 1], ['favour', 1], ['class', 1], ['tier', 2], ['isolat', 1], ['ahead of the', 1], ['no matter how', 2], ['foreground', 1], ['critical', 1]],
+  low_overhead: [['overhead', 1], ['simplest', 1], ['baseline', 1], ['undisturbed', 1], ['dispatching', 2], ['decision', 1], ['prototyp', 1]],
+};
+
+const KEYWORD_RULES = Object.fromEntries(Objective.options.map((o) => [o, KEYWORDS[o].map(([k, w]): Rule => [new RegExp(`\\b${k}\\w*`), w])])) as Record<Objective, Rule[]>;
+
 export interface ObjectiveGuess {
   /** the best-scoring objective, or null when no rule matched */
   objective: Objective | null;
@@ -107,7 +126,7 @@ export function inferObjective(text: string): ObjectiveGuess {
   const scores: Partial<Record<Objective, number>> = {};
   const evidence: Partial<Record<Objective, string[]>> = {};
   for (const o of Objective.options) {
-    for (const [re, w] of RULES[o]) {
+    for (const [re, w] of [...RULES[o], ...KEYWORD_RULES[o]]) {
       const m = re.exec(t);
       if (!m) continue;
       scores[o] = (scores[o] ?? 0) + w;

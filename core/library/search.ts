@@ -84,7 +84,7 @@ export function processTerm(term: string): string | null {
  * full term, so "large working sets" never turns into "long".
  */
 const SYNONYMS: Record<string, string[]> = {
-  small: ['short'], tiny: ['short'], quick: ['short'], little: ['short'],
+  small: ['short'], tiny: ['short'], quick: ['short'],
   big: ['long'], huge: ['long'], giant: ['long'], slow: ['long'], lengthy: ['long'],
   lag: ['latency'], laggy: ['latency'], stutter: ['latency', 'responsiveness'], jank: ['latency'], glitch: ['latency'],
   sluggish: ['responsiveness'], responsive: ['responsiveness'], snappy: ['responsiveness'],

@@ -3,7 +3,8 @@
  * guess returned with the results, the objective given, constraints, pagination, and
  * precision@1 on the labelled sets against the repo's seed library: the held-out set
  * (fixtures/search/heldout.json) was never used to tune search; its numbers are printed
- * and must not fall below what was measured when it was first run (text 0.73, objective 0.93).
+ * and must not fall below what was measured when it was first run (text 0.87, objective 0.93).
+ * (Earlier held-out sets, measured once each and then used for tuning, are dev.json and dev2.json.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ function alternatives(src: string): string[] {
 
 describe('the objective classifier', () => {
   it('has rules for every objective, and every alternative of every rule matches a tuning description or the objective\'s own name', () => {
-    const tuning = (['labelled', 'tuning', 'dev'] as const).flatMap((s) => loadLabelled(s).map((i) => i.description.toLowerCase()));
+    const tuning = (['labelled', 'tuning', 'dev', 'dev2'] as const).flatMap((s) => loadLabelled(s).map((i) => i.description.toLowerCase()));
     const held = loadLabelled('heldout').map((i) => i.description.toLowerCase());
     const rules = objectiveRules();
     const orphans: string[] = [];
@@ -174,8 +175,9 @@ describe('search_library with an objective (seed library)', () => {
       expect(got[set]!.withObjective, set).toBe(1);
     }
     expect(h.n).toBeGreaterThanOrEqual(30);
-    // the issue's targets are 0.9 and 1.0; measured when first run: 0.73 and 0.93 (see the report)
-    expect(h.text).toBeGreaterThanOrEqual(0.73);
+    // the issue's targets are 0.9 and 1.0; measured on this set: 26/30 and 28/30 (a first run scored 27/30 from
+    // text with a keyword that this test then showed came from the held-out text; removed)
+    expect(h.text).toBeGreaterThanOrEqual(0.86);
     expect(h.withObjective).toBeGreaterThanOrEqual(0.93);
     expect(h.withObjective).toBeGreaterThan(h.text);
   }, 60_000);
