@@ -294,8 +294,9 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     for (const x of e.tags) tagHits += explicit.has(x) ? 1 : implied.has(x) ? 0.5 : 0;
     const recs = similar.get(e.name);
     const fit = objectiveFit(e, objective.objective);
-    const servesGiven = objective.source === 'given' && fit.part > 0;
-    if (!t && !tagHits && !recs && !servesGiven && (q.query?.trim() || tagMass)) continue; // nothing in common
+    // an entry built for the objective (given, or guessed: its main one) is a candidate even when no word matched
+    const servesObjective = objective.source === 'given' ? fit.part > 0 : fit.match === 'main';
+    if (!t && !tagHits && !recs && !servesObjective && (q.query?.trim() || tagMass)) continue; // nothing in common
     let hist = 0;
     if (recs) {
       let num = 0;
