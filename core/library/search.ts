@@ -206,21 +206,25 @@ function objectivePart(e: EntrySummary, used: ObjectiveUsed): number {
   return words;
 }
 
-/** What the library measured for an entry on an objective's metrics (all its history, not only similar workloads). */
+/** What the library measured for an entry on an objective's metrics (all its history, not only similar workloads): how often, the mean change, the best. */
 function measuredEvidence(history: HistoryRecord[], o: Objective | null): string {
   if (!history.length) return 'no measured results yet';
   const re = o ? OBJECTIVE_METRICS[o] : undefined;
   let best: { r: HistoryRecord; metric: string; pct: number } | undefined;
   let n = 0;
+  let sum = 0;
   for (const r of history) {
     for (const [metric, v] of Object.entries(improvementPct(r))) {
       if (re && !re.test(metric)) continue;
       n++;
+      sum += v;
       if (!best || v > best.pct) best = { r, metric, pct: v };
     }
   }
-  if (!best) return `${history.length} measured result${history.length > 1 ? 's' : ''}, none on ${o ? OBJECTIVE_WORDS[o].split(' (')[0] : 'a metric with a baseline'}`;
-  return `measured ${best.metric} ${best.pct >= 0 ? 'better' : 'worse'} by ${pct(best.pct)} than the kernel default on "${best.r.workload.name}" (${best.r.target}, ${best.r.at.slice(0, 10)}; ${n} measurement${n > 1 ? 's' : ''} of ${o ? 'this objective' : 'any metric'} in ${history.length} result${history.length > 1 ? 's' : ''})`;
+  const results = `${history.length} result${history.length > 1 ? 's' : ''}`;
+  if (!best) return `${results} measured, none on ${o ? OBJECTIVE_WORDS[o].split(' (')[0] : 'a metric with a baseline'}`;
+  const signed = (x: number) => `${x >= 0 ? '+' : '-'}${pct(x)}`;
+  return `${n} measurement${n > 1 ? 's' : ''} of ${o ? OBJECTIVE_WORDS[o].split(' (')[0] : 'its metrics'} in ${results} vs the kernel default: mean ${signed(sum / n)}, best ${best.metric} ${signed(best.pct)} on "${best.r.workload.name}" (${best.r.target}, ${best.r.at.slice(0, 10)})`;
 }
 
 function kernelAtLeast(have: string, need: string): boolean {

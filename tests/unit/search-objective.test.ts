@@ -99,7 +99,7 @@ describe('search_library with an objective (seed library)', () => {
     expect(top.name).toBe('ljf');
     expect(top.objective.match).toBe('main');
     expect(top.why.join(' ')).toMatch(/built for makespan/);
-    expect(top.objective.evidence).toMatch(/measured makespan_ms better by \d+ % than the kernel default on "/);
+    expect(top.objective.evidence).toMatch(/^\d+ measurements of makespan in \d+ results vs the kernel default: mean [+-]\d+ %, best makespan_ms \+\d+ % on "/);
     const sjf = (await searchLibrary(store, { query: 'the whole batch should finish sooner', family: 'sjf' })).results[0]!;
     expect(sjf.objective.match).toBe('costs');
     expect(sjf.why.join(' ')).toMatch(/trades makespan away: the longest job finishes last/);
