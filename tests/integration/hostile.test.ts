@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { execa } from 'execa';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../core/paths.js';
@@ -266,6 +268,60 @@ describe.sequential('the server survives an oversized call and goes on', () => {
     expect(readdirSync(canary)).toEqual(['keep.txt']);
     expect(readFileSync(join(canary, 'keep.txt'), 'utf8')).toBe('untouched\n');
   });
+});
+
+describe.sequential('over HTTP: one client\'s bad calls and a client that goes away mid-call leave the other client served', () => {
+  const token = 'hostile-test-token';
+  let server: ReturnType<typeof execa>;
+  let url = '';
+  const connect = async (name: string) => {
+    const c = new Client({ name, version: '1' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    return c;
+  };
+  beforeAll(async () => {
+    server = execa(process.execPath, [join(repoRoot, 'dist/server/cli.js'), 'serve', '--http', '0', '--token', token], {
+      cwd: workspace, env: { SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library }, reject: false, stdin: 'ignore',
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      server.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /Streamable HTTP on (http:\/\/\S+)\/mcp/.exec(err);
+        if (m) resolve(`${m[1]}/mcp`);
+      });
+      setTimeout(() => reject(new Error(`no HTTP server: ${err}`)), 30_000);
+    });
+  }, 60_000);
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    await server?.catch(() => {});
+  });
+
+  it('client A floods and leaves; client B goes on, and so does the VM pool', async () => {
+    const a = await connect('hostile-a');
+    const b = await connect('bystander-b');
+    const tooBig = { source: `${'/* padding */\n'.repeat(40_000)}`, fileName: 'big.bpf.c' };
+    const [ra, rb] = await Promise.all([
+      a.callTool({ name: 'build_scheduler', arguments: tooBig }) as Promise<CallToolResult>,
+      b.callTool({ name: 'search_library', arguments: { query: 'finish the batch sooner' } }) as Promise<CallToolResult>,
+    ]);
+    expect(ra.isError || (ra.structuredContent as { ok: boolean }).ok === false).toBe(true);
+    expect(textSize(ra)).toBeLessThanOrEqual(BUDGET);
+    expect(rb.isError).toBeFalsy();
+    // A starts a long call in the sandbox and goes away in the middle of it
+    const pending = a.callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'sleep 15', timeoutS: 60 } }, undefined, { timeout: 120_000 }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 3000));
+    await a.close();
+    await pending;
+    await b.ping();
+    const r = (await b.callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'true' } }, undefined, { timeout: 240_000 })) as CallToolResult;
+    expect(r.isError, text(r)).toBeFalsy();
+    await b.ping();
+    await b.close();
+    const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) / 1024;
+    expect(hwm).toBeLessThan(500);
+  }, 400_000);
 });
 
 describe('the loop corpus against the real verifier (one VM)', () => {
