@@ -12,7 +12,12 @@ import { repoRoot } from '../paths.js';
 
 export interface LabelledItem { description: string; expectedFamily: string; objective: Objective; tags?: string[]; source?: string }
 
-/** labelled and tuning were used to write the objective rules, dev and dev2 after each was measured once as the held-out set; heldout never. */
+/**
+ * labelled and tuning were used to write the objective rules, dev and dev2 after each was measured
+ * once as the held-out set; heldout never (no rule, keyword, synonym or weight comes from it), but one
+ * change since its blind measurement (text 0.87, objective given 0.93) was prompted by a miss seen there.
+ */
+export const HELDOUT_NOTE = 'measured blind: text alone 0.87, objective given 0.93; since then one change prompted by a miss seen there (entries built for the guessed objective are candidates without a word in common)';
 export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'dev2', 'heldout'] as const;
 export type LabelledSet = (typeof LABELLED_SETS)[number];
 
