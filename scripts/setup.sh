@@ -108,13 +108,14 @@ PY_ENV="$CACHE/py"
 MCP_PY_VERSION=2.3.0
 if ! "$PY_ENV/bin/python" -c "import jsonschema, importlib.metadata as m; assert m.version('mcp') == '$MCP_PY_VERSION'" 2>/dev/null; then
 	say "installing the MCP Python SDK $MCP_PY_VERSION into $PY_ENV"
-	if ! command -v python3 >/dev/null || ! python3 -c "import ensurepip, venv" 2>/dev/null; then
-		# Debian's python3 needs python3-venv for venvs with pip
+	rm -rf "$PY_ENV"
+	if ! command -v python3 >/dev/null || ! python3 -m venv "$PY_ENV" >/dev/null 2>&1; then
+		# Debian's python3 makes venvs with pip only with python3-venv installed
+		rm -rf "$PY_ENV"
 		export DEBIAN_FRONTEND=noninteractive
 		logged $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv
+		logged python3 -m venv "$PY_ENV"
 	fi
-	rm -rf "$PY_ENV"
-	logged python3 -m venv "$PY_ENV"
 	logged "$PY_ENV/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_PY_VERSION"
 fi
 CONFORMANCE="$CACHE/conformance"
