@@ -27,7 +27,7 @@ import { HostCommands } from './targets/run-as.js';
 import { SandboxSession, loaderFailure, parseLoaderOutput, parseStateOutput, type SessionOptions } from './sandbox/session.js';
 import { loaderAvailable, loaderDir } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
-import { buildPaths, buildSource, getBuild, type BuildRecord } from './toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, requireVerified, type BuildRecord } from './toolchain/builds.js';
 
 export const TargetKind = z.enum(['sandbox', 'host']);
 export type TargetKind = z.infer<typeof TargetKind>;
@@ -386,9 +386,8 @@ export class TargetManager {
     const buildId = build.id;
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
-    if (kind === 'sandbox' && kernel && build.verification!.kernel !== kernel) {
-      throw new ScxError('BAD_INPUT', `build ${buildId} was verified on ${build.verification!.kernel}, the sandbox runs ${kernel}`, 'verify it again on this kernel');
-    }
+    // verified on the very kernel it is about to be loaded on (kfuncs and the verifier differ between releases)
+    if (kernel) requireVerified(build, kernel, kind);
     const t = this.targets[kind];
     const replaced = t.current;
     if (replaced) await b.unload();

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ScxError } from './errors.js';
-import { buildPaths, buildSource, getBuild, saveBuild, type BuildRecord } from './toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type BuildRecord } from './toolchain/builds.js';
 import { listLoops } from './toolchain/static-check.js';
 import { saveLog } from './logs.js';
 import type { LoadFailure } from './sandbox/verifier-log.js';
@@ -140,7 +140,7 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   }
   const verdict = reasons.length === 0 ? 'pass' : 'fail';
   if (verdict === 'pass') reasons.push(`loaded, survived ${stress} s of stress-ng and hackbench, unloaded cleanly on ${result.kernel.release}`);
-  build.verification = { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons };
+  recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
   await saveBuild(build);
   progress(`verdict: ${verdict}`, total, total);
   return { buildId, verdict, reasons, programs, stressSeconds: stress, sandbox: result };

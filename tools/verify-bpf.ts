@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { getBuild } from '../core/toolchain/builds.js';
-import { ProgramStats, verifyBuild } from '../core/verify.js';
+import { ProgramStats } from '../core/verify.js';
+import { KERNEL_SPEC, verifyOnKernels } from '../core/verify-kernels.js';
+import { LoadFailure } from '../core/sandbox/verifier-log.js';
 import { SandboxResult } from '../core/sandbox/results.js';
 import { defineTool } from './define.js';
 
@@ -12,11 +14,14 @@ export const verifyBpfTool = defineTool({
     '(stress-ng + hackbench) under the scheduler, the sched_ext state afterwards, and unload.',
     'Verdict pass/fail with reasons; on a verifier rejection the parsed log points at file:line with a fix hint;',
     'a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel\'s reason. Only passing builds can be deployed.',
-    'Takes tens of seconds under software emulation (more with a long stress run).',
+    'Takes tens of seconds under software emulation per kernel (more with a long stress run).',
+    '`kernels` verifies on several kernels, one VM each: "sandbox" (the default), "host" (this machine\'s own kernel, needed before deploy_scx to the host),',
+    'or Debian releases (e.g. "7.2.12+deb13-amd64"; fetched on first use): kfuncs and the verifier differ between releases, and each verdict is kept with the build.',
   ].join(' '),
   input: {
     buildId: z.string().regex(/^[a-f0-9]{12}$/).describe('from build_scheduler'),
     stressSeconds: z.number().int().min(1).max(120).default(5).describe('seconds of stress-ng under the scheduler'),
+    kernels: z.array(z.string().regex(KERNEL_SPEC)).min(1).max(6).optional().describe('kernels to verify on: "sandbox" (default), "host", or Debian releases'),
   },
   output: {
     buildId: z.string(),
@@ -25,15 +30,19 @@ export const verifyBpfTool = defineTool({
     programs: z.array(ProgramStats),
     stressSeconds: z.number(),
     sandbox: SandboxResult,
+    kernels: z.array(z.object({
+      spec: z.string(), kernel: z.string(), verdict: z.enum(['pass', 'fail']), reasons: z.array(z.string()), programs: z.array(ProgramStats), loadFailure: LoadFailure.nullable(),
+    })).describe('the verdict on each kernel (the other fields describe the first)'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
     const kernel = await ctx.engines.kernel();
-    const report = await verifyBuild(input.buildId, {
-      kernel, stressSeconds: input.stressSeconds,
+    const matrix = await verifyOnKernels(input.buildId, input.kernels ?? ['sandbox'], kernel, {
+      stressSeconds: input.stressSeconds,
       onProgress: (m, p, t) => void ctx.progress(m, p, t),
       log: (l) => void ctx.log('info', l),
     });
+    const report = { ...matrix.reports[0]!, verdict: matrix.verdict, reasons: matrix.kernels.length > 1 ? matrix.kernels.map((k) => `${k.kernel}: ${k.verdict}: ${k.reasons.join('; ')}`) : matrix.reports[0]!.reasons };
     // a library entry carries its test results: record this verification in the library
     const build = await getBuild(input.buildId);
     if (build.origin.entry && (build.origin.kind === 'library')) {
@@ -48,14 +57,14 @@ export const verifyBpfTool = defineTool({
         },
       }).catch((e) => ctx.log('warning', `could not record the test result in the library: ${(e as Error).message}`));
     }
-    const lf = report.sandbox.loadFailure;
+    const lf = report.sandbox.loadFailure ?? matrix.kernels.find((k) => k.loadFailure)?.loadFailure ?? null;
     const summary = report.verdict === 'pass'
       ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions`
         + `${report.programs.some((p) => p.totalStates !== null) ? `, ${report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0)} verifier states` : ''}. Next: deploy_scx.`
       : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
     const whole = lf?.wholeLog;
     return {
-      structured: report, summary: whole ? `${summary}. The whole verifier log: ${whole.uri}` : summary,
+      structured: { ...report, kernels: matrix.kernels }, summary: whole ? `${summary}. The whole verifier log: ${whole.uri}` : summary,
       ...(whole ? { links: [{ uri: whole.uri, name: `verifier log of ${input.buildId}`, description: `the whole verifier log (${whole.bytes} bytes); the result carries the part that explains the failure` }] } : {}),
     };
   },

@@ -96,7 +96,8 @@ export async function ensureKernel(opts: EnsureKernelOptions = {}): Promise<Kern
     throw new ScxError('KERNEL_CACHE_CORRUPT', `kernel ${release} was fetched but its cache does not verify: ${problem}`,
       `remove ${join(kernelsDir(), release)} and run setup again; check free disk space`);
   }
-  await writeFile(currentFile, release + '\n');
+  // `current` names the default kernel: a release asked for by name (a kernel matrix) does not replace it
+  if (!wanted || !existsSync(currentFile)) await writeFile(currentFile, release + '\n');
   return loadInfo(release);
 }
 

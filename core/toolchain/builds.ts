@@ -50,9 +50,40 @@ export const BuildRecord = z.object({
   findings: z.array(Finding),
   diagnostics: z.array(DiagnosticSchema),
   durations: z.object({ staticMs: z.number(), compileMs: z.number().nullable() }),
-  verification: Verification.nullable(),
+  verification: Verification.nullable().describe('the latest verdict on the kernel the build was compiled for (or the first kernel it was verified on)'),
+  verifications: z.array(Verification).default([]).describe('the latest verdict on each kernel it was verified on'),
 });
 export type BuildRecord = z.infer<typeof BuildRecord>;
+
+/** Keep `v` as the build's verdict on v.kernel (one per kernel, the latest). */
+export function recordVerification(rec: BuildRecord, v: Verification): void {
+  rec.verifications = [...(rec.verifications ?? []).filter((x) => x.kernel !== v.kernel), v];
+  if (!rec.verification || v.kernel === rec.kernel || rec.verification.kernel === v.kernel) rec.verification = v;
+}
+
+/** The build's latest verdict on `kernel` (a release), if it was verified there. */
+export function verificationOn(rec: BuildRecord, kernel: string): Verification | null {
+  return (rec.verifications ?? []).find((v) => v.kernel === kernel) ?? (rec.verification?.kernel === kernel ? rec.verification : null);
+}
+
+/**
+ * A build that may be loaded on `kernel`: it built and passed verify_bpf on that very kernel
+ * (kfuncs and the verifier differ between releases). Throws with the reason and what to do.
+ */
+export function requireVerified(rec: BuildRecord, kernel: string, where: 'sandbox' | 'host'): void {
+  if (!rec.ok) throw new ScxError('BAD_INPUT', `build ${rec.id} did not build (stopped at ${rec.stage})`, 'fix it and build again');
+  const v = verificationOn(rec, kernel);
+  const elsewhere = (rec.verifications ?? []).map((x) => `${x.kernel}: ${x.verdict}`).join(', ');
+  const how = where === 'host'
+    ? `run verify_bpf {"buildId":"${rec.id}","kernels":["host"]} (boots this host's own kernel in the sandbox); only builds that pass there are deployed here`
+    : `run verify_bpf {"buildId":"${rec.id}"}; only builds that pass are deployed`;
+  if (!v) {
+    throw new ScxError('BAD_INPUT', `build ${rec.id} (${rec.name}) has not been verified on ${where === 'host' ? 'this host\'s kernel' : 'the sandbox kernel'} (${kernel})${elsewhere ? `; verified on ${elsewhere}` : ''}`, how);
+  }
+  if (v.verdict !== 'pass') {
+    throw new ScxError('BAD_INPUT', `build ${rec.id} (${rec.name}) failed verification on ${kernel}: ${v.reasons.join('; ')}`, 'fix the scheduler, build and verify again');
+  }
+}
 
 export function buildsDir(): string {
   return join(stateDir(), 'builds');
@@ -120,7 +151,7 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
   const rec: BuildRecord = {
     id, createdAt: new Date().toISOString(), name, fileName: input.fileName, origin: input.origin, params: applied,
     kernel: input.kernel.release, ok: false, stage: 'static', findings, diagnostics: [],
-    durations: { staticMs, compileMs: null }, verification: null,
+    durations: { staticMs, compileMs: null }, verification: null, verifications: [],
   };
   if (!findings.some((f) => f.severity === 'error')) {
     const c = await compileBpf({ source: srcPath, out: paths.object, kernel: input.kernel, includeDirs: input.includeDirs });

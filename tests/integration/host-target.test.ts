@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../core/engines.js';
@@ -95,7 +95,10 @@ describe.skipIf(existsSync('/sys/kernel/sched_ext') || process.getuid?.() !== 0)
     sourceSha256 = createHash('sha256').update(source).digest('hex');
     const b = await buildScheduler({ source, fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel: await kernel() });
     expect(b.ok).toBe(true);
-    build = { ...b, verification: { verdict: 'pass', at: new Date().toISOString(), kernel: b.kernel, reasons: [] } };
+    // verified on this host's kernel, which the host target requires (this machine's kernel has no sched_ext:
+    // the stand-in loader below plays the kernel's part, so the verdict is recorded, not measured)
+    const v = { verdict: 'pass' as const, at: new Date().toISOString(), kernel: release(), reasons: [] };
+    build = { ...b, verification: v, verifications: [v] };
     await saveBuild(build);
     mkdirSync(join(sysfs, 'root'), { recursive: true });
     writeFileSync(join(sysfs, 'state'), 'disabled\n');
