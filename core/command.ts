@@ -33,7 +33,7 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command as one shell line: cd into cwd, export env, then the command in a subshell. */
+/** The command as one shell line: cd into cwd, export env, then the command in a subshell (the command itself when neither is given). */
 export function commandLine(spec: CommandSpec): string {
   if (spec.command.includes('\0')) throw new ScxError('BAD_INPUT', 'the command contains a NUL byte');
   const parts: string[] = [];
@@ -42,6 +42,7 @@ export function commandLine(spec: CommandSpec): string {
     if (!ENV_NAME.test(k)) throw new ScxError('BAD_INPUT', `environment variable name "${k}" is not a shell name`);
     parts.push(`export ${k}=${shellQuote(v)}`);
   }
+  if (!parts.length) return spec.command;
   parts.push(`( ${spec.command}\n)`);
   return parts.join('; ');
 }

@@ -5,7 +5,8 @@
  * scheduler is loaded, and reused for every run of that boot so every policy does identical work),
  * a guest command built from that calibration, and a parser from the command's stdout to a
  * sample. The programs are the fixtures in fixtures/workloads (batch, wakebench, buildsim; built
- * static and put into every guest image) plus hackbench and cyclictest from rt-tests.
+ * static; the guest finds them on its PATH through the host share) plus hackbench and cyclictest
+ * from rt-tests, and any command installed on the host.
  */
 import { createHash } from 'node:crypto';
 import { ScxError } from '../errors.js';

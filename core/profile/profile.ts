@@ -171,7 +171,7 @@ function profilerArgs(req: ProfileRequest): string[] {
 }
 
 
-/** The guest command line that profiles `command` (scx-profile is in every guest image). */
+/** The guest command line that profiles `command` (scx-profile is on every guest's PATH). */
 export function guestProfilerCommand(req: ProfileRequest): string {
   return `scx-profile ${profilerArgs(req).map(shellQuote).join(' ')}`;
 }

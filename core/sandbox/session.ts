@@ -216,6 +216,7 @@ export class SandboxSession {
         break;
       }
       case 'run': {
+        if (step.writable?.length) await this.ensureWritable(step.writable);
         const r = await this.vm.run(`cd /tmp\n${step.command}`, {
           guestTimeoutS: Math.ceil(step.timeoutS),
           // a stalling scheduler freezes the guest for up to the watchdog timeout (30 s): allow for it
@@ -327,6 +328,31 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     };
   }
 
+  private overlays = 0;
+  private readonly writableDone = new Set<string>();
+
+  /**
+   * Make host paths writable in the guest (the host's tree is read-only there): an overlay on each
+   * directory that is not writable yet, its upper layer in guest memory. Idempotent per path.
+   */
+  async ensureWritable(paths: string[]): Promise<void> {
+    for (const p of paths) {
+      if (this.writableDone.has(p)) continue;
+      if (!p.startsWith('/') || /[\s'"\\\0]/.test(p)) throw new ScxError('BAD_INPUT', `writable path "${p}" must be absolute, without spaces or quotes`);
+      const n = ++this.overlays;
+      const r = await this.vm.run([
+        `p='${p}'`,
+        `[ -d "$p" ] || { echo "$p is not a directory on the host" >&2; exit 2; }`,
+        'if touch "$p/.scx-w" 2>/dev/null; then rm -f "$p/.scx-w"; exit 0; fi',
+        `o=/run/scx/ovl/x${n}; mkdir -p $o/u $o/w`,
+        'mount -t overlay overlay -o "lowerdir=$p,upperdir=$o/u,workdir=$o/w" "$p"',
+      ].join('\n'), { timeoutMs: 60_000, what: `make ${p} writable` });
+      if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `cannot make ${p} writable in the sandbox: ${r.stderr.trim().split('\n').pop() ?? `status ${r.exitCode}`}`,
+        'give an existing host directory (cwd or writable)');
+      this.writableDone.add(p);
+    }
+  }
+
   /** The scheduler attached through scx-loader in this session, if any. */
   private loader?: { n: number; dir: string };
 
@@ -367,7 +393,7 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
       ...Object.entries(step.hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`]),
     ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.loader = { n, dir };
-    const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not in the guest image: build sched-rust (npm run setup)" >&2; exit 127; }
+    const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }
 sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
 i=0; while [ $i -lt ${(budget + 60) * 10} ]; do
   grep -qE '"type": ?"(attached|error|exit)"' ${dir}/out 2>/dev/null && break
@@ -377,7 +403,7 @@ done
 cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/err >&2`, { timeoutMs: (budget + 150) * 1000, what: `load ${basename(step.object)} with ${bin}` });
     if (r.exitCode === 127) {
       this.loader = undefined;
-      throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust and puts scx-loader into the guest image');
+      throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust (the guest finds it through the host share)');
     }
     const loader = parseLoaderOutput(r.stdout);
     const errLine = loader.lines.find((l) => l.type === 'error');
