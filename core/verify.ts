@@ -102,8 +102,9 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   const progress = opts.onProgress ?? (() => {});
   const total = 5;
   progress('booting the sandbox', 0, total);
-  // the whole verifier log is kept in the build's directory (scx://logs/<build>-verifier); results carry its failing part
-  const session = await SandboxSession.start({ keepLog: (name, text) => saveLog(text, { buildId, name }), ...opts });
+  // the whole verifier log is kept in the build's directory (scx://logs/<build>-verifier-<kernel>); results carry its failing part
+  const keepLog = (name: string, text: string) => saveLog(text, { buildId, name: opts.kernel ? `${name}-${opts.kernel.release}` : name });
+  const session = await SandboxSession.start({ keepLog, ...opts });
   const reasons: string[] = [];
   let programs: ProgramStats[] = [];
   let result;

@@ -16,7 +16,7 @@ export const verifyBpfTool = defineTool({
     'a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel\'s reason. Only passing builds can be deployed.',
     'Takes tens of seconds under software emulation per kernel (more with a long stress run); a load still verifying',
     'after 60 s (20 s with KVM) is stopped as a loop the verifier cannot bound, naming the loop. The verifier log in the',
-    'result is the part that explains the failure; the whole log is a resource (resource_link scx://logs/<buildId>-verifier).',
+    'result is the part that explains the failure; the whole log is a resource (resource_link scx://logs/<buildId>-verifier-<kernel>).',
     '`kernels` verifies on several kernels, one VM each: "sandbox" (the default), "host" (this machine\'s own kernel, needed before deploy_scx to the host),',
     'or Debian releases (e.g. "7.2.12+deb13-amd64"; fetched on first use): kfuncs and the verifier differ between releases, and each verdict is kept with the build.',
   ].join(' '),

@@ -131,7 +131,7 @@ describe.sequential('bad schedulers: a clear error with a location or an exit re
     expect(text(v)).toMatch(where);
     // the whole verifier log is a resource, linked from the result, and reading it is bounded too
     const link = v.content.find((c) => c.type === 'resource_link') as { uri: string } | undefined;
-    expect(link?.uri).toMatch(/^scx:\/\/logs\/[a-f0-9]{12}-verifier$/);
+    expect(link?.uri).toMatch(/^scx:\/\/logs\/[a-f0-9]{12}-verifier(-[a-z0-9-]+)?$/);
     const res = await client.readResource({ uri: link!.uri });
     const logText = String((res.contents[0] as { text: string }).text);
     expect(logText.length).toBeLessThanOrEqual(BUDGET);
