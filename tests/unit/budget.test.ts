@@ -2,7 +2,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ScxEngines } from '../../core/engines.js';
+import { createServer, registerTool } from '../../server/compose.js';
+import type { ToolDefinition } from '../../tools/define.js';
 import { logPath, readLogPart, saveLog, LOG_PART_CHARS } from '../../core/logs.js';
 import { LineReader, repairCutReply } from '../../core/sandbox/reply.js';
 import { boundLogData, boundResourceContents, boundToolResult, cutText, LOG_MESSAGE_CHARS, textSize } from '../../server/budget.js';
@@ -119,5 +126,53 @@ describe('guest replies with bounded memory', () => {
     expect(unb64(f[5]!)).toBe('fine');
     expect(unb64(f[6]!)).toMatch(/^E+\n\[\.\.\. about \d+ bytes of output cut here/);
     expect(unb64(f[6]!).endsWith('LAST')).toBe(true);
+  });
+});
+
+describe('the budget applied where results are assembled (server/compose.ts)', () => {
+  it('a tool that returns 3 MB answers within 64 KB, its log messages too, and the whole text is readable as scx://logs parts', async () => {
+    const engines = new ScxEngines();
+    const server = createServer(engines);
+    const huge = `${'walk line\n'.repeat(300_000)}THE REASON\n`;
+    registerTool(server, engines, {
+      name: 'flood', title: 'flood', description: 'returns too much', input: { n: z.number().optional() }, output: { log: z.string(), items: z.array(z.number()) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handle(_i, ctx) {
+        await ctx.log('info', 'x'.repeat(1_000_000));
+        return { structured: { log: huge, items: Array.from({ length: 20_000 }, (_, i) => i) }, summary: 'flooded' };
+      },
+    } as unknown as ToolDefinition);
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(b);
+    const client = new Client({ name: 't', version: '1' });
+    const logs: string[] = [];
+    client.setNotificationHandler((await import('@modelcontextprotocol/sdk/types.js')).LoggingMessageNotificationSchema, (n) => void logs.push(String(n.params.data)));
+    await client.connect(a);
+    await client.setLoggingLevel('debug');
+    const r = (await client.callTool({ name: 'flood', arguments: {} })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(textSize(r)).toBeLessThanOrEqual(64 * 1024);
+    const sc = r.structuredContent as { log: string; items: number[] };
+    expect(sc.log).toMatch(/THE REASON\n$/);
+    expect(sc.items[0]).toBe(0);
+    expect(sc.items[sc.items.length - 1]).toBe(19_999);
+    expect(logs.length).toBe(1);
+    expect(logs[0]!.length).toBeLessThanOrEqual(LOG_MESSAGE_CHARS);
+    const uri = /structuredContent\.log: \d+ characters, cut \(whole: (scx:\/\/logs\/[a-f0-9]+)\)/.exec((r.content[0] as { text: string }).text)![1]!;
+    expect(r.content.some((c) => c.type === 'resource_link' && c.uri === uri)).toBe(true);
+    const link = { uri };
+    const whole = (await client.readResource({ uri: link.uri })).contents[0] as { text: string };
+    expect(whole.text.length).toBeLessThanOrEqual(64 * 1024);
+    const parts = Number(/in (\d+) parts/.exec(whole.text)![1]);
+    expect(whole.text).toMatch(/THE REASON\n$/); // without a part: the end of the log
+    let all = '';
+    for (let i = 1; i <= parts; i++) {
+      const p = (await client.readResource({ uri: `${link.uri}/part/${i}` })).contents[0] as { text: string };
+      expect(p.text.length).toBeLessThanOrEqual(64 * 1024);
+      all += p.text.replace(/^\[log [^\]]*\]\n/, '');
+    }
+    expect(all).toBe(huge);
+    await expect(client.readResource({ uri: `${link.uri}/part/${parts + 1}` })).rejects.toThrow(/does not exist/);
+    await client.close();
   });
 });
