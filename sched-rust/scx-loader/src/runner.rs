@@ -556,7 +556,9 @@ impl<'h> Loader<'h> {
             Ok(o) => o,
             Err(e) => {
                 let short = short_logs.failed(&libbpf_log::warnings());
-                if !short.as_ref().is_some_and(|(_, log)| verifier::verbose_reload_needed(log)) {
+                // a short log that did not fit its buffer (ENOSPC) says nothing about the program: load again
+                let log_overflow = e.to_string().contains("os error 28");
+                if !log_overflow && !short.as_ref().is_some_and(|(_, log)| verifier::verbose_reload_needed(log)) {
                     return Err(load_failure(&e.to_string(), short, &mut kmsg));
                 }
                 // once, at log level 1, where the short log does not say where it failed
@@ -564,7 +566,8 @@ impl<'h> Loader<'h> {
                 for h in self.hooks.iter_mut() {
                     h.before_load(&mut again.open, &again.info).map_err(|e| hook_failure(h.name(), "before_load", e))?;
                 }
-                verbose_logs = LogBufs::attach(&mut again.open, 1, verifier::VERBOSE_LOG_BYTES);
+                // after an overflow at level 4: level 0 (libbpf asks for level 1, into our buffer, only if it fails)
+                verbose_logs = LogBufs::attach(&mut again.open, if log_overflow { 0 } else { 1 }, verifier::VERBOSE_LOG_BYTES);
                 libbpf_log::take();
                 match again.open.load() {
                     Ok(o) => {
