@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import { cacheDir } from '../paths.js';
 import { locatePayload, missingConfig, parseKernelConfig, scxKfuncsFromVmlinuxH, targetApiHeader } from './bzimage.js';
-import { extractGuestModules } from './modules.js';
+import { extractGuestModules, GUEST_MODULES } from './modules.js';
 
 export const KERNEL_SUITES = ['trixie-backports', 'sid'] as const;
 const KERNEL_FILES = ['vmlinuz', 'config', 'vmlinux', 'vmlinux.h', 'scx_target_api.h'] as const;
@@ -113,6 +113,8 @@ export async function checkCached(release: string): Promise<string | null> {
     return `manifest.json unreadable: ${(e as Error).message.split('\n')[0]}`;
   }
   if (!manifest.modules?.length) return 'no guest modules (a cache made before the sandbox shared the host filesystem)';
+  const lacking = GUEST_MODULES.filter((m) => !manifest.modules!.includes(m));
+  if (lacking.length) return `the guest modules lack ${lacking.join(', ')} (a cache made by an older scx-mcp)`;
   for (const name of [...KERNEL_FILES, ...manifest.modules.map((m) => `modules/${m}.ko`)]) {
     const rec = manifest.files[name];
     const path = join(dir, name);

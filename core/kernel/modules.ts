@@ -10,8 +10,11 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
-/** What the guest needs; their dependencies (netfs, 9pnet) are found and loaded first. */
-export const GUEST_MODULES = ['9p', '9pnet_virtio', 'overlay'] as const;
+/**
+ * What the guest needs: 9p and overlayfs for the host share, virtio_net for a VM reached over
+ * ssh (a fleet of sandbox VMs); their dependencies (netfs, 9pnet, failover) are found and loaded first.
+ */
+export const GUEST_MODULES = ['9p', '9pnet_virtio', 'overlay', 'virtio_net'] as const;
 
 /** A .modinfo key (`depends`, `vermagic`, `name`) from a module's bytes; null if absent. */
 export function modinfoField(ko: Buffer, key: string): string | null {

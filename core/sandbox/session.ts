@@ -21,6 +21,8 @@ import type { z } from 'zod';
 import { SandboxVM } from './vm.js';
 
 export interface SessionOptions {
+  /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
+  sshPort?: number;
   cpus?: number;
   memoryMb?: number;
   bootTimeoutMs?: number;
@@ -169,7 +171,7 @@ export class SandboxSession {
       cpus: opts.cpus ?? 2, memoryMb: opts.memoryMb ?? 1024,
       bootTimeoutMs: opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 60_000 : 180_000),
       keepRunDir: opts.keepRunDir,
-      programs: await guestPrograms(), writable: opts.writable,
+      programs: await guestPrograms(), writable: opts.writable, sshPort: opts.sshPort,
     });
     log(`sandbox up in ${vm.bootMs} ms`);
     return new SandboxSession(vm, kernel, accel, imageMs, opts);
@@ -326,6 +328,26 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
       ...base, label: label ?? `load ${basename(object)}`, ok, exitCode: r.exitCode, guestMs: r.guestMs,
       stdout: r.stdout, stderr: r.stderr, state, ...(failure ? { loadFailure: failure } : {}), ...(error ? { error } : {}),
     };
+  }
+
+  /**
+   * Start an ssh server in the guest for `publicKey` (root, key only), reached on the host at
+   * 127.0.0.1:<VmOptions.sshPort>. The host's dropbear (Debian's dropbear-bin: binaries, no
+   * service) with a host key made in guest memory; nothing is written to the host.
+   */
+  async startSsh(publicKey: string): Promise<void> {
+    if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( [^\n'"\\]*)?$/.test(publicKey.trim())) {
+      throw new ScxError('BAD_INPUT', 'not an ssh public key (one line: ssh-ed25519 AAAA… comment)');
+    }
+    const r = await this.vm.run([
+      'command -v dropbear >/dev/null || { echo "dropbear is not installed on the host (npm run setup installs dropbear-bin)" >&2; exit 127; }',
+      'mkdir -p /run/scx/ssh "$HOME/.ssh" && chmod 700 /run/scx/ssh "$HOME/.ssh"',
+      `printf '%s\n' '${publicKey.trim()}' > "$HOME/.ssh/authorized_keys" && chmod 600 "$HOME/.ssh/authorized_keys"`,
+      '[ -f /run/scx/ssh/host_ed25519 ] || dropbearkey -t ed25519 -f /run/scx/ssh/host_ed25519 >/dev/null 2>&1',
+      'dropbear -r /run/scx/ssh/host_ed25519 -p 22 -s -P /run/scx/ssh/dropbear.pid',
+      'for i in $(seq 50); do [ -s /run/scx/ssh/dropbear.pid ] && exit 0; sleep 0.1; done; echo "dropbear did not start" >&2; exit 1',
+    ].join('\n'), { timeoutMs: 60_000, what: 'start ssh' });
+    if (r.exitCode !== 0) throw new ScxError('TOOL_MISSING', `cannot start ssh in the sandbox: ${r.stderr.trim().split('\n').pop()}`, 'run npm run setup');
   }
 
   private overlays = 0;

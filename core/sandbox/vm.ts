@@ -52,6 +52,12 @@ export interface VmOptions {
   programs?: Record<string, string>;
   /** Host paths the guest may write to, each through an overlay whose writes stay in guest memory ($HOME always is). */
   writable?: string[];
+  /**
+   * A network card whose guest port 22 is forwarded to 127.0.0.1:<sshPort> on the host (QEMU user
+   * networking, restrict=on: the guest reaches nothing outside, the host reaches its sshd). For a
+   * fleet of sandbox VMs driven over ssh; start the host's sshd in the guest with startSshd().
+   */
+  sshPort?: number;
 }
 
 /** What the host writes into the share for the guest's init: shell assignments, values quoted. */
@@ -235,6 +241,10 @@ export class SandboxVM {
       ...(share ? [
         '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
         '-virtfs', `local,path=${this.shareDir},mount_tag=scxshare,security_model=none,multidevs=remap`,
+      ] : []),
+      ...(o.sshPort ? [
+        '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,
+        '-device', 'virtio-net-pci,netdev=net0',
       ] : []),
       '-device', 'virtio-serial-pci',
       ...CHANNELS.flatMap((name) => [
