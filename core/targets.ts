@@ -28,6 +28,8 @@ import { SandboxSession, loaderFailure, parseLoaderOutput, parseStateOutput, typ
 import { loaderAvailable, loaderDir } from './sandbox/image.js';
 import type { SchedExtState, StepResult } from './sandbox/results.js';
 import { buildPaths, buildSource, getBuild, requireVerified, type BuildRecord } from './toolchain/builds.js';
+import { isScxBuild, scxCommand } from './scx/build.js';
+import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from './scx/guest.js';
 
 export const TargetKind = z.enum(['sandbox', 'host']);
 export type TargetKind = z.infer<typeof TargetKind>;
@@ -74,13 +76,29 @@ class SandboxBackend implements Backend {
   state() {
     return this.session.state();
   }
+  /** the scx binary (sched-ext/scx) running in the guest, if the deployed build is one */
+  private scx: ScxGuestProcess | null = null;
   async load(build: BuildRecord, hints?: JobHints) {
+    if (isScxBuild(build)) {
+      const { binary, args, opsName } = scxCommand(build);
+      const r = await startScxInGuest(this.session, { binary, args, opsName, label: `deploy ${build.name}` });
+      if (!r.step.ok && r.proc) await stopScxInGuest(this.session, r.proc).catch(() => undefined);
+      this.scx = r.step.ok ? r.proc : null;
+      return { ok: r.step.ok, error: r.step.error, step: r.step };
+    }
     const loader = loaderAvailable();
     if (hints && !loader) return { ok: false, error: HINTS_NEED_LOADER };
     const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loader ? 'loader' : 'bpftool', ...(hints ? { hints } : {}) });
     return { ok: step.ok, error: step.error, step };
   }
   async unload() {
+    if (this.scx) {
+      const proc = this.scx;
+      this.scx = null;
+      const stop = await stopScxInGuest(this.session, proc);
+      if (stop.step.state?.state === 'disabled') return; // stopped (killed after the grace period at worst)
+      throw new ScxError('VM_CRASHED', `could not stop ${proc.binary} in the sandbox: ${stop.step.error}`);
+    }
     const step = await this.session.step({ kind: 'unload' });
     if (!step.ok) throw new ScxError('VM_CRASHED', `could not unload the scheduler in the sandbox: ${step.error}`);
   }

@@ -12,6 +12,8 @@ import type { LoadFailure } from './sandbox/verifier-log.js';
 import { SandboxSession, type SessionOptions } from './sandbox/session.js';
 import { SandboxResult } from './sandbox/results.js';
 import { loaderAvailable } from './sandbox/image.js';
+import { isScxBuild } from './scx/build.js';
+import { verifyScxBuild } from './scx/verify.js';
 
 /** Watchdog timeout while verifying: a task runnable this long without running means the scheduler stalls it. */
 export const STRESS_WATCHDOG_MS = 5000;
@@ -98,6 +100,8 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
     throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage}); there is nothing to verify`,
       'fix the errors build_scheduler reported and build again');
   }
+  // an scx binary (sched-ext/scx) runs its own loader: started, stressed and stopped in the guest
+  if (isScxBuild(build)) return verifyScxBuild(build, opts);
   const stress = Math.max(1, Math.min(opts.stressSeconds ?? 5, 120));
   const progress = opts.onProgress ?? (() => {});
   const total = 5;

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { BuildRecord, buildScheduler } from '../core/toolchain/builds.js';
+import { buildScxEntry } from '../core/scx/build.js';
 import { applyPatch } from '../core/toolchain/patch.js';
 import { resolveInWorkspace } from '../core/workspace.js';
 import { defineTool } from './define.js';
@@ -58,6 +59,18 @@ export const buildSchedulerTool = defineTool({
       const store = await ctx.engines.library();
       const e = await store.get(input.entry);
       if (input.preset) params = { ...store.preset(input.entry, input.preset).params, ...(input.params ?? {}) };
+      if (e.entry.kind === 'scx') {
+        // a sched-ext/scx binary: no compile, a build record of binary + arguments (core/scx/build.ts)
+        if (input.patch) throw new ScxError('BAD_INPUT', `${input.entry} is a prebuilt sched-ext/scx binary: there is no source to patch`, 'set its options with params, or patch one of the BPF library entries');
+        const rec = await buildScxEntry({ entry: e.entry, params, kernel });
+        return {
+          structured: {
+            buildId: rec.id, ok: rec.ok, stage: rec.stage, name: rec.name, kernel: rec.kernel, params: rec.params, origin: rec.origin,
+            findings: rec.findings, diagnostics: rec.diagnostics, durations: rec.durations, verification: rec.verification,
+          },
+          summary: `Recorded ${input.entry} ${rec.origin.binaryVersion} as ${rec.id}: ${[rec.origin.binary, ...(rec.origin.args ?? [])].join(' ')} (arguments checked against its --help). Next: verify_bpf {"buildId":"${rec.id}"}.`,
+        };
+      }
       fileName = basename(e.sourcePath);
       source = e.source;
       paramSpecs = e.entry.params;

@@ -47,7 +47,7 @@ export const verifyBpfTool = defineTool({
     const report = { ...matrix.reports[0]!, verdict: matrix.verdict, reasons: matrix.kernels.length > 1 ? matrix.kernels.map((k) => `${k.kernel}: ${k.verdict}: ${k.reasons.join('; ')}`) : matrix.reports[0]!.reasons };
     // a library entry carries its test results: record this verification in the library
     const build = await getBuild(input.buildId);
-    if (build.origin.entry && (build.origin.kind === 'library')) {
+    if (build.origin.entry && (build.origin.kind === 'library' || build.origin.kind === 'scx')) {
       const store = await ctx.engines.library();
       const insns = report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0);
       await store.recordTest(build.origin.entry, {

@@ -61,6 +61,13 @@ export const LibraryEntry = z.object({
     map: z.string().optional().describe('BPF map it reads hints from, if any'),
   }).optional(),
   objectives: EntryObjectives.optional().describe('what it optimises and what it costs (search_library objective)'),
+  kind: z.enum(['bpf', 'scx']).optional().describe('absent or "bpf": a BPF C source built here; "scx": a prebuilt sched-ext/scx scheduler binary (core/scx/)'),
+  scx: z.object({
+    crate: z.string().regex(/^scx_[a-z0-9_]+$/).describe('the crates.io crate, which is also the binary name'),
+    version: z.string().describe('the pinned version scripts/scx-schedulers.sh installs'),
+    opsName: z.string().describe('the name the scheduler registers (/sys/kernel/sched_ext/root/ops starts with it)'),
+    docs: z.string().describe('where the description comes from (upstream README and source)'),
+  }).optional().describe('for kind "scx": the binary; its parameters come from its --help at install time, not from this file'),
   version: z.number().int().positive().default(1),
   parent: z.string().nullable().default(null).describe('entry@version this one was derived from'),
   createdBy: z.string().default('scx-mcp'),

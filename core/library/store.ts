@@ -98,7 +98,9 @@ function checkName(name: unknown): asserts name is string {
   }
 }
 
-function checkSourceName(file: string): void {
+function checkSourceName(file: string, kind?: LibraryEntry['kind']): void {
+  // an scx binary entry (core/scx/) has no BPF source here: its "source" is its documentation, <name>.md
+  if (kind === 'scx' && /^[A-Za-z0-9_-]+\.md$/.test(file)) return;
   if (!SOURCE_RE.test(file)) {
     throw new ScxError('BAD_INPUT', `source file name "${file}" must look like <name>.bpf.c (no directories)`, 'use "<entry name>.bpf.c"');
   }
@@ -323,7 +325,7 @@ export class LibraryStore {
       try {
         const e = validEntry(JSON.parse(readFileSync(f, 'utf8')), f);
         if (e.name !== name) throw new Error(`its name "${e.name}" is not its directory's`);
-        checkSourceName(e.source);
+        checkSourceName(e.source, e.kind);
         if (!existsSync(join(root, name, e.source))) throw new Error(`its source ${e.source} is missing`);
         this.entries.set(name, e);
       } catch (err) {
@@ -372,7 +374,7 @@ export class LibraryStore {
       try {
         entry = validEntry(JSON.parse(readFileSync(join(src, 'entry.json'), 'utf8')), join(src, 'entry.json'));
         if (entry.name !== name) continue;
-        checkSourceName(entry.source);
+        checkSourceName(entry.source, entry.kind);
         source = readFileSync(join(src, entry.source), 'utf8');
       } catch {
         continue; // a seed being written right now, or broken: the library tests report it

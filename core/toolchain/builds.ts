@@ -19,10 +19,13 @@ import { applyParams } from './params.js';
 import { Finding, staticCheck } from './static-check.js';
 
 export const BuildOrigin = z.object({
-  kind: z.enum(['library', 'source', 'path', 'patch']),
+  kind: z.enum(['library', 'source', 'path', 'patch', 'scx']).describe('scx: a sched-ext/scx scheduler binary (core/scx/build.ts), no .bpf.o'),
   entry: z.string().optional(),
   version: z.number().optional(),
   path: z.string().optional(),
+  binary: z.string().optional().describe('kind scx: the installed binary it runs'),
+  binaryVersion: z.string().optional().describe('kind scx: the binary\'s crate version'),
+  args: z.array(z.string()).optional().describe('kind scx: its command-line arguments, checked against the options of its --help'),
 });
 
 export const DiagnosticSchema = z.object({
