@@ -81,7 +81,26 @@ prev_status() { # name field -> the value recorded by the last run
 	node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const e=(s.schedulers||{})[process.argv[2]];if(e&&e[process.argv[3]]!==undefined)process.stdout.write(String(e[process.argv[3]]))' "$STATUS" "$1" "$2" 2>/dev/null
 }
 
-results=()
+# status.json after each scheduler (a later failure or an interrupted run keeps what was built): rewritten
+# whole, atomically, other schedulers' records kept
+write_status() { # name version status secs error
+node - "$STATUS" "$@" <<'EOF'
+const fs = require("fs");
+const [file, ...rest] = process.argv.slice(2);
+let s = { schedulers: {} };
+try { s = JSON.parse(fs.readFileSync(file, "utf8")); } catch {}
+s.schedulers ??= {};
+for (let i = 0; i + 4 < rest.length + 1; i += 5) {
+	const [name, version, status, secs, error] = rest.slice(i, i + 5);
+	if (!name) continue;
+	s.schedulers[name] = { status, version, ...(secs ? { buildSeconds: Number(secs) } : {}), ...(error ? { error } : {}),
+		checkedAt: new Date().toISOString() };
+}
+fs.writeFileSync(file + ".tmp", JSON.stringify(s, null, 2) + "\n");
+fs.renameSync(file + ".tmp", file);
+EOF
+}
+
 failed=()
 for pin in "${PINS[@]}"; do
 	name="${pin%%=*}"; version="${pin#*=}"
@@ -124,25 +143,9 @@ for pin in "${PINS[@]}"; do
 		fi
 	fi
 	[ "$state" = ok ] || failed+=("$name")
-	results+=("$name" "$version" "$state" "${secs:-}" "$err")
+	write_status "$name" "$version" "$state" "${secs:-}" "$err"
 done
 
-# status.json: rewritten whole, other schedulers' records kept
-node - "$STATUS" "${results[@]}" <<'EOF'
-const fs = require("fs");
-const [file, ...rest] = process.argv.slice(2);
-let s = { schedulers: {} };
-try { s = JSON.parse(fs.readFileSync(file, "utf8")); } catch {}
-s.schedulers ??= {};
-for (let i = 0; i + 4 < rest.length + 1; i += 5) {
-	const [name, version, status, secs, error] = rest.slice(i, i + 5);
-	if (!name) continue;
-	s.schedulers[name] = { status, version, ...(secs ? { buildSeconds: Number(secs) } : {}), ...(error ? { error } : {}),
-		checkedAt: new Date().toISOString() };
-}
-fs.writeFileSync(file + ".tmp", JSON.stringify(s, null, 2) + "\n");
-fs.renameSync(file + ".tmp", file);
-EOF
 
 if [ "${#failed[@]}" -gt 0 ]; then
 	say "scx schedulers: unavailable (failed to build): ${failed[*]}"

@@ -8,7 +8,8 @@
  * the session's results. The scheduler's own exit line ("EXIT: …", printed by scx_utils from the
  * kernel's exit info) is parsed from its output.
  */
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { StepResult } from '../sandbox/results.js';
 import { verifyBudgetS, type SandboxSession } from '../sandbox/session.js';
 
@@ -55,6 +56,7 @@ export async function startScxInGuest(session: SandboxSession, o: { binary: stri
   // loading a big BPF program under emulation is slow: the verifier budget plus a minute
   const waitS = o.waitS ?? verifyBudgetS(session.accel.accel, session.opts) + 60;
   const cmd = [o.binary, ...o.args].map(q).join(' ');
+  await provideKernelConfig(session);
   const r = await session.vm.run(`mkdir -p ${dir}
 [ -x ${q(o.binary)} ] || { echo "${o.binary} is not executable in the guest" >&2; exit 127; }
 sh -c ${q(`${cmd} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc`)} </dev/null >/dev/null 2>&1 &
@@ -84,6 +86,23 @@ tail -c 16384 ${dir}/out; tail -c 16384 ${dir}/err >&2`, { timeoutMs: (waitS + 1
   session.steps.push(step);
   return { step, proc: m.rc === null && r.exitCode !== 127 ? { dir, opsName: o.opsName, binary: o.binary } : null, ops: state.ops };
 }
+
+/**
+ * libbpf resolves a scheduler's CONFIG_* externs from /boot/config-$(uname -r) or /proc/config.gz.
+ * The guest's /boot is the host's (a different kernel's), so the sandbox kernel's own config (kept
+ * with it in the cache) is put there, in a guest-memory overlay over /boot; the host is not touched.
+ */
+async function provideKernelConfig(session: SandboxSession): Promise<void> {
+  const cfg = join(session.kernel.dir, 'config');
+  if (configProvided.has(session) || !existsSync(cfg)) return;
+  const probe = await session.vm.run('[ -e "/boot/config-$(uname -r)" ] || [ -e /proc/config.gz ]', { timeoutMs: 60_000, what: 'kernel config for libbpf' });
+  if (probe.exitCode !== 0) {
+    await session.ensureWritable(['/boot']);
+    await session.vm.run(`cp ${q(cfg)} "/boot/config-$(uname -r)"`, { timeoutMs: 60_000, what: 'kernel config for libbpf' });
+  }
+  configProvided.add(session);
+}
+const configProvided = new WeakSet<SandboxSession>();
 
 function lastLines(s: string, n = 3): string {
   return s.trim().split('\n').slice(-n).join(' | ').slice(0, 600);

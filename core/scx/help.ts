@@ -26,6 +26,8 @@ export const ScxParam = z.object({
   description: z.string(),
   /** false for options that change what the program does rather than how it schedules (stats, monitor, help) */
   tunable: z.boolean(),
+  /** the help section it is listed under when not the main "Options:" (e.g. "Libbpf Options") */
+  group: z.string().optional(),
 });
 export type ScxParam = z.infer<typeof ScxParam>;
 
@@ -54,7 +56,8 @@ function typeFromDefault(d: string): { type: ScxParam['type']; value: number | b
 export function parseHelp(text: string): ScxParam[] {
   const lines = text.replace(/\r/g, '').split('\n');
   const out: ScxParam[] = [];
-  let cur: { short?: string; flag: string; value?: string; text: string[] } | null = null;
+  let cur: { short?: string; flag: string; value?: string; text: string[]; group?: string } | null = null;
+  let group: string | undefined;
   const flush = () => {
     if (!cur) return;
     const c = cur;
@@ -80,22 +83,24 @@ export function parseHelp(text: string): ScxParam[] {
       if (def !== undefined) ({ type, value } = typeFromDefault(def.trim()));
       else { type = 'string'; value = null; }
       if (possible && type === 'string') value = def?.trim() ?? null;
+      if (possible && def === undefined && /^true,\s*false$/.test(possible.trim())) type = 'bool';
     }
     out.push({
       name, flag: c.flag, ...(c.short ? { short: c.short } : {}), type, switch: sw, default: value,
       ...(possible ? { possibleValues: possible.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
       ...(c.value ? { valueName: c.value.replace(/[[\]<>.]/g, '') } : {}),
       multiple: Boolean(c.value?.endsWith('...')),
-      description, tunable: !NOT_POLICY.test(name),
+      description, tunable: !NOT_POLICY.test(name) && !/libbpf/i.test(c.group ?? ''),
+      ...(c.group ? { group: c.group } : {}),
     });
   };
   const start = lines.findIndex((l) => /^Options:\s*$/.test(l));
   for (const line of start >= 0 ? lines.slice(start + 1) : lines) {
-    if (/^\S.*:\s*$/.test(line) && !line.startsWith('-')) { flush(); continue; } // another heading
+    if (/^\S.*:\s*$/.test(line) && !line.startsWith('-')) { flush(); group = line.trim().replace(/:$/, ''); continue; } // another heading
     const m = OPTION_LINE.exec(line);
     if (m && /^\s*-/.test(line)) {
       flush();
-      cur = { ...(m[1] ? { short: m[1] } : {}), flag: m[2]!, ...(m[3] ? { value: m[3] } : {}), text: m[4] ? [m[4]] : [] };
+      cur = { ...(m[1] ? { short: m[1] } : {}), flag: m[2]!, ...(m[3] ? { value: m[3] } : {}), text: m[4] ? [m[4]] : [], ...(group ? { group } : {}) };
       continue;
     }
     if (cur) cur.text.push(line.trim());
