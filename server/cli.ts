@@ -188,6 +188,12 @@ program
     if (!result.ok) process.exitCode = 1;
   });
 
+// The server survives whatever one call does: every tool error is already an error result, and a
+// stray rejection outside a call (a timer, a stream) is logged, not fatal to the other clients.
+process.on('unhandledRejection', (e: unknown) => {
+  console.error(`scx-mcp: unhandled rejection (the server goes on): ${(e as Error)?.stack ?? e}`);
+});
+
 program.parseAsync().catch((e: unknown) => {
   if (isScxError(e)) {
     console.error(`scx-mcp: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
