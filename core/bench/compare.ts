@@ -11,6 +11,7 @@ import { loaderAvailable } from '../sandbox/image.js';
 import { buildPaths, getBuild, type BuildRecord } from '../toolchain/builds.js';
 import { chartForResult, markdownSection } from './report.js';
 import { runBenchmark, type BenchmarkResult, type Candidate, type WorkloadProfile } from './runner.js';
+import { isScxBuild, scxCommand } from '../scx/build.js';
 import { simPolicyFor, type Workload } from './workloads.js';
 
 export interface CompareOptions {
@@ -98,8 +99,9 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       const def = entry.params.find((p) => p.name === 'slice_us')?.default;
       if (slice === undefined && typeof def === 'number') slice = def;
     }
+    const scx = isScxBuild(b) ? scxCommand(b) : null;
     candidates.push({
-      name: names[i]!, object: buildPaths(b.id).object, via,
+      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}),
       sim: family ? simPolicyFor(family, slice) : null,
       source: `build ${b.id}${b.origin.entry ? ` (library/${b.origin.entry}${b.origin.kind === 'patch' ? ', patched' : ''})` : ''}${Object.keys(b.params).length ? ` ${JSON.stringify(b.params)}` : ''}`,
     });

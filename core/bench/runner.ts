@@ -16,6 +16,7 @@ import { guestProfilerCommand, parseProfilerOutput, type WorkloadProfile } from 
 import { SandboxSession, type SessionOptions } from '../sandbox/session.js';
 import type { SchedulerExit } from '../sandbox/kmsg.js';
 import type { StepResult } from '../sandbox/results.js';
+import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from '../scx/guest.js';
 import type { LoadFailure } from '../sandbox/verifier-log.js';
 import { simulate, type PolicyName } from '../sim/index.js';
 import { median, summarize } from './stats.js';
@@ -42,6 +43,8 @@ export interface Candidate {
   sim?: SimModel | null;
   /** Free text for the report (e.g. "library/ljf", "template"). */
   source?: string;
+  /** An scx binary (sched-ext/scx) instead of a .bpf.o: started and stopped in the guest (core/scx/guest.ts); `object` is then the binary. */
+  scx?: { binary: string; args: string[]; opsName: string };
 }
 
 export interface Progress {
@@ -650,10 +653,17 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
       if (!v.failure && step.state && step.state.state !== 'disabled') Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
       return { rec: Object.assign(rec, v, { ok: !v.failure }), fatal: null };
     }
-    const load = await session.step({
-      kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
-      ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}) } : {}),
-    });
+    let scxProc: ScxGuestProcess | null = null;
+    let load: StepResult;
+    if (cand.scx) {
+      const s = await startScxInGuest(session, { ...cand.scx, label: `start ${cand.name}` });
+      ({ step: load, proc: scxProc } = s);
+    } else {
+      load = await session.step({
+        kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
+        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}) } : {}),
+      });
+    }
     if (!load.ok) {
       Object.assign(rec, { failure: 'load', error: load.error ?? 'load failed', ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}), ...(load.exit ? { exit: load.exit } : {}) });
       // a rejected program is rejected every time
@@ -673,8 +683,8 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
         Object.assign(rec, v, { ok: !v.failure });
       }
     }
-    let un = await session.step({ kind: 'unload' });
-    if (!un.ok) un = await session.step({ kind: 'unload', waitS: 60 });
+    let un = scxProc ? (await stopScxInGuest(session, scxProc)).step : await session.step({ kind: 'unload' });
+    if (!un.ok && un.state?.state !== 'disabled') un = await session.step({ kind: 'unload', waitS: 60 });
     if (!un.ok) {
       const fatal = `${cand.name} would not unload: ${un.error ?? 'unknown'}; the remaining runs would not be under the intended policies`;
       return { rec: Object.assign(rec, { ok: false, failure: 'unload' as const, error: fatal }), fatal };

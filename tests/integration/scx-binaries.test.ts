@@ -13,6 +13,7 @@ import { LibraryEntry } from '../../core/library/schema.js';
 import { repoRoot } from '../../core/paths.js';
 import { scxAvailability, scxParams } from '../../core/scx/catalog.js';
 import { OPERATOR } from '../../core/targets/audit.js';
+import { benchmarkSchedulersTool } from '../../tools/benchmark-schedulers.js';
 import { buildSchedulerTool } from '../../tools/build-scheduler.js';
 import { deployScxTool } from '../../tools/deploy-scx.js';
 import type { ToolContext } from '../../tools/define.js';
@@ -70,6 +71,16 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
     const start = r.structured.sandbox.steps.find((s) => s.kind === 'load')!;
     expect(start.state?.ops).toMatch(/^bpfland/);
   }, 600_000);
+
+  it('benchmark_schedulers measures it beside the kernel default and records its history', async () => {
+    const r = await benchmarkSchedulersTool.handle({ buildIds: [buildId], workload: 'wakeup', repeats: 1, quick: true, record: true } as never, ctx);
+    const s = r.structured as { policies: { name: string; status: string; failures: { message: string }[]; metrics: Record<string, { n: number }> }[]; recorded: { entry: string }[]; error: string | null };
+    expect(s.error).toBeNull();
+    const bpfland = s.policies.find((p) => p.name !== 'default')!;
+    expect(bpfland.failures, JSON.stringify(bpfland.failures)).toEqual([]);
+    expect(Object.values(bpfland.metrics).some((m) => m.n === 1)).toBe(true);
+    expect(s.recorded.map((x) => x.entry)).toContain('scx_bpfland');
+  }, 900_000);
 
   it('deploy_scx runs it in the sandbox, a workload runs under it, rollback stops it', async () => {
     const d = await deployScxTool.handle({ buildId, target: 'sandbox', monitor: false } as never, ctx);
