@@ -30,6 +30,7 @@ import type { SchedExtState, StepResult } from './sandbox/results.js';
 import { buildPaths, buildSource, getBuild, requireVerified, type BuildRecord } from './toolchain/builds.js';
 import { isScxBuild, scxCommand } from './scx/build.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from './scx/guest.js';
+import { isScxBinaryCmdline, startScxOnHost } from './scx/host.js';
 
 export const TargetKind = z.enum(['sandbox', 'host']);
 export type TargetKind = z.infer<typeof TargetKind>;
@@ -138,7 +139,8 @@ function readRelease(): string {
 /** Whether `pid` is a live scx-loader / scx-job-hints process (a pid file can outlive its process). */
 function isLoaderProcess(pid: number): boolean {
   try {
-    return /scx-(loader|job-hints)/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /scx-(loader|job-hints)/.test(cmdline) || isScxBinaryCmdline(cmdline);
   } catch {
     return false;
   }
@@ -175,6 +177,12 @@ export class HostBackend implements Backend {
     const st = await this.state();
     if (st.state === 'absent') return { ok: false, error: `this host's kernel (${readRelease()}) has no sched_ext` };
     if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
+    if (isScxBuild(build)) {
+      // an scx binary: detached, supervised through its run directory like scx-loader (core/scx/host.ts)
+      const { binary, args, opsName } = scxCommand(build);
+      const deployment: Deployment = { buildId: build.id, name: build.name, since: new Date().toISOString() };
+      return startScxOnHost({ binary, args, opsName, runDir: join(hostRunDir(), `${build.id}-${Date.now()}`), deployment, state: () => this.state() });
+    }
     const bin = join(loaderDir(), hints ? 'scx-job-hints' : 'scx-loader');
     if (existsSync(bin)) return this.loadWithLoader(bin, build, hints);
     if (hints) return { ok: false, error: HINTS_NEED_LOADER };
