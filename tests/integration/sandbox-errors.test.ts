@@ -59,7 +59,7 @@ describe('a guest that hangs or dies', () => {
     const e = await rejection(vm.run('sleep 60', { timeoutMs: 3_000, what: 'sleep 60' }));
     expect(e.code).toBe('VM_TIMEOUT');
     expect(e.message).toMatch(/did not answer "sleep 60" within 3 s/);
-    expect(String(e.details?.console)).toMatch(/scx-sandbox: init done/);
+    expect(String(e.details?.console)).toMatch(/scx-sandbox: host filesystem mounted, starting agents/);
     expect(vm.alive).toBe(false);
     await vm.kill();
     expect(existsSync(vm.runDir)).toBe(false);
