@@ -128,6 +128,23 @@ if [ "$(cat "$CONFORMANCE/.installed" 2>/dev/null)" != "$CONFORMANCE_PKGS" ] || 
 	logged npm install --prefix "$CONFORMANCE" --no-audit --no-fund --loglevel=error $CONFORMANCE_PKGS
 	echo "$CONFORMANCE_PKGS" > "$CONFORMANCE/.installed"
 fi
+# ---- fleet rollouts (core/fleet, fleet/*.yml; tests/integration/fleet.test.ts) ------
+# ansible-core from PyPI in a venv in the cache (the system python stays as it is), and
+# kubernetes-validate (schemas shipped in the package: checks fleet/k8s/ without a cluster).
+ANSIBLE_ENV="$CACHE/ansible"
+ANSIBLE_CORE_VERSION=2.19.14
+K8S_VALIDATE_VERSION=1.37.0
+if ! "$ANSIBLE_ENV/bin/python" -c "import importlib.metadata as m; assert m.version('ansible-core') == '$ANSIBLE_CORE_VERSION' and m.version('kubernetes-validate') == '$K8S_VALIDATE_VERSION'" 2>/dev/null; then
+	say "installing ansible-core $ANSIBLE_CORE_VERSION and kubernetes-validate $K8S_VALIDATE_VERSION into $ANSIBLE_ENV"
+	rm -rf "$ANSIBLE_ENV"
+	if ! command -v python3 >/dev/null || ! python3 -m venv "$ANSIBLE_ENV" >/dev/null 2>&1; then
+		rm -rf "$ANSIBLE_ENV"
+		export DEBIAN_FRONTEND=noninteractive
+		logged $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv
+		logged python3 -m venv "$ANSIBLE_ENV"
+	fi
+	logged "$ANSIBLE_ENV/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" "kubernetes-validate==$K8S_VALIDATE_VERSION"
+fi
 # charts are rendered to PNG with the system's fonts (core/bench/chart.ts)
 if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
 	say "installing fonts for the charts"
