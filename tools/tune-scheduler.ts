@@ -42,7 +42,7 @@ export const tuneSchedulerTool = defineTool({
     budget: z.number().int().min(2).max(60).default(20).describe('trials (scheduler runs) at most'),
     minutes: z.number().min(1).max(240).default(30).describe('no new round starts after this'),
     only: z.array(z.string()).max(12).optional().describe('tune only these parameters (default: all with a declared range)'),
-    ranges: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })).optional().describe('narrower search ranges'),
+    ranges: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })).optional().describe('narrower search ranges; an scx binary entry (scx_*) declares no range for its integer options (its --help has none): give one here to search them, its switches are searched as booleans'),
     fixed: Params.optional().describe('values every trial uses (batch fixtures set unit_us for you)'),
     maxRegressionPct: z.number().min(0).max(10000).default(100).describe('a trial this much worse (%, primary metric) than the entry\'s defaults in the same round counts as failed'),
     preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('name for the best configuration (default tuned-<workload>)'),

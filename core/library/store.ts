@@ -36,6 +36,7 @@ import {
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
 import { LibraryEntry, type EntryObjectives } from './schema.js';
+import { scxParams } from '../scx/catalog.js';
 
 export type { HistoryInput, HistoryRecord, Preset, RetrievalWeights, TestResult } from './history.js';
 
@@ -739,7 +740,8 @@ export class LibraryStore {
       const cur = this.mustHave(name);
       const p = Preset.safeParse({ ...preset, version: cur.version });
       if (!p.success) throw new ScxError('BAD_INPUT', `not a valid preset: ${p.error.issues[0]?.path.join('.')}: ${p.error.issues[0]?.message}`);
-      const declared = new Set(cur.params.map((x) => x.name));
+      // an scx binary entry's parameters are its installed binary's options (parsed from --help at set-up)
+      const declared = new Set(cur.kind === 'scx' ? (scxParams(cur.scx?.crate ?? name)?.params ?? []).filter((x) => x.tunable).map((x) => x.name) : cur.params.map((x) => x.name));
       const unknown = Object.keys(p.data.params).filter((k) => !declared.has(k));
       if (unknown.length) throw new ScxError('BAD_INPUT', `preset ${p.data.name}: ${name} has no parameter ${unknown.join(', ')}`);
       const list = (this.db.data.presets[name] ?? []).filter((x) => x.name !== p.data.name);

@@ -20,6 +20,7 @@ import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { stateDir } from '../paths.js';
 import { compileBpf } from '../toolchain/compile.js';
+import { asParamSpecs, requireScx, scxArgs } from '../scx/catalog.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../library/schema.js';
@@ -183,8 +184,11 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const { entry, source, sourcePath } = await o.store.get(o.entry);
   void source;
   const fixed: ParamSet = { ...(o.fixed ?? {}) };
-  checkValues(entry.params, fixed);
-  const dims = tunableSpace(entry.params, { fixed, only: o.only, ranges: o.ranges });
+  // an scx binary (sched-ext/scx): its options from its --help, started with arguments instead of --param
+  const scx = entry.kind === 'scx' ? requireScx(entry) : null;
+  const specs = scx ? asParamSpecs(scx.params) : entry.params;
+  checkValues(specs, fixed);
+  const dims = tunableSpace(specs, { fixed, only: o.only, ranges: o.ranges });
   if (!(o.budget >= 2 && o.budget <= 200)) throw new ScxError('BAD_INPUT', `budget must be 2..200 trials, got ${o.budget}`, 'about 20 trials is a good budget');
   const plan = planHalving(o.budget);
   const cands = makeCandidates(dims, plan.n, o.seed ?? 0);
@@ -193,8 +197,8 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
 
   // one object, loaded with different --param values
   const object = join(stateDir(), 'builds', 'tune', `${o.entry}-v${entry.version}.bpf.o`);
-  const built = await compileBpf({ source: sourcePath, out: object, kernel: o.kernel });
-  if (!built.ok) {
+  const built = scx ? null : await compileBpf({ source: sourcePath, out: object, kernel: o.kernel });
+  if (built && !built.ok) {
     const d = built.diagnostics.find((x) => x.severity === 'error');
     throw new ScxError('COMPILE_FAILED', `${o.entry} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}`);
   }
@@ -223,7 +227,9 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
       evaluate: async (batch, rung): Promise<TrialOutcome[]> => {
         const r: BenchmarkResult = await runBenchmark({
           workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !profile,
-          candidates: batch.map((c) => ({ name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}` })),
+          candidates: batch.map((c) => (scx
+            ? { name: `c${c.id}`, object: scx.binary, scx: { binary: scx.binary, args: scxArgs(scx.params, withDefaults(c.params)).args, opsName: entry.scx!.opsName }, source: `${o.entry} ${key(c.params)}` }
+            : { name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}` })),
           log,
           onProgress: (p: Progress) => {
             const why = stopReason();

@@ -19,6 +19,7 @@ import { deployScxTool } from '../../tools/deploy-scx.js';
 import type { ToolContext } from '../../tools/define.js';
 import { rollbackTool } from '../../tools/rollback.js';
 import { searchLibraryTool } from '../../tools/search-library.js';
+import { tuneSchedulerTool } from '../../tools/tune-scheduler.js';
 import { verifyBpfTool } from '../../tools/verify-bpf.js';
 
 const entry = LibraryEntry.parse(JSON.parse(readFileSync(join(repoRoot, 'library', 'scx_bpfland', 'entry.json'), 'utf8')));
@@ -81,6 +82,19 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
     expect(Object.values(bpfland.metrics).some((m) => m.n === 1)).toBe(true);
     expect(s.recorded.map((x) => x.entry)).toContain('scx_bpfland');
   }, 900_000);
+
+  it('tune_scheduler searches its flags on the wakeup fixture (integer options need a range: --help declares none)', async () => {
+    const r = await tuneSchedulerTool.handle({
+      entry: 'scx_bpfland', workload: 'wakeup', objective: 'wakeup_p99_us', quick: true, budget: 4, minutes: 20, only: ['slice_us', 'no_wake_sync'],
+      ranges: { slice_us: { min: 200, max: 20000 } }, maxRegressionPct: 100, seed: 0,
+    } as never, ctx);
+    const t = r.structured as { searched: { name: string }[]; trialsRun: number; trials: { ok: boolean; params: Record<string, unknown>; failure?: string }[]; best: { params: Record<string, unknown> } | null };
+    expect(t.searched.map((d) => d.name).sort()).toEqual(['no_wake_sync', 'slice_us']);
+    expect(t.trialsRun).toBeGreaterThanOrEqual(2);
+    expect(t.trials.filter((x) => x.ok).length, JSON.stringify(t.trials.map((x) => x.failure))).toBeGreaterThanOrEqual(2);
+    expect(t.best?.params).toHaveProperty('slice_us');
+    console.log(`[scx-binaries] tune scx_bpfland on wakeup (quick): ${r.summary}`);
+  }, 1_200_000);
 
   it('deploy_scx runs it in the sandbox, a workload runs under it, rollback stops it', async () => {
     const d = await deployScxTool.handle({ buildId, target: 'sandbox', monitor: false } as never, ctx);
