@@ -12,6 +12,7 @@ import { improvementPct } from '../core/library/history.js';
 import { completeEntryName, completeGoal, completeTarget, completeWorkload } from './completions.js';
 import { readAuditTail } from '../core/targets/audit.js';
 import { readLogPart } from '../core/logs.js';
+import { scxEntryMarkdown } from '../core/scx/catalog.js';
 
 export function registerResources(server: McpServer, engines: ScxEngines): void {
   server.registerResource('memory', 'scx://memory', {
@@ -48,7 +49,8 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
         return `- ${h.at.slice(0, 10)} ${h.outcome} on "${h.workload.name}" (${h.target}${Object.keys(h.params).length ? `, ${JSON.stringify(h.params)}` : ''})${parts ? `: ${parts} vs the kernel default` : ''}${h.note ? ` — ${h.note}` : ''}`;
       }) : ['none recorded yet (record_result, benchmark_schedulers and tune_scheduler add them)']), '',
       '## Test results', '', ...(tests.length ? tests.slice(-5).map((t) => `- ${t.kind} ${t.pass ? 'PASS' : 'FAIL'} on ${t.kernel} (${t.at.slice(0, 10)})${t.numbers ? `: ${Object.entries(t.numbers).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`) : ['none recorded yet']), '',
-      `## ${e.sourcePath.split('/').pop()}`, '', '```c', e.source, '```',
+      ...(e.entry.kind === 'scx' ? scxEntryMarkdown(e.entry) : []),
+      `## ${e.sourcePath.split('/').pop()}`, '', e.entry.kind === 'scx' ? '```markdown' : '```c', e.source, '```',
     ].join('\n');
     return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text }] };
   });

@@ -121,3 +121,15 @@ export function asParamSpecs(params: ScxParam[]): ParamSpec[] {
   }
   return out;
 }
+
+/** The scx://library/<name> section of an scx binary entry: installed or not, and its options from --help. */
+export function scxEntryMarkdown(entry: LibraryEntry): string[] {
+  const a = scxAvailability(entry);
+  const p = scxParams(entry.scx?.crate ?? entry.name);
+  const head = a.available
+    ? `Installed: \`${a.binary}\` ${a.version}. build_scheduler {"entry": "${entry.name}", "params": {…}} takes these options (parsed from its --help at set-up); switches are true/false.`
+    : `**Unavailable**: ${a.reason}.`;
+  const rows = (p?.params ?? []).filter((x) => x.tunable).map((x) =>
+    `| \`${x.name}\` | \`${x.flag}\` | ${x.switch ? 'switch' : x.type} | ${x.default === null ? '' : `\`${x.default}\``} | ${x.description.split('\n')[0]!.replace(/\|/g, '\\|')} |`);
+  return ['## The scx binary and its options', '', head, '', ...(rows.length ? ['| parameter | flag | type | default | what it does |', '| --- | --- | --- | --- | --- |', ...rows, ''] : [])];
+}
