@@ -137,6 +137,59 @@ program
   });
 
 program
+  .command('rollout')
+  .description('roll a verified build out to a fleet through Ansible: start | status [ID] | abort ID (same engine as rollout_scx)')
+  .argument('<action>', 'start, status or abort')
+  .argument('[id]', 'rollout id (status, abort; start --resume)')
+  .option('--build <id>', 'start: a build verified on the fleet\'s kernels')
+  .option('--inventory <path>', 'start: an Ansible inventory')
+  .option('--config <json>', 'start: more rollout settings as JSON (limit, canary, batchSize, soakS, pollS, maxFailures, monitor, runAs, remoteDir)', '{}')
+  .option('--resume', 'start: carry on the interrupted rollout ID')
+  .action(async (action: string, id: string | undefined, o: { build?: string; inventory?: string; config: string; resume?: boolean }) => {
+    const fleet = await import('../core/fleet/rollout.js');
+    const st = await import('../core/fleet/state.js');
+    const engines = new ScxEngines({ allowHost: false });
+    const hooks = {
+      onEvent: (e: { t: number; host?: string; event: string; detail: string }) => console.error(`[rollout] ${e.t}s ${e.host ?? '-'} ${e.event}${e.detail ? `: ${e.detail}` : ''}`),
+      recordResult: async (r: Parameters<Awaited<ReturnType<ScxEngines['library']>>['recordResult']>[0]) => (await engines.library()).recordResult(r),
+    };
+    try {
+      let s;
+      if (action === 'start') {
+        if (o.resume) {
+          if (!id) throw new ScxError('BAD_INPUT', '--resume needs the rollout id');
+          s = await fleet.runRollout(id, hooks);
+        } else {
+          let extra: Record<string, unknown>;
+          try {
+            extra = JSON.parse(o.config) as Record<string, unknown>;
+          } catch (e) {
+            throw new ScxError('BAD_INPUT', `--config is not valid JSON: ${(e as Error).message}`);
+          }
+          const planned = await fleet.planRollout({ ...extra, buildId: o.build ?? String(extra.buildId ?? ''), inventory: o.inventory ?? String(extra.inventory ?? '') } as never);
+          console.error(`[rollout] ${planned.id}: ${planned.batches.map((b, i) => `${i === 0 ? 'canary' : `batch ${i}`} [${b.join(', ')}]`).join(' → ')}`);
+          s = await fleet.runRollout(planned.id, hooks);
+        }
+      } else if (action === 'status') {
+        if (!id) {
+          console.log(JSON.stringify((await st.listRollouts()).map(fleet.summarize), null, 2));
+          return;
+        }
+        s = await st.loadRollout(id);
+      } else if (action === 'abort') {
+        if (!id) throw new ScxError('BAD_INPUT', 'abort needs the rollout id');
+        s = await fleet.abortRollout(id, hooks);
+      } else {
+        throw new ScxError('BAD_INPUT', `unknown rollout action "${action}"`, 'start, status or abort');
+      }
+      console.log(JSON.stringify({ ...fleet.summarize(s), timeline: s.timeline }, null, 2));
+      if (['failed', 'halted'].includes(s.status)) process.exitCode = 1;
+    } finally {
+      await engines.close();
+    }
+  });
+
+program
   .command('kernel')
   .description('fetch (or verify the cached) Debian kernel with sched_ext that the sandbox boots')
   .option('--refresh', 'resolve the newest kernel again even if one is cached')

@@ -6,6 +6,7 @@ import { libraryVersionsTool } from './library-versions.js';
 import { profileWorkloadTool } from './profile-workload.js';
 import { recordResultTool } from './record-result.js';
 import { rollbackTool } from './rollback.js';
+import { rolloutAbortTool, rolloutScxTool, rolloutStatusTool } from './rollout.js';
 import { searchLibraryTool } from './search-library.js';
 import { tuneSchedulerTool } from './tune-scheduler.js';
 import { verifyBpfTool } from './verify-bpf.js';
@@ -21,4 +22,7 @@ export const allTools = [
   rollbackTool,
   recordResultTool,
   libraryVersionsTool,
+  rolloutScxTool,
+  rolloutStatusTool,
+  rolloutAbortTool,
 ] as const;

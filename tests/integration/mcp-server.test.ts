@@ -17,7 +17,7 @@ import { ScxEngines } from '../../core/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 
-const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'library_versions', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf'];
+const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'library_versions', 'profile_workload', 'record_result', 'rollback', 'rollout_abort', 'rollout_scx', 'rollout_status', 'search_library', 'tune_scheduler', 'verify_bpf'];
 const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
 const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
