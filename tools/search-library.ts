@@ -3,6 +3,8 @@ import { Fingerprint } from '../core/profile/fingerprint.js';
 import { searchLibrary } from '../core/library/search.js';
 import { Objective, Tag } from '../core/library/schema.js';
 import { defineTool } from './define.js';
+import { scxAvailability } from '../core/scx/catalog.js';
+import type { LibraryStore } from '../core/library/store.js';
 
 export const searchLibraryTool = defineTool({
   name: 'search_library',
@@ -61,9 +63,10 @@ export const searchLibraryTool = defineTool({
       query: input.query, tags: input.tags, fingerprint: input.fingerprint, family: input.family, objective: input.objective,
       constraints: input.constraints, limit: input.limit, offset: input.offset,
     });
-    const results = r.results.map((x) => ({
-      ...x, presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
-    }));
+    const results = await Promise.all(r.results.map(async (x) => ({
+      ...x, why: [...x.why, ...(await scxNote(store, x.name))],
+      presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
+    })));
     const lines = results.map((x, i) => `${input.offset + i + 1}. ${x.name} (${x.family}, serves ${x.objective.serves.join('/') || '?'}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}; ${x.objective.evidence}`
       + (x.presets.length ? ` [presets: ${x.presets.map((p) => `${p.name} (${p.workload})`).join(', ')}]` : ''));
     const { shares: _shares, ...objective } = r.objective;
@@ -77,3 +80,11 @@ export const searchLibraryTool = defineTool({
     };
   },
 });
+
+/** An scx binary entry (sched-ext/scx) says whether its binary is installed: set-up may have failed to build it. */
+async function scxNote(store: LibraryStore, name: string): Promise<string[]> {
+  const { entry } = await store.get(name);
+  if (entry.kind !== 'scx') return [];
+  const a = scxAvailability(entry);
+  return [a.available ? `sched-ext/scx binary ${entry.scx?.crate} ${a.version}, installed` : `unavailable: ${a.reason}`];
+}
