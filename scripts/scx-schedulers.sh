@@ -131,7 +131,9 @@ for pin in "${PINS[@]}"; do
 	fi
 	if [ "$state" = ok ] && [ -x "$bin" ]; then
 		# typed parameters from the binary's own --help (never a hand-copied list)
-		if "$bin" --help >"$ROOT/help/$name.txt.new" 2>/dev/null; then
+		# some print their help on stderr and exit non-zero (scx_lavd 1.1.4: status 255): the text decides
+		"$bin" --help >"$ROOT/help/$name.txt.new" 2>&1
+		if grep -q '^Options:' "$ROOT/help/$name.txt.new"; then
 			mv "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"
 			if [ -f dist/core/scx/params-cli.js ]; then
 				node dist/core/scx/params-cli.js "$name" "$version" "$ROOT/help/$name.txt" >"$ROOT/params/$name.json.new" &&

@@ -41,11 +41,15 @@ export const ScxParams = z.object({
 export type ScxParams = z.infer<typeof ScxParams>;
 
 /** Options that are not scheduling policy: they print, monitor or exit instead of (or beside) scheduling. */
-const NOT_POLICY = /^(help|version|stats|monitor|help_stats|verbose|debug|log_level|exit_dump_len|run_id|bench|test)$/;
+// `partial` (only tasks that asked for SCHED_EXT are scheduled) changes what is scheduled, not how: a
+// benchmark or a tuning trial under it would measure the kernel default
+const NOT_POLICY = /^(help|version|stats|monitor(_[a-z_]+)?|help_stats|verbose|debug|log_level|exit_dump_len|run_id|bench|test|partial)$/;
 
-const OPTION_LINE = /^\s{1,6}(?:(-[A-Za-z0-9]),\s+)?(--[a-z0-9][a-z0-9-]*)(?:[ =](\[?<[^>]+>\]?(?:\.\.\.)?))?(?:\s{2,}(.*))?$/;
+// `-s, --slice-us <SLICE_US>`, `--virt-llc[=<VIRT_LLC>]` (optional value), `-v, --verbose...` (a counted switch)
+const OPTION_LINE = /^\s{1,6}(?:(-[A-Za-z0-9]),\s+)?(--[a-z0-9][a-z0-9-]*)(\.\.\.)?((?:[ =]<[^>]+>|\[=<[^>]+>\]| \[<[^>]+>\])(?:\.\.\.)?)?(?:\s{2,}(.*))?$/;
 
 function typeFromDefault(d: string): { type: ScxParam['type']; value: number | boolean | string } {
+  if (/^".*"$/.test(d)) return { type: 'string', value: d.slice(1, -1) };
   if (/^-?\d+$/.test(d)) return { type: d.startsWith('-') ? 's64' : 'u64', value: Number(d) };
   if (/^-?\d*\.\d+$/.test(d)) return { type: 'f64', value: Number(d) };
   if (d === 'true' || d === 'false') return { type: 'bool', value: d === 'true' };
@@ -56,7 +60,7 @@ function typeFromDefault(d: string): { type: ScxParam['type']; value: number | b
 export function parseHelp(text: string): ScxParam[] {
   const lines = text.replace(/\r/g, '').split('\n');
   const out: ScxParam[] = [];
-  let cur: { short?: string; flag: string; value?: string; text: string[]; group?: string } | null = null;
+  let cur: { short?: string; flag: string; value?: string; counted?: boolean; text: string[]; group?: string } | null = null;
   let group: string | undefined;
   const flush = () => {
     if (!cur) return;
@@ -88,8 +92,8 @@ export function parseHelp(text: string): ScxParam[] {
     out.push({
       name, flag: c.flag, ...(c.short ? { short: c.short } : {}), type, switch: sw, default: value,
       ...(possible ? { possibleValues: possible.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-      ...(c.value ? { valueName: c.value.replace(/[[\]<>.]/g, '') } : {}),
-      multiple: Boolean(c.value?.endsWith('...')),
+      ...(c.value ? { valueName: c.value.replace(/[[\]<>.=\s]/g, '') } : {}),
+      multiple: Boolean(c.value?.endsWith('...') || c.counted),
       description, tunable: !NOT_POLICY.test(name) && !/libbpf/i.test(c.group ?? ''),
       ...(c.group ? { group: c.group } : {}),
     });
@@ -100,7 +104,7 @@ export function parseHelp(text: string): ScxParam[] {
     const m = OPTION_LINE.exec(line);
     if (m && /^\s*-/.test(line)) {
       flush();
-      cur = { ...(m[1] ? { short: m[1] } : {}), flag: m[2]!, ...(m[3] ? { value: m[3] } : {}), text: m[4] ? [m[4]] : [], ...(group ? { group } : {}) };
+      cur = { ...(m[1] ? { short: m[1] } : {}), flag: m[2]!, ...(m[4] ? { value: m[4] } : {}), counted: Boolean(m[3]), text: m[5] ? [m[5]] : [], ...(group ? { group } : {}) };
       continue;
     }
     if (cur) cur.text.push(line.trim());

@@ -1,7 +1,7 @@
 /**
  * The --help parser of scx binary entries (core/scx/help.ts) on help texts recorded from the real
  * scx_bpfland 1.1.4 (fixtures/scx-help/: `scx_bpfland --help` and `scx_bpfland -h`, as installed by
- * scripts/scx-schedulers.sh), and the arguments built from parameter values (core/scx/catalog.ts).
+ * scripts/scx-schedulers.sh) and scx_lavd 1.1.4 (which prints its --help on stderr), and the arguments built from parameter values (core/scx/catalog.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,20 @@ describe('parseHelp on scx_bpfland 1.1.4', () => {
   it('reads the same parameters (names, types, defaults) from the short help (-h)', () => {
     const pick = (ps: ScxParam[]) => ps.map((p) => [p.name, p.flag, p.short, p.type, p.switch, p.default, p.tunable]);
     expect(pick(short)).toEqual(pick(long));
+  });
+});
+
+describe('parseHelp on scx_lavd 1.1.4 (help printed on stderr, exit status 255)', () => {
+  const lavd = parseHelp(fixture('scx_lavd-1.1.4.help.txt'));
+  it('reads counted switches, optional values and quoted defaults', () => {
+    expect(byName(lavd, 'verbose')).toMatchObject({ switch: true, multiple: true, tunable: false });
+    expect(byName(lavd, 'virt_llc')).toMatchObject({ switch: false, valueName: 'VIRT_LLC' });
+    expect(byName(lavd, 'cpu_pref_order')).toMatchObject({ type: 'string', default: '' });
+    expect(byName(lavd, 'slice_max_us')).toMatchObject({ type: 'u64', default: 5000, tunable: true });
+    expect(byName(lavd, 'no_core_compaction')).toMatchObject({ switch: true, tunable: true });
+  });
+  it('does not tune monitoring modes or --partial (which leaves other tasks to the kernel default)', () => {
+    for (const n of ['monitor', 'monitor_sched_samples', 'stats', 'log_level', 'run_id', 'partial']) expect(byName(lavd, n)?.tunable, n).toBe(false);
   });
 });
 
