@@ -3,7 +3,8 @@
  *               [--wait-quiet S] [--out docs/results.md] [--no-write] [--no-tuned] [--no-seed]
  *
  * Builds the workload fixtures and the schedulers (the FIFO template and the library's ljf, sjf,
- * interactive, vtime_fair, rr when they exist and compile), boots one sandbox VM and runs every
+ * interactive, vtime_fair, rr when they exist and compile; sched-ext/scx's scx_* binaries that set-up
+ * installed, with their own defaults), boots one sandbox VM and runs every
  * workload under the kernel default and each scheduler, repeats interleaved. Prints a table per
  * workload and writes docs/results.md, docs/results/<workload>.svg and docs/results/results.json.
  *
@@ -31,6 +32,9 @@ import { compileBpf } from '../toolchain/compile.js';
 import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
+import { installedScxEntries, scxCandidate } from '../scx/bench.js';
+import { peerSection } from '../scx/peers.js';
+import type { LibraryEntry as FullLibraryEntry } from '../library/schema.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
 import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
 
@@ -95,6 +99,13 @@ export async function buildSchedulers(kernel: KernelInfo, names: readonly string
         entry = JSON.parse(readFileSync(ej, 'utf8')) as LibraryEntry;
       } catch (e) {
         out.push({ candidate: { name, object: '' }, skipped: `library/${name}/entry.json is not valid JSON: ${(e as Error).message}` });
+        continue;
+      }
+      if ((entry as { kind?: string }).kind === 'scx') {
+        // a sched-ext/scx binary: nothing to compile, run with its own defaults (core/scx/bench.ts)
+        const c = scxCandidate(entry as unknown as FullLibraryEntry);
+        out.push(c);
+        o.log(c.skipped ? `not benchmarked: ${c.skipped}` : `scx binary ${c.candidate.object}`);
         continue;
       }
       source = join(dir, entry.source ?? `${name}.bpf.c`);
@@ -208,7 +219,8 @@ async function main(): Promise<void> {
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
   const plan = benchPlan({ quick, repeats, only, cyclictest: values.cyclictest });
   if (!plan.workloads.length) throw new Error(`--only ${values.only} matches no workload (batch-join, batch-hash, wakeup, build, hackbench, cyclictest)`);
-  const policyNames = values.policies?.split(',').map((s) => s.trim()).filter(Boolean) ?? ['fifo', ...PREFERRED_LIBRARY];
+  // sched-ext/scx's schedulers that set-up installed run in every benchmark, beside ours (issue 17)
+  const policyNames = values.policies?.split(',').map((s) => s.trim()).filter(Boolean) ?? ['fifo', ...PREFERRED_LIBRARY, ...installedScxEntries()];
   const outMd = values.out ?? join(repoRoot, 'docs', 'results.md');
   const chartDir = join(dirname(outMd), 'results');
   const t0 = performance.now();
@@ -291,7 +303,9 @@ async function main(): Promise<void> {
   }
   await writeFile(join(chartDir, 'results.json'), jsonReport(results, meta));
   const previous = existsSync(outMd) ? extractAnalysis(readFileSync(outMd, 'utf8')) : null;
-  await writeFile(outMd, markdownReport(results, meta, charts, previous));
+  // the side-by-side with sched-ext/scx's schedulers, when they ran (core/scx/peers.ts)
+  const peers = peerSection(results, (n) => ran.some((x) => x.candidates.some((c) => c.name === n && c.scx)));
+  await writeFile(outMd, markdownReport(results, meta, charts, previous) + (peers ? `\n${peers}` : ''));
   say(`wrote ${relative(process.cwd(), outMd)} and ${relative(process.cwd(), chartDir)}/ (${readdirSync(chartDir).length} files)`);
   if (quick || values['no-seed']) return;
   for (const [entry, n] of Object.entries(await writeSeedHistory(ran, meta.date))) say(`library/${entry}/history.json: ${n} result(s) from this run`);
