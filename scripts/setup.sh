@@ -151,4 +151,6 @@ if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	logged $SUDO apt-get install -y -q --no-install-recommends fonts-dejavu-core
 fi
+# ---- sched-ext/scx's production schedulers (pinned crates.io versions, built once into the cache) ----
+if [ "$QUIET" = 1 ]; then scripts/scx-schedulers.sh --quiet; else scripts/scx-schedulers.sh; fi
 say "ready"
