@@ -7,6 +7,17 @@ import { defineTool, type ToolContext } from './define.js';
 const timeline = z.array(TimelineEntry);
 const line = (e: z.infer<typeof TimelineEntry>) => `${e.t}s ${e.host ?? 'rollout'}: ${e.event}${e.detail ? ` — ${e.detail}` : ''}`;
 
+/**
+ * A rollout touches many machines with the operator's ssh keys: like --allow-host for this machine,
+ * the operator opts in, here with SCX_MCP_ALLOW_FLEET=1 in the server's environment. (The CLI's
+ * `scx-mcp rollout` is the operator at a shell and needs no opt-in.)
+ */
+function requireFleetOptIn(): void {
+  if (process.env.SCX_MCP_ALLOW_FLEET !== '1') {
+    throw new ScxError('BAD_INPUT', 'fleet rollouts are off in this server', 'the operator starts the server with SCX_MCP_ALLOW_FLEET=1 to let MCP clients roll out and abort (or runs scx-mcp rollout start|abort at a shell)');
+  }
+}
+
 function hooks(ctx: ToolContext) {
   return {
     onEvent: (e: z.infer<typeof TimelineEntry>, s: { timeline: unknown[] }) => void ctx.progress(line(e), s.timeline.length),
@@ -22,7 +33,7 @@ export const rolloutScxTool = defineTool({
     'Preflight on every host (kernel, sched_ext, root, the build verified on that host\'s kernel: verify_bpf with "kernels" for the fleet\'s kernels); nothing is deployed if any host fails it.',
     'Then the canary (`canary`: a count or host names), then batches of `batchSize`: each host gets the build and a detached `scx-mcp monitor` with your `monitor` rules and SLO probe, which rolls that host back on a regression or an ejection.',
     'After each batch every touched host must stay healthy for `soakS`; a host that regresses is rolled back and counted, and more than `maxFailures` halts the rollout (the circuit breaker).',
-    'Progress notifications per host. Per-host results go into the library history (library builds).',
+    'Only when the operator started the server with SCX_MCP_ALLOW_FLEET=1. Progress notifications per host. Per-host results go into the library history (library builds).',
     'The state is kept on disk: rollout_status shows it (also after a restart), rollout_abort rolls back every touched host. Pass `resume` to carry on an interrupted rollout.',
   ].join(' '),
   input: {
@@ -32,6 +43,7 @@ export const rolloutScxTool = defineTool({
   output: { rollout: RolloutSummary, timeline },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handle(input, ctx) {
+    requireFleetOptIn();
     let id = input.resume;
     if (!id) {
       const { resume: _r, ...rest } = input;
@@ -82,6 +94,7 @@ export const rolloutAbortTool = defineTool({
   output: { rollout: RolloutSummary, timeline },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async handle(input, ctx) {
+    requireFleetOptIn();
     const s = await abortRollout(input.rolloutId, hooks(ctx));
     return { structured: { rollout: summarize(s), timeline: s.timeline }, summary: `${s.id}: ${s.status} — ${s.reason ?? ''}` };
   },
