@@ -4,11 +4,20 @@
  * schedulers (sjf, ljf, hybrid): one place for the estimate, three policies on it.
  *
  * The expected length of a task comes from, in order:
+ *   0. the `job_lens` task storage: a length userspace (scx-job-hints) found
+ *      for this process from its command line, cgroup or process group /
+ *      session when it exec'd (the `joblen_exec` tracepoint below tells it
+ *      through the `job_execs` ring buffer); a thread without an entry uses
+ *      its thread group leader's. Which rule wins among argv, cgroup, pgid,
+ *      sid and comm is decided in userspace (argv > cgroup > pgid > sid >
+ *      comm, see sched-rust/schedulers/job-hints);
  *   1. the `job_hints` map: the longest prefix of the task name (comm) with an
  *      entry; userspace fills it (sched-rust's scx-job-hints);
  *   2. the task name, when it follows `<role>_<L|S><units>_<index>`
  *      (e.g. job_L039_00): units x `unit_us`;
  *   3. nothing (SRC_HISTORY): the scheduler falls back on observed CPU bursts.
+ * Sources 0 and 1 both count as SRC_HINT (stat_hinted); stat_exec_hinted
+ * counts the jobs (task, exec) that took a length from source 0.
  *
  * Include it after scx_common.bpf.h and after declaring
  *   SCX_PARAM(u64, unit_us, ...)   CPU time one size unit stands for, in us
@@ -33,6 +42,106 @@ struct {
 	__type(value, u64);
 } job_hints SEC(".maps");
 
+/*
+ * What userspace writes into a task's `job_lens` storage (key: a pidfd).
+ * Layout shared with sched-rust/schedulers/job-hints (struct JobLen).
+ */
+struct job_len {
+	u64 expected_ns;  /* expected CPU time of this job, ns; 0 = none */
+	u64 rule;         /* which rule matched: kind << 32 | (index + 1) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct job_len);
+} job_lens SEC(".maps");
+
+/*
+ * One record per exec (userspace matches the new command line) and per
+ * thread exit (userspace adds up what each program ran, to learn lengths).
+ * Layout shared with sched-rust/schedulers/job-hints (exec.rs).
+ */
+enum job_event_kind { JOB_EXEC = 1, JOB_EXIT = 2 };
+
+struct exec_event {
+	u32 pid;
+	u32 tgid;
+	u32 kind;         /* enum job_event_kind */
+	u32 pad;
+	u64 runtime_ns;   /* JOB_EXIT: the thread's CPU time */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} job_execs SEC(".maps");
+
+u64 stat_execs;        /* execs reported to userspace */
+u64 stat_exec_drops;   /* execs not reported: ring buffer full (nobody reading) */
+u64 stat_exec_hinted;  /* jobs sized from job_lens (argv/cgroup/pgid rules) */
+
+/*
+ * A new program is a new job: forget the old image's length and tell
+ * userspace, which matches the new command line and may write a new one.
+ * Attached by scx-job-hints (plain scx-loader leaves it unattached).
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(joblen_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct exec_event *e;
+
+	bpf_task_storage_delete(&job_lens, p);
+	e = bpf_ringbuf_reserve(&job_execs, sizeof(*e), 0);
+	if (!e) {
+		stat_add(&stat_exec_drops, 1);
+		return 0;
+	}
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->kind = JOB_EXEC;
+	e->pad = 0;
+	e->runtime_ns = p->se.sum_exec_runtime; /* what ran before the exec, not this job's */
+	bpf_ringbuf_submit(e, 0);
+	stat_add(&stat_execs, 1);
+	return 0;
+}
+
+/*
+ * A thread ends: report its CPU time, so userspace can record how long each
+ * command line ran (learned lengths). Attached by scx-job-hints --learn only.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(joblen_exit, struct task_struct *p)
+{
+	struct exec_event *e;
+
+	e = bpf_ringbuf_reserve(&job_execs, sizeof(*e), 0);
+	if (!e) {
+		stat_add(&stat_exec_drops, 1);
+		return 0;
+	}
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->kind = JOB_EXIT;
+	e->pad = 0;
+	e->runtime_ns = p->se.sum_exec_runtime;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* The length userspace matched for @p (or its thread group leader); 0 = none. */
+static __always_inline u64 exec_hint(struct task_struct *p)
+{
+	struct job_len *jl = bpf_task_storage_get(&job_lens, p, 0, 0);
+
+	if (!jl)
+		jl = bpf_task_storage_get(&job_lens, p->group_leader, 0, 0);
+	return jl ? jl->expected_ns : 0;
+}
+
 enum len_source { SRC_HISTORY, SRC_HINT, SRC_NAME };
 
 struct task_ctx {
@@ -42,6 +151,7 @@ struct task_ctx {
 	u64 expected_ns;  /* from a hint or the name; 0 = unknown */
 	u64 name_ns;      /* length the name stands for; 0 = not a job name */
 	u64 hint_at;      /* when job_hints was last consulted */
+	u64 exec_ns;      /* length taken from job_lens; 0 = none */
 	u32 source;       /* enum len_source */
 	u64 job_run_ns;   /* CPU time used since the task took this name */
 	u64 avg_burst_ns; /* CPU time per wakeup, exponentially weighted */
@@ -155,24 +265,42 @@ __noinline u64 name_units(const struct comm_buf *name)
 }
 
 /*
- * Work out @p's expected length. The name is parsed only when it changes;
- * job_hints is looked up again on wakeups at most every HINT_RECHECK_NS, so
- * hints changed by userspace are picked up without a lookup per wakeup.
+ * Work out @p's expected length. job_lens (one task-storage lookup, no
+ * hashing) is read every time, so a length userspace writes a few ms after
+ * an exec takes effect at the next enqueue or slice end. The name is parsed
+ * only when it changes; job_hints is looked up again on wakeups at most every
+ * HINT_RECHECK_NS, so hints changed by userspace are picked up without a
+ * lookup per wakeup.
  */
 static __always_inline void refresh_estimate(struct task_struct *p,
 					     struct task_ctx *tctx, bool wakeup)
 {
 	struct comm_buf name = {};
 	u64 now = scx_now(), v;
+	bool renamed;
 
 	bpf_probe_read_kernel(&name, sizeof(name), p->comm);
-	if (name.w[0] != tctx->comm[0] || name.w[1] != tctx->comm[1]) {
+	renamed = name.w[0] != tctx->comm[0] || name.w[1] != tctx->comm[1];
+	if (renamed) {
 		/* a new name is a new job: its own CPU time starts now */
 		tctx->comm[0] = name.w[0];
 		tctx->comm[1] = name.w[1];
 		tctx->job_run_ns = 0;
 		tctx->name_ns = name_units(&name) * unit_us * NSEC_PER_USEC;
-	} else if (!wakeup || now - tctx->hint_at < HINT_RECHECK_NS) {
+	}
+	v = exec_hint(p);
+	if (v) {
+		if (!tctx->exec_ns)
+			stat_add(&stat_exec_hinted, 1);
+		tctx->exec_ns = v;
+		tctx->expected_ns = v;
+		tctx->source = SRC_HINT;
+		return;
+	}
+	if (tctx->exec_ns) {
+		/* its entry went away (a new exec): estimate afresh below */
+		tctx->exec_ns = 0;
+	} else if (!renamed && (!wakeup || now - tctx->hint_at < HINT_RECHECK_NS)) {
 		return;
 	}
 	tctx->hint_at = now;

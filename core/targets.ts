@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
+import { JobHints, jobHintArgs } from './job-hints.js';
 import { appendAudit, assertAuditWritable, OPERATOR, type Actor, type AuditEvent, type RollbackTrigger } from './targets/audit.js';
 import { hostRunDir } from './targets/run-dir.js';
 import { HostCommands } from './targets/run-as.js';
@@ -35,9 +36,8 @@ import { isScxBinaryCmdline, startScxOnHost } from './scx/host.js';
 export const TargetKind = z.enum(['sandbox', 'host']);
 export type TargetKind = z.infer<typeof TargetKind>;
 
-/** Job hints for schedulers with a job_hints map (sjf, ljf, hybrid): task-name prefix (≤ 15 bytes) → expected runtime in ms. */
-export const JobHints = z.record(z.string().min(1).max(15), z.number().int().positive().max(86_400_000));
-export type JobHints = z.infer<typeof JobHints>;
+/** Job hints for schedulers with a job_hints map (sjf, ljf, hybrid): `{comm prefix: ms}` or rules keyed by argv, cgroup, pgid, sid or comm (core/job-hints.ts). */
+export { JobHints };
 
 export const Deployment = z.object({
   buildId: z.string(),
@@ -200,7 +200,7 @@ export class HostBackend implements Backend {
   private async loadWithLoader(bin: string, build: BuildRecord, hints?: JobHints) {
     const dir = join(hostRunDir(), `${build.id}-${Date.now()}`);
     await mkdir(dir, { recursive: true });
-    const args = ['run', buildPaths(build.id).object, '--stats-interval-ms', '5000', ...Object.entries(hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`])];
+    const args = ['run', buildPaths(build.id).object, '--stats-interval-ms', '5000', ...jobHintArgs(hints)];
     const out = openSync(join(dir, 'out'), 'w');
     const err = openSync(join(dir, 'err'), 'w');
     const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, err] });

@@ -7,6 +7,7 @@ import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
 import { runsDir } from '../core/paths.js';
 import { CommandFields } from '../core/command.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
+import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
 
 const Stats = z.object({
@@ -35,6 +36,7 @@ export const benchmarkSchedulersTool = defineTool({
     repeats: z.number().int().min(1).max(10).default(3),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     record: z.boolean().default(true).describe('record library builds\' medians with record_result\'s store'),
+    hints: JobHints.optional().describe('for the builds that read them (sjf, ljf, hybrid): job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),
   },
   output: {
     workload: z.object({ id: z.string(), title: z.string(), description: z.string(), primary: z.string() }),
@@ -60,7 +62,7 @@ export const benchmarkSchedulersTool = defineTool({
     const workload = workloadFor({ workload: input.workload, command: input.command, printed: input.printed, quick: input.quick, cwd: input.cwd, env: input.env, writable: input.writable });
     await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
     const c = await compareBuilds({
-      kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal,
+      kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal, ...(input.hints ? { hints: input.hints } : {}),
       onProgress: (m, d, t) => void ctx.progress(m, d, t), log: (l) => void ctx.log('info', l),
     });
     const r = c.result;

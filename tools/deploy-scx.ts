@@ -21,7 +21,7 @@ export const deployScxTool = defineTool({
     buildId: z.string().regex(/^[a-f0-9]{12}$/),
     target: TargetKind.default('sandbox'),
     monitor: z.union([z.literal(false), MonitorConfig]).default({} as never).describe('monitor settings, or false for none'),
-    hints: JobHints.optional().describe('for sjf, ljf, hybrid: expected runtime in ms per task-name prefix, e.g. {"make": 2000, "cc1": 300}; fed into the scheduler\'s job_hints map by its userspace part (scx-job-hints); needs sched-rust built (npm run setup)'),
+    hints: JobHints.optional().describe('for sjf, ljf, hybrid: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),
   },
   output: {
     target: TargetKind,

@@ -8,6 +8,7 @@ import { WorkloadProfile } from '../core/profile/profile.js';
 import { runsDir } from '../core/paths.js';
 import { CommandFields } from '../core/command.js';
 import { tuneScheduler } from '../core/tune/tune.js';
+import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
 
 const Params = z.record(z.string(), z.union([z.number(), z.boolean()]));
@@ -48,6 +49,7 @@ export const tuneSchedulerTool = defineTool({
     preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('name for the best configuration (default tuned-<workload>)'),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     seed: z.number().int().min(0).max(1e6).default(0),
+    hints: JobHints.optional().describe('for sjf, ljf, hybrid, given to every trial: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),
   },
   output: {
     entry: z.string(),
@@ -87,7 +89,7 @@ export const tuneSchedulerTool = defineTool({
     await ctx.progress(`tuning ${input.entry} on ${workload.title}: booting the sandbox`);
     const r = await tuneScheduler({
       kernel, store, entry: input.entry, workload, objective, budget: input.budget, minutes: input.minutes, fixed,
-      only: input.only, ranges: input.ranges, maxRegressionPct: input.maxRegressionPct, preset: input.preset, seed: input.seed,
+      only: input.only, ranges: input.ranges, maxRegressionPct: input.maxRegressionPct, preset: input.preset, seed: input.seed, ...(input.hints ? { hints: input.hints } : {}),
       signal: ctx.signal,
       onProgress: (m, d, t) => void ctx.progress(m, d, t),
       log: (l) => void ctx.log('info', l),

@@ -4,11 +4,12 @@
  * the simulator's predicted ranking, a chart, a markdown section, and (for library builds) the
  * medians recorded in the library history against the kernel default's medians.
  */
+import type { JobHints } from '../job-hints.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { ScxError } from '../errors.js';
 import type { HistoryInput, LibraryStore } from '../library/store.js';
 import { loaderAvailable } from '../sandbox/image.js';
-import { buildPaths, getBuild, type BuildRecord } from '../toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, type BuildRecord } from '../toolchain/builds.js';
 import { chartForResult, markdownSection } from './report.js';
 import { runBenchmark, type BenchmarkResult, type Candidate, type WorkloadProfile } from './runner.js';
 import { isScxBuild, scxCommand } from '../scx/build.js';
@@ -22,6 +23,8 @@ export interface CompareOptions {
   repeats: number;
   /** Record each library build's medians in the library history (default true). */
   record?: boolean;
+  /** Job hints for the builds that read them (a job_hints map in their source): fed through scx-job-hints. */
+  hints?: JobHints;
   signal?: AbortSignal;
   onProgress?: (message: string, done: number, total: number) => void;
   log?: (line: string) => void;
@@ -100,8 +103,9 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       if (slice === undefined && typeof def === 'number') slice = def;
     }
     const scx = isScxBuild(b) ? scxCommand(b) : null;
+    const hinted = !scx && o.hints && via === 'loader' && /\bjob_hints\b/.test(await buildSource(b.id, b).catch(() => ''));
     candidates.push({
-      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}),
+      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}), ...(hinted ? { hints: o.hints } : {}),
       sim: family ? simPolicyFor(family, slice) : null,
       source: `build ${b.id}${b.origin.entry ? ` (library/${b.origin.entry}${b.origin.kind === 'patch' ? ', patched' : ''})` : ''}${Object.keys(b.params).length ? ` ${JSON.stringify(b.params)}` : ''}`,
     });

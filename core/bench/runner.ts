@@ -9,6 +9,7 @@
  * the kernel during its run, or whose workload fails is recorded as a failed run with the reason;
  * only runs that completed under the intended policy count in the statistics.
  */
+import type { JobHints } from '../job-hints.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus as hostCpus } from 'node:os';
 import { isScxError } from '../errors.js';
@@ -45,6 +46,8 @@ export interface Candidate {
   source?: string;
   /** An scx binary (sched-ext/scx) instead of a .bpf.o: started and stopped in the guest (core/scx/guest.ts); `object` is then the binary. */
   scx?: { binary: string; args: string[]; opsName: string };
+  /** Loader only: job hints (core/job-hints.ts) fed through scx-job-hints (schedulers with job_hints / job_lens). */
+  hints?: JobHints;
 }
 
 export interface Progress {
@@ -661,7 +664,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     } else {
       load = await session.step({
         kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
-        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}) } : {}),
+        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}) } : {}),
       });
     }
     if (!load.ok) {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { SchedulerExit } from './kmsg.js';
 import { LoadFailure } from './verifier-log.js';
+import { JobHints } from '../job-hints.js';
 
 export const SchedExtState = z.object({
   state: z.string().describe('/sys/kernel/sched_ext/state: disabled, enabling, enabled, disabling'),
@@ -35,8 +36,9 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('loader only: --param name=value'),
     timeoutMs: z.number().int().min(1).max(30000).optional().describe('loader only: sched_ext watchdog timeout (catch stalls sooner)'),
     statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
-    hints: z.record(z.string(), z.number()).optional().describe('loader only: job hints {comm prefix: expected runtime ms}, via scx-job-hints'),
+    hints: JobHints.optional().describe('loader only: job hints, {comm prefix: expected runtime ms} or rules [{argv|cgroup|pgid|sid|comm, expect_ms}] (core/job-hints.ts), via scx-job-hints'),
     verifierStats: z.boolean().optional().describe('loader only: the verifier\'s statistics per program (--verifier-stats, log level 4)'),
+    learn: z.boolean().optional().describe('loader only: scx-job-hints --learn: a job_done line (normalised command line, CPU time) for every program that execs and ends'),
   }),
   z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({

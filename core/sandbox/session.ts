@@ -19,6 +19,7 @@ import {
 import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
 import { SandboxVM } from './vm.js';
+import { jobHintArgs } from '../job-hints.js';
 
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
@@ -404,7 +405,7 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
     const dir = `/tmp/loader${n}`;
     const obj = `${dir}/${basename(step.object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.vm.put(obj, data);
-    const bin = step.hints ? 'scx-job-hints' : 'scx-loader';
+    const bin = step.hints || step.learn ? 'scx-job-hints' : 'scx-loader';
     const budget = verifyBudgetS(this.accel.accel, this.opts);
     const args = [
       'run', obj, '--stats-interval-ms', String(step.statsIntervalMs),
@@ -412,7 +413,8 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
       ...(step.timeoutMs ? ['--timeout-ms', String(step.timeoutMs)] : []),
       ...(step.verifierStats ? ['--verifier-stats'] : []),
       '--verify-timeout-s', String(budget),
-      ...Object.entries(step.hints ?? {}).flatMap(([k, v]) => ['--hint', `${k}=${v}`]),
+      ...jobHintArgs(step.hints),
+      ...(step.learn ? ['--learn'] : []),
     ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.loader = { n, dir };
     const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }

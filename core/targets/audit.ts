@@ -31,7 +31,7 @@ export type AuditEvent =
     sourceSha256: string | null;
     origin: { kind: string; entry?: string; version?: number; path?: string };
     params: Record<string, number | boolean>;
-    hints: Record<string, number> | null;
+    hints: Record<string, number> | Array<Record<string, string | number>> | null;
     replaced: string | null;
     outcome: 'ok' | 'failed';
     error?: string;

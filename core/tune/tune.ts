@@ -15,6 +15,7 @@
  * against the entry's defaults in the same round eliminates its candidate. Every trial is recorded in the library
  * history; the best configuration becomes a named preset of the entry when it beat the defaults.
  */
+import type { JobHints } from '../job-hints.js';
 import { join } from 'node:path';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
@@ -60,6 +61,8 @@ export interface TuneOptions {
   /** Preset name for the best configuration (default tuned-<workload id>). */
   preset?: string;
   seed?: number;
+  /** Job hints every trial's scheduler gets (core/job-hints.ts), for entries that read them. */
+  hints?: JobHints;
   /** Reuse this VM (the caller owns it); else one is booted and shut down. */
   session?: SandboxSession;
   signal?: AbortSignal;
@@ -229,7 +232,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
           workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !profile,
           candidates: batch.map((c) => (scx
             ? { name: `c${c.id}`, object: scx.binary, scx: { binary: scx.binary, args: scxArgs(scx.params, withDefaults(c.params)).args, opsName: entry.scx!.opsName }, source: `${o.entry} ${key(c.params)}` }
-            : { name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}` })),
+            : { name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}`, ...(o.hints ? { hints: o.hints } : {}) })),
           log,
           onProgress: (p: Progress) => {
             const why = stopReason();

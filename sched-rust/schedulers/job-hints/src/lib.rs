@@ -14,14 +14,31 @@
 //! unit). `--hint` entries override the file's. The map is filled after load,
 //! before attach; with `--watch`, changes to the file are applied while the
 //! scheduler runs (entries removed from the file are deleted from the map).
+//!
+//! The file (or `--hints-json TEXT`) may instead hold a list of rules:
+//! `[{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice"
+//! , "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_",
+//! "expect_ms": 40}]`, each with an optional `"source"` (where the number came
+//! from: "agent", "learned", ...). comm rules fill `job_hints` as above; the
+//! others are matched at exec (see `rules.rs` for matching and precedence:
+//! argv > cgroup > pgid > sid > comm, first rule of a kind wins) and written
+//! into the scheduler's `job_lens` task storage (see `exec.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use std::sync::{Arc, Mutex};
+
 use scx_loader::libbpf_rs::{MapCore, MapFlags, OpenObject};
 use scx_loader::{Hook, HookCtx, HookError, ObjectInfo};
 use serde_json::{json, Value};
+
+pub mod exec;
+pub mod rules;
+use rules::{Key, Rule};
+#[cfg(test)]
+use rules::Kind;
 
 pub const MAP_NAME: &str = "job_hints";
 /// TASK_COMM_LEN
@@ -107,6 +124,30 @@ pub fn parse_hints_json(text: &str) -> Result<BTreeMap<String, u64>, String> {
     Ok(out)
 }
 
+/// Either form: an object `{"prefix": ms}` (comm hints only) or a list of
+/// rules. Returns the comm hints (for job_hints) and the other rules.
+pub fn parse_hints_any(text: &str) -> Result<(BTreeMap<String, u64>, Vec<Rule>), String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    match v {
+        Value::Array(items) => {
+            let mut comm = BTreeMap::new();
+            let mut rules = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let r = rules::parse_rule(item, i)?;
+                match &r.key {
+                    Key::Comm(p) => {
+                        // first comm rule for a prefix wins, as for the other kinds
+                        comm.entry(p.clone()).or_insert(r.expect_ns);
+                    }
+                    _ => rules.push(r),
+                }
+            }
+            Ok((comm, rules))
+        }
+        _ => Ok((parse_hints_json(text)?, Vec::new())),
+    }
+}
+
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
@@ -116,7 +157,14 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 pub struct JobHints {
     file: Option<PathBuf>,
     cli: BTreeMap<String, u64>,
+    /// --hints-json: same format as the file, below --hint and above the file
+    inline: Option<String>,
     watch: bool,
+    /// argv / cgroup / pgid / sid rules, shared with the exec watcher
+    pub rules: Arc<Mutex<Vec<Rule>>>,
+    exec: Option<exec::ExecWatch>,
+    /// report each program's CPU time when it ends (job_done lines): learned lengths
+    pub learn: bool,
     /// The effective set (file overridden by --hint).
     pub hints: BTreeMap<String, u64>,
     file_mtime: Option<SystemTime>,
@@ -126,6 +174,10 @@ pub struct JobHints {
 
 impl JobHints {
     pub fn new(hint_args: &[String], file: Option<PathBuf>, watch: bool) -> Result<JobHints, String> {
+        Self::with_json(hint_args, file, None, watch)
+    }
+
+    pub fn with_json(hint_args: &[String], file: Option<PathBuf>, inline: Option<String>, watch: bool) -> Result<JobHints, String> {
         let mut cli = BTreeMap::new();
         for h in hint_args {
             let (p, ns) = parse_hint_arg(h)?;
@@ -134,23 +186,53 @@ impl JobHints {
         if watch && file.is_none() {
             return Err("--watch needs --hints-file".into());
         }
-        let mut j = JobHints { file, cli, watch, hints: BTreeMap::new(), file_mtime: None, written: BTreeMap::new() };
+        let mut j = JobHints {
+            file,
+            cli,
+            inline,
+            watch,
+            rules: Arc::default(),
+            exec: None,
+            learn: false,
+            hints: BTreeMap::new(),
+            file_mtime: None,
+            written: BTreeMap::new(),
+        };
         j.hints = j.effective()?;
         Ok(j)
     }
 
+    /// The comm hints (file < --hints-json < --hint); the rules (--hints-json's
+    /// first, then the file's) go into `self.rules`.
     fn effective(&mut self) -> Result<BTreeMap<String, u64>, String> {
         let mut h = BTreeMap::new();
+        let mut rules = Vec::new();
         if let Some(f) = &self.file {
             self.file_mtime = mtime(f);
             let text =
                 std::fs::read_to_string(f).map_err(|e| format!("cannot read hints file {}: {e}", f.display()))?;
-            h = parse_hints_json(&text).map_err(|e| format!("hints file {}: {e}", f.display()))?;
+            let (c, r) = parse_hints_any(&text).map_err(|e| format!("hints file {}: {e}", f.display()))?;
+            h = c;
+            rules = r;
         }
+        if let Some(t) = &self.inline {
+            let (c, mut r) = parse_hints_any(t).map_err(|e| format!("--hints-json: {e}"))?;
+            h.extend(c);
+            r.extend(rules);
+            rules = r;
+        }
+        for (i, r) in rules.iter_mut().enumerate() {
+            r.index = i;
+        }
+        *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = rules;
         for (k, v) in &self.cli {
             h.insert(k.clone(), *v);
         }
         Ok(h)
+    }
+
+    fn has_rules(&self) -> bool {
+        self.rules.lock().map(|r| !r.is_empty()).unwrap_or(false)
     }
 
     fn hints_json(&self) -> Value {
@@ -215,11 +297,18 @@ impl Hook for JobHints {
     }
 
     fn before_load(&mut self, _obj: &mut OpenObject, info: &ObjectInfo) -> Result<(), HookError> {
-        check_map(info, self.hints.len())
+        check_map(info, self.hints.len())?;
+        if self.has_rules() || self.learn {
+            exec::check_object(info)?;
+        }
+        Ok(())
     }
 
     fn after_load(&mut self, ctx: &mut HookCtx) -> Result<(), HookError> {
         let (written, _) = self.sync(ctx)?;
+        if self.has_rules() || self.learn {
+            self.exec = Some(exec::start(ctx, self.rules.clone(), self.learn)?);
+        }
         let v = json!({
             "type": "hints",
             "map": MAP_NAME,
@@ -232,6 +321,9 @@ impl Hook for JobHints {
     }
 
     fn on_tick(&mut self, ctx: &mut HookCtx) -> Result<(), HookError> {
+        if let Some(w) = &self.exec {
+            ctx.emit(json!({"type": "exec_hints", "t_ms": ctx.t_ms, "counts": w.counts.json()}));
+        }
         if !self.watch {
             return Ok(());
         }
@@ -256,7 +348,8 @@ impl Hook for JobHints {
     }
 
     fn describe(&self) -> Option<Value> {
-        Some(json!({"hints": self.hints_json()}))
+        let rules: Vec<Value> = self.rules.lock().map(|r| r.iter().map(|x| x.to_json()).collect()).unwrap_or_default();
+        Some(json!({"hints": self.hints_json(), "rules": rules}))
     }
 }
 
@@ -310,6 +403,29 @@ mod tests {
         assert!(parse_hints_json("{\"x\": true}").is_err());
         assert!(parse_hints_json("{\"this_is_way_too_long\": 1}").is_err());
         assert!(parse_hints_json("{").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn rule_lists() {
+        let (c, r) = parse_hints_any(
+            r#"[{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"comm": "job_", "expect_ms": 40}, {"comm": "job_", "expect_ms": 9}, {"cgroup": "/b", "expect_ms": 5, "source": "learned"}]"#,
+        )
+        .unwrap();
+        assert_eq!(c["job_"], 40_000_000);
+        assert_eq!(c.len(), 1);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].kind(), Kind::Argv);
+        assert_eq!(r[1].source.as_deref(), Some("learned"));
+        let (c, r) = parse_hints_any(r#"{"job_long": 39000}"#).unwrap();
+        assert_eq!((c["job_long"], r.len()), (39_000_000_000, 0));
+        assert!(parse_hints_any(r#"[{"argv": "x"}]"#).is_err());
+        let j = JobHints::with_json(&["job_=7".into()], None, Some(r#"[{"argv": "a *", "expect_ms": 1}, {"comm": "job_", "expect_ms": 2}]"#.into()), false).unwrap();
+        assert_eq!(j.hints["job_"], 7_000_000); // --hint beats --hints-json
+        assert!(j.has_rules());
+        assert_eq!(j.describe().unwrap()["rules"][0]["argv"], "a *");
+        assert_eq!(exec::job_len_value(1, 2)[8], 2);
+        let i = rules::ProcInfo { pid: 1, argv: vec!["/usr/bin/xz".into(), "-9".into(), "a b.log".into()], ..Default::default() };
+        assert_eq!(exec::normalise(&i), "xz -9 a b.log");
     }
 
     #[test]

@@ -27,6 +27,14 @@ struct HintArgs {
     /// JSON file {"comm_prefix": expected_runtime_ms, ...}; --hint entries override it.
     #[arg(long = "hints-file", value_name = "FILE.json")]
     hints_file: Option<PathBuf>,
+    /// Hints as JSON text, same format as --hints-file: {"prefix": ms} or a list of rules
+    /// [{"argv"|"cgroup"|"pgid"|"sid"|"comm": KEY, "expect_ms": N, "source": "..."}].
+    #[arg(long = "hints-json", value_name = "JSON")]
+    hints_json: Option<String>,
+    /// Print {"type":"job_done","cmdline","cpu_ms",...} for every program that execs and ends
+    /// (learned lengths; needs the job-length core's exec half).
+    #[arg(long)]
+    learn: bool,
     /// Re-read --hints-file when it changes while the scheduler runs.
     #[arg(long)]
     watch: bool,
@@ -58,13 +66,16 @@ enum Cmd {
 }
 
 fn hook(h: &HintArgs) -> Result<JobHints, ExitCode> {
-    JobHints::new(&h.hints, h.hints_file.clone(), h.watch).map_err(|e| {
+    JobHints::with_json(&h.hints, h.hints_file.clone(), h.hints_json.clone(), h.watch).map(|mut j| {
+        j.learn = h.learn;
+        j
+    }).map_err(|e| {
         Emitter::stdout().emit(&serde_json::json!({
             "type": "error",
             "stage": "params",
             "code": "bad_hint",
             "message": e,
-            "hint": "hints are PREFIX=RUNTIME_MS with a comm prefix of at most 15 bytes",
+            "hint": "hints are PREFIX=RUNTIME_MS with a comm prefix of at most 15 bytes, or rules [{\"argv\": \"GLOB\", \"expect_ms\": N}, ...]",
             "exit_code": ExitStatus::BadArgs.code(),
         }));
         ExitStatus::BadArgs.into()
