@@ -25,6 +25,7 @@ import {
   type HostState, type RolloutInput, type RolloutState, type TimelineEntry,
 } from './state.js';
 import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 export interface RolloutHooks {
   /** Every timeline entry as it happens (the MCP tool turns them into progress notifications). */
@@ -69,7 +70,7 @@ class Rollout {
     return {
       scx: {
         build_id: rec.id,
-        build_dir: buildPaths(rec.id).dir,
+        build_tar: join(rolloutDir(this.s.id), `build-${rec.id}.tar`),
         verified_kernels: (rec.verifications ?? []).filter((v) => v.verdict === 'pass').map((v) => v.kernel),
         node: process.execPath,
         cli: join(repoRoot, 'dist', 'server', 'cli.js'),
@@ -193,6 +194,8 @@ class Rollout {
 
   async run(): Promise<RolloutState> {
     const rec = await getBuild(this.s.build.id);
+    // one file to copy (Ansible's copy costs two python runs on the host per file)
+    execFileSync('tar', ['-cf', join(rolloutDir(this.s.id), `build-${rec.id}.tar`), '-C', buildPaths(rec.id).dir, 'build.json', 'scheduler.bpf.o']);
     this.s.owner = { pid: process.pid, since: new Date().toISOString() };
     this.s.status = 'running';
     await saveRollout(this.s);
