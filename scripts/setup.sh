@@ -43,7 +43,8 @@ fi
 
 # ---- host packages -------------------------------------------------------
 PKGS=(clang-19 llvm-19 busybox-static cpio zstd gzip libelf-dev zlib1g-dev stress-ng rt-tests
-      debian-archive-keyring gcc libc6-dev make git ca-certificates xz-utils python3 dropbear-bin openssh-client)
+      debian-archive-keyring gcc libc6-dev make git ca-certificates xz-utils python3 dropbear-bin openssh-client
+      sqlite3 lame)  # sqlite3, lame: the real-program batch scenarios (fixtures/batches)
 BACKPORT_PKGS=(bpftool libbpf-dev qemu-system-x86)
 
 missing=()
