@@ -26,6 +26,7 @@ import {
 } from './state.js';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 
 export interface RolloutHooks {
   /** Every timeline entry as it happens (the MCP tool turns them into progress notifications). */
@@ -70,7 +71,7 @@ class Rollout {
     return {
       scx: {
         build_id: rec.id,
-        build_tar: join(rolloutDir(this.s.id), `build-${rec.id}.tar`),
+        stage_script: join(rolloutDir(this.s.id), `stage-${rec.id}.sh`),
         verified_kernels: (rec.verifications ?? []).filter((v) => v.verdict === 'pass').map((v) => v.kernel),
         node: process.execPath,
         cli: join(repoRoot, 'dist', 'server', 'cli.js'),
@@ -194,8 +195,7 @@ class Rollout {
 
   async run(): Promise<RolloutState> {
     const rec = await getBuild(this.s.build.id);
-    // one file to copy (Ansible's copy costs two python runs on the host per file)
-    execFileSync('tar', ['-cf', join(rolloutDir(this.s.id), `build-${rec.id}.tar`), '-C', buildPaths(rec.id).dir, 'build.json', 'scheduler.bpf.o']);
+    await stageScript(rolloutDir(this.s.id), rec.id);
     this.s.owner = { pid: process.pid, since: new Date().toISOString() };
     this.s.status = 'running';
     await saveRollout(this.s);
@@ -316,6 +316,32 @@ class Rollout {
     await this.event('aborted', this.s.reason);
     return this.s;
   }
+}
+
+/**
+ * The build as a self-extracting shell script (its tar in base64 in a here-document), which
+ * Ansible's script module sends through the connection (dd over ssh with transfer method piped)
+ * and runs: no python on the host (python's start on a small host, or one whose filesystem is
+ * slow, dominated a deploy with the copy module), no command-line length limit.
+ */
+export async function stageScript(dir: string, id: string): Promise<string> {
+  const tar = execFileSync('tar', ['-cf', '-', '-C', buildPaths(id).dir, 'build.json', 'scheduler.bpf.o'], { maxBuffer: 256 * 1024 * 1024 });
+  const b64 = tar.toString('base64').replace(/(.{76})/g, '$1\n');
+  const file = join(dir, `stage-${id}.sh`);
+  await writeFile(file, [
+    '#!/bin/sh',
+    `# Stage build ${id} (build.json, scheduler.bpf.o) under $1/state/builds/${id}; made by core/fleet for one rollout.`,
+    'set -e',
+    `d="$1/state/builds/${id}"`,
+    'mkdir -p "$d"',
+    `base64 -d > "$1/build-${id}.tar" <<'SCX_BUILD_EOF'`,
+    b64,
+    'SCX_BUILD_EOF',
+    `tar -xf "$1/build-${id}.tar" -C "$d"`,
+    `echo "staged ${id}: $(wc -c < "$d/scheduler.bpf.o") bytes"`,
+    '',
+  ].join('\n'), { mode: 0o700 });
+  return file;
 }
 
 /** Plan batches: the canary first (a count of hosts in inventory order, or named hosts), then the rest in batches. */

@@ -4,12 +4,12 @@
  * Kubernetes schemas (kubernetes-validate, from scripts/setup.sh; no cluster).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheDir, repoRoot } from '../../core/paths.js';
-import { planBatches } from '../../core/fleet/rollout.js';
+import { planBatches, stageScript } from '../../core/fleet/rollout.js';
 
 const role = (r: string, f: string) => join(repoRoot, 'fleet', 'roles', r, 'files', f);
 
@@ -39,6 +39,29 @@ describe('fleet', () => {
       expect(j.lastSample[0]!.metrics.probe).toBe(6);
       expect(j.monitorAlive).toBe(false);
     } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('the stage script carries the build to a host byte for byte (no python there)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'scx-fleet-'));
+    const saved = process.env.SCX_MCP_STATE;
+    try {
+      process.env.SCX_MCP_STATE = join(d, 'controller');
+      const id = 'abcdef012345';
+      const src = join(d, 'controller', 'builds', id);
+      mkdirSync(src, { recursive: true });
+      const obj = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 256));
+      writeFileSync(join(src, 'scheduler.bpf.o'), obj);
+      writeFileSync(join(src, 'build.json'), '{"id":"abcdef012345"}');
+      const script = await stageScript(d, id);
+      const out = execFileSync('sh', [script, join(d, 'host')], { encoding: 'utf8' });
+      expect(out).toMatch(/staged abcdef012345: 70000 bytes/);
+      expect(readFileSync(join(d, 'host', 'state', 'builds', id, 'scheduler.bpf.o')).equals(obj)).toBe(true);
+      expect(readFileSync(join(d, 'host', 'state', 'builds', id, 'build.json'), 'utf8')).toBe('{"id":"abcdef012345"}');
+    } finally {
+      if (saved === undefined) delete process.env.SCX_MCP_STATE;
+      else process.env.SCX_MCP_STATE = saved;
       rmSync(d, { recursive: true, force: true });
     }
   });
