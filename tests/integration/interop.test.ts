@@ -11,6 +11,7 @@
  *    token from every HTTP client and the suite cannot send one, so it talks to a small proxy in
  *    this test that adds the header and passes everything else through unchanged.
  */
+import { allTools } from '../../tools/index.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -48,7 +49,7 @@ describe('the official Python SDK drives the stdio server', () => {
     expect(report.server).toBe('scx-mcp');
     // the Python SDK asks for its own protocol version; the server answers with one it supports
     expect(report.negotiatedProtocol).toMatch(/^\d{4}-\d\d-\d\d$/);
-    expect(report.tools).toEqual(['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'library_versions', 'profile_workload', 'record_result', 'rollback', 'search_library', 'tune_scheduler', 'verify_bpf']);
+    expect(report.tools).toEqual(allTools.map((t) => t.name).sort()); // every tool the server registers
     expect(report.calls.map((c: { tool: string }) => c.tool)).toEqual(['search_library', 'search_library', 'build_scheduler', 'library_versions', 'library_versions']);
     for (const c of report.calls) expect(c.schemaErrors, c.tool).toEqual([]);
     expect(report.searchTop).toBe('ljf');

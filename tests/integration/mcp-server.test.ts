@@ -401,7 +401,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(b.profile.fingerprint).not.toBeNull();
     expect(b.profile.fingerprint.cpuBound).toBeGreaterThan(0);
     expect(b.profile.wallMs).toBeGreaterThan(0);
-    const found = await call('search_library', { fingerprint: b.profile.fingerprint, limit: 12 });
+    const found = await call('search_library', { fingerprint: b.profile.fingerprint, limit: 40 }); // every entry, scx binaries too
     const scored = found.results.filter((r: { name: string }) => r.name === 'ljf' || r.name === 'sjf');
     expect(scored.length).toBe(2);
     // each ranked with results on similar workloads as evidence (`why` quotes the strongest one: for sjf
