@@ -134,8 +134,10 @@ for pin in "${PINS[@]}"; do
 		# some print their help on stderr and exit non-zero (scx_lavd 1.1.4: status 255): the text decides
 		"$bin" --help >"$ROOT/help/$name.txt.new" 2>&1
 		if grep -q '^Options:' "$ROOT/help/$name.txt.new"; then
-			mv "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"
-			if [ -f dist/core/scx/params-cli.js ]; then
+			# parse again only when the help changed or the parser is newer than what it wrote
+			if cmp -s "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"; then rm -f "$ROOT/help/$name.txt.new"; else mv "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"; fi
+			P="$ROOT/params/$name.json"
+			if [ -f dist/core/scx/params-cli.js ] && { [ ! -s "$P" ] || [ ! "$P" -nt "$ROOT/help/$name.txt" ] || [ ! "$P" -nt dist/core/scx/help.js ]; }; then
 				node dist/core/scx/params-cli.js "$name" "$version" "$ROOT/help/$name.txt" >"$ROOT/params/$name.json.new" &&
 					mv "$ROOT/params/$name.json.new" "$ROOT/params/$name.json"
 			fi
@@ -150,7 +152,7 @@ done
 
 
 if [ "${#failed[@]}" -gt 0 ]; then
-	say "scx schedulers: unavailable (failed to build): ${failed[*]}"
+	say "scx schedulers: unavailable (failed to build): ${failed[*]} (logs in $ROOT/logs; a failed version is not rebuilt on every run: SCX_MCP_SCX_RETRY=1 tries again)"
 else
 	say "scx schedulers ready in $ROOT/bin"
 fi
