@@ -37,6 +37,7 @@ export const benchmarkSchedulersTool = defineTool({
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     record: z.boolean().default(true).describe('record library builds\' medians with record_result\'s store'),
     hints: JobHints.optional().describe('for the builds that read them (sjf, ljf, hybrid): job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),
+    learn: z.boolean().default(true).describe('learned lengths for a recurring batch: builds with the job-length core (sjf, ljf, hybrid) record each program\'s CPU time under this command (or fixture), and a later call without hints gets them back as argv hints (the result\'s hints.from says so)'),
   },
   output: {
     workload: z.object({ id: z.string(), title: z.string(), description: z.string(), primary: z.string() }),
@@ -50,6 +51,7 @@ export const benchmarkSchedulersTool = defineTool({
     sameWork: z.boolean(),
     profile: WorkloadProfile.nullable().describe('the fixture profiled under the kernel default (what profile_workload says of it): its fingerprint goes into the recorded history'),
     recorded: z.array(z.object({ policy: z.string(), entry: z.string(), recordId: z.string(), outcome: z.string() })),
+    hints: z.object({ from: z.enum(['given', 'learned', 'none']), rules: z.number(), learnedNow: z.number() }).describe('where the job hints came from (given, learned from earlier runs of this batch, none), how many rules, and how many job runtimes this call recorded for next time'),
     markdown: z.string(),
     chartPath: z.string(),
     durationMs: z.number(),
@@ -63,6 +65,7 @@ export const benchmarkSchedulersTool = defineTool({
     await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
     const c = await compareBuilds({
       kernel, store, workload, buildIds: input.buildIds, repeats: input.repeats, record: input.record, signal: ctx.signal, ...(input.hints ? { hints: input.hints } : {}),
+      ...(input.learn ? { learnScope: input.command ? `command:${input.command}` : `fixture:${input.workload}${input.quick ? ':quick' : ''}` } : {}),
       onProgress: (m, d, t) => void ctx.progress(m, d, t), log: (l) => void ctx.log('info', l),
     });
     const r = c.result;
@@ -88,10 +91,12 @@ export const benchmarkSchedulersTool = defineTool({
           }])),
         })),
         predictions: r.predictions.map((p) => ({ metric: p.metric, predicted: p.predicted.map((e) => e.policy), measured: p.measured.map((e) => e.policy), agreement: p.agreement })),
-        sameWork: r.sameWork, profile: r.profile ?? null, recorded: c.recorded, markdown: c.markdown, chartPath, durationMs: r.durationMs, error: r.error,
+        sameWork: r.sameWork, profile: r.profile ?? null, recorded: c.recorded, hints: c.hints, markdown: c.markdown, chartPath, durationMs: r.durationMs, error: r.error,
       },
       summary: `${r.workload.title}, ${primary.label} (${primary.better} is better), ${r.repeats} interleaved run(s) each on ${r.environment.guestCpus} vCPUs (${r.environment.accelerator}):\n${lines.join('\n')}`
         + (r.error ? `\nStopped early: ${r.error}` : '') + (c.recorded.length ? `\nRecorded in the library history: ${c.recorded.map((x) => `${x.entry} (${x.outcome})`).join(', ')}.` : '')
+        + (c.hints.from !== 'none' ? `\nJob hints: ${c.hints.rules} rule(s), ${c.hints.from === 'learned' ? 'learned from earlier runs of this batch (median CPU time per command line)' : 'as given'}.` : '')
+        + (c.hints.learnedNow ? `\nRecorded ${c.hints.learnedNow} job runtime(s) for the next run of this batch.` : '')
         + `\nChart: ${chartPath}`,
       images: [{ data: chartPng(c.chartSvg).png.toString('base64'), mimeType: 'image/png' }],
     };

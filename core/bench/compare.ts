@@ -5,6 +5,7 @@
  * medians recorded in the library history against the kernel default's medians.
  */
 import type { JobHints } from '../job-hints.js';
+import { learnedHints, recordJobs } from '../learned-lengths.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { ScxError } from '../errors.js';
 import type { HistoryInput, LibraryStore } from '../library/store.js';
@@ -25,6 +26,12 @@ export interface CompareOptions {
   record?: boolean;
   /** Job hints for the builds that read them (a job_hints map in their source): fed through scx-job-hints. */
   hints?: JobHints;
+  /**
+   * Learned lengths (core/learned-lengths.ts) under this name for a recurring batch: builds with the
+   * job-length core's exec half (job_lens) record each run's programs and CPU times under it, and,
+   * when no hints are given, get the lengths earlier runs recorded as argv hints.
+   */
+  learnScope?: string;
   signal?: AbortSignal;
   onProgress?: (message: string, done: number, total: number) => void;
   log?: (line: string) => void;
@@ -35,6 +42,8 @@ export interface CompareResult {
   chartSvg: string;
   markdown: string;
   recorded: { policy: string; entry: string; recordId: string; outcome: string }[];
+  /** Where the job hints came from: given by the caller, learned from earlier runs of learnScope, or none. */
+  hints: { from: 'given' | 'learned' | 'none'; rules: number; learnedNow: number };
 }
 
 /** How a history record names a benchmark's workload (a fixture, or the command itself), with the fingerprint the benchmark measured. */
@@ -91,6 +100,8 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
   }
   const names = candidateNames(builds);
   const via = loaderAvailable() ? 'loader' as const : 'bpftool' as const;
+  const learned = !o.hints && o.learnScope ? await learnedHints(o.learnScope) : [];
+  const hintsFrom: CompareResult['hints']['from'] = o.hints ? 'given' : learned.length ? 'learned' : 'none';
   const candidates: Candidate[] = [];
   for (const [i, b] of builds.entries()) {
     let family: string | undefined;
@@ -103,9 +114,13 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       if (slice === undefined && typeof def === 'number') slice = def;
     }
     const scx = isScxBuild(b) ? scxCommand(b) : null;
-    const hinted = !scx && o.hints && via === 'loader' && /\bjob_hints\b/.test(await buildSource(b.id, b).catch(() => ''));
+    const src = scx || via !== 'loader' ? '' : await buildSource(b.id, b).catch(() => '');
+    const hinted = !!o.hints && /\bjob_hints\b/.test(src);
+    const execHalf = /\bjob_lens\b/.test(src) || /scx_joblen\.bpf\.h/.test(src);
+    const hints = hinted ? o.hints : execHalf && learned.length ? learned : undefined;
     candidates.push({
-      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}), ...(hinted ? { hints: o.hints } : {}),
+      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}), ...(hints ? { hints } : {}),
+      ...(o.learnScope && execHalf ? { learn: true } : {}),
       sim: family ? simPolicyFor(family, slice) : null,
       source: `build ${b.id}${b.origin.entry ? ` (library/${b.origin.entry}${b.origin.kind === 'patch' ? ', patched' : ''})` : ''}${Object.keys(b.params).length ? ` ${JSON.stringify(b.params)}` : ''}`,
     });
@@ -126,5 +141,10 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       recorded.push({ policy, entry: record.entry, recordId: rec.id, outcome: rec.outcome });
     }
   }
-  return { result, chartSvg: chartForResult(result), markdown: markdownSection(result), recorded };
+  let learnedNow = 0;
+  if (o.learnScope) {
+    for (const r of result.policies.flatMap((p) => p.runs)) if (r.jobs?.length) learnedNow += (await recordJobs(o.learnScope, r.jobs)).recorded;
+  }
+  const rules = o.hints ? (Array.isArray(o.hints) ? o.hints.length : Object.keys(o.hints).length) : learned.length;
+  return { result, chartSvg: chartForResult(result), markdown: markdownSection(result), recorded, hints: { from: hintsFrom, rules, learnedNow } };
 }

@@ -10,6 +10,7 @@
  * only runs that completed under the intended policy count in the statistics.
  */
 import type { JobHints } from '../job-hints.js';
+import { jobsFromLoaderLines, type JobDone } from '../learned-lengths.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus as hostCpus } from 'node:os';
 import { isScxError } from '../errors.js';
@@ -48,6 +49,8 @@ export interface Candidate {
   scx?: { binary: string; args: string[]; opsName: string };
   /** Loader only: job hints (core/job-hints.ts) fed through scx-job-hints (schedulers with job_hints / job_lens). */
   hints?: JobHints;
+  /** Loader only: scx-job-hints --learn; each run's programs and CPU times land in RunRecord.jobs (needs job_lens). */
+  learn?: boolean;
 }
 
 export interface Progress {
@@ -116,6 +119,8 @@ export interface RunRecord {
   otherVms?: number;
   /** The guest console's tail when the VM died during this run. */
   console?: string;
+  /** With Candidate.learn: the programs that exec'd and ended during the run, with their CPU time (scx-job-hints job_done lines). */
+  jobs?: JobDone[];
 }
 
 export interface MetricStats {
@@ -664,7 +669,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     } else {
       load = await session.step({
         kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
-        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}) } : {}),
+        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}), ...(cand.learn ? { learn: true } : {}) } : {}),
       });
     }
     if (!load.ok) {
@@ -688,6 +693,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     }
     let un = scxProc ? (await stopScxInGuest(session, scxProc)).step : await session.step({ kind: 'unload' });
     if (!un.ok && un.state?.state !== 'disabled') un = await session.step({ kind: 'unload', waitS: 60 });
+    if (cand.learn && rec.ok) rec.jobs = jobsFromLoaderLines((un.loader?.lines ?? []) as Record<string, unknown>[]);
     if (!un.ok) {
       const fatal = `${cand.name} would not unload: ${un.error ?? 'unknown'}; the remaining runs would not be under the intended policies`;
       return { rec: Object.assign(rec, { ok: false, failure: 'unload' as const, error: fatal }), fatal };
