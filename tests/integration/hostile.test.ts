@@ -178,6 +178,10 @@ describe.sequential('malformed arguments from every tool\'s schema', () => {
     rollback: {},
     record_result: { buildId: '000000000000', workload: { name: 'w' }, metrics: { wall_ms: 1 } },
     library_versions: {},
+    // without SCX_MCP_ALLOW_FLEET=1 starting and aborting are refused first; status reads only the state directory
+    rollout_scx: { buildId: '000000000000', inventory: '/nonexistent/hosts.ini' },
+    rollout_status: {},
+    rollout_abort: { rolloutId: 'r-2026-01-01-000000' },
   };
   const hostile = [
     'A'.repeat(200 * 1024),

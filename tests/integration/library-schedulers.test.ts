@@ -9,7 +9,7 @@
  * (per scheduler: pass/fail, load and workload time, verifier instructions,
  * kernel release, date).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,9 @@ import { compileBpf } from '../../core/toolchain/compile.js';
 import { staticCheck } from '../../core/toolchain/static-check.js';
 
 const libraryDir = fileURLToPath(new URL('../../library/', import.meta.url));
+// the BPF entries (an scx binary entry, kind "scx", has no .bpf.c: tests/integration/scx-binaries.test.ts)
 const names = readdirSync(libraryDir)
-  .filter((d) => statSync(join(libraryDir, d)).isDirectory())
+  .filter((d) => statSync(join(libraryDir, d)).isDirectory() && existsSync(join(libraryDir, d, `${d}.bpf.c`)))
   .sort();
 
 /** ~5 s of 4 CPU hogs on 2 vCPUs, with a hackbench message storm at the same time. */
