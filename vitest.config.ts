@@ -13,7 +13,7 @@ process.env.SCX_MCP_STATE ??= join(run, 'state');
 process.env.SCX_MCP_LIBRARY ??= join(run, 'library');
 
 // Integration tests boot real QEMU VMs; on a 2-core machine two at once is the most that helps.
-// `npm test` runs tests/integration/monitor.test.ts on its own afterwards: it judges a scheduler by
+// `npm test` runs monitor.test.ts and host-in-guest.test.ts on their own afterwards: they judge a scheduler by
 // how much slower it makes a probe, which a second VM sharing the two cores hides (seen in CI).
 export default defineConfig({
   test: {
