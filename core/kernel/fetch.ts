@@ -128,7 +128,11 @@ export async function checkCached(release: string): Promise<string | null> {
 }
 
 async function loadInfo(release: string): Promise<KernelInfo> {
-  const dir = join(kernelsDir(), release);
+  return kernelInfoAt(join(kernelsDir(), release), release);
+}
+
+/** The KernelInfo of a checked kernel directory (a fetched release, or this host's kernel: host.ts). */
+export async function kernelInfoAt(dir: string, release: string): Promise<KernelInfo> {
   const manifest = KernelManifest.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
   return { release, dir, vmlinuz: join(dir, 'vmlinuz'), vmlinuxH: join(dir, 'vmlinux.h'), modules: (manifest.modules ?? []).map((m) => join(dir, 'modules', `${m}.ko`)), manifest };
 }

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import { cacheDir } from '../paths.js';
 import { missingConfig, parseKernelConfig, scxKfuncsFromVmlinuxH, targetApiHeader } from './bzimage.js';
-import { checkCached, sha256File, type KernelInfo, type KernelManifest } from './fetch.js';
+import { checkCached, kernelInfoAt, sha256File, type KernelInfo, type KernelManifest } from './fetch.js';
 import { extractGuestModules } from './modules.js';
 
 export interface HostKernelPaths {
@@ -68,7 +68,7 @@ export async function ensureHostKernel(opts: { root?: string; release?: string; 
   const name = `host-${p.release}`;
   const dir = hostKernelDir(p.release);
   const problem = await checkCached(name);
-  if (!problem) return loadHostInfo(dir, p.release);
+  if (!problem) return kernelInfoAt(dir, p.release);
   opts.log?.(`preparing this host's kernel ${p.release} for the sandbox`);
   await mkdir(join(cacheDir(), 'kernels'), { recursive: true });
   const work = await mkdtemp(join(cacheDir(), 'kernels', `.host-${p.release}-`));
@@ -103,10 +103,5 @@ export async function ensureHostKernel(opts: { root?: string; release?: string; 
     await rm(work, { recursive: true, force: true });
     throw e;
   }
-  return loadHostInfo(dir, p.release);
-}
-
-async function loadHostInfo(dir: string, release: string): Promise<KernelInfo> {
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as KernelManifest;
-  return { release, dir, vmlinuz: join(dir, 'vmlinuz'), vmlinuxH: join(dir, 'vmlinux.h'), modules: (manifest.modules ?? []).map((m) => join(dir, 'modules', `${m}.ko`)), manifest };
+  return kernelInfoAt(dir, p.release);
 }
