@@ -18,7 +18,7 @@ import {
 } from './results.js';
 import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
-import { SandboxVM } from './vm.js';
+import { checkWritablePath, SandboxVM } from './vm.js';
 import { jobHintArgs } from '../job-hints.js';
 
 export interface SessionOptions {
@@ -361,7 +361,7 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
   async ensureWritable(paths: string[]): Promise<void> {
     for (const p of paths) {
       if (this.writableDone.has(p)) continue;
-      if (!p.startsWith('/') || /[\s'"\\\0]/.test(p)) throw new ScxError('BAD_INPUT', `writable path "${p}" must be absolute, without spaces or quotes`);
+      checkWritablePath(p);
       const n = ++this.overlays;
       const r = await this.vm.run([
         `p='${p}'`,

@@ -60,6 +60,11 @@ export interface VmOptions {
   sshPort?: number;
 }
 
+/** A host path the guest makes writable (an overlay): absolute, nothing a shell line would split or quote. */
+export function checkWritablePath(p: string): void {
+  if (!p.startsWith('/') || /[\s'"\\\0]/.test(p)) throw new ScxError('BAD_INPUT', `writable path "${p}" must be absolute, without spaces or quotes`);
+}
+
 /** What the host writes into the share for the guest's init: shell assignments, values quoted. */
 export function guestEnv(o: { home: string; writable: string[] }): string {
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -287,7 +292,7 @@ export class SandboxVM {
       await symlink(path, join(this.shareDir, 'bin', name));
     }
     for (const p of o.writable ?? []) {
-      if (!p.startsWith('/') || /[\s'"\\]/.test(p)) throw new ScxError('BAD_INPUT', `writable path "${p}" must be absolute, without spaces or quotes`);
+      checkWritablePath(p);
     }
     await writeFile(join(this.shareDir, 'guest.env'), guestEnv({ home: process.env.HOME || homedir(), writable: o.writable ?? [] }));
   }
