@@ -77,3 +77,38 @@ function escapeRe(s: string): string {
 export function schedExtLines(dmesg: string): string {
   return dmesg.split('\n').filter((l) => /sched_ext|scx_|watchdog|stall|verifier|BUG:|Oops|WARNING:|Call Trace/.test(l)).join('\n');
 }
+
+/**
+ * What a guest kernel panic says about its cause, in one line: the oops header
+ * ("BUG: kernel NULL pointer dereference…", "general protection fault…", "kernel BUG at…"),
+ * where it happened (RIP), the first frames of the call trace, and the panic line itself.
+ * null when the console has no panic.
+ */
+export function panicSummary(console: string): string | null {
+  const lines = console.split('\n').map((l) => l.replace(/^\[\s*\d+\.\d+\]\s*/, '').trim());
+  const panicAt = lines.findIndex((l) => /^Kernel panic - /.test(l));
+  if (panicAt < 0) return null;
+  const before = lines.slice(0, panicAt);
+  const lastOf = (re: RegExp): number => { for (let i = before.length - 1; i >= 0; i--) if (re.test(before[i]!)) return i; return -1; };
+  const parts: string[] = [];
+  const headRe = /^(BUG:|Oops:|general protection fault|kernel BUG at|WARNING:|Unable to handle|divide error|invalid opcode|stack segment|double fault)/;
+  let head = lastOf(headRe);
+  // "BUG: …" then "#PF: …" then "Oops: …" is one report: name it by its first line
+  for (let j = head - 1; head > 0 && j >= Math.max(0, head - 3); j--) if (headRe.test(before[j]!)) head = j;
+  if (head >= 0) {
+    parts.push(before[head]!);
+    const rest = before.slice(head + 1);
+    const rip = rest.find((l) => /^RIP: /.test(l));
+    if (rip) parts.push(rip);
+    const ct = rest.findIndex((l) => /^Call Trace:/.test(l));
+    if (ct >= 0) {
+      const frames = rest.slice(ct + 1).filter((l) => /^[? ]*[A-Za-z_][\w.]*\+0x[0-9a-f]+\/0x[0-9a-f]+/.test(l)).slice(0, 6)
+        .map((l) => l.replace(/^\?\s*/, '').split(/\s/)[0]!);
+      if (frames.length) parts.push(`call trace: ${frames.join(' < ')}`);
+    }
+    const comm = rest.find((l) => /^CPU: \d+ .*PID: \d+ .*Comm: /.test(l)) ?? before.slice(head).find((l) => /CPU: \d+.*Comm: /.test(l));
+    if (comm) parts.push(comm.replace(/\s+/g, ' '));
+  }
+  parts.push(lines[panicAt]!);
+  return parts.join('; ');
+}

@@ -24,6 +24,7 @@ import { ScxError } from '../errors.js';
 import { runsDir } from '../paths.js';
 import type { Accelerator } from './accel.js';
 import { LineReader } from './reply.js';
+import { panicSummary } from './kmsg.js';
 
 /** The QEMU binary: $SCX_MCP_QEMU or qemu-system-x86_64 on PATH. */
 export async function qemuBinary(): Promise<string> {
@@ -193,11 +194,10 @@ export class SandboxVM {
     }
   }
 
-  /** The guest kernel's panic line, if it printed one. */
+  /** The guest kernel's panic, if it printed one: its oops line, RIP and first frames, and the panic line. */
   consolePanic(): string | null {
     try {
-      const m = /Kernel panic - [^\n]*/.exec(readFileSync(this.consoleLog, 'utf8'));
-      return m ? m[0].trim() : null;
+      return panicSummary(readFileSync(this.consoleLog, 'utf8'));
     } catch {
       return null;
     }

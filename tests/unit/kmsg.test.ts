@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitKindOf, parseSchedExtKmsg, schedExtLines } from '../../core/sandbox/kmsg.js';
+import { exitKindOf, panicSummary, parseSchedExtKmsg, schedExtLines } from '../../core/sandbox/kmsg.js';
 import { parseStateOutput } from '../../core/sandbox/session.js';
 
 const dmesg = readFileSync(join(import.meta.dirname, '../../fixtures/logs/dmesg-exits-7.3.txt'), 'utf8');
@@ -41,5 +41,34 @@ describe('sched_ext sysfs state', () => {
   });
   it('says when the kernel has no sched_ext', () => {
     expect(parseStateOutput('state=absent\n').state).toBe('absent');
+  });
+});
+
+describe('a guest kernel panic, summarised', () => {
+  it('names the oops, where it happened, the first frames and the panic', () => {
+    const console = [
+      '[   41.201] BUG: kernel NULL pointer dereference, address: 0000000000000010',
+      '[   41.202] #PF: supervisor read access in kernel mode',
+      '[   41.203] Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI',
+      '[   41.204] CPU: 1 UID: 0 PID: 0 Comm: swapper/1 Not tainted 7.3.4+deb13-amd64 #1',
+      '[   41.205] RIP: 0010:p9_client_cb+0x1a/0x60 [9pnet]',
+      '[   41.206] Call Trace:',
+      '[   41.207]  <IRQ>',
+      '[   41.208]  req_done+0x8d/0xf0 [9pnet_virtio]',
+      '[   41.209]  ? vring_interrupt+0x6e/0x110',
+      '[   41.210]  __handle_irq_event_percpu+0x47/0x190',
+      '[   41.300] Kernel panic - not syncing: Fatal exception in interrupt',
+      '[   41.301] Kernel Offset: disabled',
+    ].join('\n');
+    const s = panicSummary(console)!;
+    expect(s).toMatch(/^BUG: kernel NULL pointer dereference, address: 0000000000000010; RIP/);
+    expect(s).toContain('RIP: 0010:p9_client_cb+0x1a/0x60 [9pnet]');
+    expect(s).toContain('call trace: req_done+0x8d/0xf0 < vring_interrupt+0x6e/0x110 < __handle_irq_event_percpu+0x47/0x190');
+    expect(s).toContain('Comm: swapper/1');
+    expect(s).toMatch(/Kernel panic - not syncing: Fatal exception in interrupt$/);
+  });
+  it('is only the panic line when nothing precedes it, and null without a panic', () => {
+    expect(panicSummary('[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100')).toBe('Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100');
+    expect(panicSummary('all is well\n')).toBeNull();
   });
 });
