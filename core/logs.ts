@@ -6,20 +6,20 @@
  * Ids: `<12 hex build id>-<name>` is <builds>/<build id>/logs/<name>.log (the build's own logs,
  * e.g. its verifier log); 16 hex characters is <state>/logs/<id>.log (content-addressed).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScxError } from './errors.js';
-import { stateDir } from './paths.js';
-import { buildsDir } from './toolchain/builds.js';
+import { sha256Hex } from './model/hash.js';
+import { BUILD_ID_PATTERN } from './model/names.js';
+import { buildsDir, stateDir } from './paths.js';
 
 /** One part of a log resource: under the 64 KB result budget with room for its header. */
 export const LOG_PART_CHARS = 48 * 1024;
 /** The most of one log kept on disk (the head and the end, where a log's reason is). */
 export const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
-const BUILD_LOG_ID = /^([a-f0-9]{12})-([a-z0-9][a-z0-9-]{0,40})$/;
+const BUILD_LOG_ID = new RegExp(`^(${BUILD_ID_PATTERN})-([a-z0-9][a-z0-9-]{0,40})$`);
 const HASH_LOG_ID = /^[a-f0-9]{16}$/;
 
 export interface SavedLog {
@@ -58,7 +58,7 @@ export async function saveLog(text: string, where?: { buildId: string; name: str
   const body = capped(text);
   const id = where
     ? `${where.buildId}-${where.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'log'}`
-    : createHash('sha256').update(body).digest('hex').slice(0, 16);
+    : sha256Hex(body, 16);
   const path = logPath(id);
   if (where || !existsSync(path)) await writeAtomic(path, body);
   return { id, uri: logUri(id), path, bytes: Buffer.byteLength(body) };

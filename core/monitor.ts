@@ -18,11 +18,12 @@
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
-import { Fingerprint } from './profile/fingerprint.js';
-import { hostSchedExtSysfs, type JobHints, type TargetKind, type TargetManager } from './targets.js';
+import { Fingerprint } from './model/fingerprint.js';
+import type { TargetKind } from './model/target.js';
+import { hostSchedExtSysfs, type JobHints, type TargetManager } from './targets.js';
 import { appendAudit, OPERATOR, type Actor, type RollbackTrigger } from './targets/audit.js';
 import { shellQuote } from './targets/run-as.js';
-import { median } from './bench/stats.js';
+import { median } from './model/stats.js';
 
 export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
 export const MetricName = z.enum(METRICS);

@@ -43,6 +43,11 @@ export function stateDir(): string {
 }
 
 /** Scratch space for VM runs; each run takes a unique subdirectory. */
+/** Where builds are kept: <state>/builds/<build id>/ (core/toolchain/builds.ts). */
+export function buildsDir(): string {
+  return join(stateDir(), 'builds');
+}
+
 export function runsDir(): string {
   return join(stateDir(), 'runs');
 }

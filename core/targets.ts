@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { ScxError } from './errors.js';
@@ -32,9 +31,8 @@ import { buildPaths, buildSource, getBuild, requireVerified, type BuildRecord } 
 import { isScxBuild, scxCommand } from './scx/build.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from './scx/guest.js';
 import { isScxBinaryCmdline, startScxOnHost } from './scx/host.js';
-
-export const TargetKind = z.enum(['sandbox', 'host']);
-export type TargetKind = z.infer<typeof TargetKind>;
+import { sha256Hex } from './model/hash.js';
+import { TargetKind } from './model/target.js';
 
 /** Job hints for schedulers with a job_hints map (sjf, ljf, hybrid): `{comm prefix: ms}` or rules keyed by argv, cgroup, pgid, sid or comm (core/job-hints.ts). */
 export { JobHints };
@@ -393,7 +391,7 @@ export class TargetManager {
       assertAuditWritable(); // a host change that cannot be recorded is not made
       const audit = (outcome: 'ok' | 'failed', replacedName: string | null, error?: string) => appendAudit({
         event: 'deploy', target: 'host', buildId: build.id, name: build.name,
-        sourceSha256: source === null ? null : createHash('sha256').update(source).digest('hex'),
+        sourceSha256: source === null ? null : sha256Hex(source),
         origin: build.origin, params: build.params, hints: opts.hints ?? null, replaced: replacedName, outcome, ...(error ? { error } : {}),
       }, opts.actor ?? OPERATOR);
       try {

@@ -9,6 +9,7 @@ import { CommandFields } from '../core/command.js';
 import { WorkloadProfile } from '../core/profile/profile.js';
 import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
+import { BuildId } from '../core/model/names.js';
 
 const Stats = z.object({
   n: z.number(), median: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable(),
@@ -28,7 +29,7 @@ export const benchmarkSchedulersTool = defineTool({
     `Fixtures: ${FIXTURE_IDS.join(', ')}; or any command (wall time, and optionally a number it prints). Takes minutes under emulation (each run a few seconds, plus boot).`,
   ].join(' '),
   input: {
-    buildIds: z.array(z.string().regex(/^[a-f0-9]{12}$/)).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
+    buildIds: z.array(BuildId).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
     workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture (or give command)'),
     command: z.string().min(1).max(4096).optional().describe('or your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (and, with printed, the last number it prints)'),
     ...CommandFields,

@@ -7,6 +7,7 @@ import { buildScxEntry } from '../core/scx/build.js';
 import { applyPatch } from '../core/toolchain/patch.js';
 import { resolveInWorkspace } from '../core/workspace.js';
 import { defineTool } from './define.js';
+import { EntryName, PresetName } from '../core/model/names.js';
 
 const MAX_SOURCE = 512 * 1024;
 
@@ -22,13 +23,13 @@ export const buildSchedulerTool = defineTool({
     'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId.',
   ].join(' '),
   input: {
-    entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).optional().describe('library entry name, e.g. "ljf"'),
+    entry: EntryName.optional().describe('library entry name, e.g. "ljf"'),
     patch: z.string().max(MAX_SOURCE).optional().describe('unified diff against the entry\'s source (only with entry)'),
     source: z.string().max(MAX_SOURCE).optional().describe('full BPF C source of a scheduler'),
     path: z.string().max(4096).optional().describe('path of a .bpf.c file inside the workspace'),
     fileName: z.string().regex(/^[A-Za-z0-9_-]+\.bpf\.c$/).optional().describe('file name for `source` (default agent.bpf.c), used in diagnostics'),
     params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('parameter values, e.g. {"slice_us": 2000}'),
-    preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('a named parameter set of the entry (from tune_scheduler; see scx://library/<name>); `params` override it'),
+    preset: PresetName.optional().describe('a named parameter set of the entry (from tune_scheduler; see scx://library/<name>); `params` override it'),
   },
   output: {
     buildId: z.string(),

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { MonitorConfig, MonitorStatus } from '../core/monitor.js';
-import { Deployment, JobHints, TargetKind, TargetStatus } from '../core/targets.js';
+import { TargetKind } from '../core/model/target.js';
+import { Deployment, JobHints, TargetStatus } from '../core/targets.js';
 import { defineTool } from './define.js';
+import { BuildId } from '../core/model/names.js';
 
 export const deployScxTool = defineTool({
   name: 'deploy_scx',
@@ -18,7 +20,7 @@ export const deployScxTool = defineTool({
     'Pass monitor.workload {name, fingerprint} (from profile_workload) so a rollback is recorded against that workload and search learns from it.',
   ].join(' '),
   input: {
-    buildId: z.string().regex(/^[a-f0-9]{12}$/),
+    buildId: BuildId,
     target: TargetKind.default('sandbox'),
     monitor: z.union([z.literal(false), MonitorConfig]).default({} as never).describe('monitor settings, or false for none'),
     hints: JobHints.optional().describe('for sjf, ljf, hybrid: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { HistoryRecord } from '../core/library/history.js';
 import { defineTool } from './define.js';
+import { EntryName } from '../core/model/names.js';
 
 const Version = z.object({ version: z.number(), commit: z.string(), date: z.string(), message: z.string() });
 
@@ -18,7 +19,7 @@ export const libraryVersionsTool = defineTool({
     'Use it when a modified scheduler did worse than the version before it.',
   ].join(' '),
   input: {
-    entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).describe('library scheduler, e.g. "ljf"'),
+    entry: EntryName.describe('library scheduler, e.g. "ljf"'),
     action: z.enum(['list', 'diff', 'revert', 'history']).default('list'),
     from: z.number().int().positive().optional().describe('diff: the older version'),
     to: z.number().int().positive().optional().describe('diff: the newer version (default: current); revert: the version to restore'),

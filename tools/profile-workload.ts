@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Profile, profileWorkload } from '../core/profile/profile.js';
 import { CommandFields } from '../core/command.js';
-import { TargetKind } from '../core/targets.js';
+import { TargetKind } from '../core/model/target.js';
 import { defineTool } from './define.js';
 
 export const profileWorkloadTool = defineTool({

@@ -1,15 +1,16 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
-import { Fingerprint } from '../core/profile/fingerprint.js';
+import { Fingerprint } from '../core/model/fingerprint.js';
 import { direction, improvementPct, inferOutcome } from '../core/library/history.js';
-import { LibraryEntry, Tag } from '../core/library/schema.js';
+import { LibraryEntry, Tag } from '../core/model/entry.js';
 import { declaredParams } from '../core/toolchain/params.js';
 import { buildSource, getBuild, type BuildRecord } from '../core/toolchain/builds.js';
-import { TargetKind } from '../core/targets.js';
+import { TargetKind } from '../core/model/target.js';
 import { defineTool } from './define.js';
+import { BuildId, EntryName } from '../core/model/names.js';
 
 const NewEntry = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/),
+  name: EntryName,
   title: z.string().min(3).max(120),
   description: z.string().min(20).max(4000),
   algorithm: z.string().min(10).max(4000),
@@ -30,8 +31,8 @@ export const recordResultTool = defineTool({
     '`saveAs: "new-version"` stores a patched entry as its next version (git-versioned, with lineage and its verification result).',
   ].join(' '),
   input: {
-    buildId: z.string().regex(/^[a-f0-9]{12}$/).optional(),
-    entryName: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).optional().describe('when there is no build (e.g. measured elsewhere)'),
+    buildId: BuildId.optional(),
+    entryName: EntryName.optional().describe('when there is no build (e.g. measured elsewhere)'),
     target: TargetKind.default('sandbox'),
     workload: z.object({
       name: z.string().min(1).max(200),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Deployment, TargetKind, TargetStatus } from '../core/targets.js';
+import { TargetKind } from '../core/model/target.js';
+import { Deployment, TargetStatus } from '../core/targets.js';
 import { defineTool } from './define.js';
 
 export const rollbackTool = defineTool({

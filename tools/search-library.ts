@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { Fingerprint } from '../core/profile/fingerprint.js';
+import { Fingerprint } from '../core/model/fingerprint.js';
 import { searchLibrary } from '../core/library/search.js';
-import { Objective, Tag } from '../core/library/schema.js';
+import { Objective, Tag } from '../core/model/entry.js';
 import { defineTool } from './define.js';
 import { scxAvailability } from '../core/scx/catalog.js';
 import type { LibraryStore } from '../core/library/store.js';

@@ -10,6 +10,7 @@ import { CommandFields } from '../core/command.js';
 import { tuneScheduler } from '../core/tune/tune.js';
 import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
+import { EntryName, PresetName } from '../core/model/names.js';
 
 const Params = z.record(z.string(), z.union([z.number(), z.boolean()]));
 const Summary = z.object({
@@ -33,7 +34,7 @@ export const tuneSchedulerTool = defineTool({
     'Takes minutes (about 20 trials of a few seconds each under emulation, plus boot); progress is reported; cancellable.',
   ].join(' '),
   input: {
-    entry: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/).describe('library scheduler, e.g. "ljf"'),
+    entry: EntryName.describe('library scheduler, e.g. "ljf"'),
     workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture to tune on (or give command)'),
     command: z.string().min(1).max(4096).optional().describe('or tune on your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (objective "wall_ms") or, with printed, the last number it prints ("value")'),
     ...CommandFields,
@@ -46,7 +47,7 @@ export const tuneSchedulerTool = defineTool({
     ranges: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })).optional().describe('narrower search ranges; an scx binary entry (scx_*) declares no range for its integer options (its --help has none): give one here to search them, its switches are searched as booleans'),
     fixed: Params.optional().describe('values every trial uses (batch fixtures set unit_us for you)'),
     maxRegressionPct: z.number().min(0).max(10000).default(100).describe('a trial this much worse (%, primary metric) than the entry\'s defaults in the same round counts as failed'),
-    preset: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional().describe('name for the best configuration (default tuned-<workload>)'),
+    preset: PresetName.optional().describe('name for the best configuration (default tuned-<workload>)'),
     quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
     seed: z.number().int().min(0).max(1e6).default(0),
     hints: JobHints.optional().describe('for sjf, ljf, hybrid, given to every trial: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),

@@ -5,6 +5,7 @@ import { KERNEL_SPEC, verifyOnKernels } from '../core/verify-kernels.js';
 import { LoadFailure } from '../core/sandbox/verifier-log.js';
 import { SandboxResult } from '../core/sandbox/results.js';
 import { defineTool } from './define.js';
+import { BuildId } from '../core/model/names.js';
 
 export const verifyBpfTool = defineTool({
   name: 'verify_bpf',
@@ -21,7 +22,7 @@ export const verifyBpfTool = defineTool({
     'or Debian releases (e.g. "7.2.12+deb13-amd64"; fetched on first use): kfuncs and the verifier differ between releases, and each verdict is kept with the build.',
   ].join(' '),
   input: {
-    buildId: z.string().regex(/^[a-f0-9]{12}$/).describe('from build_scheduler'),
+    buildId: BuildId.describe('from build_scheduler'),
     stressSeconds: z.number().int().min(1).max(120).default(5).describe('seconds of stress-ng under the scheduler'),
     kernels: z.array(z.string().regex(KERNEL_SPEC)).min(1).max(6).optional().describe('kernels to verify on: "sandbox" (default), "host", or Debian releases'),
   },

@@ -4,7 +4,7 @@
  */
 import { markdownTable, renderBarChart, formatNumber } from './chart.js';
 import { DEFAULT_POLICY, type BenchmarkResult, type MetricStats, type PolicyResult } from './runner.js';
-import { formatTable } from './stats.js';
+import { formatTable } from './table.js';
 import type { MetricDef } from './workloads.js';
 
 /** A value for a table, with precision suited to its unit. */

@@ -34,7 +34,7 @@ import { benchmarkHistory } from './compare.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
 import { installedScxEntries, scxCandidate } from '../scx/bench.js';
 import { peerSection } from '../scx/peers.js';
-import type { LibraryEntry as FullLibraryEntry } from '../library/schema.js';
+import type { LibraryEntry as FullLibraryEntry } from '../model/entry.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
 import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
 

@@ -21,7 +21,7 @@ import type { StepResult } from '../sandbox/results.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from '../scx/guest.js';
 import type { LoadFailure } from '../sandbox/verifier-log.js';
 import { simulate, type PolicyName } from '../sim/index.js';
-import { median, summarize } from './stats.js';
+import { median, summarize } from '../model/stats.js';
 import type { Better, GuestExec, MetricDef, Workload, WorkloadSample } from './workloads.js';
 
 /** The name the kernel's own scheduler (no sched_ext scheduler loaded) has in results. */

@@ -14,7 +14,8 @@ import { runSandboxJob } from '../sandbox/session.js';
 import { buildScheduler } from '../toolchain/builds.js';
 import { compileBpf } from '../toolchain/compile.js';
 import { verifyBuild } from '../verify.js';
-import { formatTable, summarize } from './stats.js';
+import { summarize } from '../model/stats.js';
+import { formatTable } from './table.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;

@@ -11,13 +11,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyDb, type HistoryRecord } from '../library/history.js';
-import { LibraryEntry, Tag } from '../library/schema.js';
+import { LibraryEntry, Tag } from '../model/entry.js';
 import { searchLibrary } from '../library/search.js';
 import { LibraryStore } from '../library/store.js';
 import { repoRoot, templatesDir } from '../paths.js';
-import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../profile/fingerprint.js';
+import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../model/fingerprint.js';
 import { HELDOUT_NOTE, LABELLED_SETS, loadLabelled, precisionAt1 } from './search-precision.js';
-import { formatTable, summarize } from './stats.js';
+import { summarize } from '../model/stats.js';
+import { formatTable } from './table.js';
 
 const WORDS = ('batch latency fair queue slice job long short uneven cache locality deadline priority build compile server request ' +
   'throughput wakeup interactive desktop backup database render video test suite log parse join hash compress frame audio tenant ' +

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Objective } from '../library/schema.js';
+import type { Objective } from '../model/entry.js';
 import { searchLibrary } from '../library/search.js';
 import type { LibraryStore } from '../library/store.js';
 import { repoRoot } from '../paths.js';

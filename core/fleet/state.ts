@@ -11,9 +11,10 @@ import { z } from 'zod';
 import { MonitorConfig } from '../monitor.js';
 import { stateDir } from '../paths.js';
 import { ScxError } from '../errors.js';
+import { BuildId } from '../model/names.js';
 
 export const RolloutOptions = z.object({
-  buildId: z.string().regex(/^[a-f0-9]{12}$/),
+  buildId: BuildId,
   inventory: z.string().min(1).describe('path of an Ansible inventory (INI or YAML) on the machine running scx-mcp'),
   limit: z.string().default('all').describe('an Ansible host pattern within the inventory'),
   canary: z.union([z.number().int().min(1), z.array(z.string()).min(1)]).default(1).describe('how many hosts (the first in inventory order), or which, get the build first'),

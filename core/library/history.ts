@@ -3,7 +3,8 @@
  * test results, the retrieval weights and how they were tuned.
  */
 import { z } from 'zod';
-import { Fingerprint } from '../profile/fingerprint.js';
+import { Fingerprint } from '../model/fingerprint.js';
+import { PresetName } from '../model/names.js';
 
 export const Outcome = z.enum(['improved', 'regressed', 'neutral', 'failed']);
 export type Outcome = z.infer<typeof Outcome>;
@@ -96,7 +97,7 @@ export type WeightUpdate = z.infer<typeof WeightUpdate>;
 
 /** A named parameter set of an entry, e.g. the best configuration tune_scheduler found for a workload. */
 export const Preset = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/),
+  name: PresetName,
   params: z.record(z.string(), z.union([z.number(), z.boolean()])),
   /** entry version it was found with */
   version: z.number().int().positive().optional(),

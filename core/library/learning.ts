@@ -11,10 +11,10 @@
  *    then clamps (no part may vanish or take over) and normalises; and the similarity
  *    threshold moves one step (±0.05) if that ranks the best entry higher.
  */
-import { similarity } from '../profile/fingerprint.js';
+import { similarity } from '../model/fingerprint.js';
 import { recordScore, type HistoryRecord, type RetrievalWeights, type WeightUpdate } from './history.js';
 import { rankEntries, type SearchResult } from './search.js';
-import type { EntrySummary } from './store.js';
+import type { EntrySummary } from '../model/entry.js';
 
 export const ETA = 0.5;
 /** text must always count (a good record on similar workloads is not right for every goal), and so must history */

@@ -4,9 +4,9 @@
  * workload what worked (entry, parameters, improvement, n) and what did not, the
  * failures and their reasons, open questions, and how retrieval has been tuned.
  */
-import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../profile/fingerprint.js';
+import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type LibraryDb } from './history.js';
-import type { EntrySummary } from './store.js';
+import type { EntrySummary } from '../model/entry.js';
 
 const LABEL: Record<string, string> = {
   cpuBound: 'CPU-bound', ioHeavy: 'IO-heavy', latencySensitive: 'latency-sensitive', unevenness: 'uneven jobs',

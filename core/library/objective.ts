@@ -9,9 +9,9 @@
  * tuning.json, dev.json or dev2.json, or the objective's own name (tests/unit/search-objective.test.ts checks it):
  * none was written for the held-out descriptions (fixtures/search/heldout.json), which measure them.
  */
-import { Objective } from './schema.js';
+import { Objective } from '../model/entry.js';
 
-export type { Objective } from './schema.js';
+export type { Objective } from '../model/entry.js';
 
 export const OBJECTIVE_WORDS: Record<Objective, string> = {
   makespan: 'makespan (when the last job finishes)',

@@ -14,11 +14,10 @@
  */
 import MiniSearch, { type SearchResult as MiniResult } from 'minisearch';
 import { ScxError } from '../errors.js';
-import { similarity, type Fingerprint } from '../profile/fingerprint.js';
+import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
 import { inferObjective, OBJECTIVE_WORDS } from './objective.js';
-import { LibraryEntry, Objective } from './schema.js';
-import type { EntrySummary, LibraryStore } from './store.js';
+import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
 export interface SearchQuery {
   /** the workload and the goal, in words */
@@ -392,8 +391,15 @@ export interface SearchPage {
 
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
+/** What search reads of the library (a LibraryStore): its entries, history and learned weights. */
+export interface SearchSource {
+  cachedSummaries(): EntrySummary[];
+  history(): HistoryRecord[];
+  learning(): { weights: RetrievalWeights; evaluations: number; rankedBestFirst: number };
+}
+
 /** search_library: rank the library's entries for a query; returns the weights in use and how learning is doing. */
-export async function searchLibrary(store: LibraryStore, q: SearchQuery): Promise<SearchPage & { weights: SearchWeights }> {
+export async function searchLibrary(store: SearchSource, q: SearchQuery): Promise<SearchPage & { weights: SearchWeights }> {
   if (q.family !== undefined && !LibraryEntry.shape.family.safeParse(q.family).success) {
     throw new ScxError('BAD_INPUT', `unknown family "${q.family}"`, `families: ${LibraryEntry.shape.family.options.join(', ')}`);
   }

@@ -35,13 +35,12 @@ import {
   emptyDb, HistoryInput, HistoryRecord, LibraryDb, Preset, StoredTest, TestResult, toHistoryRecord,
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
-import { LibraryEntry, type EntryObjectives } from './schema.js';
+import { LibraryEntry, type EntryObjectives, type EntrySummary } from '../model/entry.js';
+import { ENTRY_NAME_RE } from '../model/names.js';
 import { scxParams } from '../scx/catalog.js';
 
 export type { HistoryInput, HistoryRecord, Preset, RetrievalWeights, TestResult } from './history.js';
 
-/** The same rule as LibraryEntry.name (schema.ts). */
-const NAME_RE = /^[a-z][a-z0-9_]{1,30}$/;
 /** A source file name inside an entry directory: no directories, no dots before .bpf.c. */
 const SOURCE_RE = /^[A-Za-z0-9_-]+\.bpf\.c$/;
 const TMP_MARK = '.tmp-';
@@ -50,21 +49,6 @@ const SEED_DATA_FILES = ['entry.json', 'tests.json', 'history.json', 'presets.js
 const LOCK_WAIT_MS = 30_000;
 /** A lock older than this is stale even if a process with its pid exists (pid reuse, hung process). */
 const LOCK_STALE_MS = 10 * 60_000;
-
-export interface EntrySummary {
-  name: string;
-  title: string;
-  family: string;
-  tags: string[];
-  description: string;
-  algorithm: string;
-  useCases: string[];
-  version: number;
-  /** for search_library's objective and constraints */
-  objectives?: EntryObjectives;
-  minKernel?: string;
-  userspace?: string;
-}
 
 export interface VersionInfo {
   version: number;
@@ -93,7 +77,7 @@ export function defaultLibraryDir(): string {
 }
 
 function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+  if (typeof name !== 'string' || !ENTRY_NAME_RE.test(name)) {
     throw new ScxError('BAD_INPUT', `${JSON.stringify(name)} is not a valid scheduler name`,
       'lower-case letters, digits and _, starting with a letter, 2-31 characters (e.g. "my_ljf")');
   }
@@ -322,7 +306,7 @@ export class LibraryStore {
     const root = join(this.dir, 'entries');
     for (const name of readdirSync(root).sort()) {
       const f = join(root, name, 'entry.json');
-      if (!NAME_RE.test(name) || !existsSync(f)) continue;
+      if (!ENTRY_NAME_RE.test(name) || !existsSync(f)) continue;
       try {
         const e = validEntry(JSON.parse(readFileSync(f, 'utf8')), f);
         if (e.name !== name) throw new Error(`its name "${e.name}" is not its directory's`);
@@ -369,7 +353,7 @@ export class LibraryStore {
     let imported = false;
     for (const name of readdirSync(seedDir).sort()) {
       const src = join(seedDir, name);
-      if (!NAME_RE.test(name) || !existsSync(join(src, 'entry.json'))) continue;
+      if (!ENTRY_NAME_RE.test(name) || !existsSync(join(src, 'entry.json'))) continue;
       let entry: LibraryEntry;
       let source: string;
       try {

@@ -11,9 +11,11 @@ import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import { repoRoot } from '../paths.js';
 import { staticHelper } from '../sandbox/image.js';
-import type { TargetKind, TargetManager } from '../targets.js';
+import { median } from '../model/stats.js';
+import type { TargetKind } from '../model/target.js';
+import type { TargetManager } from '../targets.js';
 import { OPERATOR, type Actor } from '../targets/audit.js';
-import { Fingerprint } from './fingerprint.js';
+import { Fingerprint } from '../model/fingerprint.js';
 
 export const RawProfile = z.object({
   mode: z.enum(['command', 'system', 'pids']),
@@ -76,12 +78,8 @@ export type WorkloadProfile = z.infer<typeof WorkloadProfile>;
 const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 const squash = (x: number) => (x <= 0 ? 0 : x / (1 + x));
 
-function medianOf(xs: number[]): number {
-  if (!xs.length) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+/** The median, 0 for no values (a profile field is a number, never NaN). */
+const medianOf = (xs: number[]): number => (xs.length ? median(xs) : 0);
 
 /** Pure: measurements → derived profile. */
 export function deriveProfile(raw: RawProfile, target: TargetKind, command: string | null): Profile {

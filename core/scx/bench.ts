@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Candidate } from '../bench/runner.js';
-import { LibraryEntry } from '../library/schema.js';
+import { LibraryEntry } from '../model/entry.js';
 import { repoRoot } from '../paths.js';
 import { scxAvailability } from './catalog.js';
 

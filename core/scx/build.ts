@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScxError } from '../errors.js';
-import type { LibraryEntry } from '../library/schema.js';
+import type { LibraryEntry } from '../model/entry.js';
 import { buildPaths, getBuild, saveBuild, type BuildRecord } from '../toolchain/builds.js';
 import { requireScx, scxArgs } from './catalog.js';
 

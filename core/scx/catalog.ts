@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ScxError } from '../errors.js';
-import type { LibraryEntry, ParamSpec } from '../library/schema.js';
+import type { LibraryEntry, ParamSpec } from '../model/entry.js';
 import { cacheDir } from '../paths.js';
 import { argsFor, ScxParams, type ScxParam } from './help.js';
 

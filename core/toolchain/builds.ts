@@ -5,15 +5,16 @@
  * the object; the id is a content hash, so the same input is the same build.
  * verify_bpf writes its verdict into the build; deploy_scx refuses builds without a pass.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
-import type { ParamSpec } from '../library/schema.js';
-import { stateDir } from '../paths.js';
+import type { ParamSpec } from '../model/entry.js';
+import { sha256Hex } from '../model/hash.js';
+import { BUILD_ID_RE } from '../model/names.js';
+import { buildsDir } from '../paths.js';
 import { compileBpf, type Diagnostic } from './compile.js';
 import { applyParams } from './params.js';
 import { Finding, staticCheck } from './static-check.js';
@@ -88,12 +89,8 @@ export function requireVerified(rec: BuildRecord, kernel: string, where: 'sandbo
   }
 }
 
-export function buildsDir(): string {
-  return join(stateDir(), 'builds');
-}
-
 export function buildPaths(id: string) {
-  if (!/^[a-f0-9]{12}$/.test(id)) throw new ScxError('BAD_INPUT', `"${id}" is not a build id`, 'pass the buildId that build_scheduler returned (12 hex characters)');
+  if (!BUILD_ID_RE.test(id)) throw new ScxError('BAD_INPUT', `"${id}" is not a build id`, 'pass the buildId that build_scheduler returned (12 hex characters)');
   const dir = join(buildsDir(), id);
   return { dir, record: join(dir, 'build.json'), object: join(dir, 'scheduler.bpf.o') };
 }
@@ -131,7 +128,7 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
     throw new ScxError('BAD_INPUT', `file name "${input.fileName}" must look like name.bpf.c`);
   }
   const { source, applied } = applyParams(input.source, input.params ?? {}, input.paramSpecs);
-  const id = createHash('sha256').update(`${input.kernel.release}\0${input.fileName}\0${source}`).digest('hex').slice(0, 12);
+  const id = sha256Hex(`${input.kernel.release}\0${input.fileName}\0${source}`, 12);
   const paths = buildPaths(id);
   if (existsSync(paths.record)) {
     // The same source is the same object, but the answer describes what was asked for now: an

@@ -4,7 +4,7 @@
  * with parameters bakes them in as the globals' initial values.
  */
 import { ScxError } from '../errors.js';
-import type { ParamSpec } from '../library/schema.js';
+import type { ParamSpec } from '../model/entry.js';
 
 export interface DeclaredParam {
   type: string;

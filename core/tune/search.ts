@@ -10,9 +10,9 @@
  * The evaluation is a function (the sandbox runner in tune.ts, or a synthetic objective in
  * tests), called once per rung with the candidates to measure.
  */
-import type { ParamSpec } from '../library/schema.js';
+import type { ParamSpec } from '../model/entry.js';
 import { ScxError } from '../errors.js';
-import { median } from '../bench/stats.js';
+import { median } from '../model/stats.js';
 
 export type ParamValue = number | boolean;
 export type ParamSet = Record<string, ParamValue>;

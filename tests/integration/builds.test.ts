@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, stateDir } from '../../core/paths.js';
-import { buildScheduler, buildsDir, getBuild } from '../../core/toolchain/builds.js';
+import { buildsDir, repoRoot, stateDir } from '../../core/paths.js';
+import { buildScheduler, getBuild } from '../../core/toolchain/builds.js';
 import { kernel } from '../helpers.js';
 
 describe('build records (real clang)', () => {

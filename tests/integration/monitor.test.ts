@@ -12,7 +12,7 @@ import { MonitorConfig, type MonitorStatus } from '../../core/monitor.js';
 import { repoRoot } from '../../core/paths.js';
 import { buildScheduler } from '../../core/toolchain/builds.js';
 import { verifyBuild } from '../../core/verify.js';
-import type { LibraryEntry } from '../../core/library/schema.js';
+import type { LibraryEntry } from '../../core/model/entry.js';
 
 const src = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LibraryDb } from '../../core/library/history.js';
-import { LibraryEntry } from '../../core/library/schema.js';
+import { LibraryEntry } from '../../core/model/entry.js';
 import { LibraryStore } from '../../core/library/store.js';
 import { repoRoot } from '../../core/paths.js';
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LibraryEntry } from '../../core/library/schema.js';
+import { LibraryEntry } from '../../core/model/entry.js';
 
 const libraryDir = fileURLToPath(new URL('../../library/', import.meta.url));
 

@@ -12,12 +12,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibraryEntry } from '../../core/library/schema.js';
+import { LibraryEntry } from '../../core/model/entry.js';
 import { rankEntries, searchLibrary, type SearchQuery } from '../../core/library/search.js';
 import { LibraryStore } from '../../core/library/store.js';
 import { learnFromResult } from '../../core/library/learning.js';
 import { DEFAULT_WEIGHTS, type HistoryRecord } from '../../core/library/history.js';
-import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../../core/profile/fingerprint.js';
+import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../../core/model/fingerprint.js';
 import { repoRoot } from '../../core/paths.js';
 
 interface Item { description: string; tags?: string[]; expectedFamily: string; fingerprint: Fingerprint }

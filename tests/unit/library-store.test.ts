@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScxError } from '../../core/errors.js';
-import { LibraryEntry } from '../../core/library/schema.js';
+import { LibraryEntry } from '../../core/model/entry.js';
 import { searchLibrary } from '../../core/library/search.js';
 import { defaultLibraryDir, LibraryStore } from '../../core/library/store.js';
 import { repoRoot } from '../../core/paths.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { similarity } from '../../core/profile/fingerprint.js';
+import { similarity } from '../../core/model/fingerprint.js';
 import { deriveProfile, parseProfilerOutput, RawProfile, type Profile } from '../../core/profile/profile.js';
 import { repoRoot } from '../../core/paths.js';
 

@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WEIGHTS } from '../../core/library/history.js';
 import { inferObjective, objectiveRules, OBJECTIVE_WORDS } from '../../core/library/objective.js';
-import { Objective } from '../../core/library/schema.js';
+import { Objective } from '../../core/model/entry.js';
 import { rankPage, searchLibrary } from '../../core/library/search.js';
-import { LibraryStore, type EntrySummary } from '../../core/library/store.js';
+import { LibraryStore } from '../../core/library/store.js';
+import type { EntrySummary } from '../../core/model/entry.js';
 import { LABELLED_SETS, loadLabelled, precisionAt1 } from '../../core/bench/search-precision.js';
 import { repoRoot } from '../../core/paths.js';
 

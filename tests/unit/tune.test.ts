@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderTrialChart } from '../../core/bench/chart.js';
 import { fixtureWorkload } from '../../core/bench/workloads.js';
 import { LibraryStore } from '../../core/library/store.js';
-import type { ParamSpec } from '../../core/library/schema.js';
+import type { ParamSpec } from '../../core/model/entry.js';
 import {
   candidates, fromUnit, planHalving, radicalInverse, rungSizes, successiveHalving, tunableSpace, type ParamSet, type TrialOutcome,
 } from '../../core/tune/search.js';

@@ -3,6 +3,7 @@
  * library/<name>/<name>.bpf.c (and optionally a Rust crate for its userspace part).
  */
 import { z } from 'zod';
+import { ENTRY_NAME_RE } from './names.js';
 
 export const ParamType = z.enum(['u64', 'u32', 's64', 's32', 'bool']);
 
@@ -40,7 +41,7 @@ export const EntryObjectives = z.object({
 export type EntryObjectives = z.infer<typeof EntryObjectives>;
 
 export const LibraryEntry = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]{1,30}$/),
+  name: z.string().regex(ENTRY_NAME_RE),
   title: z.string(),
   description: z.string().describe('one paragraph: what the policy does and for whom'),
   algorithm: z.string().describe('how it decides, in a few sentences'),
@@ -73,3 +74,19 @@ export const LibraryEntry = z.object({
   createdBy: z.string().default('scx-mcp'),
 });
 export type LibraryEntry = z.infer<typeof LibraryEntry>;
+
+/** What search, learning and the memory see of an entry (LibraryStore.summaries()). */
+export interface EntrySummary {
+  name: string;
+  title: string;
+  family: string;
+  tags: string[];
+  description: string;
+  algorithm: string;
+  useCases: string[];
+  version: number;
+  /** for search_library's objective and constraints */
+  objectives?: EntryObjectives;
+  minKernel?: string;
+  userspace?: string;
+}
