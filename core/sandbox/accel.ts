@@ -13,7 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir } from '../paths.js';
-import { qemuBinary } from './vm.js';
+import { qemuBinary } from './qemu.js';
 
 export type Accelerator = 'kvm' | 'tcg';
 
