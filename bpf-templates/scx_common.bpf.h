@@ -60,6 +60,14 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Kernel #defines that vmlinux.h (types only) does not carry. */
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
+#ifndef PF_KTHREAD
+#define PF_KTHREAD 0x00200000
+#endif
+
 /* ---- statistics ------------------------------------------------------- */
 
 /* Counters are racy across CPUs by design only if you use plain ++: use this. */
@@ -151,6 +159,16 @@ static __always_inline bool scx_move_to_local(u64 dsq_id)
 #endif
 }
 
+/* Give a task on a CPU a new slice: the kfunc where the kernel has one (6.14+). */
+static __always_inline void scx_set_slice(struct task_struct *p, u64 slice)
+{
+#if defined(SCX_HAS_scx_bpf_task_set_slice)
+	scx_bpf_task_set_slice(p, slice);
+#else
+	p->scx.slice = slice;
+#endif
+}
+
 /* Monotonic time in ns: scx_bpf_now() where the kernel has it (cheaper, rq clock). */
 static __always_inline u64 scx_now(void)
 {
@@ -165,6 +183,69 @@ static __always_inline u64 scx_now(void)
 static __always_inline bool vtime_before(u64 a, u64 b)
 {
 	return (s64)(a - b) < 0;
+}
+
+/* ---- task names ----------------------------------------------------------
+ *
+ * Maps keyed by a task-name prefix (sjf/ljf/hybrid's job_hints, prio_class's
+ * class_of_comm): key char[COMM_LEN], the prefix NUL-padded; the entry for the
+ * longest prefix of a task's name wins.
+ */
+/* TASK_COMM_LEN: a name has at most 15 bytes */
+#define COMM_LEN 16
+
+/* A task name as the kernel keeps it: 16 bytes, NUL-padded. */
+struct comm_buf {
+	union {
+		char c[COMM_LEN];
+		u64 w[2];
+	};
+};
+
+/*
+ * The value of @map (key char[COMM_LEN]) for the longest prefix of @name with
+ * an entry, NULL if none. Prefixes are built by masking the two 8-byte halves
+ * of the name, which keeps the verifier's work small. Call it from a global
+ * (__noinline, non-static) function of your own that returns the value, so
+ * the verifier checks the loops once instead of at every call site:
+ *
+ *   __noinline u64 hint_lookup(const struct comm_buf *name)
+ *   {
+ *           u64 *v = comm_prefix_lookup(&job_hints, name);
+ *
+ *           return v ? *v : 0;
+ *   }
+ */
+static __always_inline void *comm_prefix_lookup(void *map, const struct comm_buf *name)
+{
+	u64 key[2], lo, hi;
+	int i, j, len = COMM_LEN - 1;
+	void *v;
+
+	if (!name)
+		return NULL;
+	lo = name->w[0];
+	hi = name->w[1];
+	bpf_for(i, 0, COMM_LEN - 1) {
+		if (!name->c[i]) {
+			len = i;
+			break;
+		}
+	}
+	bpf_for(j, 0, len) {
+		i = len - j; /* prefix length, longest first */
+		if (i >= 8) {
+			key[0] = lo;
+			key[1] = i == 8 ? 0 : hi & ((1ULL << ((i - 8) * 8)) - 1);
+		} else {
+			key[0] = lo & ((1ULL << (i * 8)) - 1);
+			key[1] = 0;
+		}
+		v = bpf_map_lookup_elem(map, key);
+		if (v)
+			return v;
+	}
+	return NULL;
 }
 
 #endif /* __SCX_COMMON_BPF_H */

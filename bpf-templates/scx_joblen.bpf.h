@@ -19,10 +19,32 @@
  * Sources 0 and 1 both count as SRC_HINT (stat_hinted); stat_exec_hinted
  * counts the jobs (task, exec) that took a length from source 0.
  *
+ * The second half is the scheduling core the three policies share: one queue
+ * ordered by the policy's key (JOB_DSQ, keys in dsq_vtime), wakeups straight
+ * to an idle CPU, the running job kept while it is still first, a starvation
+ * guard, and the CPU-time accounting the estimate and the keys need. A policy
+ * supplies only its order key, joblen_key(), and says what it adds.
+ *
  * Include it after scx_common.bpf.h and after declaring
- *   SCX_PARAM(u64, unit_us, ...)   CPU time one size unit stands for, in us
+ *   SCX_PARAM(u64, slice_us, ...)   slice of the job queue, in us
+ *   SCX_PARAM(u64, unit_us, ...)    CPU time one size unit stands for, in us
+ *   SCX_PARAM(u32, max_wait_ms, ...) the starvation guard's limit, in ms
+ *   #define JOB_DSQ <id>            the ordered queue
+ * With a short-burst system lane (sjf, ljf), also
+ *   #define SYS_DSQ <id>            first-come-first-served, served first
+ *   SCX_PARAM(u64, sys_burst_us, ...) bursts below this use the lane, in us
+ *   u64 stat_sys, stat_hinted, stat_named, stat_history;   (bumped here)
+ * and after it define
+ *   static __always_inline bool joblen_key(struct task_struct *p,
+ *           struct task_ctx *tctx, u64 extra, u64 *key)
+ * which sets @p's queue key counting @extra ns of CPU time not charged yet
+ * (the current run of a task still on a CPU); false sends it to the system
+ * lane. Keys are order_key(length-ish ns, tctx->seq): lower runs first.
  * To add fields to the per-task context, define SCX_JOBLEN_CTX_EXTRA first
  * (e.g. `#define SCX_JOBLEN_CTX_EXTRA u64 vtime;`).
+ *
+ * The maps' names, layouts and sizes are the job-hints contract with
+ * userspace: scx_job_hints_intf.h, checked below at compile time.
  */
 #ifndef __SCX_JOBLEN_BPF_H
 #define __SCX_JOBLEN_BPF_H
@@ -31,8 +53,10 @@
 #define SCX_JOBLEN_CTX_EXTRA
 #endif
 
-#define COMM_LEN 16
+#include "scx_job_hints_intf.h"
+
 #define HINT_RECHECK_NS (100 * NSEC_PER_MSEC)
+#define GUARD_SCAN 32 /* tasks the starvation guard looks at */
 
 /* comm prefix (NUL-padded) -> expected runtime in ns; filled by userspace */
 struct {
@@ -42,15 +66,14 @@ struct {
 	__type(value, u64);
 } job_hints SEC(".maps");
 
-/*
- * What userspace writes into a task's `job_lens` storage (key: a pidfd).
- * Layout shared with sched-rust/schedulers/job-hints (struct JobLen).
- */
-struct job_len {
-	u64 expected_ns;  /* expected CPU time of this job, ns; 0 = none */
-	u64 rule;         /* which rule matched: kind << 32 | (index + 1) */
-};
+/* the declarations above and below are the contract's (sizes from the BTF-style map macros) */
+_Static_assert(COMM_LEN == JOB_COMM_LEN, "job_hints key: char[JOB_COMM_LEN]");
+_Static_assert(sizeof(*job_hints.max_entries) == JOB_HINTS_MAX_ENTRIES * sizeof(int),
+	       "job_hints max_entries is JOB_HINTS_MAX_ENTRIES");
+_Static_assert(sizeof(*job_hints.key) == JOB_COMM_LEN, "job_hints key size");
+_Static_assert(sizeof(*job_hints.value) == JOB_HINT_VALUE_SIZE, "job_hints value size");
 
+/* What userspace writes into a task's `job_lens` storage: struct job_len (the contract). */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -58,25 +81,19 @@ struct {
 	__type(value, struct job_len);
 } job_lens SEC(".maps");
 
+_Static_assert(sizeof(struct job_len) == JOB_LEN_SIZE, "struct job_len size");
+
 /*
- * One record per exec (userspace matches the new command line) and per
- * thread exit (userspace adds up what each program ran, to learn lengths).
- * Layout shared with sched-rust/schedulers/job-hints (exec.rs).
+ * One struct exec_event per exec (userspace matches the new command line)
+ * and per thread exit (userspace adds up what each program ran, to learn
+ * lengths).
  */
-enum job_event_kind { JOB_EXEC = 1, JOB_EXIT = 2 };
-
-struct exec_event {
-	u32 pid;
-	u32 tgid;
-	u32 kind;         /* enum job_event_kind */
-	u32 pad;
-	u64 runtime_ns;   /* JOB_EXIT: the thread's CPU time */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
+	__uint(max_entries, JOB_EXECS_BYTES);
 } job_execs SEC(".maps");
+
+_Static_assert(sizeof(struct exec_event) == JOB_EXEC_EVENT_SIZE, "struct exec_event size");
 
 u64 stat_execs;        /* execs reported to userspace */
 u64 stat_exec_drops;   /* execs not reported: ring buffer full (nobody reading) */
@@ -172,49 +189,16 @@ static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
 }
 
-/* A task name as the kernel keeps it: 16 bytes, NUL-padded. */
-struct comm_buf {
-	union {
-		char c[COMM_LEN];
-		u64 w[2];
-	};
-};
-
 /*
  * Expected runtime from job_hints: the entry for the longest prefix of the
  * name, 0 if none. A global (not inlined) function: the verifier checks it
- * once instead of at every call site. Prefixes are built by masking the two
- * 8-byte halves of the name, which keeps the verifier's work small.
+ * once instead of at every call site.
  */
 __noinline u64 hint_lookup(const struct comm_buf *name)
 {
-	u64 key[2], lo, hi, *v;
-	int i, j, len = COMM_LEN - 1;
+	u64 *v = comm_prefix_lookup(&job_hints, name);
 
-	if (!name)
-		return 0;
-	lo = name->w[0];
-	hi = name->w[1];
-	bpf_for(i, 0, COMM_LEN - 1) {
-		if (!name->c[i]) {
-			len = i;
-			break;
-		}
-	}
-	bpf_for(j, 0, len) {
-		i = len - j; /* prefix length, longest first */
-		if (i >= 8) {
-			key[0] = lo;
-			key[1] = i == 8 ? 0 : hi & ((1ULL << ((i - 8) * 8)) - 1);
-		} else {
-			key[0] = lo & ((1ULL << (i * 8)) - 1);
-			key[1] = 0;
-		}
-		v = bpf_map_lookup_elem(&job_hints, key);
-		if (v)
-			return *v;
-	}
-	return 0;
+	return v ? *v : 0;
 }
 
 /*
@@ -317,5 +301,262 @@ static __always_inline void refresh_estimate(struct task_struct *p,
 		tctx->source = SRC_HISTORY;
 	}
 }
+
+/* ==== the scheduling core ================================================ */
+
+u64 stat_direct;      /* wakeups sent straight to an idle CPU */
+u64 stat_rescued;     /* waiting tasks run by the starvation guard */
+u64 stat_kept;        /* slice ends where the running task stayed ahead of the queue */
+
+u64 next_seq;         /* spawn order, for the tie-breaker */
+u64 last_guard_check; /* when the starvation guard last looked */
+
+static __always_inline bool joblen_key(struct task_struct *p,
+				       struct task_ctx *tctx, u64 extra, u64 *key);
+
+/* Queue order: length in ~us in the high bits, spawn order in the low 20. */
+static __always_inline u64 order_key(u64 len_ns, u64 seq)
+{
+	return ((len_ns >> 10) << 20) | (seq & 0xfffff);
+}
+
+/*
+ * Expected CPU time still to come. A job past its estimate counts as about
+ * to finish (0), so it stays ahead of its unstarted equals and runs to
+ * completion; estimates are often low (slow machine, wrong unit), and
+ * pushing an overrunning job back would make equal jobs share the CPU
+ * round-robin. A wildly wrong hint can therefore hold a CPU until the job
+ * ends (the starvation guard still serves the others).
+ */
+static __always_inline u64 remaining_ns(u64 expected_ns, u64 run_ns)
+{
+	return expected_ns > run_ns ? expected_ns - run_ns : 0;
+}
+
+/*
+ * How long @tctx's job is expected to run (*expected) and has run (*run),
+ * counting @extra ns not charged yet. A task of unknown length counts as a
+ * fresh job as long as its CPU burst (the longer of its average and current
+ * one); false if that is below @min_burst_ns (a short-burst task).
+ */
+static __always_inline bool job_length(struct task_ctx *tctx, u64 extra,
+				       u64 min_burst_ns, u64 *expected, u64 *run)
+{
+	u64 est;
+
+	if (tctx->source != SRC_HISTORY) {
+		*expected = tctx->expected_ns;
+		*run = tctx->job_run_ns + extra;
+		return true;
+	}
+	est = MAX(tctx->avg_burst_ns, tctx->burst_ns + extra);
+	*expected = est;
+	*run = 0;
+	return est >= min_burst_ns;
+}
+
+/* A wakeup that finds an idle CPU runs there at once, without queueing. */
+static __always_inline s32 joblen_select_cpu(struct task_struct *p, s32 prev_cpu,
+					     u64 wake_flags)
+{
+	bool is_idle = false;
+	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+
+	if (is_idle) {
+		stat_add(&stat_direct, 1);
+		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
+	}
+	return cpu;
+}
+
+/* Before @p is queued: its estimate is current and its wait starts now. */
+static __always_inline void joblen_queued(struct task_struct *p,
+					  struct task_ctx *tctx, u64 enq_flags)
+{
+	refresh_estimate(p, tctx, enq_flags & SCX_ENQ_WAKEUP);
+	tctx->queued_at = scx_now();
+}
+
+/*
+ * The kernel asks for the next task while the current one (@prev) is still
+ * on the CPU and in no queue: if its slice ran out but it is still ahead of
+ * everything queued, keep it running instead of switching to the head of
+ * the queue. Without this, a job longer than one slice would lose the CPU to
+ * an equal job at every slice end (round-robin among equals).
+ */
+static __always_inline bool keep_running(struct task_struct *prev)
+{
+	struct task_struct *head;
+	struct task_ctx *tctx;
+	bool keep = true;
+	u64 key;
+
+	if (!(prev->scx.flags & SCX_TASK_QUEUED))
+		return false; /* going to sleep or exiting */
+	tctx = task_ctx(prev);
+	if (!tctx)
+		return false;
+	refresh_estimate(prev, tctx, false); /* renamed while running? */
+	if (!joblen_key(prev, tctx, scx_now() - tctx->started_at, &key))
+		return false;
+	bpf_for_each(scx_dsq, head, JOB_DSQ, 0) {
+		keep = !vtime_before(head->scx.dsq_vtime, key);
+		break;
+	}
+	if (keep) {
+		scx_set_slice(prev, slice_us * NSEC_PER_USEC);
+		stat_add(&stat_kept, 1);
+	}
+	return keep;
+}
+
+/*
+ * Starvation guard: scanning from the back of the job queue (at most
+ * GUARD_SCAN tasks), run the first task that has waited longer than
+ * max_wait_ms. Scanning, not just the last task, because the last one may
+ * be the same task every time while others behind the front also wait.
+ */
+static __always_inline bool rescue_starved(s32 cpu)
+{
+	u64 now = scx_now(), limit = (u64)max_wait_ms * NSEC_PER_MSEC;
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	bool moved = false;
+	int i;
+
+	/* looking once a millisecond is plenty */
+	if (now - last_guard_check < NSEC_PER_MSEC)
+		return false;
+	last_guard_check = now;
+
+	if (bpf_iter_scx_dsq_new(&it, JOB_DSQ, SCX_DSQ_ITER_REV)) {
+		bpf_iter_scx_dsq_destroy(&it);
+		return false;
+	}
+	bpf_for(i, 0, GUARD_SCAN) {
+		struct task_ctx *tctx;
+
+		p = bpf_iter_scx_dsq_next(&it);
+		if (!p)
+			break;
+		tctx = task_ctx(p);
+		if (!tctx || now - tctx->queued_at <= limit ||
+		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		moved = scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0);
+		break;
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	if (moved)
+		stat_add(&stat_rescued, 1);
+	return moved;
+}
+
+/* Starved tasks first, then the system lane, then the running job if still first, then the queue. */
+static __always_inline void joblen_dispatch(s32 cpu, struct task_struct *prev)
+{
+	if (rescue_starved(cpu))
+		return;
+#ifdef SYS_DSQ
+	if (scx_move_to_local(SYS_DSQ))
+		return;
+#endif
+	if (prev && keep_running(prev))
+		return;
+	scx_move_to_local(JOB_DSQ);
+}
+
+/* @p gets a CPU: its run starts now. */
+static __always_inline void joblen_running(struct task_struct *p, struct task_ctx *tctx)
+{
+	if (!tctx)
+		return;
+	/*
+	 * A task can rename itself and first run under the new name without an
+	 * enqueue (a wakeup sent straight to an idle CPU): notice the new job
+	 * here, so the CPU time it runs from now on is charged to it.
+	 */
+	refresh_estimate(p, tctx, false);
+	tctx->started_at = scx_now();
+}
+
+/* @p leaves the CPU: charge the run to its job and burst; returns its length in ns. */
+static __always_inline u64 joblen_stopping(struct task_struct *p, struct task_ctx *tctx,
+					   bool runnable)
+{
+	u64 used;
+
+	if (!tctx || !tctx->started_at)
+		return 0;
+	/* renamed during this run (a new job): the run counts for the new job */
+	refresh_estimate(p, tctx, false);
+	used = scx_now() - tctx->started_at;
+	tctx->burst_ns += used;
+	tctx->job_run_ns += used;
+	if (!runnable) {
+		/* going to sleep: the burst is over, fold it into the average */
+		tctx->avg_burst_ns = (tctx->avg_burst_ns * 3 + tctx->burst_ns) / 4;
+		tctx->burst_ns = 0;
+	}
+	return used;
+}
+
+/* A new task: its context, and its place in spawn order. */
+static __always_inline s32 joblen_init_task(struct task_struct *p)
+{
+	struct task_ctx *tctx;
+
+	tctx = bpf_task_storage_get(&task_ctxs, p, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tctx)
+		return -ENOMEM;
+	tctx->seq = __sync_fetch_and_add(&next_seq, 1);
+	return 0;
+}
+
+static __always_inline s32 joblen_init(void)
+{
+#ifdef SYS_DSQ
+	s32 ret = scx_bpf_create_dsq(SYS_DSQ, -1);
+
+	if (ret)
+		return ret;
+#endif
+	return scx_bpf_create_dsq(JOB_DSQ, -1);
+}
+
+#ifdef SYS_DSQ
+/*
+ * The system lane's enqueue: true and @p's key if @p goes to the job queue
+ * (counted by where its length came from), false if it goes to the system
+ * lane (a task whose bursts stay below sys_burst_us, or one without context).
+ */
+static __always_inline bool lane_enqueue(struct task_struct *p, u64 enq_flags, u64 *key)
+{
+	struct task_ctx *tctx = task_ctx(p);
+
+	if (!tctx)
+		return false;
+	joblen_queued(p, tctx, enq_flags);
+	if (!joblen_key(p, tctx, 0, key)) {
+		stat_add(&stat_sys, 1);
+		return false;
+	}
+	if (tctx->source == SRC_HINT)
+		stat_add(&stat_hinted, 1);
+	else if (tctx->source == SRC_NAME)
+		stat_add(&stat_named, 1);
+	else
+		stat_add(&stat_history, 1);
+	return true;
+}
+
+/* The system lane's key: joblen_key() for a task whose bursts reach sys_burst_us. */
+static __always_inline bool lane_length(struct task_ctx *tctx, u64 extra,
+					u64 *expected, u64 *run)
+{
+	return job_length(tctx, extra, sys_burst_us * NSEC_PER_USEC, expected, run);
+}
+#endif /* SYS_DSQ */
 
 #endif /* __SCX_JOBLEN_BPF_H */

@@ -23,10 +23,6 @@
 
 SCX_LICENSE_GPL;
 
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
 #define EDF_DSQ 0
 
 /* Time slice, in microseconds. */

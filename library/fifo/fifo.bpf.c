@@ -14,6 +14,10 @@
  * slices while short ones wait behind it, and a wakeup waits up to
  * (queue length x slice) when every CPU is busy. One shared queue is a point
  * of contention on machines with many CPUs.
+ *
+ * This is also the template for new schedulers (bpf-templates/fifo/fifo.bpf.c
+ * is a link to this file): copy it and keep the shape - policy comment,
+ * params, stats, callbacks, exit record, ops table last.
  */
 #include "scx_common.bpf.h"
 
@@ -24,6 +28,7 @@ SCX_PARAM(u64, slice_us, 20000);
 
 u64 stat_enqueued;     /* tasks put on the global queue */
 u64 stat_direct;       /* wakeups sent straight to an idle CPU */
+u64 stat_slice_ns;     /* total slice time handed out (÷ picks = the slice in use) */
 
 UEI_DEFINE(uei);
 
@@ -36,6 +41,7 @@ s32 BPF_STRUCT_OPS(fifo_select_cpu, struct task_struct *p, s32 prev_cpu,
 	/* An idle CPU was found: run there right away, no queueing. */
 	if (is_idle) {
 		stat_add(&stat_direct, 1);
+		stat_add(&stat_slice_ns, slice_us * NSEC_PER_USEC);
 		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
 	}
 	return cpu;
@@ -44,6 +50,7 @@ s32 BPF_STRUCT_OPS(fifo_select_cpu, struct task_struct *p, s32 prev_cpu,
 void BPF_STRUCT_OPS(fifo_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	stat_add(&stat_enqueued, 1);
+	stat_add(&stat_slice_ns, slice_us * NSEC_PER_USEC);
 	scx_insert(p, SCX_DSQ_GLOBAL, slice_us * NSEC_PER_USEC, enq_flags);
 }
 

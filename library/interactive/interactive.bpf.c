@@ -27,10 +27,6 @@
 
 SCX_LICENSE_GPL;
 
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
 #define WAKE_DSQ 0 /* interactive wakeups, FIFO, served first */
 #define HOG_DSQ 1  /* everything else, FIFO */
 #define MAX_CPUS 1024

@@ -23,10 +23,6 @@
 
 SCX_LICENSE_GPL;
 
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
 #define MAX_CPUS 1024 /* DSQ i is CPU i's queue */
 
 /* Time slice, in microseconds. */

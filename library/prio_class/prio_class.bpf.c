@@ -31,14 +31,6 @@
 
 SCX_LICENSE_GPL;
 
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-#ifndef PF_KTHREAD
-#define PF_KTHREAD 0x00200000
-#endif
-
-#define COMM_LEN 16
 #define NR_CLASSES 4 /* DSQ c is class c's queue */
 #define CLS_LATENCY 0
 #define CLS_NORMAL 1
@@ -98,13 +90,6 @@ u64 class_served_at[NR_CLASSES];
 /* class_vtime of the class served last: idle classes catch up to it */
 u64 vtime_now;
 
-struct comm_buf {
-	union {
-		char c[COMM_LEN];
-		u64 w[2];
-	};
-};
-
 static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 {
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
@@ -136,39 +121,15 @@ static __always_inline bool is_build_tool(u64 lo)
 
 /*
  * class_of_comm entry for the longest prefix of the name: class + 1, or 0 if
- * none. Global (verified once); prefixes are built by masking the name's two
- * 8-byte halves.
+ * none. Global: the verifier checks the prefix loop once.
  */
 __noinline u32 mapped_class(const struct comm_buf *name)
 {
-	u64 key[2], lo, hi;
-	int i, j, len = COMM_LEN - 1;
-	u32 *v;
+	u32 *v = comm_prefix_lookup(&class_of_comm, name);
 
-	if (!name)
+	if (!v)
 		return 0;
-	lo = name->w[0];
-	hi = name->w[1];
-	bpf_for(i, 0, COMM_LEN - 1) {
-		if (!name->c[i]) {
-			len = i;
-			break;
-		}
-	}
-	bpf_for(j, 0, len) {
-		i = len - j; /* prefix length, longest first */
-		if (i >= 8) {
-			key[0] = lo;
-			key[1] = i == 8 ? 0 : hi & ((1ULL << ((i - 8) * 8)) - 1);
-		} else {
-			key[0] = lo & ((1ULL << (i * 8)) - 1);
-			key[1] = 0;
-		}
-		v = bpf_map_lookup_elem(&class_of_comm, key);
-		if (v)
-			return (*v < NR_CLASSES ? *v : CLS_NORMAL) + 1;
-	}
-	return 0;
+	return (*v < NR_CLASSES ? *v : CLS_NORMAL) + 1;
 }
 
 static __always_inline u32 class_weight(u32 cls)

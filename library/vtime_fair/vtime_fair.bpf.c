@@ -21,10 +21,6 @@
 
 SCX_LICENSE_GPL;
 
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
 #define FAIR_DSQ 0
 
 /* Time slice, in microseconds. */
