@@ -5,7 +5,7 @@
 import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
 import { LibraryStore } from './library/store.js';
 import { Monitor, type MonitorConfig, type MonitorEvent, type MonitorStatus } from './monitor.js';
-import { getBuild } from './toolchain/builds.js';
+import { getBuild } from './builds/build.js';
 import type { TargetKind } from './model/target.js';
 import { TargetManager, type JobHints, type TargetManagerOptions } from './targets.js';
 import type { Actor } from './targets/audit.js';

@@ -43,7 +43,7 @@ export function stateDir(): string {
 }
 
 /** Scratch space for VM runs; each run takes a unique subdirectory. */
-/** Where builds are kept: <state>/builds/<build id>/ (core/toolchain/builds.ts). */
+/** Where builds are kept: <state>/builds/<build id>/ (core/builds/build.ts). */
 export function buildsDir(): string {
   return join(stateDir(), 'builds');
 }

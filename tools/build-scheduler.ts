@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
-import { BuildRecord, buildScheduler } from '../core/toolchain/builds.js';
-import { buildScxEntry } from '../core/scx/build.js';
+import { BuildRecord, buildScheduler } from '../core/builds/build.js';
+import { buildScxEntry } from '../core/builds/scx-build.js';
 import { applyPatch } from '../core/toolchain/patch.js';
 import { resolveInWorkspace } from '../core/workspace.js';
 import { defineTool } from './define.js';
@@ -61,7 +61,7 @@ export const buildSchedulerTool = defineTool({
       const e = await store.get(input.entry);
       if (input.preset) params = { ...store.preset(input.entry, input.preset).params, ...(input.params ?? {}) };
       if (e.entry.kind === 'scx') {
-        // a sched-ext/scx binary: no compile, a build record of binary + arguments (core/scx/build.ts)
+        // a sched-ext/scx binary: no compile, a build record of binary + arguments (core/builds/scx-build.ts)
         if (input.patch) throw new ScxError('BAD_INPUT', `${input.entry} is a prebuilt sched-ext/scx binary: there is no source to patch`, 'set its options with params, or patch one of the BPF library entries');
         const rec = await buildScxEntry({ entry: e.entry, params, kernel });
         return {

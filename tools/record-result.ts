@@ -4,7 +4,7 @@ import { Fingerprint } from '../core/model/fingerprint.js';
 import { direction, improvementPct, inferOutcome } from '../core/library/history.js';
 import { LibraryEntry, Tag } from '../core/model/entry.js';
 import { declaredParams } from '../core/toolchain/params.js';
-import { buildSource, getBuild, type BuildRecord } from '../core/toolchain/builds.js';
+import { buildSource, getBuild, type BuildRecord } from '../core/builds/build.js';
 import { TargetKind } from '../core/model/target.js';
 import { defineTool } from './define.js';
 import { BuildId, EntryName } from '../core/model/names.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { getBuild } from '../core/toolchain/builds.js';
-import { ProgramStats } from '../core/verify.js';
-import { KERNEL_SPEC, verifyOnKernels } from '../core/verify-kernels.js';
+import { getBuild } from '../core/builds/build.js';
+import { ProgramStats } from '../core/builds/verify.js';
+import { KERNEL_SPEC, verifyOnKernels } from '../core/builds/verify-kernels.js';
 import { LoadFailure } from '../core/sandbox/verifier-log.js';
 import { SandboxResult } from '../core/sandbox/results.js';
 import { defineTool } from './define.js';

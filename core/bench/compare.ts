@@ -10,10 +10,10 @@ import type { KernelInfo } from '../kernel/fetch.js';
 import { ScxError } from '../errors.js';
 import type { HistoryInput, LibraryStore } from '../library/store.js';
 import { loaderAvailable } from '../sandbox/image.js';
-import { buildPaths, buildSource, getBuild, type BuildRecord } from '../toolchain/builds.js';
+import { buildPaths, buildSource, getBuild, type BuildRecord } from '../builds/build.js';
 import { chartForResult, markdownSection } from './report.js';
 import { runBenchmark, type BenchmarkResult, type Candidate, type WorkloadProfile } from './runner.js';
-import { isScxBuild, scxCommand } from '../scx/build.js';
+import { isScxBuild, scxCommand } from '../builds/scx-build.js';
 import { simPolicyFor, type Workload } from './workloads.js';
 
 export interface CompareOptions {

@@ -32,8 +32,8 @@ import { compileBpf } from '../toolchain/compile.js';
 import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
-import { installedScxEntries, scxCandidate } from '../scx/bench.js';
-import { peerSection } from '../scx/peers.js';
+import { installedScxEntries, scxCandidate } from './scx-candidates.js';
+import { peerSection } from './scx-peers.js';
 import type { LibraryEntry as FullLibraryEntry } from '../model/entry.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
 import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
@@ -102,7 +102,7 @@ export async function buildSchedulers(kernel: KernelInfo, names: readonly string
         continue;
       }
       if ((entry as { kind?: string }).kind === 'scx') {
-        // a sched-ext/scx binary: nothing to compile, run with its own defaults (core/scx/bench.ts)
+        // a sched-ext/scx binary: nothing to compile, run with its own defaults (core/bench/scx-candidates.ts)
         const c = scxCandidate(entry as unknown as FullLibraryEntry);
         out.push(c);
         o.log(c.skipped ? `not benchmarked: ${c.skipped}` : `scx binary ${c.candidate.object}`);
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
   }
   await writeFile(join(chartDir, 'results.json'), jsonReport(results, meta));
   const previous = existsSync(outMd) ? extractAnalysis(readFileSync(outMd, 'utf8')) : null;
-  // the side-by-side with sched-ext/scx's schedulers, when they ran (core/scx/peers.ts)
+  // the side-by-side with sched-ext/scx's schedulers, when they ran (core/bench/scx-peers.ts)
   const peers = peerSection(results, (n) => ran.some((x) => x.candidates.some((c) => c.name === n && c.scx)));
   await writeFile(outMd, markdownReport(results, meta, charts, previous) + (peers ? `\n${peers}` : ''));
   say(`wrote ${relative(process.cwd(), outMd)} and ${relative(process.cwd(), chartDir)}/ (${readdirSync(chartDir).length} files)`);

@@ -11,9 +11,9 @@ import { ensureKernel } from '../kernel/fetch.js';
 import { stateDir, templatesDir } from '../paths.js';
 import { ensureGuestImage } from '../sandbox/image.js';
 import { runSandboxJob } from '../sandbox/session.js';
-import { buildScheduler } from '../toolchain/builds.js';
+import { buildScheduler } from '../builds/build.js';
 import { compileBpf } from '../toolchain/compile.js';
-import { verifyBuild } from '../verify.js';
+import { verifyBuild } from '../builds/verify.js';
 import { summarize } from '../model/stats.js';
 import { formatTable } from './table.js';
 

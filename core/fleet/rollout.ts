@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { ScxError } from '../errors.js';
-import { getBuild, buildPaths, requireVerified, type BuildRecord } from '../toolchain/builds.js';
+import { getBuild, buildPaths, requireVerified, type BuildRecord } from '../builds/build.js';
 import { loaderDir } from '../sandbox/image.js';
 import { repoRoot } from '../paths.js';
 import type { HistoryInput } from '../library/history.js';

@@ -1,6 +1,6 @@
 /**
  * The name rules, each one regular expression defined here once: a build id (12 hex characters of
- * a sha256, see core/toolchain/builds.ts), a library entry's name (also its directory under library/
+ * a sha256, see core/builds/build.ts), a library entry's name (also its directory under library/
  * and the struct_ops name prefix), and a preset's name (a file name inside the entry's presets).
  * Tools, the store, history and fleet state all check names with these.
  */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildsDir, repoRoot, stateDir } from '../../core/paths.js';
-import { buildScheduler, getBuild } from '../../core/toolchain/builds.js';
+import { buildScheduler, getBuild } from '../../core/builds/build.js';
 import { kernel } from '../helpers.js';
 
 describe('build records (real clang)', () => {

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheDir, repoRoot } from '../../core/paths.js';
 import { SandboxSession } from '../../core/sandbox/session.js';
 import { compileBpf } from '../../core/toolchain/compile.js';
-import { buildScheduler } from '../../core/toolchain/builds.js';
-import { verifyBuild } from '../../core/verify.js';
+import { buildScheduler } from '../../core/builds/build.js';
+import { verifyBuild } from '../../core/builds/verify.js';
 import { kernel } from '../helpers.js';
 
 const dir = join(repoRoot, '.scx-work', `host-in-guest-${randomBytes(4).toString('hex')}`);

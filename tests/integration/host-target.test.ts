@@ -15,7 +15,7 @@ import { ScxEngines } from '../../core/engines.js';
 import { MonitorConfig } from '../../core/monitor.js';
 import { loaderAvailable } from '../../core/sandbox/image.js';
 import { HostBackend, TargetManager } from '../../core/targets.js';
-import { buildScheduler, saveBuild, type BuildRecord } from '../../core/toolchain/builds.js';
+import { buildScheduler, saveBuild, type BuildRecord } from '../../core/builds/build.js';
 import { repoRoot } from '../../core/paths.js';
 import { kernel } from '../helpers.js';
 

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../core/engines.js';
 import { MonitorConfig, type MonitorStatus } from '../../core/monitor.js';
 import { repoRoot } from '../../core/paths.js';
-import { buildScheduler } from '../../core/toolchain/builds.js';
-import { verifyBuild } from '../../core/verify.js';
+import { buildScheduler } from '../../core/builds/build.js';
+import { verifyBuild } from '../../core/builds/verify.js';
 import type { LibraryEntry } from '../../core/model/entry.js';
 
 const src = (f: string) => readFileSync(join(repoRoot, f), 'utf8');

@@ -11,8 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureKernel } from '../../core/kernel/fetch.js';
 import { ensureHostKernel, hostKernelPaths, hostKernelRefusal } from '../../core/kernel/host.js';
 import { repoRoot } from '../../core/paths.js';
-import { buildScheduler, getBuild, requireVerified, verificationOn } from '../../core/toolchain/builds.js';
-import { verifyOnKernels } from '../../core/verify-kernels.js';
+import { buildScheduler, getBuild, requireVerified, verificationOn } from '../../core/builds/build.js';
+import { verifyOnKernels } from '../../core/builds/verify-kernels.js';
 import { kernel } from '../helpers.js';
 
 const OLDER = '7.2.12+deb13-amd64'; // trixie-backports; its BTF has no scx_bpf_task_set_slice

@@ -1,10 +1,10 @@
 /**
- * The side-by-side of core/scx/peers.ts: best scx scheduler vs our best on a fixture's primary
+ * The side-by-side of core/bench/scx-peers.ts: best scx scheduler vs our best on a fixture's primary
  * metric, the ratio in the metric's direction, and the spread verdict.
  */
 import { describe, expect, it } from 'vitest';
 import type { BenchmarkResult, PolicyResult } from '../../core/bench/runner.js';
-import { peerRows, peerSection } from '../../core/scx/peers.js';
+import { peerRows, peerSection } from '../../core/bench/scx-peers.js';
 
 const pol = (name: string, values: number[], isDefault = false): PolicyResult => ({
   name, isDefault, source: name, status: 'ok', runs: [], failures: [], contendedRuns: 0,

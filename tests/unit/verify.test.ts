@@ -1,6 +1,6 @@
 /** verify_bpf's per-program numbers: bpftool's program list merged with the loader's verifier statistics. */
 import { describe, expect, it } from 'vitest';
-import { parseProgShow, withVerifierStats } from '../../core/verify.js';
+import { parseProgShow, withVerifierStats } from '../../core/builds/verify.js';
 
 const progShow = JSON.stringify([
   { id: 41, type: 'struct_ops', name: 'computed_key_en', verified_insns: 12, bytes_xlated: 96, bytes_jited: 70 },

@@ -4,7 +4,7 @@
  * whether the gap is larger than the run-to-run spread (min–max of the counted runs do not overlap).
  * A markdown section for the benchmark report (npm run bench).
  */
-import type { BenchmarkResult, PolicyResult } from '../bench/runner.js';
+import type { BenchmarkResult, PolicyResult } from './runner.js';
 
 export interface PeerRow {
   workload: string;

@@ -8,10 +8,10 @@
  */
 import { saveLog } from '../logs.js';
 import { SandboxSession } from '../sandbox/session.js';
-import { recordVerification, saveBuild, type BuildRecord } from '../toolchain/builds.js';
-import type { VerifyOptions, VerifyReport } from '../verify.js';
-import { scxCommand } from './build.js';
-import { startScxInGuest, stopScxInGuest } from './guest.js';
+import { recordVerification, saveBuild, type BuildRecord } from './build.js';
+import type { VerifyOptions, VerifyReport } from './verify-report.js';
+import { scxCommand } from './scx-build.js';
+import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
 
 export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { binary, args, opsName } = scxCommand(build);

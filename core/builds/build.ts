@@ -15,12 +15,12 @@ import type { ParamSpec } from '../model/entry.js';
 import { sha256Hex } from '../model/hash.js';
 import { BUILD_ID_RE } from '../model/names.js';
 import { buildsDir } from '../paths.js';
-import { compileBpf, type Diagnostic } from './compile.js';
-import { applyParams } from './params.js';
-import { Finding, staticCheck } from './static-check.js';
+import { compileBpf, type Diagnostic } from '../toolchain/compile.js';
+import { applyParams } from '../toolchain/params.js';
+import { Finding, staticCheck } from '../toolchain/static-check.js';
 
 export const BuildOrigin = z.object({
-  kind: z.enum(['library', 'source', 'path', 'patch', 'scx']).describe('scx: a sched-ext/scx scheduler binary (core/scx/build.ts), no .bpf.o'),
+  kind: z.enum(['library', 'source', 'path', 'patch', 'scx']).describe('scx: a sched-ext/scx scheduler binary (core/builds/scx-build.ts), no .bpf.o'),
   entry: z.string().optional(),
   version: z.number().optional(),
   path: z.string().optional(),

@@ -3,48 +3,21 @@
  * Load (the verifier), a stress run under the scheduler, the sched_ext state after
  * it, per-program verifier statistics, unload. The verdict is written into the build.
  */
-import { z } from 'zod';
-import { ScxError } from './errors.js';
-import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type BuildRecord } from './toolchain/builds.js';
-import { listLoops } from './toolchain/static-check.js';
-import { saveLog } from './logs.js';
-import type { LoadFailure } from './sandbox/verifier-log.js';
-import { SandboxSession, type SessionOptions } from './sandbox/session.js';
-import { SandboxResult } from './sandbox/results.js';
-import { loaderAvailable } from './sandbox/image.js';
-import { isScxBuild } from './scx/build.js';
-import { verifyScxBuild } from './scx/verify.js';
+import { ScxError } from '../errors.js';
+import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type BuildRecord } from './build.js';
+import { listLoops } from '../toolchain/static-check.js';
+import { saveLog } from '../logs.js';
+import type { LoadFailure } from '../sandbox/verifier-log.js';
+import { SandboxSession } from '../sandbox/session.js';
+import { loaderAvailable } from '../sandbox/image.js';
+import { isScxBuild } from './scx-build.js';
+import { verifyScxBuild } from './scx-verify.js';
+import { ProgramStats, VerifyReport, type VerifyOptions } from './verify-report.js';
+
+export { ProgramStats, VerifyReport, type VerifyOptions };
 
 /** Watchdog timeout while verifying: a task runnable this long without running means the scheduler stalls it. */
 export const STRESS_WATCHDOG_MS = 5000;
-
-export const ProgramStats = z.object({
-  name: z.string(),
-  verifiedInsns: z.number().nullable().describe('instructions the verifier processed (veristat\'s "insns")'),
-  totalStates: z.number().nullable().describe('verifier states explored (veristat\'s "states")'),
-  peakStates: z.number().nullable().describe('most states kept at once (veristat\'s "peak states")'),
-  maxStatesPerInsn: z.number().nullable(),
-  verificationTimeUs: z.number().nullable().describe('time the verifier took for this program (under emulation: slow, compare only within one machine)'),
-  stackDepth: z.number().nullable().describe('deepest stack frame, bytes (of 512)'),
-  xlatedBytes: z.number().nullable(),
-  jitedBytes: z.number().nullable(),
-});
-export type ProgramStats = z.infer<typeof ProgramStats>;
-
-export const VerifyReport = z.object({
-  buildId: z.string(),
-  verdict: z.enum(['pass', 'fail']),
-  reasons: z.array(z.string()).describe('why it failed, or what passed'),
-  programs: z.array(ProgramStats),
-  stressSeconds: z.number(),
-  sandbox: SandboxResult,
-});
-export type VerifyReport = z.infer<typeof VerifyReport>;
-
-export interface VerifyOptions extends SessionOptions {
-  stressSeconds?: number;
-  onProgress?: (message: string, step: number, total: number) => void;
-}
 
 /** Parse `bpftool -j prog show` for the struct_ops programs of the loaded scheduler. */
 export function parseProgShow(json: string): ProgramStats[] {

@@ -11,8 +11,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScxError } from '../errors.js';
 import type { LibraryEntry } from '../model/entry.js';
-import { buildPaths, getBuild, saveBuild, type BuildRecord } from '../toolchain/builds.js';
-import { requireScx, scxArgs } from './catalog.js';
+import { buildPaths, getBuild, saveBuild, type BuildRecord } from './build.js';
+import { requireScx, scxArgs } from '../scx/catalog.js';
 
 export function isScxBuild(rec: BuildRecord): boolean {
   return rec.origin.kind === 'scx';

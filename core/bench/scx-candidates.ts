@@ -4,10 +4,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Candidate } from '../bench/runner.js';
+import type { Candidate } from './runner.js';
 import { LibraryEntry } from '../model/entry.js';
 import { repoRoot } from '../paths.js';
-import { scxAvailability } from './catalog.js';
+import { scxAvailability } from '../scx/catalog.js';
 
 /** The benchmark candidate of an scx entry, or why it is not benchmarked (not installed, failed to build). */
 export function scxCandidate(entry: LibraryEntry): { candidate: Candidate; skipped?: string } {

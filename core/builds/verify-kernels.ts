@@ -4,10 +4,10 @@
  * this host's own), and keeps a verdict and the verifier's numbers per kernel. kfuncs and the
  * verifier differ between releases: a build that loads on 7.3 can fail to link on 7.2.
  */
-import { ScxError } from './errors.js';
-import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
-import { ensureHostKernel } from './kernel/host.js';
-import type { LoadFailure } from './sandbox/verifier-log.js';
+import { ScxError } from '../errors.js';
+import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
+import { ensureHostKernel } from '../kernel/host.js';
+import type { LoadFailure } from '../sandbox/verifier-log.js';
 import { verifyBuild, type ProgramStats, type VerifyOptions, type VerifyReport } from './verify.js';
 
 /** "sandbox" (the default sandbox kernel), "host" (this machine's own kernel), or a Debian release. */
