@@ -183,5 +183,12 @@ describe('search_library with an objective (seed library)', () => {
     expect(h.text).toBeGreaterThanOrEqual(0.86);
     expect(h.withObjective).toBeGreaterThanOrEqual(0.93);
     expect(h.withObjective).toBeGreaterThan(h.text);
+    // real questions from issue trackers (fixtures/search/heldout4.json), never tuned on: far from the
+    // issue's 0.9 / 1.0; measured blind once at 0.65 / 0.875, and must not fall below that
+    const r = got.heldout4!;
+    console.log([`heldout4 (real questions, never tuned on) misses:`, ...r.misses.map((m) => `  (${m.mode}) want ${m.want}, got ${m.got}: "${m.description.slice(0, 70)}"`)].join('\n'));
+    expect(r.n).toBeGreaterThanOrEqual(40);
+    expect(r.text).toBeGreaterThanOrEqual(0.65);
+    expect(r.withObjective).toBeGreaterThanOrEqual(0.875);
   }, 60_000);
 });
