@@ -68,6 +68,15 @@
 #define PF_KTHREAD 0x00200000
 #endif
 
+/* Per-task state: a task-storage map @name of @vtype values, created in init_task. */
+#define SCX_TASK_STORAGE(name, vtype)                                        \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_TASK_STORAGE);                     \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                        \
+		__type(key, int);                                            \
+		__type(value, vtype);                                        \
+	} name SEC(".maps")
+
 /* ---- statistics ------------------------------------------------------- */
 
 /* Counters are racy across CPUs by design only if you use plain ++: use this. */

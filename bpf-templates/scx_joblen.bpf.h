@@ -74,12 +74,7 @@ _Static_assert(sizeof(*job_hints.key) == JOB_COMM_LEN, "job_hints key size");
 _Static_assert(sizeof(*job_hints.value) == JOB_HINT_VALUE_SIZE, "job_hints value size");
 
 /* What userspace writes into a task's `job_lens` storage: struct job_len (the contract). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct job_len);
-} job_lens SEC(".maps");
+SCX_TASK_STORAGE(job_lens, struct job_len);
 
 _Static_assert(sizeof(struct job_len) == JOB_LEN_SIZE, "struct job_len size");
 
@@ -99,6 +94,25 @@ u64 stat_execs;        /* execs reported to userspace */
 u64 stat_exec_drops;   /* execs not reported: ring buffer full (nobody reading) */
 u64 stat_exec_hinted;  /* jobs sized from job_lens (argv/cgroup/pgid rules) */
 
+/* Tell userspace about @p (a JOB_EXEC or JOB_EXIT record); false if the ring buffer is full. */
+static __always_inline bool send_job_event(struct task_struct *p, u32 kind)
+{
+	struct exec_event *e = bpf_ringbuf_reserve(&job_execs, sizeof(*e), 0);
+
+	if (!e) {
+		stat_add(&stat_exec_drops, 1);
+		return false;
+	}
+	e->pid = p->pid;
+	e->tgid = p->tgid;
+	e->kind = kind;
+	e->pad = 0;
+	/* JOB_EXIT: the thread's CPU time; JOB_EXEC: what ran before the exec, not this job's */
+	e->runtime_ns = p->se.sum_exec_runtime;
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
 /*
  * A new program is a new job: forget the old image's length and tell
  * userspace, which matches the new command line and may write a new one.
@@ -108,21 +122,9 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(joblen_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	struct exec_event *e;
-
 	bpf_task_storage_delete(&job_lens, p);
-	e = bpf_ringbuf_reserve(&job_execs, sizeof(*e), 0);
-	if (!e) {
-		stat_add(&stat_exec_drops, 1);
-		return 0;
-	}
-	e->pid = p->pid;
-	e->tgid = p->tgid;
-	e->kind = JOB_EXEC;
-	e->pad = 0;
-	e->runtime_ns = p->se.sum_exec_runtime; /* what ran before the exec, not this job's */
-	bpf_ringbuf_submit(e, 0);
-	stat_add(&stat_execs, 1);
+	if (send_job_event(p, JOB_EXEC))
+		stat_add(&stat_execs, 1);
 	return 0;
 }
 
@@ -133,19 +135,7 @@ int BPF_PROG(joblen_exec, struct task_struct *p, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(joblen_exit, struct task_struct *p)
 {
-	struct exec_event *e;
-
-	e = bpf_ringbuf_reserve(&job_execs, sizeof(*e), 0);
-	if (!e) {
-		stat_add(&stat_exec_drops, 1);
-		return 0;
-	}
-	e->pid = p->pid;
-	e->tgid = p->tgid;
-	e->kind = JOB_EXIT;
-	e->pad = 0;
-	e->runtime_ns = p->se.sum_exec_runtime;
-	bpf_ringbuf_submit(e, 0);
+	send_job_event(p, JOB_EXIT);
 	return 0;
 }
 
@@ -177,12 +167,7 @@ struct task_ctx {
 	u64 queued_at;    /* when it was last queued */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 {

@@ -77,12 +77,7 @@ struct task_ctx {
 	u32 cls;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 /* Per class: weight-scaled CPU time received, and when it was last served. */
 u64 class_vtime[NR_CLASSES];

@@ -40,11 +40,12 @@ const sample: Record<string, string | number> = { argv: 'xz *', cgroup: '/batch.
 
 describe('scx_job_hints_intf.h against the BPF core', () => {
   it('the core declares the maps and programs the contract names, with its sizes', () => {
-    const maps = [...core.matchAll(/\}\s*(\w+)\s+SEC\("\.maps"\)/g)].map((m) => m[1]);
+    const maps = [...core.matchAll(/\}\s*(\w+)\s+SEC\("\.maps"\)|^SCX_TASK_STORAGE\((\w+),/gm)].map((m) => m[1] ?? m[2]);
     expect(maps).toEqual(expect.arrayContaining([str('JOB_HINTS_MAP'), str('JOB_LENS_MAP'), str('JOB_EXECS_MAP')]));
     const progs = [...core.matchAll(/^int BPF_PROG\((\w+)/gm)].map((m) => m[1]);
     expect(progs.sort()).toEqual([str('JOB_EXEC_PROG'), str('JOB_EXIT_PROG')].sort());
     expect(core).toMatch(new RegExp(`__uint\\(max_entries, ${num('JOB_HINTS_MAX_ENTRIES')}\\);\\s*__type\\(key, char\\[COMM_LEN\\]\\);\\s*__type\\(value, u64\\);\\s*\\} ${str('JOB_HINTS_MAP')} SEC`));
+    expect(core).toMatch(new RegExp(`^SCX_TASK_STORAGE\\(${str('JOB_LENS_MAP')}, struct job_len\\);`, 'm'));
     expect(core).toMatch(/^#include "scx_job_hints_intf\.h"$/m);
     // the compile-time checks that tie the declarations to the header stay in place
     for (const k of ['JOB_COMM_LEN', 'JOB_HINTS_MAX_ENTRIES', 'JOB_HINT_VALUE_SIZE', 'JOB_LEN_SIZE', 'JOB_EXEC_EVENT_SIZE']) {
