@@ -38,7 +38,7 @@ describe('the official Python SDK drives the stdio server', () => {
   it('lists the tools, calls the cheap ones, and every structured result matches its outputSchema', async () => {
     expect(existsSync(python), `${python} missing: run scripts/setup.sh`).toBe(true);
     const r = await execa(python, [join(repoRoot, 'fixtures/interop/python_client.py'), process.execPath, cli], { reject: false, timeout: 600_000 });
-    let report: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let report: Record<string, any>;
     try {
       report = JSON.parse(r.stdout);
     } catch {

@@ -236,7 +236,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
   const call = async (name: string, args: Record<string, unknown>) => {
     const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 900_000 })) as CallToolResult;
     expect(r.isError, `${name}: ${text(r)}`).toBeFalsy();
-    return r.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return r.structuredContent as Record<string, any>;
   };
   const workload = 'batch --kind hash --jobs 1x8,8x1 --unit-ms 40 --json';
 
@@ -262,7 +262,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
       timeout: 900_000, onprogress: (p) => void progress.push(`${p.progress}/${p.total}: ${p.message}`),
     })) as CallToolResult;
     expect(vr.isError, text(vr)).toBeFalsy();
-    const verified = vr.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const verified = vr.structuredContent as Record<string, any>;
     expect(progress).toEqual(expect.arrayContaining(['1/5: loading (kernel verifier)', '5/5: verdict: pass']));
     expect(verified.verdict, verified.reasons.join('; ')).toBe('pass');
     expect(verified.programs.length).toBeGreaterThan(0);
@@ -332,7 +332,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     } }, undefined, { timeout: 900_000 })) as CallToolResult;
     expect(r.isError, text(r)).toBeFalsy();
     expect(r.content.some((c) => c.type === 'image' && c.mimeType === 'image/png')).toBe(true);
-    const t = r.structuredContent as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const t = r.structuredContent as Record<string, any>;
     expect(t.trialsRun).toBeLessThanOrEqual(4);
     expect(t.trialsRun).toBeGreaterThanOrEqual(3);
     expect(t.searched.map((d: { name: string }) => d.name)).toEqual(['slice_us']);

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureKernel } from '../../core/kernel/fetch.js';
 import { ensureHostKernel, hostKernelPaths, hostKernelRefusal } from '../../core/kernel/host.js';
 import { repoRoot } from '../../core/paths.js';

@@ -47,7 +47,11 @@ describe('parameter space', () => {
     for (const p of c) {
       for (const d of dims) {
         if (d.kind === 'bool') expect(typeof p[d.name]).toBe('boolean');
-        else expect(p[d.name]).toBeGreaterThanOrEqual(d.min), expect(p[d.name]).toBeLessThanOrEqual(d.max), expect(Number.isInteger(p[d.name])).toBe(true);
+        else {
+          expect(p[d.name]).toBeGreaterThanOrEqual(d.min);
+          expect(p[d.name]).toBeLessThanOrEqual(d.max);
+          expect(Number.isInteger(p[d.name])).toBe(true);
+        }
       }
     }
     expect(candidates(dims, 5, 7).slice(1)).not.toEqual(c.slice(1, 5));
