@@ -4,10 +4,11 @@
  */
 import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
 import { LibraryStore } from './library/store.js';
-import { Monitor, type MonitorConfig, type MonitorEvent, type MonitorStatus } from './monitor.js';
+import { Monitor } from './monitor/monitor.js';
+import type { MonitorConfig, MonitorEvent, MonitorStatus } from './monitor/rules.js';
 import { getBuild } from './builds/build.js';
 import type { TargetKind } from './model/target.js';
-import { TargetManager, type JobHints, type TargetManagerOptions } from './targets.js';
+import { TargetManager, type JobHints, type TargetManagerOptions } from './targets/manager.js';
 import type { Actor } from './targets/audit.js';
 
 export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: MonitorStatus) => void;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ScxEngines } from '../core/engines.js';
-import { MonitorConfig } from '../core/monitor.js';
+import { MonitorConfig } from '../core/monitor/rules.js';
 import { isScxError, ScxError } from '../core/errors.js';
 import { callTool } from './in-process.js';
 import { createServer } from './compose.js';

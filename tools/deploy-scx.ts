@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
-import { MonitorConfig, MonitorStatus } from '../core/monitor.js';
+import { MonitorConfig, MonitorStatus } from '../core/monitor/rules.js';
 import { TargetKind } from '../core/model/target.js';
-import { Deployment, JobHints, TargetStatus } from '../core/targets.js';
+import { JobHints } from '../core/targets/manager.js';
+import { Deployment, TargetStatus } from '../core/targets/types.js';
 import { defineTool } from './define.js';
 import { BuildId } from '../core/model/names.js';
 

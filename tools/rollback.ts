@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TargetKind } from '../core/model/target.js';
-import { Deployment, TargetStatus } from '../core/targets.js';
+import { Deployment, TargetStatus } from '../core/targets/types.js';
 import { defineTool } from './define.js';
 
 export const rollbackTool = defineTool({

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MonitorConfig } from '../monitor.js';
+import { MonitorConfig } from '../monitor/rules.js';
 import { stateDir } from '../paths.js';
 import { ScxError } from '../errors.js';
 import { BuildId } from '../model/names.js';

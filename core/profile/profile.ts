@@ -13,7 +13,7 @@ import { repoRoot } from '../paths.js';
 import { staticHelper } from '../sandbox/image.js';
 import { median } from '../model/stats.js';
 import type { TargetKind } from '../model/target.js';
-import type { TargetManager } from '../targets.js';
+import type { TargetManager } from '../targets/manager.js';
 import { OPERATOR, type Actor } from '../targets/audit.js';
 import { Fingerprint } from '../model/fingerprint.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MonitorConfig, MonitorRule, RuleTracker, parseSample, probeValue, rates, worsePct } from '../../core/monitor.js';
+import { MonitorConfig, MonitorRule, RuleTracker, rates, worsePct } from '../../core/monitor/rules.js';
+import { parseSample, probeValue } from '../../core/monitor/sampler.js';
 
 describe('monitor rules', () => {
   const rule = MonitorRule.parse({ metric: 'probe', alertPct: 30, rollbackPct: 60, window: 3 });

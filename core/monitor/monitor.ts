@@ -1,0 +1,205 @@
+/**
+ * The monitor: watches a target after a deploy and rolls back on regression.
+ *
+ * Before the switch it samples a baseline (under whatever ran before); after it,
+ * it samples every interval: sched_ext state and its event counters, PSI cpu, io and
+ * memory, run-queue wait (/proc/schedstat), context switches (/proc/stat), and an
+ * optional user SLO probe (a command printing a number). Rules compare each metric with the baseline's
+ * median over a window of samples, with hysteresis:
+ *   - above `alertPct`  → alert (an event, a notification; nothing changes)
+ *   - above `rollbackPct` for `window` samples in a row → regression → rollback (rules with
+ *     action "alert", like the default run-queue rule, only alert)
+ *   - the scheduler leaves the kernel (stall, scx_bpf_error) → rollback at once
+ *   - the probe (which worked under the baseline) fails `probe.maxFailures` times in a
+ *     row → regression → rollback (a scheduler that starves the probe must not blind the monitor)
+ * Every rollback is recorded as a negative result, so search and memory learn.
+ * Samples go over the VM's own monitor channel, so they continue during a workload.
+ *
+ * This file runs the loop; rules.ts holds the configuration and the pure rules (metrics from two
+ * samples, hysteresis), sampler.ts the readings (the sample script, its parser, the probe).
+ */
+import { execa } from 'execa';
+import { ScxError } from '../errors.js';
+import type { TargetKind } from '../model/target.js';
+import type { JobHints, TargetManager } from '../targets/manager.js';
+import { appendAudit, OPERATOR, type Actor, type RollbackTrigger } from '../targets/audit.js';
+import { median } from '../model/stats.js';
+import { RuleTracker, rates, worsePct, type MonitorConfig, type MonitorEvent, type MonitorStatus, type RawSample } from './rules.js';
+import { readSample } from './sampler.js';
+
+export interface MonitorHooks {
+  onEvent?: (e: MonitorEvent, status: MonitorStatus) => void;
+  /** Record the outcome of a rollback (a negative result) in the library. */
+  recordNegative?: (info: { buildId: string; reason: string; metrics: Record<string, number>; baseline: Record<string, number> }) => Promise<void>;
+  /** Who deployed (the audit log names them beside the monitor's own rollbacks). */
+  actor?: Actor;
+}
+
+export class Monitor {
+  private timer?: NodeJS.Timeout;
+  private prev?: RawSample;
+  private baseline: Record<string, number> = {};
+  private last: Record<string, number> | null = null;
+  private readonly trackers: RuleTracker[];
+  private readonly timeline: MonitorEvent[] = [];
+  private running = false;
+  private rolledBack = false;
+  private busy = false;
+  private probeFailures = 0;
+  private buildId: string | null = null;
+  private scheduler: string | null = null;
+  private readonly t0 = performance.now();
+
+  constructor(readonly target: TargetKind, readonly targets: TargetManager, readonly config: MonitorConfig, readonly hooks: MonitorHooks = {}) {
+    this.trackers = config.rules.map((r) => new RuleTracker(r));
+    if (config.rules.some((r) => r.metric === 'probe') && !config.probe) {
+      throw new ScxError('BAD_INPUT', 'a rule uses the "probe" metric but no probe command is configured', 'add monitor.probe.command, or drop the probe rule');
+    }
+  }
+
+  status(): MonitorStatus {
+    return {
+      target: this.target, running: this.running, buildId: this.buildId, scheduler: this.scheduler, baseline: this.baseline, last: this.last,
+      alerts: this.trackers.filter((t) => t.alerting).map((t) => t.rule.metric), events: this.prev?.events ?? {}, rolledBack: this.rolledBack, timeline: this.timeline.slice(-200),
+    };
+  }
+
+  private emit(kind: MonitorEvent['kind'], message: string, metrics?: Record<string, number>): void {
+    const e: MonitorEvent = { at: new Date().toISOString(), kind, message, ...(metrics ? { metrics } : {}) };
+    this.timeline.push(e);
+    this.hooks.onEvent?.(e, this.status());
+    if (this.config.hook && kind !== 'sample' && kind !== 'baseline') {
+      // the operator's own command (never an MCP client's): it runs as the server's user; audited when the server may touch the host
+      if (this.targets.opts.allowHost) {
+        try {
+          appendAudit({ event: 'host_command', purpose: 'monitor_hook', command: this.config.hook, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, user: null, trigger: `${this.target} ${kind}` }, OPERATOR);
+        } catch (err) {
+          console.error(`[scx-mcp] audit: ${(err as Error).message}`);
+        }
+      }
+      execa('sh', ['-c', this.config.hook], { env: { SCX_MONITOR_EVENT: JSON.stringify({ target: this.target, ...e }) }, reject: false, timeout: 60_000 }).catch(() => {});
+    }
+  }
+
+  private read(): Promise<RawSample> {
+    return readSample(this.target, this.targets, this.config.probe, this.actor, performance.now() - this.t0);
+  }
+
+  /** Baseline under what runs now, then deploy, then watch. Bad configuration or a failing probe: refuse, target untouched. */
+  async deployAndWatch(buildId: string, opts: { hints?: JobHints } = {}): Promise<MonitorStatus> {
+    this.targets.checkHostAllowed(this.target);
+    await this.targets.deployable(buildId); // refuse before spending time on a baseline
+    // make sure the target exists and may be used (starting the sandbox VM if needed; the host only
+    // with --allow-host) before anything, samples and probes included, runs on it
+    await this.targets.open(this.target);
+    if (this.target === 'host' && this.config.probe) {
+      // whom the probe runs as is decided (or refused) and audited before it first runs
+      this.targets.hostCommands.prepare(this.config.probe.command, { actor: this.actor, purpose: 'monitor_probe', repeat: `every ${this.config.intervalMs} ms while the monitor runs` });
+    }
+    const samples: RawSample[] = [];
+    for (let i = 0; i <= this.config.baselineSamples; i++) {
+      const s = await this.read();
+      if (this.config.probe && s.probe === null) {
+        throw new ScxError('BAD_INPUT', `the SLO probe does not work: ${s.probeError}`, 'fix the probe command (it must exit 0 and print a number within its timeout); nothing was deployed');
+      }
+      samples.push(s);
+      if (i < this.config.baselineSamples) await new Promise((r) => setTimeout(r, this.config.intervalMs));
+    }
+    const perMetric = new Map<string, number[]>();
+    for (let i = 1; i < samples.length; i++) {
+      for (const [k, v] of Object.entries(rates(samples[i - 1]!, samples[i]!))) perMetric.set(k, [...(perMetric.get(k) ?? []), v]);
+    }
+    this.baseline = Object.fromEntries([...perMetric].map(([k, vs]) => [k, median(vs)]));
+    this.emit('baseline', `baseline over ${samples.length - 1} samples`, this.baseline);
+
+    const r = await this.targets.deploy(buildId, this.target, { ...opts, actor: this.actor });
+    this.buildId = buildId;
+    this.scheduler = r.status.current?.name ?? null;
+    this.emit('deployed', `${this.scheduler} deployed; watching every ${this.config.intervalMs} ms`);
+    this.running = true;
+    this.prev = await this.read();
+    this.timer = setInterval(() => void this.tick(), this.config.intervalMs);
+    return this.status();
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running || this.busy) return;
+    this.busy = true;
+    try {
+      const cur = await this.read();
+      if (!this.running) return;
+      const m = rates(this.prev!, cur) as Record<string, number>;
+      this.prev = cur;
+      this.last = m;
+      this.emit('sample', 'sample', m);
+      if (cur.state !== 'enabled' || (this.scheduler && cur.ops !== this.scheduler)) {
+        let why = `the scheduler is no longer running (sched_ext state ${cur.state})`;
+        const s = this.target === 'sandbox' ? await this.targets.sandboxSession(false) : undefined;
+        const exit = s ? (await s.kernelLog()).exits.filter((x) => x.scheduler === this.scheduler).at(-1) : undefined;
+        if (exit) why = `the kernel disabled ${exit.scheduler}: ${exit.reason}${exit.message ? ` (${exit.message.split('\n')[0]})` : ''}`;
+        this.emit('scheduler_exit', why);
+        await this.rollback(why, m, 'ejection');
+        return;
+      }
+      if (cur.probeError) {
+        this.probeFailures++;
+        const limit = this.config.probe?.maxFailures ?? 3;
+        this.emit('probe_failed', `${cur.probeError} (${this.probeFailures} in a row; limit ${limit})`);
+        if (this.probeFailures >= limit) {
+          const why = `the SLO probe failed ${this.probeFailures} times in a row under ${this.scheduler} (it worked under the baseline): ${cur.probeError}`;
+          this.emit('regression', why, m);
+          await this.rollback(why, m, 'monitor_probe');
+          return;
+        }
+      } else {
+        this.probeFailures = 0;
+      }
+      // the other rules still count while the probe fails
+      for (const t of this.trackers) {
+        const v = m[t.rule.metric];
+        const b = this.baseline[t.rule.metric];
+        if (v === undefined || b === undefined) continue;
+        const pct = worsePct(t.rule.metric, v, b, this.config.probe?.better);
+        const change = t.feed(pct);
+        if (change === 'regression') {
+          const why = `${t.rule.metric} ${pct.toFixed(0)} % worse than baseline for ${t.rule.window} samples (limit ${t.rule.rollbackPct} %)`;
+          this.emit('regression', why, m);
+          await this.rollback(why, m, 'monitor_rule');
+          return;
+        }
+        if (change === 'alert') this.emit('alert', `${t.rule.metric} ${pct.toFixed(0)} % worse than baseline (alert at ${t.rule.alertPct} %)`, m);
+        if (change === 'alert_cleared') this.emit('alert_cleared', `${t.rule.metric} back near baseline`, m);
+      }
+    } catch (e) {
+      this.emit('error', `sampling failed: ${(e as Error).message}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private get actor(): Actor {
+    return this.hooks.actor ?? OPERATOR;
+  }
+
+  private async rollback(reason: string, metrics: Record<string, number>, trigger: RollbackTrigger): Promise<void> {
+    this.running = false;
+    clearInterval(this.timer);
+    try {
+      const r = await this.targets.rollback(this.target, this.config.rollbackTo, { actor: this.actor, trigger, reason });
+      this.rolledBack = true;
+      this.emit('rollback', `rolled back to ${r.to?.name ?? 'the kernel default'}: ${reason}`);
+    } catch (e) {
+      this.emit('error', `rollback failed: ${(e as Error).message}`);
+    }
+    if (this.buildId && this.hooks.recordNegative) {
+      await this.hooks.recordNegative({ buildId: this.buildId, reason, metrics, baseline: this.baseline }).catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
+    }
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.timer);
+    this.emit('stopped', 'monitoring stopped');
+  }
+}
