@@ -22,15 +22,15 @@ import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import type { TargetKind } from '../model/target.js';
 import type { JobHints, TargetManager } from '../targets/manager.js';
-import { appendAudit, OPERATOR, type Actor, type RollbackTrigger } from '../targets/audit.js';
+import { appendAudit, OPERATOR, type Actor } from '../targets/audit.js';
 import { median } from '../model/stats.js';
-import { RuleTracker, rates, worsePct, type MonitorConfig, type MonitorEvent, type MonitorStatus, type RawSample } from './rules.js';
+import { RuleTracker, rates, rollbackOutcome, worsePct, type MonitorConfig, type MonitorRollbackTrigger, type MonitorEvent, type MonitorStatus, type RawSample } from './rules.js';
 import { readSample } from './sampler.js';
 
 export interface MonitorHooks {
   onEvent?: (e: MonitorEvent, status: MonitorStatus) => void;
   /** Record the outcome of a rollback (a negative result) in the library. */
-  recordNegative?: (info: { buildId: string; reason: string; metrics: Record<string, number>; baseline: Record<string, number> }) => Promise<void>;
+  recordNegative?: (info: { buildId: string; reason: string; outcome: 'failed' | 'regressed'; trigger: MonitorRollbackTrigger; metrics: Record<string, number>; baseline: Record<string, number> }) => Promise<void>;
   /** Who deployed (the audit log names them beside the monitor's own rollbacks). */
   actor?: Actor;
 }
@@ -181,7 +181,7 @@ export class Monitor {
     return this.hooks.actor ?? OPERATOR;
   }
 
-  private async rollback(reason: string, metrics: Record<string, number>, trigger: RollbackTrigger): Promise<void> {
+  private async rollback(reason: string, metrics: Record<string, number>, trigger: MonitorRollbackTrigger): Promise<void> {
     this.running = false;
     clearInterval(this.timer);
     try {
@@ -192,7 +192,7 @@ export class Monitor {
       this.emit('error', `rollback failed: ${(e as Error).message}`);
     }
     if (this.buildId && this.hooks.recordNegative) {
-      await this.hooks.recordNegative({ buildId: this.buildId, reason, metrics, baseline: this.baseline }).catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
+      await this.hooks.recordNegative({ buildId: this.buildId, reason, outcome: rollbackOutcome(trigger), trigger, metrics, baseline: this.baseline }).catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
     }
   }
 

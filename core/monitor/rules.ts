@@ -137,3 +137,13 @@ export class RuleTracker {
   }
 }
 
+/** Why the monitor rolls a scheduler back: the kernel ejected it, a rule's regression, or the SLO probe failing. */
+export type MonitorRollbackTrigger = 'ejection' | 'monitor_rule' | 'monitor_probe';
+
+/**
+ * What a monitor rollback says about the scheduler, for the library's history: the kernel ejecting
+ * it (a stall, scx_bpf_error) is a failure; a rule's or the probe's regression is a regression.
+ */
+export function rollbackOutcome(trigger: MonitorRollbackTrigger): 'failed' | 'regressed' {
+  return trigger === 'ejection' ? 'failed' : 'regressed';
+}

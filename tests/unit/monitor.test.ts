@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MonitorConfig, MonitorRule, RuleTracker, rates, worsePct } from '../../core/monitor/rules.js';
+import { MonitorConfig, MonitorRule, RuleTracker, rates, rollbackOutcome, worsePct } from '../../core/monitor/rules.js';
 import { parseSample, probeValue } from '../../core/monitor/sampler.js';
 
 describe('monitor rules', () => {
@@ -70,5 +70,10 @@ describe('samples', () => {
   it('takes the last number a probe prints', () => {
     expect(probeValue('Running in process mode\nTime: 1.234\n')).toBe(1.234);
     expect(probeValue('no numbers here')).toBeNull();
+  });
+  it('records a rollback by its trigger, not by its message: an ejection failed, a rule or the probe regressed', () => {
+    expect(rollbackOutcome('ejection')).toBe('failed');
+    expect(rollbackOutcome('monitor_rule')).toBe('regressed');
+    expect(rollbackOutcome('monitor_probe')).toBe('regressed');
   });
 });
