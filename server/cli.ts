@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { ScxEngines } from '../core/engines.js';
+import { ScxEngines } from './engines.js';
 import { MonitorConfig } from '../core/monitor/rules.js';
 import { isScxError, ScxError } from '../core/errors.js';
 import { callTool } from './in-process.js';

@@ -3,7 +3,7 @@
  * library entry names, targets, workload commands and goals. Matches by prefix first,
  * then by substring (case-insensitive); at most 100 values (the protocol's page).
  */
-import type { ScxEngines } from '../core/engines.js';
+import type { ScxEngines } from './engines.js';
 import { OBJECTIVE_WORDS } from '../core/library/objective.js';
 
 export function matching(values: readonly string[], typed: string | undefined): string[] {

@@ -7,7 +7,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ScxEngines } from '../core/engines.js';
+import { ScxEngines } from './engines.js';
 import { isScxError } from '../core/errors.js';
 import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { allTools } from '../tools/index.js';

@@ -11,7 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { ScxEngines } from '../core/engines.js';
+import type { ScxEngines } from './engines.js';
 import { ScxError } from '../core/errors.js';
 import { createServer } from './compose.js';
 

@@ -6,7 +6,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { ScxEngines } from '../core/engines.js';
+import type { ScxEngines } from './engines.js';
 import { createServer } from './compose.js';
 
 export async function connectInProcess(engines: ScxEngines): Promise<{ client: Client; close: () => Promise<void> }> {

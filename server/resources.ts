@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { ScxEngines } from '../core/engines.js';
+import type { ScxEngines } from './engines.js';
 import { improvementPct } from '../core/library/history.js';
 import { completeEntryName, completeGoal, completeTarget, completeWorkload } from './completions.js';
 import { readAuditTail } from '../core/targets/audit.js';

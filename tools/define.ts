@@ -4,11 +4,30 @@
  * and return structured content plus a one-paragraph summary for the model.
  */
 import type { z } from 'zod';
-import type { ScxEngines } from '../core/engines.js';
+import type { KernelInfo } from '../core/kernel/fetch.js';
+import type { LibraryStore } from '../core/library/store.js';
+import type { TargetKind } from '../core/model/target.js';
+import type { MonitorConfig, MonitorStatus } from '../core/monitor/rules.js';
 import type { Actor } from '../core/targets/audit.js';
+import type { JobHints, TargetManager } from '../core/targets/manager.js';
+
+/**
+ * What a tool may call: the engines one server process shares. The server's composition root
+ * (server/engines.ts, ScxEngines) builds them; tools know only this, never the server.
+ */
+export interface ToolEngines {
+  readonly targets: TargetManager;
+  /** The sandbox kernel (fetched on first use). */
+  kernel(): Promise<KernelInfo>;
+  /** The scheduler library. */
+  library(): Promise<LibraryStore>;
+  /** Deploy with a monitor: baseline, switch, watch, roll back on regression. */
+  deployMonitored(buildId: string, target: TargetKind, config: MonitorConfig, opts?: { hints?: JobHints; actor?: Actor }): Promise<MonitorStatus>;
+  stopMonitor(target: TargetKind): void;
+}
 
 export interface ToolContext {
-  engines: ScxEngines;
+  engines: ToolEngines;
   /** Who is asking (the MCP client's name from initialize): the host audit log records it. */
   actor: Actor;
   /** Report progress (shown by clients that asked for it; always logged). */

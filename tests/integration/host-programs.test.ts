@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { SandboxSession } from '../../core/sandbox/session.js';
 import { connectInProcess } from '../../server/in-process.js';

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { MonitorConfig } from '../../core/monitor/rules.js';
 import { loaderAvailable } from '../../core/sandbox/image.js';
 import { HostBackend } from '../../core/targets/host.js';

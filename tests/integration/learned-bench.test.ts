@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { cacheDir, repoRoot } from '../../core/paths.js';
 import { connectInProcess } from '../../server/in-process.js';
 

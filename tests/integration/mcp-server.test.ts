@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { MonitorConfig, type MonitorStatus } from '../../core/monitor/rules.js';
 import { repoRoot } from '../../core/paths.js';
 import { buildScheduler } from '../../core/builds/build.js';

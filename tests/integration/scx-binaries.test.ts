@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { LibraryEntry } from '../../core/model/entry.js';
 import { repoRoot } from '../../core/paths.js';
 import { scxAvailability, scxParams } from '../../core/scx/catalog.js';

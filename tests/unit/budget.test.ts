@@ -7,7 +7,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { createServer, registerTool } from '../../server/compose.js';
 import type { ToolDefinition } from '../../tools/define.js';
 import { logPath, readLogPart, saveLog, LOG_PART_CHARS } from '../../core/logs.js';

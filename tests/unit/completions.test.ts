@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ScxEngines } from '../../core/engines.js';
+import { ScxEngines } from '../../server/engines.js';
 import { connectInProcess } from '../../server/in-process.js';
 
 describe('completion/complete', () => {

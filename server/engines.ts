@@ -1,15 +1,17 @@
 /**
- * The engines one server process shares between its sessions: targets (the sandbox
- * VM, the host), the kernel, the scheduler library. Created once; closed on exit.
+ * The composition root: the engines one server process shares between its sessions: targets
+ * (the sandbox VM, the host), the kernel, the scheduler library, the monitors. Created once;
+ * closed on exit. Tools see them through tools/define.ts's ToolEngines.
  */
-import { ensureKernel, type KernelInfo } from './kernel/fetch.js';
-import { LibraryStore } from './library/store.js';
-import { Monitor } from './monitor/monitor.js';
-import type { MonitorConfig, MonitorEvent, MonitorStatus } from './monitor/rules.js';
-import { getBuild } from './builds/build.js';
-import type { TargetKind } from './model/target.js';
-import { TargetManager, type JobHints, type TargetManagerOptions } from './targets/manager.js';
-import type { Actor } from './targets/audit.js';
+import { ensureKernel, type KernelInfo } from '../core/kernel/fetch.js';
+import { LibraryStore } from '../core/library/store.js';
+import { Monitor } from '../core/monitor/monitor.js';
+import type { MonitorConfig, MonitorEvent, MonitorStatus } from '../core/monitor/rules.js';
+import { getBuild } from '../core/builds/build.js';
+import type { TargetKind } from '../core/model/target.js';
+import { TargetManager, type JobHints, type TargetManagerOptions } from '../core/targets/manager.js';
+import type { Actor } from '../core/targets/audit.js';
+import type { ToolEngines } from '../tools/define.js';
 
 export type MonitorListener = (target: TargetKind, event: MonitorEvent, status: MonitorStatus) => void;
 
@@ -19,7 +21,7 @@ export interface EngineOptions extends TargetManagerOptions {
   monitorHook?: string;
 }
 
-export class ScxEngines {
+export class ScxEngines implements ToolEngines {
   readonly targets: TargetManager;
   private kernelP?: Promise<KernelInfo>;
   private libraryP?: Promise<LibraryStore>;
