@@ -4,9 +4,9 @@
  * library scheduler, measured by benchmark_schedulers against the kernel default in one boot.
  * Writes stay in the guest (tmpfs and overlays) except in the run directory shared back.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,18 @@ import { repoRoot } from '../../core/paths.js';
 import { SandboxSession } from '../../core/sandbox/session.js';
 import { connectInProcess } from '../../server/in-process.js';
 
-// host /tmp is not what the guest sees (it has its own tmpfs there): the project lives in the checkout's scratch dir
+// a project in the checkout's scratch dir, made writable for the guest (an overlay)
 const project = join(repoRoot, '.scx-work', `hostprog-${randomBytes(4).toString('hex')}`);
 mkdirSync(project, { recursive: true });
-afterAll(() => rmSync(project, { recursive: true, force: true }));
+// and a program the user keeps in the host's /tmp (a clone in /tmp, say): the guest's /tmp shows it
+const inTmp = join(tmpdir(), `scx-hostvis-${randomBytes(4).toString('hex')}`);
+mkdirSync(inTmp, { recursive: true });
+writeFileSync(join(inTmp, 'hello.sh'), '#!/bin/sh\necho from-host-tmp\n');
+chmodSync(join(inTmp, 'hello.sh'), 0o755);
+afterAll(() => {
+  rmSync(project, { recursive: true, force: true });
+  rmSync(inTmp, { recursive: true, force: true });
+});
 
 describe('the guest sees the host', () => {
   it('runs host programs, writes only to tmpfs, overlays and the share, and never to the host tree', async () => {
@@ -34,14 +42,17 @@ describe('the guest sees the host', () => {
         'touch /usr/scx-should-fail 2>/dev/null && echo WROTE-USR || echo usr-read-only',
         `touch "$HOME/.scx-home-write" && echo home-writable`,
         `echo made-in-guest > ${project}/from-guest && echo project-writable`,
+        `${inTmp}/hello.sh`,
+        `echo in-guest > ${inTmp}/w && echo tmp-writable`,
         'echo back-to-host > /run/scx/share/out.txt',
       ].join('\n'), { timeoutMs: 120_000 });
       expect(r.stderr).toBe('');
-      expect(r.stdout.trim().split('\n')).toEqual(['3', 'git', 'xz', 'project-programs', 'checkout', 'usr-read-only', 'home-writable', 'project-writable']);
+      expect(r.stdout.trim().split('\n')).toEqual(['3', 'git', 'xz', 'project-programs', 'checkout', 'usr-read-only', 'home-writable', 'project-writable', 'from-host-tmp', 'tmp-writable']);
       expect(readFileSync(join(s.vm.shareDir, 'out.txt'), 'utf8')).toBe('back-to-host\n');
       // the overlays kept the guest's writes in the guest
       expect(existsSync(join(project, 'from-guest'))).toBe(false);
       expect(existsSync(join(homedir(), '.scx-home-write'))).toBe(false);
+      expect(existsSync(join(inTmp, 'w'))).toBe(false);
     } finally {
       await s.finish();
     }
