@@ -7,10 +7,10 @@ module.exports = {
   forbidden: [
     {
       name: 'engine-knows-no-mcp',
-      comment: 'An engine (core/) knows nothing of MCP: it never imports tools/ or server/.',
+      comment: 'An engine (core/) knows nothing of MCP or of the command line: it never imports tools/, server/ or bin/.',
       severity: 'error',
       from: { path: '^core/' },
-      to: { path: '^(tools|server)/' },
+      to: { path: '^(tools|server|bin)/' },
     },
     {
       name: 'tools-not-server',
@@ -31,7 +31,7 @@ module.exports = {
       comment: 'core/model is the shared vocabulary: it imports nothing of the project.',
       severity: 'error',
       from: { path: '^core/model/' },
-      to: { path: '^(core|tools|server|bench)/', pathNot: '^core/model/' },
+      to: { path: '^(core|tools|server|bench|bin)/', pathNot: '^core/model/' },
     },
     {
       name: 'no-folder-cycle',

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Folder (part) cycles in core/, server/ and tools/: the file graph comes from madge
-// (`npx madge --json --extensions ts core server tools`), each file is mapped to its part
+// Folder (part) cycles in core/, server/, tools/ and bin/: the file graph comes from madge
+// (`npx madge --json --extensions ts core server tools bin`), each file is mapped to its part
 // (core/<folder>/… → core/<folder>; a file directly in core/ → core/<name>, so core/targets.ts
-// and core/targets/ are one part; server/… → server; tools/… → tools), and every strongly
+// and core/targets/ are one part; server/… → server; tools/… → tools; bin/… → bin), and every strongly
 // connected set of parts is printed with the file imports that make it. Exit 1 if any.
 // Also prints madge's file cycles. Usage: node scripts/folder-cycles.mjs [madge.json]
 import { execFileSync } from "node:child_process";
@@ -12,7 +12,7 @@ const graph = JSON.parse(
   process.argv[2]
     ? readFileSync(process.argv[2], "utf8")
     : execFileSync("npx", ["--yes", "madge@8", "--json", "--extensions", "ts", "--ts-config", "tsconfig.json",
-        "core", "server", "tools"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+        "core", "server", "tools", "bin"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
 );
 
 const part = (f) => {

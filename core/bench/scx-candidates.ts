@@ -1,5 +1,5 @@
 /**
- * scx binary entries as benchmark candidates (npm run bench, core/bench/run-bench.ts): the installed
+ * scx binary entries as benchmark candidates (npm run bench, bin/run-bench.ts): the installed
  * binary with its own defaults, started and stopped in the guest (core/bench/runner.ts Candidate.scx).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

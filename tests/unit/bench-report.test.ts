@@ -13,7 +13,7 @@ import {
   type BenchmarkResult, type RunRecord,
 } from '../../core/bench/runner.js';
 import { benchmarkHistory } from '../../core/bench/compare.js';
-import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/run-bench.js';
+import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/suite.js';
 import { HistoryRecord } from '../../core/library/history.js';
 import {
   batchRunBounds, batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,

@@ -7,15 +7,15 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureKernel } from '../kernel/fetch.js';
-import { stateDir, templatesDir } from '../paths.js';
-import { ensureGuestImage } from '../sandbox/image.js';
-import { runSandboxJob } from '../sandbox/session.js';
-import { buildScheduler } from '../builds/build.js';
-import { compileBpf } from '../toolchain/compile.js';
-import { verifyBuild } from '../builds/verify.js';
-import { summarize } from '../model/stats.js';
-import { formatTable } from './table.js';
+import { ensureKernel } from '../core/kernel/fetch.js';
+import { stateDir, templatesDir } from '../core/paths.js';
+import { ensureGuestImage } from '../core/sandbox/image.js';
+import { runSandboxJob } from '../core/sandbox/session.js';
+import { buildScheduler } from '../core/builds/build.js';
+import { compileBpf } from '../core/toolchain/compile.js';
+import { verifyBuild } from '../core/builds/verify.js';
+import { summarize } from '../core/model/stats.js';
+import { formatTable } from '../core/bench/table.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;

@@ -19,126 +19,19 @@
  * of the same fixtures): the seed library ships measured results, so search_library's history part
  * works from the first query (--no-seed, --quick or --no-write: leave the seed library alone).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
-import { cacheDir, repoRoot, stateDir, templatesDir } from '../paths.js';
-import { compileBpf } from '../toolchain/compile.js';
-import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
-import { benchmarkHistory } from './compare.js';
-import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from './runner.js';
-import { installedScxEntries, scxCandidate } from './scx-candidates.js';
-import { peerSection } from './scx-peers.js';
-import type { LibraryEntry as FullLibraryEntry } from '../model/entry.js';
-import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from './report.js';
-import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
-
-/** Library schedulers benchmarked by default, in this order (those that exist and compile). */
-export const PREFERRED_LIBRARY = ['ljf', 'sjf', 'interactive', 'vtime_fair', 'rr'] as const;
-
-export interface BenchPlan {
-  workloads: Workload[];
-  repeats: number;
-  /** Unit length of the batch fixtures (ms); passed to schedulers that read sizes from names (unit_us). */
-  batchUnitMs: number;
-}
-
-/** The workloads of a full or a quick run. */
-export function benchPlan(o: { quick: boolean; repeats?: number; only?: string[]; cyclictest?: boolean }): BenchPlan {
-  const unitMs = o.quick ? 10 : 50;
-  // one long job of 39 units and 39 of 1: the default shares the CPUs and leaves the long job
-  // for last; the makespan bound is the long job alone (39 units), the SPT optimum far lower
-  const ids: FixtureId[] = o.quick ? ['batch-join', 'wakeup', 'build', 'hackbench'] : ['batch-join', 'batch-hash', 'wakeup', 'build', 'hackbench'];
-  if (o.cyclictest || o.only?.includes('cyclictest')) ids.push('cyclictest');
-  const all = ids.map((id) => fixtureWorkload(id, { quick: o.quick, batchUnitMs: unitMs }));
-  const workloads = o.only?.length ? all.filter((w) => o.only!.includes(w.id)) : all;
-  return { workloads, repeats: o.repeats ?? (o.quick ? 1 : 3), batchUnitMs: unitMs };
-}
-
-interface LibraryEntry {
-  name: string;
-  family?: string;
-  source?: string;
-  params?: { name: string; default: number | boolean }[];
-}
-
-export interface BuiltScheduler {
-  candidate: Candidate;
-  /** Why it is not in the benchmark (did not compile, missing). */
-  skipped?: string;
-}
-
-/** Compile the FIFO template and the chosen library schedulers; those that do not compile are reported, not benchmarked. */
-export async function buildSchedulers(kernel: KernelInfo, names: readonly string[], o: { unitMs: number; useLoader: boolean; log: (s: string) => void }): Promise<BuiltScheduler[]> {
-  const outDir = join(stateDir(), 'builds', 'bench');
-  const out: BuiltScheduler[] = [];
-  for (const name of names) {
-    let source: string;
-    let entry: LibraryEntry | null = null;
-    let label: string;
-    if (name === 'fifo') {
-      source = join(templatesDir, 'fifo', 'fifo.bpf.c');
-      entry = { name: 'fifo', family: 'fifo', params: [{ name: 'slice_us', default: 5000 }] };
-      // the template's slice (SCX_PARAM default) is what bpftool loads
-      const m = /SCX_PARAM\(u64,\s*slice_us,\s*(\d+)\)/.exec(readFileSync(source, 'utf8'));
-      if (m) entry.params = [{ name: 'slice_us', default: Number(m[1]) }];
-      label = 'bpf-templates/fifo';
-    } else {
-      const dir = join(repoRoot, 'library', name);
-      const ej = join(dir, 'entry.json');
-      if (!existsSync(ej)) {
-        out.push({ candidate: { name, object: '' }, skipped: `library/${name} does not exist` });
-        continue;
-      }
-      try {
-        entry = JSON.parse(readFileSync(ej, 'utf8')) as LibraryEntry;
-      } catch (e) {
-        out.push({ candidate: { name, object: '' }, skipped: `library/${name}/entry.json is not valid JSON: ${(e as Error).message}` });
-        continue;
-      }
-      if ((entry as { kind?: string }).kind === 'scx') {
-        // a sched-ext/scx binary: nothing to compile, run with its own defaults (core/bench/scx-candidates.ts)
-        const c = scxCandidate(entry as unknown as FullLibraryEntry);
-        out.push(c);
-        o.log(c.skipped ? `not benchmarked: ${c.skipped}` : `scx binary ${c.candidate.object}`);
-        continue;
-      }
-      source = join(dir, entry.source ?? `${name}.bpf.c`);
-      label = `library/${name}`;
-    }
-    const object = join(outDir, `${name}.bpf.o`);
-    try {
-      const r = await compileBpf({ source, out: object, kernel });
-      if (!r.ok) {
-        const d = r.diagnostics.find((x) => x.severity === 'error');
-        out.push({ candidate: { name, object }, skipped: `${label} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}` });
-        continue;
-      }
-    } catch (e) {
-      out.push({ candidate: { name, object }, skipped: `${label}: ${(e as Error).message}` });
-      continue;
-    }
-    const slice = entry.params?.find((p) => p.name === 'slice_us')?.default;
-    const hasUnit = entry.params?.some((p) => p.name === 'unit_us');
-    // schedulers that read job sizes from task names need the unit the batch runs use
-    const params = o.useLoader && hasUnit ? { unit_us: o.unitMs * 1000 } : undefined;
-    out.push({
-      candidate: {
-        name, object, source: label + (params ? ` (unit_us=${params.unit_us})` : ''),
-        via: o.useLoader && name !== 'fifo' ? 'loader' : 'bpftool',
-        ...(params ? { params } : {}),
-        sim: simPolicyFor(entry.family, typeof slice === 'number' ? slice : undefined),
-      },
-    });
-    o.log(`built ${label}`);
-  }
-  return out;
-}
+import { ensureKernel } from '../core/kernel/fetch.js';
+import { cacheDir, repoRoot } from '../core/paths.js';
+import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from '../core/bench/runner.js';
+import { installedScxEntries } from '../core/bench/scx-candidates.js';
+import { peerSection } from '../core/bench/scx-peers.js';
+import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from '../core/bench/report.js';
+import { benchPlan, buildSchedulers, withTuned, writeSeedHistory, PREFERRED_LIBRARY } from '../core/bench/suite.js';
 
 /** Samples the host for load that is not ours (other QEMU VMs) and the load average. */
 class ContentionMonitor {
@@ -179,16 +72,6 @@ class ContentionMonitor {
   get contended(): boolean {
     return this.withOtherVm > 0;
   }
-}
-
-/** The candidates with each tuned variant right after its library default. */
-export function withTuned(candidates: Candidate[], tuned: Candidate[]): Candidate[] {
-  const out: Candidate[] = [];
-  for (const c of candidates) {
-    out.push(c);
-    out.push(...tuned.filter((t) => t.name === `${c.name}+tuned`));
-  }
-  return [...out, ...tuned.filter((t) => !out.includes(t))];
 }
 
 async function main(): Promise<void> {
@@ -288,7 +171,7 @@ async function main(): Promise<void> {
   if (restarts) notes.push(`The sandbox VM crashed ${restarts} time(s) and was rebooted (same calibration, same work); the policy running at the time got no further runs — see the failures of each workload.`);
   const meta: ReportMeta = {
     date: new Date().toISOString(),
-    command: `node dist/core/bench/run-bench.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
+    command: `node dist/bin/run-bench.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
     hostCpus: env?.hostCpus ?? 0, hostModel: env?.hostModel ?? 'unknown',
     kernel: env?.kernel ?? null, accelerator: env?.accelerator ?? null, acceleratorReason: env?.acceleratorReason ?? null, guestCpus: env?.guestCpus ?? null,
     durationMs: Math.round(performance.now() - t0), contention: monitor.summary(), repeats: plan.repeats, quick, notes,
@@ -311,42 +194,6 @@ async function main(): Promise<void> {
   for (const [entry, n] of Object.entries(await writeSeedHistory(ran, meta.date))) say(`library/${entry}/history.json: ${n} result(s) from this run`);
 }
 
-/**
- * The library schedulers' results of this run into library/<entry>/history.json. Candidates are
- * library entries by name, or "<entry>+tuned" (the tuned parameters); the FIFO template is not a
- * library entry. Records of other fixtures stay; ids are derived from the run, so reopening a
- * library imports each once.
- */
-export async function writeSeedHistory(runs: { result: BenchmarkResult; candidates: Candidate[] }[], date: string, libraryDir = join(repoRoot, 'library')): Promise<Record<string, number>> {
-  const byEntry = new Map<string, { fixtures: Set<string>; records: HistoryRecord[] }>(); // fixtures: the workloads' commands as recorded
-  for (const { result: r, candidates } of runs) {
-    const library = candidates.flatMap((c) => {
-      const entry = c.name.replace(/\+tuned$/, '');
-      const ej = join(libraryDir, entry, 'entry.json');
-      if (!c.source?.startsWith(`library/${entry}`) || !existsSync(ej)) return [];
-      const version = (JSON.parse(readFileSync(ej, 'utf8')) as { version?: number }).version ?? 1;
-      return [{ policy: c.name, entry, params: c.params ?? {}, version }];
-    });
-    for (const { policy, record: h } of benchmarkHistory(r, library, `npm run bench (${date})`)) {
-      const id = `seed-${createHash('sha256').update(`${date}|${r.workload.id}|${policy}`).digest('hex').slice(0, 16)}`;
-      const e = byEntry.get(h.entry) ?? { fixtures: new Set<string>(), records: [] };
-      e.fixtures.add(h.workload.command ?? '');
-      e.records.push(toHistoryRecord({ ...h, at: date }, { id, version: h.version ?? 1 }));
-      byEntry.set(h.entry, e);
-    }
-  }
-  const written: Record<string, number> = {};
-  for (const [entry, { fixtures, records }] of byEntry) {
-    const file = join(libraryDir, entry, 'history.json');
-    const old = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HistoryRecord[]) : [];
-    const kept = old.filter((x) => !fixtures.has(x.workload.command ?? ''));
-    await writeFile(file, JSON.stringify([...kept, ...records], null, 2) + '\n');
-    written[entry] = records.length;
-  }
-  return written;
-}
-
-// run only as the entry point (the module is imported by tests for benchPlan)
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   main().catch((e: unknown) => {
     console.error(`bench failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -10,15 +10,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emptyDb, type HistoryRecord } from '../library/history.js';
-import { LibraryEntry, Tag } from '../model/entry.js';
-import { searchLibrary } from '../library/search.js';
-import { LibraryStore } from '../library/store.js';
-import { repoRoot, templatesDir } from '../paths.js';
-import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../model/fingerprint.js';
-import { HELDOUT4_NOTE, HELDOUT_NOTE, LABELLED_SETS, loadLabelled, precisionAt1 } from './search-precision.js';
-import { summarize } from '../model/stats.js';
-import { formatTable } from './table.js';
+import { emptyDb, type HistoryRecord } from '../core/library/history.js';
+import { LibraryEntry, Tag } from '../core/model/entry.js';
+import { searchLibrary } from '../core/library/search.js';
+import { LibraryStore } from '../core/library/store.js';
+import { repoRoot, templatesDir } from '../core/paths.js';
+import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../core/model/fingerprint.js';
+import { HELDOUT4_NOTE, HELDOUT_NOTE, LABELLED_SETS, loadLabelled, precisionAt1 } from '../core/bench/search-precision.js';
+import { summarize } from '../core/model/stats.js';
+import { formatTable } from '../core/bench/table.js';
 
 const WORDS = ('batch latency fair queue slice job long short uneven cache locality deadline priority build compile server request ' +
   'throughput wakeup interactive desktop backup database render video test suite log parse join hash compress frame audio tenant ' +

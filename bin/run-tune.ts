@@ -15,13 +15,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { markdownTable } from '../bench/chart.js';
-import { fixtureWorkload, type FixtureId } from '../bench/workloads.js';
-import { ensureKernel } from '../kernel/fetch.js';
-import type { Preset } from '../library/history.js';
-import { LibraryStore } from '../library/store.js';
-import { repoRoot } from '../paths.js';
-import { tuneScheduler, type TuneResult } from './tune.js';
+import { markdownTable } from '../core/bench/chart.js';
+import { fixtureWorkload, type FixtureId } from '../core/bench/workloads.js';
+import { ensureKernel } from '../core/kernel/fetch.js';
+import type { Preset } from '../core/library/history.js';
+import { LibraryStore } from '../core/library/store.js';
+import { repoRoot } from '../core/paths.js';
+import { tuneScheduler, type TuneResult } from '../core/tune/tune.js';
 
 interface Case { entry: string; fixture: FixtureId; objective: string; only: string[]; fixed?: Record<string, number> }
 
