@@ -20,7 +20,7 @@ export const buildSchedulerTool = defineTool({
     '`source` (BPF C you wrote; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c), or `path` (a .bpf.c file in the workspace).',
     '`params` set the scheduler\'s SCX_PARAM tunables (typed and range-checked); `preset` takes a named set the entry has (tune_scheduler makes them).',
     'Static analysis catches missing NULL checks, unbounded loops, non-GPL licences, kfuncs the kernel lacks and a missing ops table in milliseconds, with file:line and a fix;',
-    'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId.',
+    'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId, and its `verification`: a build that already passed verify_bpf on its kernel needs no second verification before deploy_scx.',
   ].join(' '),
   input: {
     entry: EntryName.optional().describe('library entry name, e.g. "ljf"'),
@@ -69,7 +69,7 @@ export const buildSchedulerTool = defineTool({
             buildId: rec.id, ok: rec.ok, stage: rec.stage, name: rec.name, kernel: rec.kernel, params: rec.params, origin: rec.origin,
             findings: rec.findings, diagnostics: rec.diagnostics, durations: rec.durations, verification: rec.verification,
           },
-          summary: `Recorded ${input.entry} ${rec.origin.binaryVersion} as ${rec.id}: ${[rec.origin.binary, ...(rec.origin.args ?? [])].join(' ')} (arguments checked against its --help). Next: verify_bpf {"buildId":"${rec.id}"}.`,
+          summary: `Recorded ${input.entry} ${rec.origin.binaryVersion} as ${rec.id}: ${[rec.origin.binary, ...(rec.origin.args ?? [])].join(' ')} (arguments checked against its --help). ${nextStep(rec)}`,
         };
       }
       fileName = basename(e.sourcePath);
@@ -94,7 +94,7 @@ export const buildSchedulerTool = defineTool({
     const warnings = rec.findings.length + rec.diagnostics.length - errors;
     const first = rec.findings.find((f) => f.severity === 'error') ?? rec.diagnostics.find((d) => d.severity === 'error');
     const summary = rec.ok
-      ? `Built ${rec.name} as ${rec.id} for kernel ${rec.kernel}${warnings ? ` with ${warnings} warning(s)` : ''}. Next: verify_bpf {"buildId":"${rec.id}"}.`
+      ? `Built ${rec.name} as ${rec.id} for kernel ${rec.kernel}${warnings ? ` with ${warnings} warning(s)` : ''}. ${nextStep(rec)}`
       : `Build of ${rec.name} stopped at ${rec.stage === 'static' ? 'static analysis' : 'compile'} with ${errors} error(s)` +
         (first ? `; first: ${first.file}:${first.line}: ${first.message}${'fix' in first ? ` — fix: ${first.fix}` : ''}` : '') + '.';
     return {
@@ -106,3 +106,11 @@ export const buildSchedulerTool = defineTool({
     };
   },
 });
+
+/** What to call next: verify_bpf, unless this same build (same input, same id) was verified on its kernel already (a second verify_bpf would boot a VM to repeat it). */
+function nextStep(rec: { id: string; kernel: string; verification: { verdict: string; kernel: string; at: string; reasons: string[] } | null }): string {
+  const v = rec.verification;
+  if (v?.kernel === rec.kernel && v.verdict === 'pass') return `Already verified: pass on ${v.kernel} (${v.at}), the same build as then. Next: deploy_scx {"buildId":"${rec.id}"} (verify_bpf again only for other kernels).`;
+  if (v?.kernel === rec.kernel && v.verdict === 'fail') return `It failed verification on ${v.kernel} (${v.at}): ${v.reasons.join('; ')}. Change the scheduler or its params.`;
+  return `Next: verify_bpf {"buildId":"${rec.id}"}.`;
+}
