@@ -100,6 +100,7 @@ export const SandboxResult = z.object({
   exits: z.array(SchedulerExit).describe('schedulers the kernel disabled during the run, with the reason (stall, scx_bpf_error, unregistered)'),
   loadFailure: LoadFailure.nullable().describe('the first load failure, verifier log parsed'),
   dmesg: z.string().describe('kernel log lines about sched_ext/BPF'),
+  bootRetries: z.array(z.string()).optional().describe('guest kernel panics of boot attempts before this VM came up (booted again: nothing had run yet)'),
   error: SandboxError.nullable(),
 });
 export type SandboxResult = z.infer<typeof SandboxResult>;

@@ -20,6 +20,7 @@ import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verif
 import type { z } from 'zod';
 import { checkWritablePath, SandboxVM } from './vm.js';
 import { jobHintArgs } from '../job-hints.js';
+import { firstMessage, hasLine, parseLoaderOutput } from '../loader/protocol.js';
 
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
@@ -88,28 +89,6 @@ async function objectForGuest(path: string): Promise<Buffer> {
   return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array) : readFile(path);
 }
 
-/** scx-loader's JSON lines, plus the '@@RC <code>' trailer our wrapper prints. */
-export function parseLoaderOutput(text: string): NonNullable<StepResult['loader']> {
-  const lines: Record<string, unknown>[] = [];
-  let exitCode: number | null = null;
-  let sawRc = false;
-  for (const l of text.split('\n')) {
-    if (l.startsWith('@@RC')) {
-      sawRc = true;
-      const v = l.slice(4).trim();
-      exitCode = v === '' ? null : Number(v);
-      continue;
-    }
-    if (!l.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      /* partial line while the loader is writing */
-    }
-  }
-  return { lines, running: sawRc && exitCode === null, exitCode };
-}
-
 /** A loader `error` line as the same LoadFailure shape bpftool failures get. */
 export function loaderFailure(e: Record<string, unknown>): LoadFailure {
   const v = (e.verifier ?? {}) as { prog?: string; reason?: string; location?: { file?: string; line?: number; code?: string }; insns_processed?: number };
@@ -174,6 +153,7 @@ export class SandboxSession {
       keepRunDir: opts.keepRunDir,
       programs: await guestPrograms(), writable: opts.writable, sshPort: opts.sshPort,
     });
+    for (const p of vm.bootRetries) log(`the guest kernel panicked while booting, booted again: ${p}`);
     log(`sandbox up in ${vm.bootMs} ms`);
     return new SandboxSession(vm, kernel, accel, imageMs, opts);
   }
@@ -265,7 +245,7 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     if (step.kind !== 'state' && step.kind !== 'dmesg' && !result.state) result.state = await this.state(index);
     // The scheduler was running (or was just attached) and is gone, without us unloading it: the kernel ejected it. Say why.
     const wasRunning = stateBefore === 'enabled'
-      || (step.kind === 'load' && (result.exitCode === 0 || Boolean(result.loader?.lines.some((l) => l.type === 'attached'))));
+      || (step.kind === 'load' && (result.exitCode === 0 || hasLine(result.loader?.lines ?? [], 'attached')));
     if (wasRunning && step.kind !== 'unload' && result.state && result.state.state !== 'enabled') {
       const { exits } = await this.kernelLog();
       const fresh = exits.slice(this.exitsSeen);
@@ -430,7 +410,7 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
       throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust (the guest finds it through the host share)');
     }
     const loader = parseLoaderOutput(r.stdout);
-    const errLine = loader.lines.find((l) => l.type === 'error');
+    const errLine = firstMessage(loader.lines, 'error');
     let failure: LoadFailure | null = null;
     if (errLine) {
       failure = loaderFailure(errLine);
@@ -446,7 +426,7 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
       this.loader = loader.running ? this.loader : undefined;
     }
     const state = await this.state(base.index);
-    const attached = loader.lines.some((l) => l.type === 'attached');
+    const attached = hasLine(loader.lines, 'attached');
     const ok = attached && !errLine && state.state === 'enabled';
     return {
       ...base, label: step.label ?? `load ${basename(step.object)} (scx-loader)`, ok, exitCode: loader.exitCode, guestMs: r.guestMs,
@@ -491,6 +471,7 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
       exits,
       loadFailure: this.firstLoadFailure,
       dmesg: schedExtLines(dmesg),
+      ...(this.vm.bootRetries.length ? { bootRetries: this.vm.bootRetries } : {}),
       error: err,
     };
   }

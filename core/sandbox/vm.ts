@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { ScxError } from '../errors.js';
+import { isScxError, ScxError } from '../errors.js';
 import { runsDir } from '../paths.js';
 import type { Accelerator } from './accel.js';
 import { LineReader } from './reply.js';
@@ -193,17 +193,37 @@ export class SandboxVM {
     }
   }
 
+  /**
+   * Boot a VM. A guest kernel that panics while booting, before /init's agents said hello (nothing
+   * of the caller's has run yet), is booted once more: that panic is the emulator's or the kernel's,
+   * never the caller's (seen under multi-threaded TCG: an int3 taken on a patch site mid-boot). The
+   * first boot's panic is kept in bootRetries.
+   */
   static async start(opts: VmOptions): Promise<SandboxVM> {
     await mkdir(runsDir(), { recursive: true });
-    const vm = new SandboxVM(await mkdtemp(join(runsDir(), 'vm-')), opts);
-    try {
-      await vm.boot();
-      return vm;
-    } catch (e) {
-      await vm.kill();
-      throw e;
+    const retries: string[] = [];
+    for (;;) {
+      const vm = new SandboxVM(await mkdtemp(join(runsDir(), 'vm-')), opts);
+      try {
+        await vm.boot();
+        vm.bootRetries = retries;
+        return vm;
+      } catch (e) {
+        const panic = isScxError(e) && e.code === 'VM_CRASHED' ? vm.consolePanic() : null;
+        await vm.kill();
+        // not init dying or no root, which the same image and command line would do again
+        const again = panic !== null && !/Attempted to kill init|No working init|Unable to mount root/.test(panic);
+        if (!again || retries.length >= 1) {
+          if (retries.length && isScxError(e)) e.message += ` (the first boot panicked too: ${retries[0]})`;
+          throw e;
+        }
+        retries.push(panic!);
+      }
     }
   }
+
+  /** Panics of earlier boot attempts of this VM (see start). */
+  bootRetries: string[] = [];
 
   private async boot(): Promise<void> {
     const o = this.opts;
@@ -222,7 +242,11 @@ export class SandboxVM {
     // rcu_cpu_stall_timeout: a scheduler that stalls tasks must be ejected by sched_ext's own watchdog
     // (at most 30 s), which names the stall; RCU's stall detector (21 s by default) fired first when
     // the emulated guest shared a busy host, and sched_ext then reports a "runtime error" instead
-    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', 'rcupdate.rcu_cpu_stall_timeout=60', o.extraCmdline ?? ''].join(' ').trim();
+    // tsc=reliable: no clocksource watchdog. On a loaded host the emulated TSC looked skewed to it, and a
+    // clocksource switch at run time rewrites code (static keys) under the running CPUs. maxcpus=1: the
+    // boot runs on one CPU and /init brings the others online once the clocksource has settled (see there).
+    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', 'rcupdate.rcu_cpu_stall_timeout=60',
+      'tsc=reliable', ...((o.cpus ?? 2) > 1 ? ['maxcpus=1'] : []), o.extraCmdline ?? ''].join(' ').trim();
     const args = [
       ...accelArgs,
       '-m', String(o.memoryMb ?? 1024),

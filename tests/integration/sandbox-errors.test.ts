@@ -72,7 +72,19 @@ describe('a guest that hangs or dies', () => {
     }));
     expect(e.code).toBe('VM_CRASHED');
     expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: Attempted to kill init/);
+    expect(e.message).not.toMatch(/first boot panicked/); // init dying is not booted again: it would die again
     expect(String(e.details?.console)).toMatch(/Kernel Offset|end Kernel panic/);
+  });
+
+  it('a guest kernel that panics while booting is booted once more; a panic on the second boot too is VM_CRASHED, naming both', async () => {
+    const k = await kernel();
+    const e = await rejection(SandboxVM.start({
+      vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg', extraCmdline: 'scx.test_oops', bootTimeoutMs: 120_000,
+    }));
+    expect(e.code).toBe('VM_CRASHED');
+    // /init crashes the kernel through sysrq when the command line says scx.test_oops: on both boots
+    expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: sysrq triggered crash/);
+    expect(e.message).toMatch(/\(the first boot panicked too: Kernel panic - not syncing: sysrq triggered crash\)/);
   });
 });
 
