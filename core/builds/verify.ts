@@ -13,6 +13,7 @@ import { loaderAvailable } from '../sandbox/image.js';
 import { isScxBuild } from './scx-build.js';
 import { verifyScxBuild } from './scx-verify.js';
 import { ProgramStats, VerifyReport, type VerifyOptions } from './verify-report.js';
+import { firstMessage, type LoaderLine } from '../loader/protocol.js';
 
 export { ProgramStats, VerifyReport, type VerifyOptions };
 
@@ -40,15 +41,13 @@ export function parseProgShow(json: string): ProgramStats[] {
  * The loader's {"type":"verifier_stats"} line merged into bpftool's per-program numbers. bpftool
  * shows names cut to 15 characters (the kernel's limit), the loader the full ones.
  */
-export function withVerifierStats(programs: ProgramStats[], loaderLines: Record<string, unknown>[]): ProgramStats[] {
-  const line = loaderLines.find((l) => l.type === 'verifier_stats');
-  const stats = (Array.isArray(line?.programs) ? line.programs : []) as Record<string, unknown>[];
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+export function withVerifierStats(programs: ProgramStats[], loaderLines: LoaderLine[]): ProgramStats[] {
+  const stats = firstMessage(loaderLines, 'verifier_stats')?.programs ?? [];
   return programs.map((p) => {
-    const s = stats.find((x) => typeof x.prog === 'string' && (x.prog === p.name || x.prog.startsWith(p.name)));
+    const s = stats.find((x) => x.prog === p.name || x.prog.startsWith(p.name));
     return s ? {
-      ...p, name: String(s.prog), verifiedInsns: p.verifiedInsns ?? num(s.insns_processed), totalStates: num(s.total_states),
-      peakStates: num(s.peak_states), maxStatesPerInsn: num(s.max_states_per_insn), verificationTimeUs: num(s.verification_time_us), stackDepth: num(s.stack_depth),
+      ...p, name: s.prog, verifiedInsns: p.verifiedInsns ?? s.insns_processed, totalStates: s.total_states,
+      peakStates: s.peak_states, maxStatesPerInsn: s.max_states_per_insn, verificationTimeUs: s.verification_time_us, stackDepth: s.stack_depth,
     } : p;
   });
 }

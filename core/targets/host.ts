@@ -11,7 +11,8 @@ import { JobHints, jobHintArgs } from '../job-hints.js';
 import type { Actor } from './audit.js';
 import { hostRunDir } from './run-dir.js';
 import { HostCommands } from './run-as.js';
-import { loaderFailure, parseLoaderOutput, parseStateOutput } from '../sandbox/session.js';
+import { firstMessage, hasLine, parseLoaderOutput } from '../loader/protocol.js';
+import { loaderFailure, parseStateOutput } from '../sandbox/session.js';
 import { loaderDir } from '../sandbox/image.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
 import { isScxBuild, scxCommand } from '../builds/scx-build.js';
@@ -123,13 +124,13 @@ export class HostBackend implements Backend {
     let loader = parseLoaderOutput('');
     while (performance.now() - t0 < 300_000) {
       loader = parseLoaderOutput(readFileSync(join(dir, 'out'), 'utf8'));
-      if (loader.lines.some((l) => ['attached', 'error', 'exit'].includes(String(l.type))) || exitCode !== null) break;
+      if (hasLine(loader.lines, 'attached', 'error', 'exit') || exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 50)); // the exit status, if it stopped
-    const errLine = loader.lines.find((l) => l.type === 'error');
+    const errLine = firstMessage(loader.lines, 'error');
     const after = await this.state();
-    if (loader.lines.some((l) => l.type === 'attached') && !errLine && after.state === 'enabled') return { ok: true };
+    if (hasLine(loader.lines, 'attached') && !errLine && after.state === 'enabled') return { ok: true };
     if (child.pid) signalLoader(child.pid, 'SIGTERM');
     const stderr = readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').slice(-3).join(' | ');
     await rm(dir, { recursive: true, force: true });
