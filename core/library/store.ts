@@ -96,7 +96,7 @@ function validEntry(raw: unknown, where: string): LibraryEntry {
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ScxError('BAD_INPUT', `${where}: ${issue ? `${issue.path.join('.') || '(entry)'}: ${issue.message}` : 'not a valid library entry'}`,
-      'see core/library/schema.ts (LibraryEntry) for the fields an entry needs', { issues: r.error.issues.slice(0, 5) });
+      'see core/model/entry.ts (LibraryEntry) for the fields an entry needs', { issues: r.error.issues.slice(0, 5) });
   }
   return r.data;
 }

@@ -252,7 +252,7 @@ export class TargetManager {
    * The server is going (its client went away, or it was signalled). The sandbox VM is shut down.
    * A scheduler deployed on the host stays deployed: it is production, its loader runs detached,
    * and a later server finds it by its pid file (rollback, or a new deploy, replaces it). What stops
-   * with the server is its monitor (core/monitor.ts): the host runs without one until a server
+   * with the server is its monitor (core/monitor/): the host runs without one until a server
    * deploys again with a monitor.
    */
   async close(): Promise<void> {
