@@ -491,7 +491,59 @@ export function otherQemuVms(): number {
 
 /* ------------------------------------------------------------- runner -- */
 
+type Slot = { policy: string; repeat: number };
+type IndexedSlot = Slot & { index: number };
+/** A slot's record, and why the benchmark must stop after it (a scheduler that would not unload, a lost state). */
+type SlotOutcome = { rec: RunRecord; fatal: string | null };
+
+/** One benchmark while it runs: its plan, where its VMs come from, and what the steps found so far. */
+interface BenchRun {
+  readonly opts: BenchmarkOptions;
+  readonly workload: Workload;
+  readonly candidates: Candidate[];
+  readonly byName: Map<string, Candidate>;
+  readonly repeats: number;
+  /** The interleaved run order. */
+  readonly order: Slot[];
+  readonly startedAt: string;
+  readonly t0: number;
+  readonly log: (line: string) => void;
+  readonly source: SessionSource;
+  /** The pool the runner booted itself (closed at the end), when the caller gave no session(s). */
+  readonly ownPool: SandboxPool | undefined;
+  readonly probeHost: (() => number) | null;
+  readonly env: BenchEnvironment;
+  readonly records: RunRecord[];
+  /** Unit timings (ms): the calibration's, before every default run, and at the end. */
+  readonly unitMs: number[];
+  /** Failed runs per candidate. */
+  readonly failed: Map<string, number>;
+  /** Candidates that get no more runs, with why. */
+  readonly retired: Map<string, string>;
+  calibration: unknown;
+  restarts: number;
+  error: string | null;
+  crashConsole: string | null;
+  profile: WorkloadProfile | null;
+}
+
 export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkResult> {
+  const run = planBenchmark(opts);
+  try {
+    await runSlots(run);
+  } catch (e) {
+    run.error = errorText(e);
+    if (isScxError(e) && typeof e.details?.console === 'string') run.crashConsole = e.details.console;
+    run.log(`${run.workload.id}: stopped: ${run.error}`);
+  } finally {
+    if (run.ownPool) await run.ownPool.close();
+  }
+  recordUnreached(run);
+  return benchmarkResult(run);
+}
+
+/** Check the options and plan the interleaved order and the VM source; nothing runs yet. */
+function planBenchmark(opts: BenchmarkOptions): BenchRun {
   const { workload, candidates } = opts;
   const repeats = Math.floor(opts.repeats);
   if (!(repeats >= 1)) throw new Error(`repeats must be at least 1, got ${opts.repeats}`);
@@ -503,240 +555,284 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
   const log = opts.log ?? (() => {});
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  const order = interleave([DEFAULT_POLICY, ...candidates.map((c) => c.name)], repeats);
-  const total = order.length;
-  const records: RunRecord[] = [];
-  const progress = (p: Omit<Progress, 'elapsedMs' | 'total'>) => opts.onProgress?.({ ...p, total, elapsedMs: Math.round(performance.now() - t0) });
   const fixed = opts.session;
   const ownPool = !opts.sessions && !fixed ? new SandboxPool({ cpus: opts.cpus ?? 2, log, ...opts.sessionOptions }) : undefined;
-  const source: SessionSource = opts.sessions ?? ownPool ?? { get: async () => fixed!, restartable: false };
-  const probeHost = opts.hostProbe === undefined ? otherQemuVms : opts.hostProbe;
-  let calibration: unknown = null;
-  let error: string | null = null;
-  let crashConsole: string | null = null;
-  let restarts = 0;
-  let profile: WorkloadProfile | null = null;
-  const unitMs: number[] = [];
-  const env: BenchEnvironment = {
-    kernel: null, accelerator: null, acceleratorReason: null, guestCpus: null,
-    hostCpus: hostCpus().length, hostModel: hostCpus()[0]?.model.trim() ?? 'unknown', bootMs: null,
+  return {
+    opts, workload, candidates, repeats, startedAt, t0, log, ownPool,
+    byName: new Map(candidates.map((c) => [c.name, c])),
+    order: interleave([DEFAULT_POLICY, ...candidates.map((c) => c.name)], repeats),
+    source: opts.sessions ?? ownPool ?? { get: async () => fixed!, restartable: false },
+    probeHost: opts.hostProbe === undefined ? otherQemuVms : opts.hostProbe,
+    env: {
+      kernel: null, accelerator: null, acceleratorReason: null, guestCpus: null,
+      hostCpus: hostCpus().length, hostModel: hostCpus()[0]?.model.trim() ?? 'unknown', bootMs: null,
+    },
+    records: [], unitMs: [], failed: new Map(), retired: new Map(),
+    calibration: null, restarts: 0, error: null, crashConsole: null, profile: null,
   };
-  const byName = new Map(candidates.map((c) => [c.name, c]));
-  const failed = new Map<string, number>();
-  const retired = new Map<string, string>();
+}
 
-  /** A live session with sched_ext disabled and this workload's calibration (the first one, carried over after a restart). */
-  const ready = async (): Promise<SandboxSession> => {
-    const first = env.kernel === null;
-    if (first) progress({ phase: 'boot', done: records.length, message: 'getting a sandbox VM' });
-    const session = await source.get();
-    env.kernel ??= session.vm.kernelRelease || session.kernel.release;
-    env.accelerator ??= session.accel.accel;
-    env.acceleratorReason ??= session.accel.reason;
-    env.guestCpus ??= session.vm.guestCpus || opts.cpus || null;
-    env.bootMs ??= session.vm.bootMs;
-    const pre = await ensureDisabled(session);
-    if (pre) throw new Error(pre);
-    if (calibration === null) {
-      progress({ phase: 'calibrate', done: records.length, message: `calibrating ${workload.id}` });
-      calibration = await calibrationFor(session, workload);
-      const cal0 = workload.calibratedUnitMs?.(calibration);
-      if (cal0 !== undefined && Number.isFinite(cal0)) unitMs.push(cal0);
-      log(`${workload.id}: ${workload.command(calibration)}`);
-    } else {
-      seedCalibration(session, workload, calibration);
+function progress(run: BenchRun, p: Omit<Progress, 'elapsedMs' | 'total'>): void {
+  run.opts.onProgress?.({ ...p, total: run.order.length, elapsedMs: Math.round(performance.now() - run.t0) });
+}
+
+/** A live session with sched_ext disabled and this workload's calibration (the first one, carried over after a restart). */
+async function readySession(run: BenchRun): Promise<SandboxSession> {
+  const { env, workload } = run;
+  if (env.kernel === null) progress(run, { phase: 'boot', done: run.records.length, message: 'getting a sandbox VM' });
+  const session = await run.source.get();
+  env.kernel ??= session.vm.kernelRelease || session.kernel.release;
+  env.accelerator ??= session.accel.accel;
+  env.acceleratorReason ??= session.accel.reason;
+  env.guestCpus ??= session.vm.guestCpus || run.opts.cpus || null;
+  env.bootMs ??= session.vm.bootMs;
+  const pre = await ensureDisabled(session);
+  if (pre) throw new Error(pre);
+  if (run.calibration === null) {
+    progress(run, { phase: 'calibrate', done: run.records.length, message: `calibrating ${workload.id}` });
+    run.calibration = await calibrationFor(session, workload);
+    const cal0 = workload.calibratedUnitMs?.(run.calibration);
+    if (cal0 !== undefined && Number.isFinite(cal0)) run.unitMs.push(cal0);
+    run.log(`${workload.id}: ${workload.command(run.calibration)}`);
+  } else {
+    seedCalibration(session, workload, run.calibration);
+  }
+  return session;
+}
+
+/** Boot, (profile,) every slot of the plan in order, a fresh VM after a crash while restarts last; then the speed once more. */
+async function runSlots(run: BenchRun): Promise<void> {
+  let session = await readySession(run);
+  const command = run.workload.command(run.calibration);
+  if (run.opts.profile) run.profile = await profileUnderDefault(run, session, command);
+  for (const [index, slot] of run.order.entries()) {
+    if (!session.vm.alive) {
+      const fresh = await replaceVm(run);
+      if (!fresh) break;
+      session = fresh;
     }
-    return session;
-  };
+    if (!(await runOneSlot(run, session, index, slot))) break;
+  }
+  // once more at the end, so the speed is sampled around every round
+  if (session.vm.alive && !run.error && (await session.state()).state === 'disabled') await timeUnit(run, session);
+}
 
+/** After the VM died: a fresh one with the same calibration, or null (and the error set) when none may be booted. */
+async function replaceVm(run: BenchRun): Promise<SandboxSession | null> {
+  const { source } = run;
+  if (!source.restartable || run.restarts >= (run.opts.maxRestarts ?? 2)) {
+    run.error = `the VM died and ${source.restartable ? `${run.restarts} restart(s) were used up` : 'this session cannot be replaced'}`;
+    return null;
+  }
+  run.restarts++;
+  run.log(`${run.workload.id}: booting a fresh VM (restart ${run.restarts}); the calibration (same work) is kept`);
+  return readySession(run);
+}
+
+/** One slot of the plan, timed, recorded and logged; false when the benchmark must stop (the error is set). */
+async function runOneSlot(run: BenchRun, session: SandboxSession, index: number, slot: Slot): Promise<boolean> {
+  const { workload, probeHost } = run;
+  progress(run, { phase: 'run', done: index, policy: slot.policy, repeat: slot.repeat, message: `${workload.id}: ${slot.policy} run ${slot.repeat + 1}/${run.repeats}` });
+  const why = run.retired.get(slot.policy);
+  if (why) {
+    run.records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${why}`, hostMs: 0, guestMs: null });
+    return true;
+  }
+  await waitForQuietHost(run);
+  const before = probeHost ? probeHost() : 0;
+  const r0 = performance.now();
+  const cand = run.byName.get(slot.policy);
+  const outcome = await runSlotOrCrash(run, session, { index, ...slot }, cand);
+  if (!outcome) return true;
+  const { rec, fatal } = outcome;
+  rec.hostMs = Math.round(performance.now() - r0);
+  if (probeHost) rec.otherVms = Math.max(before, probeHost());
+  run.records.push(rec);
+  run.log(`${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`);
+  if (fatal) {
+    run.error = fatal;
+    return false;
+  }
+  if (!rec.ok && cand) countFailure(run, cand);
+  return true;
+}
+
+/** Before a run, wait up to waitQuietS for the host probe to report no competing VM. */
+async function waitForQuietHost(run: BenchRun): Promise<void> {
+  const { probeHost } = run;
+  if (!run.opts.waitQuietS || !probeHost) return;
+  const until = performance.now() + run.opts.waitQuietS * 1000;
+  while (probeHost() > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 2000));
+}
+
+/** A candidate that failed maxFailures runs gets no more. */
+function countFailure(run: BenchRun, cand: Candidate): void {
+  const n = (run.failed.get(cand.name) ?? 0) + 1;
+  run.failed.set(cand.name, n);
+  if (n >= (run.opts.maxFailures ?? 2) && !run.retired.has(cand.name)) run.retired.set(cand.name, `${n} failed runs`);
+}
+
+/**
+ * runSlot, and what its throw means: a candidate that cannot be loaded at all is retired and
+ * recorded here (null: nothing more to record); the VM dying is this policy's failed run; any other
+ * error on a live VM stops the benchmark.
+ */
+async function runSlotOrCrash(run: BenchRun, session: SandboxSession, slot: IndexedSlot, cand: Candidate | undefined): Promise<SlotOutcome | null> {
   try {
-    let session = await ready();
-    const command = workload.command(calibration);
-    if (opts.profile) profile = await profileUnderDefault(session, command);
-    for (const [index, slot] of order.entries()) {
-      if (!session.vm.alive) {
-        if (!source.restartable || restarts >= (opts.maxRestarts ?? 2)) {
-          error = `the VM died and ${source.restartable ? `${restarts} restart(s) were used up` : 'this session cannot be replaced'}`;
-          break;
-        }
-        restarts++;
-        log(`${workload.id}: booting a fresh VM (restart ${restarts}); the calibration (same work) is kept`);
-        session = await ready();
-      }
-      progress({ phase: 'run', done: index, policy: slot.policy, repeat: slot.repeat, message: `${workload.id}: ${slot.policy} run ${slot.repeat + 1}/${repeats}` });
-      const why = retired.get(slot.policy);
-      if (why) {
-        records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${why}`, hostMs: 0, guestMs: null });
-        continue;
-      }
-      if (opts.waitQuietS && probeHost) {
-        const until = performance.now() + opts.waitQuietS * 1000;
-        while (probeHost() > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 2000));
-      }
-      const before = probeHost ? probeHost() : 0;
-      const r0 = performance.now();
-      const cand = byName.get(slot.policy);
-      let rec: RunRecord;
-      let fatal: string | null = null;
-      try {
-        ({ rec, fatal } = await runSlot(session, { index, ...slot }, cand));
-      } catch (e) {
-        if (session.vm.alive && cand && isScxError(e) && ['OBJECT_MISSING', 'OBJECT_INVALID', 'TOOL_MISSING'].includes(e.code)) {
-          // the candidate cannot be loaded at all (no object, not ELF, no scx-loader in the image)
-          retired.set(cand.name, e.message);
-          records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'load', error: `${e.message}${e.hint ? ` (${e.hint})` : ''}`, hostMs: 0, guestMs: null });
-          continue;
-        }
-        if (session.vm.alive) throw e;
-        // the VM crashed or froze during this run: that is this policy's failure
-        const details = (isScxError(e) ? e.details?.console : undefined) as string | undefined;
-        crashConsole = details ?? crashConsole;
-        rec = { index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'vm', error: `the VM died during this run: ${errorText(e)}`, hostMs: 0, guestMs: null, ...(details ? { console: details } : {}) };
-        if (cand) retired.set(cand.name, 'it took the VM down in an earlier run');
-      }
-      rec.hostMs = Math.round(performance.now() - r0);
-      if (probeHost) rec.otherVms = Math.max(before, probeHost());
-      records.push(rec);
-      log(`${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`);
-      if (fatal) {
-        error = fatal;
-        break;
-      }
-      if (!rec.ok && cand) {
-        const n = (failed.get(cand.name) ?? 0) + 1;
-        failed.set(cand.name, n);
-        if (n >= (opts.maxFailures ?? 2) && !retired.has(cand.name)) retired.set(cand.name, `${n} failed runs`);
-      }
-    }
-    // once more at the end, so the speed is sampled around every round
-    if (session.vm.alive && !error && (await session.state()).state === 'disabled') await timeUnit(session);
+    return await runSlot(run, session, slot, cand);
   } catch (e) {
-    error = errorText(e);
-    if (isScxError(e) && typeof e.details?.console === 'string') crashConsole = e.details.console;
-    log(`${workload.id}: stopped: ${error}`);
-  } finally {
-    if (ownPool) await ownPool.close();
-  }
-
-  /** One uncounted run of the workload under scx-profile, sched_ext disabled (ready() made sure). */
-  async function profileUnderDefault(session: SandboxSession, command: string): Promise<WorkloadProfile> {
-    progress({ phase: 'profile', done: 0, message: `profiling ${workload.id} under the kernel default` });
-    try {
-      if (workload.writable?.length) await session.ensureWritable(workload.writable);
-      const out = await guestExec(session)(guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }), workload.timeoutS + 30, `profile ${workload.id}`);
-      const p = parseProfilerOutput(out, 'sandbox', command);
-      log(`${workload.id}: profiled: ${p.tags.join(', ') || 'no tags'}; fingerprint ${JSON.stringify(p.fingerprint)}`);
-      return { fingerprint: p.fingerprint, tags: p.tags, wallMs: p.wallMs };
-    } catch (e) {
-      if (!session.vm.alive) throw e;
-      log(`${workload.id}: could not profile: ${errorText(e)}`);
-      return { fingerprint: null, tags: [], wallMs: null, error: errorText(e) };
+    const { index, policy, repeat } = slot;
+    if (session.vm.alive && cand && isScxError(e) && ['OBJECT_MISSING', 'OBJECT_INVALID', 'TOOL_MISSING'].includes(e.code)) {
+      // the candidate cannot be loaded at all (no object, not ELF, no scx-loader in the image)
+      run.retired.set(cand.name, e.message);
+      run.records.push({ index, policy, repeat, ok: false, failure: 'load', error: `${e.message}${e.hint ? ` (${e.hint})` : ''}`, hostMs: 0, guestMs: null });
+      return null;
     }
-  }
-
-  /** Time one unit of the work now (default scheduler, nothing else running in the guest). */
-  async function timeUnit(session: SandboxSession): Promise<void> {
-    if (!workload.speed) return;
-    try {
-      unitMs.push(await workload.speed(guestExec(session), calibration));
-    } catch (e) {
-      if (!session.vm.alive) throw e;
-      log(`${workload.id}: could not time a unit: ${errorText(e)}`);
-    }
-  }
-
-  /** One slot: the default run, or load → run → unload of a candidate. Throws only when the VM fails. */
-  async function runSlot(session: SandboxSession, slot: { index: number; policy: string; repeat: number }, cand: Candidate | undefined): Promise<{ rec: RunRecord; fatal: string | null }> {
-    const rec: RunRecord = { ...slot, ok: false, hostMs: 0, guestMs: null };
-    const command = workload.command(calibration);
-    if (!cand) {
-      const pre = await ensureDisabled(session);
-      if (pre) return { rec: Object.assign(rec, { failure: 'state' as const, error: pre }), fatal: pre };
-      // the machine's speed this round (the calibration's timing again, nothing else running)
-      await timeUnit(session);
-      const { step, sample, parseError } = await runWorkload(session, workload, calibration, command, `${workload.id} under the default scheduler`);
-      rec.guestMs = step.guestMs;
-      rec.sample = sample;
-      const v = workloadVerdict(step, sample, parseError);
-      if (!v.failure && step.state && step.state.state !== 'disabled') Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
-      return { rec: Object.assign(rec, v, { ok: !v.failure }), fatal: null };
-    }
-    let scxProc: ScxGuestProcess | null = null;
-    let load: StepResult;
-    if (cand.scx) {
-      const s = await startScxInGuest(session, { ...cand.scx, label: `start ${cand.name}` });
-      ({ step: load, proc: scxProc } = s);
-    } else {
-      load = await session.step({
-        kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
-        ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}), ...(cand.learn ? { learn: true } : {}) } : {}),
-      });
-    }
-    if (!load.ok) {
-      Object.assign(rec, { failure: 'load', error: load.error ?? 'load failed', ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}), ...(load.exit ? { exit: load.exit } : {}) });
-      // a rejected program is rejected every time
-      if (load.loadFailure && load.loadFailure.stage !== 'unknown') retired.set(cand.name, `load failed (${load.loadFailure.stage}): ${load.loadFailure.reason}`);
-    } else {
-      const { step, sample, parseError } = await runWorkload(session, workload, calibration, command, `${workload.id} under ${cand.name}`);
-      rec.guestMs = step.guestMs;
-      rec.sample = sample;
-      if (step.exit || (step.state && step.state.state !== 'enabled')) {
-        Object.assign(rec, {
-          failure: 'ejected',
-          error: step.exit ? `the kernel disabled ${cand.name} during the run: ${step.exit.reason}${step.exit.message ? ` (${step.exit.message.split('\n')[0]})` : ''}` : `sched_ext was "${step.state?.state}" after the run`,
-          ...(step.exit ? { exit: step.exit } : {}),
-        });
-      } else {
-        const v = workloadVerdict(step, sample, parseError);
-        Object.assign(rec, v, { ok: !v.failure });
-      }
-    }
-    let un = scxProc ? (await stopScxInGuest(session, scxProc)).step : await session.step({ kind: 'unload' });
-    if (!un.ok && un.state?.state !== 'disabled') un = await session.step({ kind: 'unload', waitS: 60 });
-    if (cand.learn && rec.ok) rec.jobs = jobsFromLoaderLines((un.loader?.lines ?? []) as Record<string, unknown>[]);
-    if (!un.ok) {
-      const fatal = `${cand.name} would not unload: ${un.error ?? 'unknown'}; the remaining runs would not be under the intended policies`;
-      return { rec: Object.assign(rec, { ok: false, failure: 'unload' as const, error: fatal }), fatal };
-    }
+    if (session.vm.alive) throw e;
+    // the VM crashed or froze during this run: that is this policy's failure
+    const details = (isScxError(e) ? e.details?.console : undefined) as string | undefined;
+    run.crashConsole = details ?? run.crashConsole;
+    if (cand) run.retired.set(cand.name, 'it took the VM down in an earlier run');
+    const rec: RunRecord = { index, policy, repeat, ok: false, failure: 'vm', error: `the VM died during this run: ${errorText(e)}`, hostMs: 0, guestMs: null, ...(details ? { console: details } : {}) };
     return { rec, fatal: null };
   }
+}
 
-  // slots never reached (an early stop) are recorded too, so every policy shows what happened
-  for (const [index, slot] of order.entries()) {
-    if (!records.some((r) => r.index === index)) records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${error ?? 'stopped'}`, hostMs: 0, guestMs: null });
+/** One uncounted run of the workload under scx-profile, sched_ext disabled (readySession made sure). */
+async function profileUnderDefault(run: BenchRun, session: SandboxSession, command: string): Promise<WorkloadProfile> {
+  const { workload, log } = run;
+  progress(run, { phase: 'profile', done: 0, message: `profiling ${workload.id} under the kernel default` });
+  try {
+    if (workload.writable?.length) await session.ensureWritable(workload.writable);
+    const out = await guestExec(session)(guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }), workload.timeoutS + 30, `profile ${workload.id}`);
+    const p = parseProfilerOutput(out, 'sandbox', command);
+    log(`${workload.id}: profiled: ${p.tags.join(', ') || 'no tags'}; fingerprint ${JSON.stringify(p.fingerprint)}`);
+    return { fingerprint: p.fingerprint, tags: p.tags, wallMs: p.wallMs };
+  } catch (e) {
+    if (!session.vm.alive) throw e;
+    log(`${workload.id}: could not profile: ${errorText(e)}`);
+    return { fingerprint: null, tags: [], wallMs: null, error: errorText(e) };
   }
-  records.sort((a, b) => a.index - b.index);
+}
+
+/** Time one unit of the work now (default scheduler, nothing else running in the guest). */
+async function timeUnit(run: BenchRun, session: SandboxSession): Promise<void> {
+  const { workload } = run;
+  if (!workload.speed) return;
+  try {
+    run.unitMs.push(await workload.speed(guestExec(session), run.calibration));
+  } catch (e) {
+    if (!session.vm.alive) throw e;
+    run.log(`${workload.id}: could not time a unit: ${errorText(e)}`);
+  }
+}
+
+/** One slot: the default run, or load → run → unload of a candidate. Throws only when the VM fails. */
+async function runSlot(run: BenchRun, session: SandboxSession, slot: IndexedSlot, cand: Candidate | undefined): Promise<SlotOutcome> {
+  const rec: RunRecord = { ...slot, ok: false, hostMs: 0, guestMs: null };
+  const command = run.workload.command(run.calibration);
+  return cand ? runCandidate(run, session, rec, cand, command) : runDefault(run, session, rec, command);
+}
+
+/** A run under the kernel default, after timing a unit (the machine's speed this round). */
+async function runDefault(run: BenchRun, session: SandboxSession, rec: RunRecord, command: string): Promise<SlotOutcome> {
+  const { workload } = run;
+  const pre = await ensureDisabled(session);
+  if (pre) return { rec: Object.assign(rec, { failure: 'state' as const, error: pre }), fatal: pre };
+  // the machine's speed this round (the calibration's timing again, nothing else running)
+  await timeUnit(run, session);
+  const { step, sample, parseError } = await runWorkload(session, workload, run.calibration, command, `${workload.id} under the default scheduler`);
+  rec.guestMs = step.guestMs;
+  rec.sample = sample;
+  const v = workloadVerdict(step, sample, parseError);
+  if (!v.failure && step.state && step.state.state !== 'disabled') Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
+  return { rec: Object.assign(rec, v, { ok: !v.failure }), fatal: null };
+}
+
+/** Load → run → unload of a candidate; a program the verifier rejected is retired (it is rejected every time). */
+async function runCandidate(run: BenchRun, session: SandboxSession, rec: RunRecord, cand: Candidate, command: string): Promise<SlotOutcome> {
+  const { load, scxProc } = await loadCandidate(session, cand);
+  if (!load.ok) {
+    Object.assign(rec, { failure: 'load', error: load.error ?? 'load failed', ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}), ...(load.exit ? { exit: load.exit } : {}) });
+    // a rejected program is rejected every time
+    if (load.loadFailure && load.loadFailure.stage !== 'unknown') run.retired.set(cand.name, `load failed (${load.loadFailure.stage}): ${load.loadFailure.reason}`);
+  } else {
+    await runUnderCandidate(run, session, rec, cand, command);
+  }
+  return unloadCandidate(session, rec, cand, scxProc);
+}
+
+/** Start an scx binary in the guest, or load the .bpf.o (bpftool, or scx-loader with params, hints, learning). */
+async function loadCandidate(session: SandboxSession, cand: Candidate): Promise<{ load: StepResult; scxProc: ScxGuestProcess | null }> {
+  if (cand.scx) {
+    const s = await startScxInGuest(session, { ...cand.scx, label: `start ${cand.name}` });
+    return { load: s.step, scxProc: s.proc };
+  }
+  const load = await session.step({
+    kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
+    ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}), ...(cand.learn ? { learn: true } : {}) } : {}),
+  });
+  return { load, scxProc: null };
+}
+
+/** The workload with the candidate loaded: ejected when the kernel disabled it meanwhile, else the workload's verdict. */
+async function runUnderCandidate(run: BenchRun, session: SandboxSession, rec: RunRecord, cand: Candidate, command: string): Promise<void> {
+  const { step, sample, parseError } = await runWorkload(session, run.workload, run.calibration, command, `${run.workload.id} under ${cand.name}`);
+  rec.guestMs = step.guestMs;
+  rec.sample = sample;
+  if (step.exit || (step.state && step.state.state !== 'enabled')) {
+    Object.assign(rec, {
+      failure: 'ejected',
+      error: step.exit ? `the kernel disabled ${cand.name} during the run: ${step.exit.reason}${step.exit.message ? ` (${step.exit.message.split('\n')[0]})` : ''}` : `sched_ext was "${step.state?.state}" after the run`,
+      ...(step.exit ? { exit: step.exit } : {}),
+    });
+  } else {
+    const v = workloadVerdict(step, sample, parseError);
+    Object.assign(rec, v, { ok: !v.failure });
+  }
+}
+
+/** Stop or unload the candidate (once more, waiting, if it lingers); one that will not go stops the benchmark. */
+async function unloadCandidate(session: SandboxSession, rec: RunRecord, cand: Candidate, scxProc: ScxGuestProcess | null): Promise<SlotOutcome> {
+  let un = scxProc ? (await stopScxInGuest(session, scxProc)).step : await session.step({ kind: 'unload' });
+  if (!un.ok && un.state?.state !== 'disabled') un = await session.step({ kind: 'unload', waitS: 60 });
+  if (cand.learn && rec.ok) rec.jobs = jobsFromLoaderLines((un.loader?.lines ?? []) as Record<string, unknown>[]);
+  if (!un.ok) {
+    const fatal = `${cand.name} would not unload: ${un.error ?? 'unknown'}; the remaining runs would not be under the intended policies`;
+    return { rec: Object.assign(rec, { ok: false, failure: 'unload' as const, error: fatal }), fatal };
+  }
+  return { rec, fatal: null };
+}
+
+/** Slots never reached (an early stop) are recorded too, so every policy shows what happened; records in run order. */
+function recordUnreached(run: BenchRun): void {
+  for (const [index, slot] of run.order.entries()) {
+    if (!run.records.some((r) => r.index === index)) run.records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${run.error ?? 'stopped'}`, hostMs: 0, guestMs: null });
+  }
+  run.records.sort((a, b) => a.index - b.index);
+}
+
+/** The report: statistics per policy, bounds from the fastest unit timing, the simulator's predictions. */
+function benchmarkResult(run: BenchRun): BenchmarkResult {
+  const { workload, candidates, opts, env } = run;
   const policyNames = [
     { name: DEFAULT_POLICY, isDefault: true, source: 'kernel default (EEVDF), no sched_ext scheduler' },
     ...candidates.map((c) => ({ name: c.name, isDefault: false, source: c.source ?? c.object })),
   ];
   const cpus = env.guestCpus ?? opts.cpus ?? 2;
-  const speed = unitMs.length ? { unitMs: unitMs.map((u) => Math.round(u * 1000) / 1000), referenceUnitMs: Math.min(...unitMs) } : null;
-  let workloadBounds: Record<string, number> = {};
-  if (workload.bounds && speed && calibration !== null) {
-    try {
-      workloadBounds = workload.bounds(calibration, speed.referenceUnitMs, cpus);
-    } catch (e) {
-      log(`${workload.id}: no bounds: ${errorText(e)}`);
-    }
-  }
-  const agg = aggregate(policyNames, records, workload.metrics, workloadBounds);
-  const models = [{ name: DEFAULT_POLICY, sim: opts.defaultSim === undefined ? { policy: 'fair' as const } : opts.defaultSim }, ...candidates.map((c) => ({ name: c.name, sim: c.sim }))];
-  let predictions: Prediction[] = [];
-  try {
-    predictions = predictRanking(workload, calibration, cpus, models, agg.policies);
-  } catch (e) {
-    log(`${workload.id}: no prediction: ${errorText(e)}`);
-  }
-  progress({ phase: 'done', done: total, message: `${workload.id} done` });
+  const speed = run.unitMs.length ? { unitMs: run.unitMs.map((u) => Math.round(u * 1000) / 1000), referenceUnitMs: Math.min(...run.unitMs) } : null;
+  const workloadBounds = workloadBoundsAt(run, speed, cpus);
+  const agg = aggregate(policyNames, run.records, workload.metrics, workloadBounds);
+  const predictions = predictionsFor(run, cpus, agg.policies);
+  progress(run, { phase: 'done', done: run.order.length, message: `${workload.id} done` });
   return {
     workload: { id: workload.id, title: workload.title, description: workload.description, params: workload.params, metrics: workload.metrics, primary: workload.primary },
     environment: env,
-    startedAt,
-    durationMs: Math.round(performance.now() - t0),
-    repeats,
-    calibration,
-    order,
+    startedAt: run.startedAt,
+    durationMs: Math.round(performance.now() - run.t0),
+    repeats: run.repeats,
+    calibration: run.calibration,
+    order: run.order,
     policies: agg.policies,
     bounds: agg.bounds,
     speed,
@@ -744,11 +840,35 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRes
     sameWork: agg.sameWork,
     workSummary: agg.workSummary,
     predictions,
-    restarts,
-    error,
-    crashConsole,
-    profile,
+    restarts: run.restarts,
+    error: run.error,
+    crashConsole: run.crashConsole,
+    profile: run.profile,
   };
+}
+
+/** The workload's own bounds at the shortest unit length measured ({} without them, or when they fail). */
+function workloadBoundsAt(run: BenchRun, speed: BenchmarkResult['speed'], cpus: number): Record<string, number> {
+  const { workload } = run;
+  if (!workload.bounds || !speed || run.calibration === null) return {};
+  try {
+    return workload.bounds(run.calibration, speed.referenceUnitMs, cpus);
+  } catch (e) {
+    run.log(`${workload.id}: no bounds: ${errorText(e)}`);
+    return {};
+  }
+}
+
+/** The simulator's rankings for the policies it has a model for ([] when it has none or fails). */
+function predictionsFor(run: BenchRun, cpus: number, policies: PolicyResult[]): Prediction[] {
+  const { opts, candidates, workload } = run;
+  const models = [{ name: DEFAULT_POLICY, sim: opts.defaultSim === undefined ? { policy: 'fair' as const } : opts.defaultSim }, ...candidates.map((c) => ({ name: c.name, sim: c.sim }))];
+  try {
+    return predictRanking(workload, run.calibration, cpus, models, policies);
+  } catch (e) {
+    run.log(`${workload.id}: no prediction: ${errorText(e)}`);
+    return [];
+  }
 }
 
 function summarizeSample(workload: Workload, s: WorkloadSample | undefined): string {
