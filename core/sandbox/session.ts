@@ -19,8 +19,8 @@ import {
 import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
 import { checkWritablePath, SandboxVM } from './vm.js';
-import { jobHintArgs } from '../job-hints.js';
 import { firstMessage, hasLine, parseLoaderOutput } from '../loader/protocol.js';
+import { loaderArgs, loaderBinary, START_OUTCOME_TYPES, startOutcome } from '../loader/process.js';
 
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
@@ -385,22 +385,17 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
     const dir = `/tmp/loader${n}`;
     const obj = `${dir}/${basename(step.object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.vm.put(obj, data);
-    const bin = step.hints || step.learn ? 'scx-job-hints' : 'scx-loader';
+    const bin = loaderBinary(step);
     const budget = verifyBudgetS(this.accel.accel, this.opts);
-    const args = [
-      'run', obj, '--stats-interval-ms', String(step.statsIntervalMs),
-      ...Object.entries(step.params ?? {}).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
-      ...(step.timeoutMs ? ['--timeout-ms', String(step.timeoutMs)] : []),
-      ...(step.verifierStats ? ['--verifier-stats'] : []),
-      '--verify-timeout-s', String(budget),
-      ...jobHintArgs(step.hints),
-      ...(step.learn ? ['--learn'] : []),
-    ].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const args = loaderArgs({
+      object: obj, statsIntervalMs: step.statsIntervalMs, params: step.params, timeoutMs: step.timeoutMs,
+      verifierStats: step.verifierStats, verifyTimeoutS: budget, hints: step.hints, learn: step.learn,
+    }).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     this.loader = { n, dir };
     const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }
 sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
 i=0; while [ $i -lt ${(budget + 60) * 10} ]; do
-  grep -qE '"type": ?"(attached|error|exit)"' ${dir}/out 2>/dev/null && break
+  grep -qE '"type": ?"(${START_OUTCOME_TYPES.join('|')})"' ${dir}/out 2>/dev/null && break
   [ -e ${dir}/rc ] && break
   sleep 0.1; i=$((i+1))
 done
@@ -426,8 +421,7 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
       this.loader = loader.running ? this.loader : undefined;
     }
     const state = await this.state(base.index);
-    const attached = hasLine(loader.lines, 'attached');
-    const ok = attached && !errLine && state.state === 'enabled';
+    const { ok } = startOutcome(loader, state.state);
     return {
       ...base, label: step.label ?? `load ${basename(step.object)} (scx-loader)`, ok, exitCode: loader.exitCode, guestMs: r.guestMs,
       stderr: r.stderr, state, loader, ...(failure ? { loadFailure: failure, error: `load failed (${failure.stage}): ${failure.reason}` } : !ok ? { error: `scx-loader did not attach (state ${state.state})` } : {}),

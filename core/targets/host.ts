@@ -7,11 +7,12 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { JobHints, jobHintArgs } from '../job-hints.js';
+import type { JobHints } from '../job-hints.js';
 import type { Actor } from './audit.js';
 import { hostRunDir } from './run-dir.js';
 import { HostCommands } from './run-as.js';
-import { firstMessage, hasLine, parseLoaderOutput } from '../loader/protocol.js';
+import { loaderArgs, loaderBinary, startDecided, startOutcome } from '../loader/process.js';
+import { parseLoaderOutput } from '../loader/protocol.js';
 import { loaderFailure, parseStateOutput } from '../sandbox/session.js';
 import { loaderDir } from '../sandbox/image.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
@@ -90,7 +91,7 @@ export class HostBackend implements Backend {
       const deployment: Deployment = { buildId: build.id, name: build.name, since: new Date().toISOString() };
       return startScxOnHost({ binary, args, opsName, runDir: join(hostRunDir(), `${build.id}-${Date.now()}`), deployment, state: () => this.state() });
     }
-    const bin = join(loaderDir(), hints ? 'scx-job-hints' : 'scx-loader');
+    const bin = join(loaderDir(), loaderBinary({ hints }));
     if (existsSync(bin)) return this.loadWithLoader(bin, build, hints);
     if (hints) return { ok: false, error: HINTS_NEED_LOADER };
     const dir = `${HOST_PIN_DIR}/${build.id}`;
@@ -107,7 +108,7 @@ export class HostBackend implements Backend {
   private async loadWithLoader(bin: string, build: BuildRecord, hints?: JobHints) {
     const dir = join(hostRunDir(), `${build.id}-${Date.now()}`);
     await mkdir(dir, { recursive: true });
-    const args = ['run', buildPaths(build.id).object, '--stats-interval-ms', '5000', ...jobHintArgs(hints)];
+    const args = loaderArgs({ object: buildPaths(build.id).object, statsIntervalMs: 5000, hints });
     const out = openSync(join(dir, 'out'), 'w');
     const err = openSync(join(dir, 'err'), 'w');
     const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, err] });
@@ -124,13 +125,13 @@ export class HostBackend implements Backend {
     let loader = parseLoaderOutput('');
     while (performance.now() - t0 < 300_000) {
       loader = parseLoaderOutput(readFileSync(join(dir, 'out'), 'utf8'));
-      if (hasLine(loader.lines, 'attached', 'error', 'exit') || exitCode !== null) break;
+      if (startDecided(loader) || exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 50)); // the exit status, if it stopped
-    const errLine = firstMessage(loader.lines, 'error');
     const after = await this.state();
-    if (hasLine(loader.lines, 'attached') && !errLine && after.state === 'enabled') return { ok: true };
+    const { ok, error: errLine } = startOutcome(loader, after.state);
+    if (ok) return { ok: true };
     if (child.pid) signalLoader(child.pid, 'SIGTERM');
     const stderr = readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').slice(-3).join(' | ');
     await rm(dir, { recursive: true, force: true });
