@@ -26,10 +26,10 @@ import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../model/entry.js';
 import { historyWorkload } from '../bench/compare.js';
-import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
+import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Candidate, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
 import { median, summarize } from '../model/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
-import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type ParamSet, type Trial, type TrialOutcome } from './search.js';
+import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type HalvingResult, type ParamSet, type Trial, type TrialOutcome } from './search.js';
 import { renderTrialChart } from '../bench/chart.js';
 
 export interface ObjectivePart {
@@ -180,12 +180,73 @@ function summarizeConfig(params: ParamSet, runs: { metrics: Record<string, numbe
   return { params, trials: runs.length, score: sc ? { median: sc.median, min: sc.min, max: sc.max } : null, metrics };
 }
 
+type StoreEntry = Awaited<ReturnType<LibraryStore['get']>>['entry'];
+type CandidateRuns = { metrics: Record<string, number>; score: number | null }[];
+
+/** What a tuning searches, checked before anything is built: the objective, the parameter space, the halving plan. */
+interface TunePlan {
+  defs: MetricDef[];
+  primary: MetricDef;
+  entry: StoreEntry;
+  sourcePath: string;
+  /** An scx binary (sched-ext/scx) instead of a .bpf.o: its options from its --help, started with arguments instead of --param. */
+  scx: ReturnType<typeof requireScx> | null;
+  fixed: ParamSet;
+  dims: ReturnType<typeof tunableSpace>;
+  plan: ReturnType<typeof planHalving>;
+  cands: ParamSet[];
+  log: (line: string) => void;
+}
+
+/** A tuning while it runs: its plan, its VM, and the trials and runs measured so far. */
+interface TuneRun {
+  o: TuneOptions;
+  p: TunePlan;
+  /** The .bpf.o every trial loads with its own --param values (the binary for an scx entry). */
+  object: string;
+  session: SandboxSession;
+  t0: number;
+  deadline: number;
+  maxReg: number;
+  reports: TrialReport[];
+  kernelRuns: { metrics: Record<string, number>; score: number }[];
+  runsByCandidate: Map<number, CandidateRuns>;
+  env: TuneResult['environment'];
+  profile: WorkloadProfile | null;
+  /** Trials finished (for progress). */
+  done: number;
+}
+
 export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
+  const p = await planTune(o);
+  const object = await buildForTrials(o, p);
+  const session = o.session ?? await SandboxSession.start({ kernel: o.kernel, cpus: 2, log: p.log });
+  const t: TuneRun = {
+    o, p, object, session, t0,
+    deadline: o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY,
+    maxReg: o.maxRegressionPct ?? 100,
+    reports: [], kernelRuns: [], runsByCandidate: new Map(),
+    env: { kernel: null, accelerator: null, guestCpus: null }, profile: null, done: 0,
+  };
+  try {
+    const result = await successiveHalving({
+      candidates: p.cands,
+      budget: o.budget,
+      shouldStop: () => stopReason(t),
+      evaluate: (batch, rung) => evaluateRung(t, batch, rung),
+    });
+    await recordTrials(t);
+    return await tuneResult(t, result);
+  } finally {
+    if (!o.session) await session.finish().catch(() => undefined);
+  }
+}
+
+/** Check the objective, the entry's parameters and the budget, and plan the candidates and rungs. */
+async function planTune(o: TuneOptions): Promise<TunePlan> {
   const defs = checkObjective(o.workload, o.objective);
-  const primary = defs[0]!;
-  const { entry, source, sourcePath } = await o.store.get(o.entry);
-  void source;
+  const { entry, sourcePath } = await o.store.get(o.entry);
   const fixed: ParamSet = { ...(o.fixed ?? {}) };
   // an scx binary (sched-ext/scx): its options from its --help, started with arguments instead of --param
   const scx = entry.kind === 'scx' ? requireScx(entry) : null;
@@ -197,151 +258,198 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const cands = makeCandidates(dims, plan.n, o.seed ?? 0);
   const log = o.log ?? (() => {});
   log(`tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`);
+  return { defs, primary: defs[0]!, entry, sourcePath, scx, fixed, dims, plan, cands, log };
+}
 
-  // one object, loaded with different --param values
-  const object = join(stateDir(), 'builds', 'tune', `${o.entry}-v${entry.version}.bpf.o`);
-  const built = scx ? null : await compileBpf({ source: sourcePath, out: object, kernel: o.kernel });
+/** One object, loaded with different --param values (an scx entry needs none: its binary is started). */
+async function buildForTrials(o: TuneOptions, p: TunePlan): Promise<string> {
+  const object = join(stateDir(), 'builds', 'tune', `${o.entry}-v${p.entry.version}.bpf.o`);
+  const built = p.scx ? null : await compileBpf({ source: p.sourcePath, out: object, kernel: o.kernel });
   if (built && !built.ok) {
     const d = built.diagnostics.find((x) => x.severity === 'error');
     throw new ScxError('COMPILE_FAILED', `${o.entry} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}`);
   }
+  return object;
+}
 
-  const session = o.session ?? await SandboxSession.start({ kernel: o.kernel, cpus: 2, log });
-  const deadline = o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY;
-  const maxReg = o.maxRegressionPct ?? 100;
-  const reports: TrialReport[] = [];
-  const kernelRuns: { metrics: Record<string, number>; score: number }[] = [];
-  const runsByCandidate = new Map<number, { metrics: Record<string, number>; score: number | null }[]>();
-  let env: TuneResult['environment'] = { kernel: null, accelerator: null, guestCpus: null };
-  let profile: WorkloadProfile | null = null;
-  let done = 0;
-  const stopReason = (): string | null => {
-    if (o.signal?.aborted) return 'cancelled';
-    if (performance.now() > deadline) return `the time budget (${o.minutes} min) is used up`;
-    return null;
-  };
-  const withDefaults = (p: ParamSet) => ({ ...fixed, ...p });
+function stopReason(t: TuneRun): string | null {
+  if (t.o.signal?.aborted) return 'cancelled';
+  if (performance.now() > t.deadline) return `the time budget (${t.o.minutes} min) is used up`;
+  return null;
+}
 
-  try {
-    const result = await successiveHalving({
-      candidates: cands,
-      budget: o.budget,
-      shouldStop: stopReason,
-      evaluate: async (batch, rung): Promise<TrialOutcome[]> => {
-        const r: BenchmarkResult = await runBenchmark({
-          workload: o.workload, session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !profile,
-          candidates: batch.map((c) => (scx
-            ? { name: `c${c.id}`, object: scx.binary, scx: { binary: scx.binary, args: scxArgs(scx.params, withDefaults(c.params)).args, opsName: entry.scx!.opsName }, source: `${o.entry} ${key(c.params)}` }
-            : { name: `c${c.id}`, object, via: 'loader' as const, params: withDefaults(c.params), source: `${o.entry} ${key(c.params)}`, ...(o.hints ? { hints: o.hints } : {}) })),
-          log,
-          onProgress: (p: Progress) => {
-            const why = stopReason();
-            if (why) throw new ScxError('BAD_INPUT', `tuning stopped: ${why}`);
-            if (p.phase === 'run' && p.policy !== DEFAULT_POLICY) o.onProgress?.(`rung ${rung + 1}/${plan.rungs.length}: ${p.message}`, done + p.done, plan.trials);
-          },
-        });
-        env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
-        profile ??= r.profile;
-        const def = r.policies.find((p) => p.isDefault)!;
-        const reference = metricMedians(def.runs.filter((x) => x.ok));
-        for (const k of def.runs.filter((x) => x.ok && x.sample)) {
-          kernelRuns.push({ metrics: k.sample!.metrics, score: scoreRun(k.sample!.metrics, k.sample!.bounds, reference, o.objective, defs) });
-        }
-        if (!def.runs.some((x) => x.ok) && r.error) throw new ScxError('VM_CRASHED', `the kernel default's reference run failed: ${r.error}`);
-        // the entry's defaults in this rung: the reference a trial must not regress from
-        const defRun = r.policies.find((p) => p.name === 'c0')?.runs[0];
-        const regRef = defRun?.ok ? defRun.sample?.metrics[primary.key] : undefined;
-        return batch.map((c) => {
-          const pol = r.policies.find((p) => p.name === `c${c.id}`)!;
-          const run = pol.runs[0];
-          done++;
-          let outcome: TrialOutcome;
-          const metrics = run?.ok && run.sample ? run.sample.metrics : {};
-          let score: number | null = null;
-          if (!run || !run.ok || !run.sample) {
-            outcome = { ok: false, failure: run ? `${run.failure ?? 'failed'}: ${run.error ?? ''}`.trim() : 'not run' };
-          } else {
-            score = scoreRun(run.sample.metrics, run.sample.bounds, reference, o.objective, defs);
-            const v = run.sample.metrics[primary.key];
-            const ref = regRef;
-            const worse = v !== undefined && ref !== undefined && ref > 0 ? (primary.better === 'lower' ? (v - ref) / ref : (ref - v) / ref) * 100 : 0;
-            outcome = !Number.isFinite(score) ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
-              : worse > maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the entry's defaults in the same round (limit ${maxReg} %)` }
-                : { ok: true, score };
-          }
-          const list = runsByCandidate.get(c.id) ?? [];
-          if (run?.ok) list.push({ metrics, score });
-          runsByCandidate.set(c.id, list);
-          reports.push({
-            index: reports.length, rung, candidate: c.id, params: withDefaults(c.params), ok: outcome.ok, score: outcome.ok ? outcome.score : null,
-            failure: outcome.ok ? null : outcome.failure, metrics, kernelDefault: reference, recordId: null,
-          });
-          return outcome;
-        });
-      },
-    });
+/** A candidate's parameters with the fixed values every trial uses. */
+function withFixed(t: TuneRun, params: ParamSet): ParamSet {
+  return { ...t.p.fixed, ...params };
+}
 
-    // every trial into the library history (failures too: search and memory learn from them)
-    for (const t of reports) {
-      const rec = await o.store.recordResult({
-        entry: o.entry, params: t.params, target: 'sandbox',
-        workload: historyWorkload(o.workload, profile),
-        metrics: t.metrics,
-        ...(Object.keys(t.metrics).length ? { baseline: t.kernelDefault } : {}),
-        better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
-        primary: primary.key,
-        ...(t.ok ? {} : { outcome: t.failure?.startsWith('regressed') ? 'regressed' as const : 'failed' as const }),
-        note: `tune_scheduler trial ${t.index + 1} (rung ${t.rung + 1}, candidate ${t.candidate})${t.failure ? `: ${t.failure}` : ''}`,
-      });
-      t.recordId = rec.id;
-    }
-
-    const kernelDefault = summarizeConfig({}, kernelRuns);
-    const defaults = summarizeConfig(withDefaults(cands[0]!), runsByCandidate.get(0) ?? []);
-    const best = result.best ? summarizeConfig(withDefaults(result.best.params), runsByCandidate.get(result.best.id) ?? []) : null;
-    // judged on the objective's scores (lower is better; each run relative to its own bound or
-    // its round's kernel default, so the emulated CPUs' speed drifting between rounds cancels out)
-    const imp = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? null : ((b - a) / b) * 100);
-    const bs = best?.score;
-    const ds = defaults.score;
-    const ks = kernelDefault.score;
-    const vsDefaultsPct = imp(bs?.median, ds?.median);
-    const vsKernelPct = imp(bs?.median, ks?.median);
-    const beyondSpread = Boolean(bs && ds && result.best && result.best.id !== 0 && bs.max < ds.min);
-    // the raw primary metric, best vs defaults in the same round (paired: same minutes of the host)
-    const paired: number[] = [];
-    if (result.best && result.best.id !== 0) {
-      for (const t of reports.filter((x) => x.ok && x.candidate === result.best!.id)) {
-        const d = reports.find((x) => x.ok && x.candidate === 0 && x.rung === t.rung);
-        const p = imp(primary.better === 'lower' ? t.metrics[primary.key] : 1 / t.metrics[primary.key]!, primary.better === 'lower' ? d?.metrics[primary.key] : 1 / d!.metrics[primary.key]!);
-        if (d && p !== null && Number.isFinite(p)) paired.push(p);
-      }
-    }
-    const pairedPct = paired.length ? median(paired) : null;
-
-    let preset: TuneResult['preset'] = null;
-    if (best && result.best && result.best.id !== 0 && vsDefaultsPct !== null && vsDefaultsPct > 0) {
-      const name = o.preset ?? `tuned-${o.workload.id}`;
-      await o.store.setPreset(o.entry, {
-        name, params: best.params, workload: o.workload.title, objective: o.objective,
-        improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(vsKernelPct), beyondSpread,
-        trials: reports.length, at: new Date().toISOString(),
-      });
-      preset = { name, params: best.params };
-    }
-    return {
-      entry: o.entry, workload: { id: o.workload.id, title: o.workload.title }, objective: o.objective,
-      searched: dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })), fixed,
-      budget: o.budget, plannedCandidates: cands.length, trialsRun: reports.length,
-      kernelDefault, defaults, best,
-      improvement: { vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(vsKernelPct), metric: primary.key, beyondSpread, pairedPct: round1(pairedPct), pairs: paired.length },
-      trials: reports, preset, stopped: result.stopped, environment: env, profile,
-      chartSvg: trialChart(o, reports, primary, kernelDefault),
-      durationMs: Math.round(performance.now() - t0),
-    };
-  } finally {
-    if (!o.session) await session.finish().catch(() => undefined);
+/** One rung: the kernel default and the rung's candidates, interleaved in one benchmark; an outcome per candidate. */
+async function evaluateRung(t: TuneRun, batch: { id: number; params: ParamSet }[], rung: number): Promise<TrialOutcome[]> {
+  const { o, p } = t;
+  const r: BenchmarkResult = await runBenchmark({
+    workload: o.workload, session: t.session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !t.profile,
+    candidates: rungCandidates(t, batch),
+    log: p.log,
+    onProgress: (x: Progress) => {
+      const why = stopReason(t);
+      if (why) throw new ScxError('BAD_INPUT', `tuning stopped: ${why}`);
+      if (x.phase === 'run' && x.policy !== DEFAULT_POLICY) o.onProgress?.(`rung ${rung + 1}/${p.plan.rungs.length}: ${x.message}`, t.done + x.done, p.plan.trials);
+    },
+  });
+  t.env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
+  t.profile ??= r.profile;
+  const def = r.policies.find((x) => x.isDefault)!;
+  const reference = metricMedians(def.runs.filter((x) => x.ok));
+  for (const k of def.runs.filter((x) => x.ok && x.sample)) {
+    t.kernelRuns.push({ metrics: k.sample!.metrics, score: scoreRun(k.sample!.metrics, k.sample!.bounds, reference, o.objective, p.defs) });
   }
+  if (!def.runs.some((x) => x.ok) && r.error) throw new ScxError('VM_CRASHED', `the kernel default's reference run failed: ${r.error}`);
+  // the entry's defaults in this rung: the reference a trial must not regress from
+  const defRun = r.policies.find((x) => x.name === 'c0')?.runs[0];
+  const regRef = defRun?.ok ? defRun.sample?.metrics[p.primary.key] : undefined;
+  return batch.map((c) => judgeTrial(t, c, rung, r.policies.find((x) => x.name === `c${c.id}`)!.runs[0], reference, regRef));
+}
+
+/** The rung's candidates as benchmark candidates: the .bpf.o with --param values, or the scx binary with its arguments. */
+function rungCandidates(t: TuneRun, batch: { id: number; params: ParamSet }[]): Candidate[] {
+  const { o, p: { scx, entry } } = t;
+  return batch.map((c) => (scx
+    ? { name: `c${c.id}`, object: scx.binary, scx: { binary: scx.binary, args: scxArgs(scx.params, withFixed(t, c.params)).args, opsName: entry.scx!.opsName }, source: `${o.entry} ${key(c.params)}` }
+    : { name: `c${c.id}`, object: t.object, via: 'loader' as const, params: withFixed(t, c.params), source: `${o.entry} ${key(c.params)}`, ...(o.hints ? { hints: o.hints } : {}) }));
+}
+
+/**
+ * A candidate's trial from its run: failed (no run, a failed run, no score), regressed beyond
+ * maxRegressionPct from the entry's defaults in the same rung, or its score; recorded in the run.
+ */
+function judgeTrial(t: TuneRun, c: { id: number; params: ParamSet }, rung: number, run: RunRecord | undefined, reference: Record<string, number>, regRef: number | undefined): TrialOutcome {
+  const { o, p: { primary, defs } } = t;
+  t.done++;
+  let outcome: TrialOutcome;
+  const metrics = run?.ok && run.sample ? run.sample.metrics : {};
+  let score: number | null = null;
+  if (!run || !run.ok || !run.sample) {
+    outcome = { ok: false, failure: run ? `${run.failure ?? 'failed'}: ${run.error ?? ''}`.trim() : 'not run' };
+  } else {
+    score = scoreRun(run.sample.metrics, run.sample.bounds, reference, o.objective, defs);
+    const v = run.sample.metrics[primary.key];
+    const ref = regRef;
+    const worse = v !== undefined && ref !== undefined && ref > 0 ? (primary.better === 'lower' ? (v - ref) / ref : (ref - v) / ref) * 100 : 0;
+    outcome = !Number.isFinite(score) ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
+      : worse > t.maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the entry's defaults in the same round (limit ${t.maxReg} %)` }
+        : { ok: true, score };
+  }
+  const list = t.runsByCandidate.get(c.id) ?? [];
+  if (run?.ok) list.push({ metrics, score });
+  t.runsByCandidate.set(c.id, list);
+  t.reports.push({
+    index: t.reports.length, rung, candidate: c.id, params: withFixed(t, c.params), ok: outcome.ok, score: outcome.ok ? outcome.score : null,
+    failure: outcome.ok ? null : outcome.failure, metrics, kernelDefault: reference, recordId: null,
+  });
+  return outcome;
+}
+
+/** Every trial into the library history (failures too: search and memory learn from them). */
+async function recordTrials(t: TuneRun): Promise<void> {
+  const { o, p: { primary } } = t;
+  for (const r of t.reports) {
+    const rec = await o.store.recordResult({
+      entry: o.entry, params: r.params, target: 'sandbox',
+      workload: historyWorkload(o.workload, t.profile),
+      metrics: r.metrics,
+      ...(Object.keys(r.metrics).length ? { baseline: r.kernelDefault } : {}),
+      better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
+      primary: primary.key,
+      ...(r.ok ? {} : { outcome: r.failure?.startsWith('regressed') ? 'regressed' as const : 'failed' as const }),
+      note: `tune_scheduler trial ${r.index + 1} (rung ${r.rung + 1}, candidate ${r.candidate})${r.failure ? `: ${r.failure}` : ''}`,
+    });
+    r.recordId = rec.id;
+  }
+}
+
+/** The result: the best against the defaults and the kernel default, the preset it became, the chart. */
+async function tuneResult(t: TuneRun, result: HalvingResult): Promise<TuneResult> {
+  const { o, p } = t;
+  const cmp = compareBest(t, result);
+  const { kernelDefault, defaults, best, vsDefaultsPct, vsKernelPct, beyondSpread, paired } = cmp;
+  const preset = await savePreset(t, result, cmp);
+  return {
+    entry: o.entry, workload: { id: o.workload.id, title: o.workload.title }, objective: o.objective,
+    searched: p.dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })), fixed: p.fixed,
+    budget: o.budget, plannedCandidates: p.cands.length, trialsRun: t.reports.length,
+    kernelDefault, defaults, best,
+    improvement: {
+      vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(vsKernelPct), metric: p.primary.key, beyondSpread,
+      pairedPct: round1(paired.length ? median(paired) : null), pairs: paired.length,
+    },
+    trials: t.reports, preset, stopped: result.stopped, environment: t.env, profile: t.profile,
+    chartSvg: trialChart(o, t.reports, p.primary, kernelDefault),
+    durationMs: Math.round(performance.now() - t.t0),
+  };
+}
+
+interface BestComparison {
+  kernelDefault: ConfigSummary;
+  defaults: ConfigSummary;
+  best: ConfigSummary | null;
+  vsDefaultsPct: number | null;
+  vsKernelPct: number | null;
+  beyondSpread: boolean;
+  /** The raw primary metric, best vs the defaults in the same rung, per rung (%). */
+  paired: number[];
+}
+
+/**
+ * The best, the entry's defaults and the kernel default summarized and compared, judged on the
+ * objective's scores (lower is better; each run relative to its own bound or its round's kernel
+ * default, so the emulated CPUs' speed drifting between rounds cancels out).
+ */
+function compareBest(t: TuneRun, result: HalvingResult): BestComparison {
+  const kernelDefault = summarizeConfig({}, t.kernelRuns);
+  const defaults = summarizeConfig(withFixed(t, t.p.cands[0]!), t.runsByCandidate.get(0) ?? []);
+  const best = result.best ? summarizeConfig(withFixed(t, result.best.params), t.runsByCandidate.get(result.best.id) ?? []) : null;
+  const bs = best?.score;
+  const ds = defaults.score;
+  const ks = kernelDefault.score;
+  return {
+    kernelDefault, defaults, best,
+    vsDefaultsPct: improvementOver(bs?.median, ds?.median),
+    vsKernelPct: improvementOver(bs?.median, ks?.median),
+    beyondSpread: Boolean(bs && ds && result.best && result.best.id !== 0 && bs.max < ds.min),
+    paired: pairedImprovements(t, result),
+  };
+}
+
+/** Improvement of a over b in % of b (lower is better), null without both. */
+function improvementOver(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || !(b > 0) ? null : ((b - a) / b) * 100;
+}
+
+/** The raw primary metric, best vs defaults in the same round (paired: same minutes of the host). */
+function pairedImprovements(t: TuneRun, result: HalvingResult): number[] {
+  const { primary } = t.p;
+  const paired: number[] = [];
+  if (!result.best || result.best.id === 0) return paired;
+  for (const r of t.reports.filter((x) => x.ok && x.candidate === result.best!.id)) {
+    const d = t.reports.find((x) => x.ok && x.candidate === 0 && x.rung === r.rung);
+    const p = improvementOver(primary.better === 'lower' ? r.metrics[primary.key] : 1 / r.metrics[primary.key]!, primary.better === 'lower' ? d?.metrics[primary.key] : 1 / d!.metrics[primary.key]!);
+    if (d && p !== null && Number.isFinite(p)) paired.push(p);
+  }
+  return paired;
+}
+
+/** The best becomes a named preset of the entry when it is not the defaults and beat them. */
+async function savePreset(t: TuneRun, result: HalvingResult, cmp: BestComparison): Promise<TuneResult['preset']> {
+  const { o } = t;
+  const { best, vsDefaultsPct, vsKernelPct, beyondSpread } = cmp;
+  if (!best || !result.best || result.best.id === 0 || vsDefaultsPct === null || !(vsDefaultsPct > 0)) return null;
+  const name = o.preset ?? `tuned-${o.workload.id}`;
+  await o.store.setPreset(o.entry, {
+    name, params: best.params, workload: o.workload.title, objective: o.objective,
+    improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(vsKernelPct), beyondSpread,
+    trials: t.reports.length, at: new Date().toISOString(),
+  });
+  return { name, params: best.params };
 }
 
 function round1(x: number | null): number | null {
