@@ -2,8 +2,6 @@
  * Resources and prompts: the library entries and the agent memory as readable
  * resources, target status, and a prompt that walks an agent through the loop.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
@@ -36,8 +34,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
     const e = await store.get(name);
     const presets = store.presets(name);
     const history = store.history(name);
-    const testsFile = join(e.dir, 'tests.json');
-    const tests = existsSync(testsFile) ? (JSON.parse(readFileSync(testsFile, 'utf8')) as { kind: string; kernel: string; at: string; pass: boolean; numbers?: Record<string, number> }[]) : [];
+    const tests = store.tests(name);
     const text = [
       `# ${e.entry.title} (${e.entry.name}, v${e.entry.version})`, '', e.entry.description, '',
       '```json', JSON.stringify(e.entry, null, 2), '```', '',
