@@ -5,7 +5,6 @@
  * --help. The id is a content hash of kernel, binary, version and arguments, so the same request
  * is the same build. <build dir>/<crate>.cmd holds the command line.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { ScxError } from '../errors.js';
 import type { LibraryEntry } from '../model/entry.js';
 import { buildPaths, getBuild, saveBuild, type BuildRecord } from './build.js';
 import { requireScx, scxArgs } from '../scx/catalog.js';
+import { sha256Hex } from '../model/hash.js';
 
 export function isScxBuild(rec: BuildRecord): boolean {
   return rec.origin.kind === 'scx';
@@ -35,7 +35,7 @@ export async function buildScxEntry(input: {
   const { args, applied } = scxArgs(params, input.params ?? {});
   // ParamSpec-typed records keep numbers and booleans; a string option is in the arguments only
   const numeric = Object.fromEntries(Object.entries(applied).filter(([, v]) => typeof v !== 'string')) as Record<string, number | boolean>;
-  const id = createHash('sha256').update(['scx', input.kernel.release, binary, version, ...args].join('\0')).digest('hex').slice(0, 12);
+  const id = sha256Hex(['scx', input.kernel.release, binary, version, ...args].join('\0'), 12);
   const paths = buildPaths(id);
   const origin = { kind: 'scx' as const, entry: e.name, version: e.version, binary, binaryVersion: version, args };
   if (existsSync(paths.record)) {
