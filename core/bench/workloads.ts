@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { ScxError } from '../errors.js';
 import { commandLine, writablePaths, type CommandSpec } from '../command.js';
+import { benchScriptCommand } from './scripts.js';
 import { computeBounds, jobsFromSpec, parseJobSpec, type PolicyName, type SimInput } from '../sim/index.js';
 
 export type Better = 'lower' | 'higher';
@@ -491,9 +492,8 @@ export function cyclictestWorkload(o: CyclictestOptions): Workload<null> {
     ],
     primary: 'p99_us',
     timeoutS: Math.ceil(120 + (o.intervalUs * o.loops * 4) / 1e6),
-    command: () => `stress-ng --cpu ${o.stressCpus} --quiet --timeout 3600s & s=$!
-cyclictest -q -t1 --policy=other -p0 -i ${o.intervalUs} -l ${o.loops} -h ${histMax}; rc=$?
-kill $s 2>/dev/null; wait $s 2>/dev/null; exit $rc`,
+    // stress-ng in the background, cyclictest in the foreground, the hogs stopped after it
+    command: () => benchScriptCommand('cyclictest-beside-stress.sh', [o.stressCpus, o.intervalUs, o.loops, histMax]),
     parse: (stdout) => parseCyclictestOutput(stdout),
   };
 }
