@@ -29,8 +29,12 @@ pub const LENS_MAP: &str = "job_lens";
 pub const EXECS_MAP: &str = "job_execs";
 pub const EXEC_PROG: &str = "joblen_exec";
 pub const EXIT_PROG: &str = "joblen_exit";
-const JOB_EXEC: u32 = 1;
-const JOB_EXIT: u32 = 2;
+/// `struct exec_event.kind` (bpf-templates/scx_job_hints_intf.h, checked by `intf.rs`).
+pub const JOB_EXEC: u32 = 1;
+pub const JOB_EXIT: u32 = 2;
+/// Bytes of `struct job_len` (the `job_lens` value) and of `struct exec_event`.
+pub const JOB_LEN_SIZE: usize = 16;
+pub const EXEC_EVENT_SIZE: usize = 24;
 /// a program's other threads may report their exit just after its leader
 const FINISH_GRACE: Duration = Duration::from_millis(200);
 const BPF_MAP_TYPE_RINGBUF: u32 = 27;
@@ -38,12 +42,23 @@ const BPF_MAP_TYPE_TASK_STORAGE: u32 = 29;
 /// job_hint lines printed at most (the counters keep counting).
 const MAX_LINES: u64 = 2000;
 
-/// Value of `job_lens` (struct job_len in scx_joblen.bpf.h).
-pub fn job_len_value(expect_ns: u64, rule_code: u64) -> [u8; 16] {
-    let mut v = [0u8; 16];
+/// Value of `job_lens` (struct job_len in scx_job_hints_intf.h): expected_ns, rule.
+pub fn job_len_value(expect_ns: u64, rule_code: u64) -> [u8; JOB_LEN_SIZE] {
+    let mut v = [0u8; JOB_LEN_SIZE];
     v[..8].copy_from_slice(&expect_ns.to_ne_bytes());
     v[8..].copy_from_slice(&rule_code.to_ne_bytes());
     v
+}
+
+/// A `job_execs` record (struct exec_event in scx_job_hints_intf.h) as
+/// (kind, pid, tgid, runtime_ns); None if it is too short.
+pub fn parse_exec_event(d: &[u8]) -> Option<(u32, i32, i32, u64)> {
+    if d.len() < EXEC_EVENT_SIZE {
+        return None;
+    }
+    let u = |i: usize| u32::from_ne_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+    let rt = u64::from_ne_bytes([d[16], d[17], d[18], d[19], d[20], d[21], d[22], d[23]]);
+    Some((u(8), u(0) as i32, u(4) as i32, rt))
 }
 
 /// The object must have the exec half of the job-length core.
@@ -56,7 +71,7 @@ fn check_object_inner(info: &ObjectInfo, need: &str) -> Result<(), HookError> {
     let lens = info
         .map(LENS_MAP)
         .ok_or_else(|| HookError::bad_input(format!("object has no BPF map named {LENS_MAP}")).with_hint(need))?;
-    if lens.map_type != BPF_MAP_TYPE_TASK_STORAGE || lens.value_size != 16 {
+    if lens.map_type != BPF_MAP_TYPE_TASK_STORAGE || lens.value_size as usize != JOB_LEN_SIZE {
         return Err(HookError::bad_input(format!(
             "map {LENS_MAP} must be task storage with a 16-byte value (struct job_len), is type {} value_size {}",
             scx_loader::objinfo::map_type_name(lens.map_type),
@@ -262,10 +277,8 @@ pub fn start(ctx: &mut HookCtx, rules: Arc<Mutex<Vec<Rule>>>, learn: bool) -> Re
             let mut b = RingBufferBuilder::new();
             if b
                 .add(&execs, move |d: &[u8]| {
-                    if d.len() >= 24 {
-                        let u = |i: usize| u32::from_ne_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
-                        let rt = u64::from_ne_bytes([d[16], d[17], d[18], d[19], d[20], d[21], d[22], d[23]]);
-                        p2.lock().unwrap_or_else(|e| e.into_inner()).push((u(8), u(0) as i32, u(4) as i32, rt));
+                    if let Some(ev) = parse_exec_event(d) {
+                        p2.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
                     }
                     0
                 })

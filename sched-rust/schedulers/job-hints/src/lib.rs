@@ -35,14 +35,18 @@ use scx_loader::{Hook, HookCtx, HookError, ObjectInfo};
 use serde_json::{json, Value};
 
 pub mod exec;
+#[cfg(test)]
+mod intf;
 pub mod rules;
 use rules::{Key, Rule};
 #[cfg(test)]
 use rules::Kind;
 
 pub const MAP_NAME: &str = "job_hints";
-/// TASK_COMM_LEN
+/// TASK_COMM_LEN: the `job_hints` key (bpf-templates/scx_job_hints_intf.h, checked by `intf.rs`).
 pub const COMM_LEN: usize = 16;
+/// Bytes of a `job_hints` value (u64 ns).
+pub const HINT_VALUE_SIZE: usize = 8;
 const BPF_MAP_TYPE_HASH: u32 = 1;
 const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
 
@@ -276,7 +280,7 @@ pub fn check_map(info: &ObjectInfo, n: usize) -> Result<(), HookError> {
             scx_loader::objinfo::map_type_name(m.map_type)
         )));
     }
-    if m.key_size as usize != COMM_LEN || m.value_size != 8 {
+    if m.key_size as usize != COMM_LEN || m.value_size as usize != HINT_VALUE_SIZE {
         return Err(HookError::bad_input(format!(
             "map {MAP_NAME} has key_size {} / value_size {}; expected 16 (char[16] comm) / 8 (u64 ns)",
             m.key_size, m.value_size
