@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   ];
   for (const r of results) await writeFile(join(docs, 'results', `tune-${r.entry}-${r.workload.id}.svg`), r.chartSvg);
   await writeFile(join(docs, 'tuning.md'), parts.join('\n'));
-  await writeFile(join(docs, 'results', 'tuning.json'), JSON.stringify(results.map(({ chartSvg, ...x }) => x), null, 2) + '\n');
+  await writeFile(join(docs, 'results', 'tuning.json'), JSON.stringify(results.map(({ chartSvg: _chart, ...x }) => x), null, 2) + '\n');
   console.log('wrote docs/tuning.md');
   if (values['no-seed']) return;
   for (const { entry, preset } of presets) {

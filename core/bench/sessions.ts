@@ -68,7 +68,7 @@ export class SandboxPool implements SessionSource {
 /** QEMU processes on this host that are not children of this process (another helper's VMs, say). */
 export function otherQemuVms(): number {
   let n = 0;
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {

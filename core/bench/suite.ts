@@ -58,7 +58,7 @@ export async function buildSchedulers(kernel: KernelInfo, names: readonly string
   const out: BuiltScheduler[] = [];
   for (const name of names) {
     let source: string;
-    let entry: LibraryEntry | null = null;
+    let entry: LibraryEntry | null;
     let label: string;
     if (name === 'fifo') {
       source = join(templatesDir, 'fifo', 'fifo.bpf.c');
