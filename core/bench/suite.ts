@@ -62,7 +62,7 @@ export async function buildSchedulers(kernel: KernelInfo, names: readonly string
     let label: string;
     if (name === 'fifo') {
       source = join(templatesDir, 'fifo', 'fifo.bpf.c');
-      entry = { name: 'fifo', family: 'fifo', params: [{ name: 'slice_us', default: 5000 }] };
+      entry = { name: 'fifo', family: 'fifo', params: [{ name: 'slice_us', default: 20000 }] };
       // the template's slice (SCX_PARAM default) is what bpftool loads
       const m = /SCX_PARAM\(u64,\s*slice_us,\s*(\d+)\)/.exec(readFileSync(source, 'utf8'));
       if (m) entry.params = [{ name: 'slice_us', default: Number(m[1]) }];

@@ -23,7 +23,7 @@ describe('benchmark runner in the sandbox', () => {
     const fifo = await build('bpf-templates/fifo/fifo.bpf.c');
     r = await runBenchmark({
       workload: batchWorkload({ kind: 'join', jobs: SPEC, unitMs: 10 }),
-      candidates: [{ name: 'fifo', object: fifo, sim: simPolicyFor('fifo', 5000), source: 'bpf-templates/fifo' }],
+      candidates: [{ name: 'fifo', object: fifo, sim: simPolicyFor('fifo', 20000), source: 'bpf-templates/fifo' }],
       repeats: 1,
       onProgress: (p) => progress.push(p),
     });

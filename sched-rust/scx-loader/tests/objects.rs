@@ -206,7 +206,7 @@ fn fifo_template_inspects() {
     let v = scx_loader::inspect(&o).unwrap();
     assert_eq!(v["struct_ops"][0]["ops_name"], "fifo");
     assert_eq!(v["params"][0]["name"], "slice_us");
-    assert_eq!(v["params"][0]["default"], 5000);
+    assert_eq!(v["params"][0]["default"], 20000);
     let stats: Vec<&str> = v["stats"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(stats, ["enqueued", "direct", "slice_ns"]);
     assert_eq!(v["uei"], true);
