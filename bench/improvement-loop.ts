@@ -76,11 +76,22 @@ const workloadName = `${scenario} batch (${programs.join('+')}, 1 long + ${jobs.
 // ---- the client and the accounting ---------------------------------------------------------------
 
 interface Call {
-  n: number; tool: string; args: string; why: string; wallMs: number; isError: boolean;
-  textBytes: number; structuredBytes: number; linkBytes: number; imageBytes: number; readBytes: number; tokens: number;
+  n: number;
+  tool: string;
+  args: string;
+  why: string;
+  wallMs: number;
+  isError: boolean;
+  textBytes: number;
+  structuredBytes: number;
+  linkBytes: number;
+  imageBytes: number;
+  readBytes: number;
+  tokens: number;
   /** The largest top-level fields of the structured content, by JSON size. */
   heaviest: { field: string; bytes: number }[];
-  progress: number; quietSeen: boolean;
+  progress: number;
+  quietSeen: boolean;
 }
 const calls: Call[] = [];
 const notifications = { count: 0, bytes: 0 };
@@ -102,7 +113,10 @@ async function waitQuiet(): Promise<void> {
 }
 
 const serverLog = createWriteStream(join(outDir, `${label}.server.log`));
-const env = { ...process.env, SCX_MCP_STATE: state, SCX_MCP_LIBRARY: library, SCX_MCP_WORKSPACE: process.env.SCX_MCP_WORKSPACE ?? root } as Record<string, string>;
+const env = { ...process.env, SCX_MCP_STATE: state, SCX_MCP_LIBRARY: library, SCX_MCP_WORKSPACE: process.env.SCX_MCP_WORKSPACE ?? root } as Record<
+  string,
+  string
+>;
 const transport = new StdioClientTransport({ command: process.execPath, args: [join(root, 'dist/server/cli.js'), 'serve'], cwd: root, env, stderr: 'pipe' });
 transport.stderr?.on('data', (d: Buffer) => serverLog.write(d));
 const client = new Client({ name: 'scx-improvement-loop', version: '1' });
@@ -119,7 +133,10 @@ async function call(tool: string, args: Record<string, unknown>, why: string): P
   let progress = 0;
   const t0 = performance.now();
   const r = (await client.callTool({ name: tool, arguments: args }, undefined, {
-    timeout: 1_800_000, resetTimeoutOnProgress: true, maxTotalTimeout: 3_600_000, onprogress: () => void progress++,
+    timeout: 1_800_000,
+    resetTimeoutOnProgress: true,
+    maxTotalTimeout: 3_600_000,
+    onprogress: () => void progress++,
   })) as CallToolResult;
   const wallMs = performance.now() - t0;
   let textBytes = 0;
@@ -132,22 +149,44 @@ async function call(tool: string, args: Record<string, unknown>, why: string): P
   }
   const structuredBytes = r.structuredContent ? bytes(json(r.structuredContent)) : 0;
   const readBytes = textBytes + structuredBytes + linkBytes;
-  const heaviest = Object.entries(r.structuredContent ?? {}).map(([field, v]) => ({ field, bytes: bytes(json(v)) }))
-    .sort((a, b) => b.bytes - a.bytes).slice(0, 3);
+  const heaviest = Object.entries(r.structuredContent ?? {})
+    .map(([field, v]) => ({ field, bytes: bytes(json(v)) }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 3);
   const c: Call = {
-    n: calls.length + 1, tool, args: shortArgs(args), why, wallMs, isError: Boolean(r.isError),
-    textBytes, structuredBytes, linkBytes, imageBytes, readBytes, tokens: Math.round(readBytes / 4), heaviest, progress, quietSeen: existsSync(QUIET),
+    n: calls.length + 1,
+    tool,
+    args: shortArgs(args),
+    why,
+    wallMs,
+    isError: Boolean(r.isError),
+    textBytes,
+    structuredBytes,
+    linkBytes,
+    imageBytes,
+    readBytes,
+    tokens: Math.round(readBytes / 4),
+    heaviest,
+    progress,
+    quietSeen: existsSync(QUIET),
   };
   calls.push(c);
   writeFileSync(join(outDir, `${label}.call${c.n}-${tool}.json`), JSON.stringify(r, null, 1));
   const text = (r.content ?? []).map((x) => (x.type === 'text' ? x.text : '')).join('\n');
-  console.error(`[loop] ${c.n}. ${tool} ${(wallMs / 1000).toFixed(1)} s, ${readBytes} B read${r.isError ? ' (ERROR)' : ''}: ${text.split('\n')[0]!.slice(0, 160)}`);
+  console.error(
+    `[loop] ${c.n}. ${tool} ${(wallMs / 1000).toFixed(1)} s, ${readBytes} B read${r.isError ? ' (ERROR)' : ''}: ${text.split('\n')[0]!.slice(0, 160)}`,
+  );
   return { s: (r.structuredContent ?? {}) as S, r };
 }
 
 class Stop extends Error {}
 const fail = (what: string, r: CallToolResult) => {
-  throw new Stop(`${what}: ${(r.content ?? []).map((x) => (x.type === 'text' ? x.text : '')).join(' ').slice(0, 400)}`);
+  throw new Stop(
+    `${what}: ${(r.content ?? [])
+      .map((x) => (x.type === 'text' ? x.text : ''))
+      .join(' ')
+      .slice(0, 400)}`,
+  );
 };
 
 // ---- the agent ---------------------------------------------------------------------------------------
@@ -190,16 +229,23 @@ try {
       const again = await call('profile_workload', { target: 'sandbox', command, timeoutS: 900 }, `control: run ${i} under the kernel default`);
       walls.push(again.s.wallMs);
     }
-    trace.push(`control, kernel default every time: ${walls.map((w) => `${w.toFixed(0)} ms`).join(', ')} (run 2 is ${((1 - walls[1]! / walls[0]!) * 100).toFixed(1)} % faster than run 1)`);
+    trace.push(
+      `control, kernel default every time: ${walls.map((w) => `${w.toFixed(0)} ms`).join(', ')} (run 2 is ${((1 - walls[1]! / walls[0]!) * 100).toFixed(1)} % faster than run 1)`,
+    );
     throw new Stop('control done');
   }
 
   // 2. search: the user's goal in words, its objective (the batch's end: makespan), the profile's fingerprint
-  const found = await call('search_library', { query: goal, objective: 'makespan', fingerprint: base.s.fingerprint },
-    'rank entries for the goal, with the profile\'s fingerprint');
+  const found = await call(
+    'search_library',
+    { query: goal, objective: 'makespan', fingerprint: base.s.fingerprint },
+    "rank entries for the goal, with the profile's fingerprint",
+  );
   if (found.r.isError) fail('search', found.r);
   // candidates in rank order: the ones that serve the objective and can run here
-  const candidates = (found.s.results as S[]).filter((x) => ['main', 'serves'].includes(x.objective.match) && !x.why.some((w: string) => w.startsWith('unavailable')));
+  const candidates = (found.s.results as S[]).filter(
+    (x) => ['main', 'serves'].includes(x.objective.match) && !x.why.some((w: string) => w.startsWith('unavailable')),
+  );
   trace.push(`search ranked ${(found.s.results as S[]).map((x) => x.name).join(' > ')}; candidates ${candidates.map((x) => x.name).join(', ')}`);
 
   // 3-4. build and verify the best candidate; on a failure, the next one (and the next page when this one is used up)
@@ -208,16 +254,24 @@ try {
   for (let i = 0; ; i++) {
     if (i === candidates.length) {
       if (page.next == null) break;
-      const more = await call('search_library', { query: goal, objective: 'makespan', fingerprint: base.s.fingerprint, offset: page.next },
-        'every candidate on the page failed: the next page');
+      const more = await call(
+        'search_library',
+        { query: goal, objective: 'makespan', fingerprint: base.s.fingerprint, offset: page.next },
+        'every candidate on the page failed: the next page',
+      );
       if (more.r.isError) break;
       page = more.s;
-      candidates.push(...(page.results as S[]).filter((x) => ['main', 'serves'].includes(x.objective.match) && !x.why.some((w: string) => w.startsWith('unavailable'))));
+      candidates.push(
+        ...(page.results as S[]).filter((x) => ['main', 'serves'].includes(x.objective.match) && !x.why.some((w: string) => w.startsWith('unavailable'))),
+      );
       continue;
     }
     const cand = candidates[i]!;
     const built = await call('build_scheduler', { entry: cand.name }, `the best-ranked candidate left: ${cand.name}`);
-    if (built.r.isError || !built.s.ok) { trace.push(`${cand.name} did not build`); continue; }
+    if (built.r.isError || !built.s.ok) {
+      trace.push(`${cand.name} did not build`);
+      continue;
+    }
     // the same input is the same build: one that passed verify_bpf on its kernel before says so (run 2 onwards)
     environment.kernel ??= built.s.kernel ?? null;
     const before = built.s.verification as { verdict: string; kernel: string; reasons: string[] } | null;
@@ -227,10 +281,16 @@ try {
       chosen = cand.name;
       break;
     }
-    if (before && before.kernel === built.s.kernel && before.verdict === 'fail') { trace.push(`${cand.name} failed verification before: ${before.reasons.join('; ')}`); continue; }
+    if (before && before.kernel === built.s.kernel && before.verdict === 'fail') {
+      trace.push(`${cand.name} failed verification before: ${before.reasons.join('; ')}`);
+      continue;
+    }
     const verified = await call('verify_bpf', { buildId: built.s.buildId }, `verify ${built.s.buildId} (${cand.name})`);
     environment = { kernel: verified.s.sandbox?.kernel?.release ?? null, accelerator: verified.s.sandbox?.accelerator?.kind ?? null };
-    if (verified.r.isError || verified.s.verdict !== 'pass') { trace.push(`${cand.name} failed verification: ${(verified.s.reasons ?? []).join('; ')}`); continue; }
+    if (verified.r.isError || verified.s.verdict !== 'pass') {
+      trace.push(`${cand.name} failed verification: ${(verified.s.reasons ?? []).join('; ')}`);
+      continue;
+    }
     buildId = built.s.buildId;
     chosen = cand.name;
     break;
@@ -241,8 +301,11 @@ try {
   // VM of its own, beside the kernel default: deploying first would measure nothing, so it does not)
   const workload = { name: workloadName, command, fingerprint: base.s.fingerprint };
   if (measure === 'profile') {
-    const dep = await call('deploy_scx', { buildId, target: 'sandbox', monitor: { workload: { name: workload.name, fingerprint: workload.fingerprint } } },
-      `deploy ${chosen} (${buildId})`);
+    const dep = await call(
+      'deploy_scx',
+      { buildId, target: 'sandbox', monitor: { workload: { name: workload.name, fingerprint: workload.fingerprint } } },
+      `deploy ${chosen} (${buildId})`,
+    );
     if (dep.r.isError || dep.s.status?.schedExt?.state !== 'enabled') fail('deploy', dep.r);
   }
 
@@ -302,14 +365,34 @@ const sum = (f: (c: Call) => number) => calls.reduce((a, c) => a + f(c), 0);
 const largest = calls.reduce<Call | null>((a, c) => (!a || c.readBytes > a.readBytes ? c : a), null);
 const kvm = existsSync('/dev/kvm');
 const report = {
-  label, started: started.toISOString(), command, scenario, scale, measure, goal, state, library,
+  label,
+  started: started.toISOString(),
+  command,
+  scenario,
+  scale,
+  measure,
+  goal,
+  state,
+  library,
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', kvmDevice: kvm, loadavgStart: load0, loadavgEnd: loadavg(), node: process.version },
-  environment, chosen, outcome, measuredMs, trace,
-  connectMs, catalogue: { listToolsMs: listMs, bytes: catalogueBytes, tokens: Math.round(catalogueBytes / 4), tools: listed.tools.length, ...catalogueParts },
-  calls, notifications,
+  environment,
+  chosen,
+  outcome,
+  measuredMs,
+  trace,
+  connectMs,
+  catalogue: { listToolsMs: listMs, bytes: catalogueBytes, tokens: Math.round(catalogueBytes / 4), tools: listed.tools.length, ...catalogueParts },
+  calls,
+  notifications,
   totals: {
-    calls: calls.length, wallMs: totalMs, callMs: sum((c) => c.wallMs), readBytes: sum((c) => c.readBytes), tokens: Math.round(sum((c) => c.readBytes) / 4),
-    textBytes: sum((c) => c.textBytes), structuredBytes: sum((c) => c.structuredBytes), imageBytes: sum((c) => c.imageBytes),
+    calls: calls.length,
+    wallMs: totalMs,
+    callMs: sum((c) => c.wallMs),
+    readBytes: sum((c) => c.readBytes),
+    tokens: Math.round(sum((c) => c.readBytes) / 4),
+    textBytes: sum((c) => c.textBytes),
+    structuredBytes: sum((c) => c.structuredBytes),
+    imageBytes: sum((c) => c.imageBytes),
     largest: largest ? { n: largest.n, tool: largest.tool, bytes: largest.readBytes, tokens: largest.tokens } : null,
   },
 };
@@ -324,7 +407,10 @@ const md = [
   '',
   '| # | tool | decided from | wall s | text B | structured B | read B | ≈ tokens | heaviest fields (B) |',
   '|---|---|---|---|---|---|---|---|---|',
-  ...calls.map((c) => `| ${c.n} | ${c.tool}${c.isError ? ' (error)' : ''} | ${c.why} | ${(c.wallMs / 1000).toFixed(1)} | ${c.textBytes} | ${c.structuredBytes} | ${c.readBytes} | ${c.tokens} | ${c.heaviest.map((h) => `${h.field} ${h.bytes}`).join(', ')} |`),
+  ...calls.map(
+    (c) =>
+      `| ${c.n} | ${c.tool}${c.isError ? ' (error)' : ''} | ${c.why} | ${(c.wallMs / 1000).toFixed(1)} | ${c.textBytes} | ${c.structuredBytes} | ${c.readBytes} | ${c.tokens} | ${c.heaviest.map((h) => `${h.field} ${h.bytes}`).join(', ')} |`,
+  ),
   `| | **total** | ${calls.length} calls | **${(totalMs / 1000).toFixed(1)}** | ${report.totals.textBytes} | ${report.totals.structuredBytes} | **${report.totals.readBytes}** | **${report.totals.tokens}** | largest: #${largest?.n} ${largest?.tool} ${largest?.readBytes} B |`,
   '',
   `Connect (server start + initialize) ${(connectMs / 1000).toFixed(1)} s; tools/list ${kb(catalogueBytes)} KB (≈ ${report.catalogue.tokens} tokens, ${listed.tools.length} tools), read once per session: descriptions ${kb(catalogueParts.descriptions)} KB, input schemas ${kb(catalogueParts.inputSchemas)} KB (what a model is shown: ≈ ${Math.round((catalogueParts.descriptions + catalogueParts.inputSchemas) / 4)} tokens), output schemas ${kb(catalogueParts.outputSchemas)} KB (largest: ${catalogueParts.largestOutputSchema?.tool} ${kb(catalogueParts.largestOutputSchema?.bytes ?? 0)} KB). Images (base64, not counted above): ${report.totals.imageBytes} B. Log notifications: ${notifications.count} (${notifications.bytes} B).`,

@@ -91,7 +91,11 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*?|^ \* ?/gm, ''));
+    console.log(
+      readFileSync(new URL(import.meta.url), 'utf8')
+        .split('*/')[0]!
+        .replace(/^\/\*\*?|^ \* ?/gm, ''),
+    );
     return;
   }
   const quick = values.quick!;
@@ -99,11 +103,17 @@ async function main(): Promise<void> {
   if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 1)) throw new Error('--repeats takes a whole number >= 1');
   const waitQuietS = values['wait-quiet'] !== undefined ? Number(values['wait-quiet']) : 0;
   if (!(waitQuietS >= 0)) throw new Error('--wait-quiet takes seconds >= 0');
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const plan = benchPlan({ quick, repeats, only, cyclictest: values.cyclictest });
   if (!plan.workloads.length) throw new Error(`--only ${values.only} matches no workload (batch-join, batch-hash, wakeup, build, hackbench, cyclictest)`);
   // sched-ext/scx's schedulers that set-up installed run in every benchmark, beside ours (issue 17)
-  const policyNames = values.policies?.split(',').map((s) => s.trim()).filter(Boolean) ?? ['fifo', ...PREFERRED_LIBRARY, ...installedScxEntries()];
+  const policyNames = values.policies
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? ['fifo', ...PREFERRED_LIBRARY, ...installedScxEntries()];
   const outMd = values.out ?? join(repoRoot, 'docs', 'results.md');
   const chartDir = join(dirname(outMd), 'results');
   const t0 = performance.now();
@@ -124,14 +134,24 @@ async function main(): Promise<void> {
   const tunedFor = new Map<string, Candidate[]>();
   const tuningFile = join(repoRoot, 'docs', 'results', 'tuning.json');
   if (useLoader && !values['no-tuned'] && existsSync(tuningFile)) {
-    const tuned = JSON.parse(readFileSync(tuningFile, 'utf8')) as { entry: string; workload: { id: string }; best: { params: Record<string, number | boolean> } | null; defaults: { params: Record<string, number | boolean> } }[];
+    const tuned = JSON.parse(readFileSync(tuningFile, 'utf8')) as {
+      entry: string;
+      workload: { id: string };
+      best: { params: Record<string, number | boolean> } | null;
+      defaults: { params: Record<string, number | boolean> };
+    }[];
     for (const t of tuned) {
       if (!t.best || JSON.stringify(t.best.params) === JSON.stringify(t.defaults.params) || !plan.workloads.some((w) => w.id === t.workload.id)) continue;
       let base = candidates.find((c) => c.name === t.entry);
       if (!base) base = (await buildSchedulers(kernel, [t.entry], { unitMs: plan.batchUnitMs, useLoader, log: say }))[0]?.candidate;
       if (!base?.object) continue;
       const list = tunedFor.get(t.workload.id) ?? [];
-      list.push({ ...base, name: `${t.entry}+tuned`, params: t.best.params, source: `library/${t.entry} with tuned ${JSON.stringify(t.best.params)} (docs/tuning.md)` });
+      list.push({
+        ...base,
+        name: `${t.entry}+tuned`,
+        params: t.best.params,
+        source: `library/${t.entry} with tuned ${JSON.stringify(t.best.params)} (docs/tuning.md)`,
+      });
       tunedFor.set(t.workload.id, list);
       say(`${t.entry}+tuned on ${t.workload.id}: ${JSON.stringify(t.best.params)}`);
     }
@@ -146,7 +166,12 @@ async function main(): Promise<void> {
     for (const w of plan.workloads) {
       const these = withTuned(candidates, tunedFor.get(w.id) ?? []);
       const r = await runBenchmark({
-        workload: w, candidates: these, repeats: plan.repeats, sessions: pool, waitQuietS, profile: true,
+        workload: w,
+        candidates: these,
+        repeats: plan.repeats,
+        sessions: pool,
+        waitQuietS,
+        profile: true,
         onProgress: (p) => {
           if (p.phase === 'run') say(`[${p.done + 1}/${p.total}] ${p.message}`);
         },
@@ -163,18 +188,36 @@ async function main(): Promise<void> {
 
   const env = results.find((r) => r.environment.kernel)?.environment;
   const notes: string[] = [];
-  if (useLoader) notes.push(`Library schedulers were loaded with scx-loader (sched-rust); schedulers with a \`unit_us\` parameter got unit_us=${plan.batchUnitMs * 1000} to match the batch's unit. The FIFO template was loaded with bpftool.`);
-  else notes.push('scx-loader was not built: every scheduler was loaded with bpftool at its default parameters (unit_us defaults may not match the batch unit).');
+  if (useLoader)
+    notes.push(
+      `Library schedulers were loaded with scx-loader (sched-rust); schedulers with a \`unit_us\` parameter got unit_us=${plan.batchUnitMs * 1000} to match the batch's unit. The FIFO template was loaded with bpftool.`,
+    );
+  else
+    notes.push('scx-loader was not built: every scheduler was loaded with bpftool at its default parameters (unit_us defaults may not match the batch unit).');
   for (const s of skipped) notes.push(`Not benchmarked: ${s}.`);
-  if (monitor.contended) notes.push('Measured while other QEMU VMs shared this 2-core host (see "other load on the host" and the per-policy count of runs beside another VM): absolute times are inflated and noisier than on an idle machine; the interleaved order spreads that over all policies, but a single run can still land in a busy or a quiet moment.');
+  if (monitor.contended)
+    notes.push(
+      'Measured while other QEMU VMs shared this 2-core host (see "other load on the host" and the per-policy count of runs beside another VM): absolute times are inflated and noisier than on an idle machine; the interleaved order spreads that over all policies, but a single run can still land in a busy or a quiet moment.',
+    );
   const restarts = results.reduce((n, r) => n + r.restarts, 0);
-  if (restarts) notes.push(`The sandbox VM crashed ${restarts} time(s) and was rebooted (same calibration, same work); the policy running at the time got no further runs — see the failures of each workload.`);
+  if (restarts)
+    notes.push(
+      `The sandbox VM crashed ${restarts} time(s) and was rebooted (same calibration, same work); the policy running at the time got no further runs — see the failures of each workload.`,
+    );
   const meta: ReportMeta = {
     date: new Date().toISOString(),
     command: `node dist/bin/run-bench.js${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
-    hostCpus: env?.hostCpus ?? 0, hostModel: env?.hostModel ?? 'unknown',
-    kernel: env?.kernel ?? null, accelerator: env?.accelerator ?? null, acceleratorReason: env?.acceleratorReason ?? null, guestCpus: env?.guestCpus ?? null,
-    durationMs: Math.round(performance.now() - t0), contention: monitor.summary(), repeats: plan.repeats, quick, notes,
+    hostCpus: env?.hostCpus ?? 0,
+    hostModel: env?.hostModel ?? 'unknown',
+    kernel: env?.kernel ?? null,
+    accelerator: env?.accelerator ?? null,
+    acceleratorReason: env?.acceleratorReason ?? null,
+    guestCpus: env?.guestCpus ?? null,
+    durationMs: Math.round(performance.now() - t0),
+    contention: monitor.summary(),
+    repeats: plan.repeats,
+    quick,
+    notes,
   };
   if (values['no-write']) return;
   await mkdir(chartDir, { recursive: true });

@@ -49,7 +49,12 @@ for (let i = 0; i < runs; i++) {
 }
 
 // verify_bpf's engine on the FIFO template: a VM of its own each time
-const fifo = await buildScheduler({ source: readFileSync(join(templatesDir, 'fifo', 'fifo.bpf.c'), 'utf8'), fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel });
+const fifo = await buildScheduler({
+  source: readFileSync(join(templatesDir, 'fifo', 'fifo.bpf.c'), 'utf8'),
+  fileName: 'fifo.bpf.c',
+  origin: { kind: 'source' },
+  kernel,
+});
 for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
   const v = await verifyBuild(fifo.id, { kernel, stressSeconds: 1 });
@@ -63,11 +68,16 @@ const row = (name: string, xs: number[]) => {
   return [name, s.n, Math.round(s.min), Math.round(s.median), Math.round(s.max)];
 };
 console.log(`\nsandbox timings, kernel ${kernel.release}, ${accel}, ${runs} runs (host ms); guest image ${(imageBytes / 1024).toFixed(0)} KiB\n`);
-console.log(formatTable(['phase', 'n', 'min', 'median', 'max'], [
-  row('boot (QEMU start → agent ready)', boot),
-  row('load fifo, bpftool (put + register + state)', load),
-  row('load fifo, scx-loader (put + attach + state)', loadLoader),
-  row('unload (remove link → disabled)', unload),
-  row('whole run incl. dmesg + shutdown', total),
-  row('verify_bpf fifo (boot, verifier, 1 s stress, unload)', verify),
-]));
+console.log(
+  formatTable(
+    ['phase', 'n', 'min', 'median', 'max'],
+    [
+      row('boot (QEMU start → agent ready)', boot),
+      row('load fifo, bpftool (put + register + state)', load),
+      row('load fifo, scx-loader (put + attach + state)', loadLoader),
+      row('unload (remove link → disabled)', unload),
+      row('whole run incl. dmesg + shutdown', total),
+      row('verify_bpf fifo (boot, verifier, 1 s stress, unload)', verify),
+    ],
+  ),
+);

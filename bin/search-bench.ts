@@ -20,14 +20,16 @@ import { HELDOUT4_NOTE, HELDOUT_NOTE, LABELLED_SETS, loadLabelled, precisionAt1 
 import { summarize } from '../core/model/stats.js';
 import { formatTable } from '../core/bench/table.js';
 
-const WORDS = ('batch latency fair queue slice job long short uneven cache locality deadline priority build compile server request ' +
+const WORDS = (
+  'batch latency fair queue slice job long short uneven cache locality deadline priority build compile server request ' +
   'throughput wakeup interactive desktop backup database render video test suite log parse join hash compress frame audio tenant ' +
-  'weight nice steal central dispatch idle migrate warm core makespan completion starvation preempt boost class period').split(' ');
+  'weight nice steal central dispatch idle migrate warm core makespan completion starvation preempt boost class period'
+).split(' ');
 const FAMILIES = LibraryEntry.shape.family.options;
 const TAGS = Tag.options;
 
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
 const sentence = (n: number) => Array.from({ length: n }, () => pick(WORDS)).join(' ');
 const fingerprint = (): Fingerprint => Object.fromEntries(FINGERPRINT_DIMENSIONS.map((d) => [d, Math.round(rnd() * 100) / 100])) as Fingerprint;
@@ -40,16 +42,32 @@ async function makeLibrary(root: string, n: number): Promise<{ store: LibrarySto
   for (let i = 0; i < n; i++) {
     const name = `sched_${i}`;
     const entry = LibraryEntry.parse({
-      name, title: sentence(4), description: sentence(40), algorithm: sentence(25), family: pick(FAMILIES), tags: [pick(TAGS), pick(TAGS)],
-      params: [], useCases: [sentence(10), sentence(10)], limitations: [sentence(8)], kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] }, source: `${name}.bpf.c`,
+      name,
+      title: sentence(4),
+      description: sentence(40),
+      algorithm: sentence(25),
+      family: pick(FAMILIES),
+      tags: [pick(TAGS), pick(TAGS)],
+      params: [],
+      useCases: [sentence(10), sentence(10)],
+      limitations: [sentence(8)],
+      kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] },
+      source: `${name}.bpf.c`,
     });
     mkdirSync(join(seedDir, name), { recursive: true });
     writeFileSync(join(seedDir, name, 'entry.json'), JSON.stringify(entry));
     writeFileSync(join(seedDir, name, `${name}.bpf.c`), source);
   }
   const history: HistoryRecord[] = Array.from({ length: n * 3 }, (_, i) => ({
-    id: String(i), entry: `sched_${Math.floor(rnd() * n)}`, params: {}, target: 'sandbox' as const, workload: { name: `w${i}`, fingerprint: fingerprint() },
-    metrics: { makespan_ms: 500 + rnd() * 1000 }, baseline: { makespan_ms: 1000 }, outcome: pick(['improved', 'regressed', 'neutral'] as const), at: new Date().toISOString(),
+    id: String(i),
+    entry: `sched_${Math.floor(rnd() * n)}`,
+    params: {},
+    target: 'sandbox' as const,
+    workload: { name: `w${i}`, fingerprint: fingerprint() },
+    metrics: { makespan_ms: 500 + rnd() * 1000 },
+    baseline: { makespan_ms: 1000 },
+    outcome: pick(['improved', 'regressed', 'neutral'] as const),
+    at: new Date().toISOString(),
   }));
   mkdirSync(lib, { recursive: true });
   writeFileSync(join(lib, 'db.json'), JSON.stringify({ ...emptyDb(), history }));
@@ -76,8 +94,15 @@ for (const n of [100, 1000]) {
     }
     const s = summarize(times);
     const sorted = [...times].sort((a, b) => a - b);
-    rows.push([`${n} entries, ${store.history().length} results`, s.n, s.median.toFixed(2), sorted[Math.floor(0.95 * sorted.length)]!.toFixed(2), s.max.toFixed(2),
-      cold.toFixed(1), (openMs / 1000).toFixed(1)]);
+    rows.push([
+      `${n} entries, ${store.history().length} results`,
+      s.n,
+      s.median.toFixed(2),
+      sorted[Math.floor(0.95 * sorted.length)]!.toFixed(2),
+      s.max.toFixed(2),
+      cold.toFixed(1),
+      (openMs / 1000).toFixed(1),
+    ]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -95,15 +120,24 @@ try {
   let heldMisses: Awaited<ReturnType<typeof precisionAt1>>['misses'] = [];
   for (const set of LABELLED_SETS) {
     const p = await precisionAt1(store, loadLabelled(set));
-    prows.push([set === 'heldout4' ? 'heldout4 (real questions, not tuned on)' : set === 'heldout' ? 'heldout (not tuned on)' : set, p.n, p.text.toFixed(2), p.objectiveGuessed.toFixed(2), p.withObjective.toFixed(2)]);
+    prows.push([
+      set === 'heldout4' ? 'heldout4 (real questions, not tuned on)' : set === 'heldout' ? 'heldout (not tuned on)' : set,
+      p.n,
+      p.text.toFixed(2),
+      p.objectiveGuessed.toFixed(2),
+      p.withObjective.toFixed(2),
+    ]);
     if (set === 'heldout4') heldMisses = p.misses;
   }
   console.log('\nsearch_library precision@1 on the labelled sets (seed library):\n');
   console.log(formatTable(['set', 'items', 'text alone', 'objective guessed right', 'objective given'], prows));
   const held = prows.at(-1)!;
   console.log(`\nheldout: ${HELDOUT_NOTE}\nheldout4: ${HELDOUT4_NOTE}`);
-  console.log(`\ntargets on the real-question held-out set (heldout4): text alone >= 0.9: ${Number(held[2]) >= 0.9 ? 'met' : 'NOT met'} (${held[2]}); objective given 1.0: ${Number(held[4]) >= 1 ? 'met' : 'NOT met'} (${held[4]})`);
-  for (const m of heldMisses) console.log(`  held-out miss (${m.mode}): want ${m.want}, got ${m.got}, objective ${m.guessed ?? 'not guessed'}: "${m.description.slice(0, 90)}"`);
+  console.log(
+    `\ntargets on the real-question held-out set (heldout4): text alone >= 0.9: ${Number(held[2]) >= 0.9 ? 'met' : 'NOT met'} (${held[2]}); objective given 1.0: ${Number(held[4]) >= 1 ? 'met' : 'NOT met'} (${held[4]})`,
+  );
+  for (const m of heldMisses)
+    console.log(`  held-out miss (${m.mode}): want ${m.want}, got ${m.got}, objective ${m.guessed ?? 'not guessed'}: "${m.description.slice(0, 90)}"`);
 } finally {
   rmSync(proot, { recursive: true, force: true });
 }

@@ -14,11 +14,16 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const HOST_PATH = /^\/[^\0\n'"\\\s]{0,4095}$/;
 
 export const CommandFields = {
-  cwd: z.string().regex(HOST_PATH, 'an absolute path without spaces or quotes').optional()
+  cwd: z
+    .string()
+    .regex(HOST_PATH, 'an absolute path without spaces or quotes')
+    .optional()
     .describe('directory the command runs in (a host path; in the sandbox it is made writable through an overlay). Default: /tmp'),
-  env: z.record(z.string().regex(ENV_NAME, 'a shell variable name'), z.string().max(4096)).optional()
-    .describe('extra environment variables for the command'),
-  writable: z.array(z.string().regex(HOST_PATH, 'an absolute path without spaces or quotes')).max(16).optional()
+  env: z.record(z.string().regex(ENV_NAME, 'a shell variable name'), z.string().max(4096)).optional().describe('extra environment variables for the command'),
+  writable: z
+    .array(z.string().regex(HOST_PATH, 'an absolute path without spaces or quotes'))
+    .max(16)
+    .optional()
     .describe('sandbox only: host paths the command writes into (overlays; the writes stay in the VM). $HOME, /tmp and cwd always are'),
 };
 

@@ -19,13 +19,18 @@ const MAX_MS = 86_400_000;
 
 export const HintRule = z
   .object({
-    argv: z.string().min(1).max(4096).optional().describe('glob over the command line (arguments joined by spaces; argv[0] also tried as its basename): * ? [a-z]'),
+    argv: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('glob over the command line (arguments joined by spaces; argv[0] also tried as its basename): * ? [a-z]'),
     cgroup: z.string().min(1).max(4096).optional().describe('glob over the cgroup v2 path; without wildcards it also matches the cgroups below'),
     pgid: z.number().int().positive().optional().describe('process group id'),
     sid: z.number().int().positive().optional().describe('session id'),
     comm: z.string().min(1).max(15).optional().describe('task-name prefix (≤ 15 bytes)'),
     expect_ms: z.number().positive().max(MAX_MS).describe('expected CPU time of one such job, ms'),
-    source: z.string().max(200).optional().describe('where the number came from (agent, learned, ...); echoed in the loader\'s job_hint lines'),
+    source: z.string().max(200).optional().describe("where the number came from (agent, learned, ...); echoed in the loader's job_hint lines"),
   })
   .strict()
   .refine((r) => ['argv', 'cgroup', 'pgid', 'sid', 'comm'].filter((k) => r[k as keyof typeof r] !== undefined).length === 1, {
@@ -34,10 +39,7 @@ export const HintRule = z
 export type HintRule = z.infer<typeof HintRule>;
 
 /** Either form. */
-export const JobHints = z.union([
-  z.record(z.string().min(1).max(15), z.number().int().positive().max(MAX_MS)),
-  z.array(HintRule).min(1).max(4096),
-]);
+export const JobHints = z.union([z.record(z.string().min(1).max(15), z.number().int().positive().max(MAX_MS)), z.array(HintRule).min(1).max(4096)]);
 export type JobHints = z.infer<typeof JobHints>;
 
 /** Whether the hints need the exec half of the job-length core (any rule other than comm). */

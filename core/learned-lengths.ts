@@ -52,9 +52,11 @@ async function load(path: string): Promise<Store> {
 
 /** The job_done lines among loader output lines. */
 export function jobsFromLoaderLines(lines: Record<string, unknown>[]): JobDone[] {
-  return lines.flatMap((l) => (l.type === 'job_done' && typeof l.cmdline === 'string' && typeof l.cpu_ms === 'number'
-    ? [{ cmdline: l.cmdline, cpu_ms: l.cpu_ms, ...(typeof l.wall_ms === 'number' ? { wall_ms: l.wall_ms } : {}) }]
-    : []));
+  return lines.flatMap((l) =>
+    l.type === 'job_done' && typeof l.cmdline === 'string' && typeof l.cpu_ms === 'number'
+      ? [{ cmdline: l.cmdline, cpu_ms: l.cpu_ms, ...(typeof l.wall_ms === 'number' ? { wall_ms: l.wall_ms } : {}) }]
+      : [],
+  );
 }
 
 /**
@@ -62,7 +64,11 @@ export function jobsFromLoaderLines(lines: Record<string, unknown>[]): JobDone[]
  * the harness's own helpers) are not jobs worth ordering and are left out. Several jobs with the
  * same command line in one run count as several runs of it.
  */
-export async function recordJobs(scope: string, jobs: JobDone[], opts: { minCpuMs?: number; path?: string; at?: Date } = {}): Promise<{ recorded: number; commands: number }> {
+export async function recordJobs(
+  scope: string,
+  jobs: JobDone[],
+  opts: { minCpuMs?: number; path?: string; at?: Date } = {},
+): Promise<{ recorded: number; commands: number }> {
   const path = opts.path ?? learnedPath();
   const min = opts.minCpuMs ?? 5;
   const s = await load(path);
@@ -103,7 +109,8 @@ export async function learnedHints(scope: string, opts: { path?: string; max?: n
     .map(([cmd, e]) => {
       const ms = median(e.runs.map((r) => r.cpu_ms));
       return {
-        argv: globEscape(cmd), expect_ms: Math.max(0.001, Math.round(ms * 1000) / 1000),
+        argv: globEscape(cmd),
+        expect_ms: Math.max(0.001, Math.round(ms * 1000) / 1000),
         source: `learned: median CPU time of ${e.runs.length} earlier run(s), last ${e.runs.at(-1)!.at}`,
       };
     })

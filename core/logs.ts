@@ -57,7 +57,13 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 export async function saveLog(text: string, where?: { buildId: string; name: string }): Promise<SavedLog> {
   const body = capped(text);
   const id = where
-    ? `${where.buildId}-${where.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'log'}`
+    ? `${where.buildId}-${
+        where.name
+          .toLowerCase()
+          .replace(/[^a-z0-9-]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+          .slice(0, 40) || 'log'
+      }`
     : sha256Hex(body, 16);
   const path = logPath(id);
   if (where || !existsSync(path)) await writeAtomic(path, body);
@@ -70,7 +76,8 @@ export async function saveLog(text: string, where?: { buildId: string; name: str
  */
 export async function readLogPart(id: string, part = 1): Promise<{ text: string; part: number; parts: number; bytes: number }> {
   const path = logPath(id);
-  if (!existsSync(path)) throw new ScxError('OBJECT_MISSING', `no log ${id}`, 'logs live as long as the build or state directory; run the step again for a new one');
+  if (!existsSync(path))
+    throw new ScxError('OBJECT_MISSING', `no log ${id}`, 'logs live as long as the build or state directory; run the step again for a new one');
   const { size } = await stat(path);
   const parts = Math.max(1, Math.ceil(size / LOG_PART_CHARS));
   if (!Number.isInteger(part) || part < 1 || part > parts) {

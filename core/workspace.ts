@@ -19,8 +19,12 @@ export function resolveInWorkspace(path: string, root = workspaceRoot()): string
     const rel = relative(root, p);
     return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
   };
-  const refuse = () => new ScxError('BAD_INPUT', `path ${path} is outside the workspace (${root})`,
-    'put the file inside the workspace, or pass its contents as `source`; set SCX_MCP_WORKSPACE to change the workspace');
+  const refuse = () =>
+    new ScxError(
+      'BAD_INPUT',
+      `path ${path} is outside the workspace (${root})`,
+      'put the file inside the workspace, or pass its contents as `source`; set SCX_MCP_WORKSPACE to change the workspace',
+    );
   // outside by its name: refused before looking, so the answer never tells whether it exists
   if (outside(abs)) throw refuse();
   if (!existsSync(abs)) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: set-up, then every test group, each run even when an earlier one fails;
 # exits non-zero if any failed, and says which.
-#   0. the static checks: the architecture's dependency rules (dependency-cruiser), eslint
+#   0. the static checks: the architecture's dependency rules (dependency-cruiser), eslint, prettier
 #   1. cargo test (sched-rust's loader and hints crates)
 #   2. vitest, everything but the monitor's tests
 #   3. vitest, the tests that judge a scheduler by how much slower it makes a probe, alone (a second
@@ -13,6 +13,7 @@ bash scripts/setup.sh || { echo "npm test: set-up failed" >&2; exit 1; }
 failed=()
 npm run -s lint:deps || failed+=("dependency rules (npm run lint:deps)")
 npm run -s lint:ts || failed+=("eslint (npm run lint:ts)")
+npm run -s format:check || failed+=("formatting (npm run format:check; npm run format fixes it)")
 bash scripts/cargo-test.sh || failed+=("cargo test")
 ALONE=(tests/integration/monitor.test.ts tests/integration/host-in-guest.test.ts)
 npx vitest run "${ALONE[@]/#/--exclude=}" || failed+=("vitest (all but the monitor's tests)")

@@ -68,7 +68,11 @@ async function cutStrings(v: unknown, max: number, path: string, cuts: Cut[], sa
 }
 
 /** The longest array in `v` (by JSON size), to shorten next. */
-function largestArray(v: unknown, path: string, best: { path: string; arr: unknown[]; size: number } | null = null): { path: string; arr: unknown[]; size: number } | null {
+function largestArray(
+  v: unknown,
+  path: string,
+  best: { path: string; arr: unknown[]; size: number } | null = null,
+): { path: string; arr: unknown[]; size: number } | null {
   if (Array.isArray(v)) {
     const s = size(v);
     if (v.length > 1 && (!best || s > best.size)) best = { path, arr: v, size: s };
@@ -130,20 +134,45 @@ export async function boundToolResult(r: BoundedParts, budget = resultBudget()):
   const links = new Map<string, SavedLog>();
   for (const c of allCuts) if (c.log) links.set(c.log.uri, c.log);
   for (const l of saved.values()) links.set(l.uri, l);
-  const text = notes.length ? `${summary}\n\n[output budget ${budget} characters: ${notes.slice(0, 20).join('; ')}${notes.length > 20 ? `; and ${notes.length - 20} more` : ''}]` : summary;
+  const text = notes.length
+    ? `${summary}\n\n[output budget ${budget} characters: ${notes.slice(0, 20).join('; ')}${notes.length > 20 ? `; and ${notes.length - 20} more` : ''}]`
+    : summary;
   const content: CallToolResult['content'] = [{ type: 'text', text: cutText(text, Math.floor(budget / 3)) }];
   for (const img of images) content.push({ type: 'image', data: img.data, mimeType: img.mimeType });
-  for (const l of (r.links ?? []).slice(0, 10)) content.push({ type: 'resource_link', uri: l.uri, name: l.name, mimeType: l.mimeType ?? 'text/plain', ...(l.description ? { description: l.description } : {}) });
+  for (const l of (r.links ?? []).slice(0, 10))
+    content.push({
+      type: 'resource_link',
+      uri: l.uri,
+      name: l.name,
+      mimeType: l.mimeType ?? 'text/plain',
+      ...(l.description ? { description: l.description } : {}),
+    });
   for (const l of [...links.values()].slice(0, 20)) {
-    content.push({ type: 'resource_link', uri: l.uri, name: l.id, mimeType: 'text/plain', description: `whole text that was cut (${l.bytes} bytes; parts of ${LOG_PART_CHARS} at ${l.uri}/part/N)` });
+    content.push({
+      type: 'resource_link',
+      uri: l.uri,
+      name: l.id,
+      mimeType: 'text/plain',
+      description: `whole text that was cut (${l.bytes} bytes; parts of ${LOG_PART_CHARS} at ${l.uri}/part/N)`,
+    });
   }
-  const result: CallToolResult = { content, ...(structured !== undefined ? { structuredContent: structured as Record<string, unknown> } : {}), ...(r.isError ? { isError: true } : {}) };
+  const result: CallToolResult = {
+    content,
+    ...(structured !== undefined ? { structuredContent: structured as Record<string, unknown> } : {}),
+    ...(r.isError ? { isError: true } : {}),
+  };
   if (textSize(result) > budget) {
     const whole = await saveLog(JSON.stringify(r.structured ?? null, null, 1)).catch(() => undefined);
     return {
       isError: true,
       content: [
-        { type: 'text', text: cutText(`${summary}\n\nThe result did not fit the output budget of ${budget} characters even after cutting${whole ? `; the whole result is at ${whole.uri}` : ''}.`, Math.floor(budget / 2)) },
+        {
+          type: 'text',
+          text: cutText(
+            `${summary}\n\nThe result did not fit the output budget of ${budget} characters even after cutting${whole ? `; the whole result is at ${whole.uri}` : ''}.`,
+            Math.floor(budget / 2),
+          ),
+        },
         ...(whole ? [{ type: 'resource_link' as const, uri: whole.uri, name: whole.id, mimeType: 'application/json' }] : []),
       ],
     };

@@ -20,7 +20,10 @@ import { stateDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
 import { compileBpf } from '../core/toolchain/compile.js';
 
-const RUN_AS = ['--run-as <user>', 'whom workload commands on the host run as (USER|UID[:GROUP|GID]; "root" only if really meant); default: the sudo user (SUDO_UID/SUDO_GID), or the server\'s own user when it is not root'] as const;
+const RUN_AS = [
+  '--run-as <user>',
+  'whom workload commands on the host run as (USER|UID[:GROUP|GID]; "root" only if really meant); default: the sudo user (SUDO_UID/SUDO_GID), or the server\'s own user when it is not root',
+] as const;
 
 /** Decide whom host commands run as now, so a bad --run-as stops the start; without one, say if host commands will be refused. */
 function checkRunAs(engines: ScxEngines, o: { allowHost?: boolean; runAs?: string }): void {
@@ -46,11 +49,22 @@ program
   .option('--http <port>', 'listen for MCP over HTTP on this port (0 = any free port)')
   .option('--host <host>', 'address to bind with --http', '127.0.0.1')
   .option('--token <token>', 'bearer token required from HTTP clients (required off loopback; also $SCX_MCP_TOKEN)')
-  .option('--allow-host', 'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel; over HTTP it always needs a bearer token (generated if not given)')
+  .option(
+    '--allow-host',
+    'allow deploy_scx (and profiling commands) on this machine; needs root and a sched_ext kernel; over HTTP it always needs a bearer token (generated if not given)',
+  )
   .option(...RUN_AS)
-  .option('--monitor-hook <command>', 'host command run on every monitor alert, regression and rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent)')
+  .option(
+    '--monitor-hook <command>',
+    'host command run on every monitor alert, regression and rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent)',
+  )
   .action(async (o: { http?: string; host: string; token?: string; allowHost?: boolean; runAs?: string; monitorHook?: string }) => {
-    const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), runAs: o.runAs, monitorHook: o.monitorHook, log: (l) => console.error(`[scx-mcp] ${l}`) });
+    const engines = new ScxEngines({
+      allowHost: Boolean(o.allowHost),
+      runAs: o.runAs,
+      monitorHook: o.monitorHook,
+      log: (l) => console.error(`[scx-mcp] ${l}`),
+    });
     checkRunAs(engines, o);
     let closing = false;
     const shutdown = async () => {
@@ -122,7 +136,8 @@ program
       throw new ScxError('BAD_INPUT', `--config is not valid JSON: ${(e as Error).message}`);
     }
     const parsed = MonitorConfig.safeParse(raw);
-    if (!parsed.success) throw new ScxError('BAD_INPUT', `bad monitor config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new ScxError('BAD_INPUT', `bad monitor config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const engines = new ScxEngines({ allowHost: Boolean(o.allowHost), runAs: o.runAs, log: (l) => console.error(`[scx-mcp] ${l}`) });
     checkRunAs(engines, o);
     engines.onMonitorEvent((target, e) => console.log(JSON.stringify({ target, ...e })));
@@ -141,7 +156,7 @@ program
   .description('roll a verified build out to a fleet through Ansible: start | status [ID] | abort ID (same engine as rollout_scx)')
   .argument('<action>', 'start, status or abort')
   .argument('[id]', 'rollout id (status, abort; start --resume)')
-  .option('--build <id>', 'start: a build verified on the fleet\'s kernels')
+  .option('--build <id>', "start: a build verified on the fleet's kernels")
   .option('--inventory <path>', 'start: an Ansible inventory')
   .option('--config <json>', 'start: more rollout settings as JSON (limit, canary, batchSize, soakS, pollS, maxFailures, monitor, runAs, remoteDir)', '{}')
   .option('--resume', 'start: carry on the interrupted rollout ID')
@@ -150,7 +165,8 @@ program
     const st = await import('../core/fleet/state.js');
     const engines = new ScxEngines({ allowHost: false });
     const hooks = {
-      onEvent: (e: { t: number; host?: string; event: string; detail: string }) => console.error(`[rollout] ${e.t}s ${e.host ?? '-'} ${e.event}${e.detail ? `: ${e.detail}` : ''}`),
+      onEvent: (e: { t: number; host?: string; event: string; detail: string }) =>
+        console.error(`[rollout] ${e.t}s ${e.host ?? '-'} ${e.event}${e.detail ? `: ${e.detail}` : ''}`),
       recordResult: async (r: Parameters<Awaited<ReturnType<ScxEngines['library']>>['recordResult']>[0]) => (await engines.library()).recordResult(r),
     };
     try {
@@ -166,7 +182,11 @@ program
           } catch (e) {
             throw new ScxError('BAD_INPUT', `--config is not valid JSON: ${(e as Error).message}`);
           }
-          const planned = await fleet.planRollout({ ...extra, buildId: o.build ?? String(extra.buildId ?? ''), inventory: o.inventory ?? String(extra.inventory ?? '') } as never);
+          const planned = await fleet.planRollout({
+            ...extra,
+            buildId: o.build ?? String(extra.buildId ?? ''),
+            inventory: o.inventory ?? String(extra.inventory ?? ''),
+          } as never);
           console.error(`[rollout] ${planned.id}: ${planned.batches.map((b, i) => `${i === 0 ? 'canary' : `batch ${i}`} [${b.join(', ')}]`).join(' → ')}`);
           s = await fleet.runRollout(planned.id, hooks);
         }
@@ -211,29 +231,37 @@ program
     const kernel = await ensureKernel({ log });
     const out = join(stateDir(), 'builds', 'demo', 'fifo.bpf.o');
     const build = await compileBpf({ source: join(templatesDir, 'fifo', 'fifo.bpf.c'), out, kernel });
-    if (!build.ok) throw new Error(`FIFO template failed to compile:\n${build.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n')}`);
+    if (!build.ok)
+      throw new Error(`FIFO template failed to compile:\n${build.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n')}`);
     log(`compiled fifo.bpf.c in ${build.durationMs} ms`);
     const bench = 'hackbench -g 4 -l 200';
-    const result = await runSandboxJob([
-      { kind: 'state' },
-      { kind: 'run', command: bench, timeoutS: 120, label: 'hackbench, kernel default' },
-      { kind: 'load', object: out },
-      { kind: 'run', command: bench, timeoutS: 120, label: 'hackbench, fifo' },
-      { kind: 'run', command: 'stress-ng --cpu 2 --timeout 5s --metrics-brief', timeoutS: 60, label: 'stress-ng 5 s, fifo' },
-      { kind: 'unload' },
-    ], { log });
+    const result = await runSandboxJob(
+      [
+        { kind: 'state' },
+        { kind: 'run', command: bench, timeoutS: 120, label: 'hackbench, kernel default' },
+        { kind: 'load', object: out },
+        { kind: 'run', command: bench, timeoutS: 120, label: 'hackbench, fifo' },
+        { kind: 'run', command: 'stress-ng --cpu 2 --timeout 5s --metrics-brief', timeoutS: 60, label: 'stress-ng 5 s, fifo' },
+        { kind: 'unload' },
+      ],
+      { log },
+    );
     const resultsDir = join(stateDir(), 'results');
     await mkdir(resultsDir, { recursive: true });
     const file = join(resultsDir, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     await writeFile(file, JSON.stringify(result, null, 2));
 
     const t = result.timings;
-    console.log(`\nscx-mcp sandbox demo — kernel ${result.kernel.release}, ${result.kernel.cpus} vCPUs, ${result.accelerator.kind} (${result.accelerator.reason})`);
+    console.log(
+      `\nscx-mcp sandbox demo — kernel ${result.kernel.release}, ${result.kernel.cpus} vCPUs, ${result.accelerator.kind} (${result.accelerator.reason})`,
+    );
     console.log(`boot ${t.bootMs} ms, load ${t.loadMs} ms, total ${t.totalMs} ms`);
     for (const s of result.steps) {
       const secs = /Time: ([\d.]+)/.exec(s.stdout ?? '')?.[1];
-      console.log(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.label.padEnd(34)} ${String(Math.round(s.guestMs ?? s.hostMs)).padStart(7)} ms` +
-        `${secs ? `   hackbench time ${secs} s` : ''}  state=${s.state?.state ?? '-'}${s.state?.ops ? ` (${s.state.ops})` : ''}${s.error ? `  ${s.error}` : ''}`);
+      console.log(
+        `  ${s.ok ? 'ok  ' : 'FAIL'} ${s.label.padEnd(34)} ${String(Math.round(s.guestMs ?? s.hostMs)).padStart(7)} ms` +
+          `${secs ? `   hackbench time ${secs} s` : ''}  state=${s.state?.state ?? '-'}${s.state?.ops ? ` (${s.state.ops})` : ''}${s.error ? `  ${s.error}` : ''}`,
+      );
     }
     console.log(`state transitions: ${result.transitions.map((x) => `${x.from}→${x.to}${x.ops ? `(${x.ops})` : ''}`).join(', ')}`);
     for (const e of result.exits) console.log(`kernel: scheduler "${e.scheduler}" disabled: ${e.reason} [${e.kind}]`);

@@ -17,7 +17,11 @@ export const TARGETS = ['sandbox', 'host'] as const;
 
 /** scx://library/{name}: the library's entries. */
 export function completeEntryName(engines: ScxEngines): (value: string) => Promise<string[]> {
-  return async (value) => matching((await engines.library()).list().map((e) => e.name), value);
+  return async (value) =>
+    matching(
+      (await engines.library()).list().map((e) => e.name),
+      value,
+    );
 }
 
 export const completeTarget = (value: string): string[] => matching(TARGETS, value);

@@ -68,11 +68,24 @@ export class ScxEngines implements ToolEngines {
       recordNegative: async ({ buildId: id, reason, outcome, metrics, baseline }) => {
         const build = await getBuild(id);
         if (!build.origin.entry) return; // an agent's own source: no entry to attach it to
-        await (await this.library()).recordResult({
-          entry: build.origin.entry, version: build.origin.version, buildId: id, params: build.params, target,
-          workload: { name: config.workload?.name ?? `monitored deployment on ${target}`, description: reason, ...(config.workload?.fingerprint ? { fingerprint: config.workload.fingerprint } : {}) },
-          metrics, baseline, outcome, // from the rollback's trigger (monitor/rules.ts rollbackOutcome), not from its text
-          note: `automatic rollback by the monitor: ${reason}`, at: new Date().toISOString(),
+        await (
+          await this.library()
+        ).recordResult({
+          entry: build.origin.entry,
+          version: build.origin.version,
+          buildId: id,
+          params: build.params,
+          target,
+          workload: {
+            name: config.workload?.name ?? `monitored deployment on ${target}`,
+            description: reason,
+            ...(config.workload?.fingerprint ? { fingerprint: config.workload.fingerprint } : {}),
+          },
+          metrics,
+          baseline,
+          outcome, // from the rollback's trigger (monitor/rules.ts rollbackOutcome), not from its text
+          note: `automatic rollback by the monitor: ${reason}`,
+          at: new Date().toISOString(),
         });
       },
     });

@@ -70,7 +70,11 @@ export async function startHttp(engines: ScxEngines, opts: HttpOptions): Promise
     throw new ScxError('BAD_INPUT', `refusing to listen on ${host} without a token`, 'pass --token (or SCX_MCP_TOKEN), or bind to 127.0.0.1');
   }
   if (opts.requireToken && !opts.token) {
-    throw new ScxError('BAD_INPUT', 'refusing to serve HTTP with host access and no token', 'the CLI generates one with --allow-host; callers of startHttp pass it');
+    throw new ScxError(
+      'BAD_INPUT',
+      'refusing to serve HTTP with host access and no token',
+      'the CLI generates one with --allow-host; callers of startHttp pass it',
+    );
   }
   const streamable = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();

@@ -15,10 +15,21 @@ export async function connectInProcess(engines: ScxEngines): Promise<{ client: C
   await server.connect(serverSide);
   const client = new Client({ name: 'scx-mcp-cli', version: '0.1.0' });
   await client.connect(clientSide);
-  return { client, close: async () => { await client.close(); await server.close(); } };
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await server.close();
+    },
+  };
 }
 
-export async function callTool(engines: ScxEngines, name: string, args: Record<string, unknown>, onProgress?: (message: string) => void): Promise<CallToolResult> {
+export async function callTool(
+  engines: ScxEngines,
+  name: string,
+  args: Record<string, unknown>,
+  onProgress?: (message: string) => void,
+): Promise<CallToolResult> {
   const { client, close } = await connectInProcess(engines);
   try {
     return (await client.callTool({ name, arguments: args }, undefined, {

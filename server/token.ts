@@ -29,8 +29,11 @@ export function newToken(): string {
 /** A token the operator gives must be usable in an Authorization header. */
 export function checkGivenToken(token: string): void {
   if (!/^[\x21-\x7e]{16,}$/.test(token)) {
-    throw new ScxError('BAD_INPUT', 'the bearer token must be at least 16 printable characters without spaces',
-      'pass a longer --token (or $SCX_MCP_TOKEN), or leave it out and a random one is generated');
+    throw new ScxError(
+      'BAD_INPUT',
+      'the bearer token must be at least 16 printable characters without spaces',
+      'pass a longer --token (or $SCX_MCP_TOKEN), or leave it out and a random one is generated',
+    );
   }
 }
 
@@ -80,8 +83,11 @@ export function hostToken(given?: string, file = tokenPath()): { token: string; 
     if (file === tokenPath()) ensureHostRunDir();
     else mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new ScxError('BAD_INPUT', `cannot create the run directory ${hostRunDir()} for the HTTP token: ${(e as Error).message}`,
-      'run the server as root (as --allow-host needs), or set SCX_MCP_RUN_DIR to a directory of your own');
+    throw new ScxError(
+      'BAD_INPUT',
+      `cannot create the run directory ${hostRunDir()} for the HTTP token: ${(e as Error).message}`,
+      'run the server as root (as --allow-host needs), or set SCX_MCP_RUN_DIR to a directory of your own',
+    );
   }
   let token: string;
   let source: 'given' | 'file' | 'new';

@@ -18,17 +18,24 @@ export const buildSchedulerTool = defineTool({
     'Compile a sched_ext scheduler for the sandbox kernel, with static analysis first.',
     'Give exactly one of: `entry` (a library scheduler, optionally with `patch`, a unified diff against its source),',
     '`source` (BPF C you wrote; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c), or `path` (a .bpf.c file in the workspace).',
-    '`params` set the scheduler\'s SCX_PARAM tunables (typed and range-checked); `preset` takes a named set the entry has (tune_scheduler makes them).',
+    "`params` set the scheduler's SCX_PARAM tunables (typed and range-checked); `preset` takes a named set the entry has (tune_scheduler makes them).",
     'Static analysis catches missing NULL checks, unbounded loops, non-GPL licences, kfuncs the kernel lacks and a missing ops table in milliseconds, with file:line and a fix;',
     'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId, and its `verification`: a build that already passed verify_bpf on its kernel needs no second verification before deploy_scx.',
   ].join(' '),
   input: {
     entry: EntryName.optional().describe('library entry name, e.g. "ljf"'),
-    patch: z.string().max(MAX_SOURCE).optional().describe('unified diff against the entry\'s source (only with entry)'),
+    patch: z.string().max(MAX_SOURCE).optional().describe("unified diff against the entry's source (only with entry)"),
     source: z.string().max(MAX_SOURCE).optional().describe('full BPF C source of a scheduler'),
     path: z.string().max(4096).optional().describe('path of a .bpf.c file inside the workspace'),
-    fileName: z.string().regex(/^[A-Za-z0-9_-]+\.bpf\.c$/).optional().describe('file name for `source` (default agent.bpf.c), used in diagnostics'),
-    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('parameter values, e.g. {"slice_us": 2000}'),
+    fileName: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+\.bpf\.c$/)
+      .optional()
+      .describe('file name for `source` (default agent.bpf.c), used in diagnostics'),
+    params: z
+      .record(z.string(), z.union([z.number(), z.boolean()]))
+      .optional()
+      .describe('parameter values, e.g. {"slice_us": 2000}'),
     preset: PresetName.optional().describe('a named parameter set of the entry (from tune_scheduler; see scx://library/<name>); `params` override it'),
   },
   output: {
@@ -47,9 +54,10 @@ export const buildSchedulerTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
     const given = [input.entry, input.source, input.path].filter((x) => x !== undefined).length;
-    if (given !== 1) throw new ScxError('BAD_INPUT', 'give exactly one of entry, source or path', 'entry: a library scheduler; source: BPF C text; path: a workspace file');
+    if (given !== 1)
+      throw new ScxError('BAD_INPUT', 'give exactly one of entry, source or path', 'entry: a library scheduler; source: BPF C text; path: a workspace file');
     if (input.preset && !input.entry) throw new ScxError('BAD_INPUT', 'preset needs entry: presets belong to library schedulers');
-    if (input.patch && !input.entry) throw new ScxError('BAD_INPUT', 'patch needs entry: it is a diff against a library scheduler\'s source');
+    if (input.patch && !input.entry) throw new ScxError('BAD_INPUT', "patch needs entry: it is a diff against a library scheduler's source");
     const kernel = await ctx.engines.kernel();
     let source: string;
     let fileName: string;
@@ -62,12 +70,26 @@ export const buildSchedulerTool = defineTool({
       if (input.preset) params = { ...store.preset(input.entry, input.preset).params, ...(input.params ?? {}) };
       if (e.entry.kind === 'scx') {
         // a sched-ext/scx binary: no compile, a build record of binary + arguments (core/builds/scx-build.ts)
-        if (input.patch) throw new ScxError('BAD_INPUT', `${input.entry} is a prebuilt sched-ext/scx binary: there is no source to patch`, 'set its options with params, or patch one of the BPF library entries');
+        if (input.patch)
+          throw new ScxError(
+            'BAD_INPUT',
+            `${input.entry} is a prebuilt sched-ext/scx binary: there is no source to patch`,
+            'set its options with params, or patch one of the BPF library entries',
+          );
         const rec = await buildScxEntry({ entry: e.entry, params, kernel });
         return {
           structured: {
-            buildId: rec.id, ok: rec.ok, stage: rec.stage, name: rec.name, kernel: rec.kernel, params: rec.params, origin: rec.origin,
-            findings: rec.findings, diagnostics: rec.diagnostics, durations: rec.durations, verification: rec.verification,
+            buildId: rec.id,
+            ok: rec.ok,
+            stage: rec.stage,
+            name: rec.name,
+            kernel: rec.kernel,
+            params: rec.params,
+            origin: rec.origin,
+            findings: rec.findings,
+            diagnostics: rec.diagnostics,
+            durations: rec.durations,
+            verification: rec.verification,
           },
           summary: `Recorded ${input.entry} ${rec.origin.binaryVersion} as ${rec.id}: ${[rec.origin.binary, ...(rec.origin.args ?? [])].join(' ')} (arguments checked against its --help). ${nextStep(rec)}`,
         };
@@ -96,11 +118,21 @@ export const buildSchedulerTool = defineTool({
     const summary = rec.ok
       ? `Built ${rec.name} as ${rec.id} for kernel ${rec.kernel}${warnings ? ` with ${warnings} warning(s)` : ''}. ${nextStep(rec)}`
       : `Build of ${rec.name} stopped at ${rec.stage === 'static' ? 'static analysis' : 'compile'} with ${errors} error(s)` +
-        (first ? `; first: ${first.file}:${first.line}: ${first.message}${'fix' in first ? ` — fix: ${first.fix}` : ''}` : '') + '.';
+        (first ? `; first: ${first.file}:${first.line}: ${first.message}${'fix' in first ? ` — fix: ${first.fix}` : ''}` : '') +
+        '.';
     return {
       structured: {
-        buildId: rec.id, ok: rec.ok, stage: rec.stage, name: rec.name, kernel: rec.kernel, params: rec.params, origin: rec.origin,
-        findings: rec.findings, diagnostics: rec.diagnostics, durations: rec.durations, verification: rec.verification,
+        buildId: rec.id,
+        ok: rec.ok,
+        stage: rec.stage,
+        name: rec.name,
+        kernel: rec.kernel,
+        params: rec.params,
+        origin: rec.origin,
+        findings: rec.findings,
+        diagnostics: rec.diagnostics,
+        durations: rec.durations,
+        verification: rec.verification,
       },
       summary,
     };
@@ -110,7 +142,9 @@ export const buildSchedulerTool = defineTool({
 /** What to call next: verify_bpf, unless this same build (same input, same id) was verified on its kernel already (a second verify_bpf would boot a VM to repeat it). */
 function nextStep(rec: { id: string; kernel: string; verification: { verdict: string; kernel: string; at: string; reasons: string[] } | null }): string {
   const v = rec.verification;
-  if (v?.kernel === rec.kernel && v.verdict === 'pass') return `Already verified: pass on ${v.kernel} (${v.at}), the same build as then. Next: deploy_scx {"buildId":"${rec.id}"} (verify_bpf again only for other kernels).`;
-  if (v?.kernel === rec.kernel && v.verdict === 'fail') return `It failed verification on ${v.kernel} (${v.at}): ${v.reasons.join('; ')}. Change the scheduler or its params.`;
+  if (v?.kernel === rec.kernel && v.verdict === 'pass')
+    return `Already verified: pass on ${v.kernel} (${v.at}), the same build as then. Next: deploy_scx {"buildId":"${rec.id}"} (verify_bpf again only for other kernels).`;
+  if (v?.kernel === rec.kernel && v.verdict === 'fail')
+    return `It failed verification on ${v.kernel} (${v.at}): ${v.reasons.join('; ')}. Change the scheduler or its params.`;
   return `Next: verify_bpf {"buildId":"${rec.id}"}.`;
 }

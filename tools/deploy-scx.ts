@@ -23,8 +23,13 @@ export const deployScxTool = defineTool({
   input: {
     buildId: BuildId,
     target: TargetKind.default('sandbox'),
-    monitor: z.union([z.literal(false), MonitorConfig]).default({} as never).describe('monitor settings, or false for none'),
-    hints: JobHints.optional().describe('for sjf, ljf, hybrid: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)'),
+    monitor: z
+      .union([z.literal(false), MonitorConfig])
+      .default({} as never)
+      .describe('monitor settings, or false for none'),
+    hints: JobHints.optional().describe(
+      'for sjf, ljf, hybrid: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)',
+    ),
   },
   output: {
     target: TargetKind,
@@ -36,8 +41,11 @@ export const deployScxTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handle(input, ctx) {
     if (input.monitor !== false && input.monitor.hook !== undefined) {
-      throw new ScxError('BAD_INPUT', 'monitor.hook runs a command on the machine that runs the server, so an MCP client cannot set it',
-        'leave hook out; the operator sets one for every deployment with scx-mcp serve --monitor-hook CMD (or scx-mcp monitor --config)');
+      throw new ScxError(
+        'BAD_INPUT',
+        'monitor.hook runs a command on the machine that runs the server, so an MCP client cannot set it',
+        'leave hook out; the operator sets one for every deployment with scx-mcp serve --monitor-hook CMD (or scx-mcp monitor --config)',
+      );
     }
     await ctx.progress(`deploying ${input.buildId} to ${input.target}`);
     let monitor = null;
@@ -54,7 +62,8 @@ export const deployScxTool = defineTool({
     const deployed = r.status.current!;
     return {
       structured: { target: input.target, deployed, replaced: r.replaced, status: r.status, monitor },
-      summary: `${deployed.name} (${deployed.buildId}) is running on ${input.target}` +
+      summary:
+        `${deployed.name} (${deployed.buildId}) is running on ${input.target}` +
         `${r.replaced ? `, replacing ${r.replaced.name}` : ', replacing the kernel default'}; sched_ext state ${r.status.schedExt?.state}. ` +
         'Measure with profile_workload (same target), then record_result; rollback undoes it.',
     };

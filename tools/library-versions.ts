@@ -23,12 +23,12 @@ export const libraryVersionsTool = defineTool({
     action: z.enum(['list', 'diff', 'revert', 'history']).default('list'),
     from: z.number().int().positive().optional().describe('diff: the older version'),
     to: z.number().int().positive().optional().describe('diff: the newer version (default: current); revert: the version to restore'),
-    offset: z.number().int().min(0).default(0).describe('list/history: skip this many (the previous page\'s `next`)'),
+    offset: z.number().int().min(0).default(0).describe("list/history: skip this many (the previous page's `next`)"),
     limit: z.number().int().min(1).max(100).default(20).describe('list/history: at most this many'),
   },
   output: {
     entry: z.string(),
-    current: z.number().describe('the entry\'s version after this call'),
+    current: z.number().describe("the entry's version after this call"),
     versions: z.array(Version).describe('list: this page of versions, oldest first; otherwise the newest page'),
     history: z.array(HistoryRecord).describe('history: this page of measured results, newest first'),
     total: z.number().describe('how many versions (list, diff, revert) or results (history) there are in all'),
@@ -51,19 +51,27 @@ export const libraryVersionsTool = defineTool({
     }
     const allVersions = await store.versions(input.entry);
     const current = (await store.get(input.entry)).entry.version;
-    const paged = <T>(xs: T[], offset: number) => ({ page: xs.slice(offset, offset + input.limit), total: xs.length, next: offset + input.limit < xs.length ? offset + input.limit : null });
+    const paged = <T>(xs: T[], offset: number) => ({
+      page: xs.slice(offset, offset + input.limit),
+      total: xs.length,
+      next: offset + input.limit < xs.length ? offset + input.limit : null,
+    });
     // list pages from input.offset; the other actions show the newest versions
     const v = paged(allVersions, input.action === 'list' ? input.offset : Math.max(0, allVersions.length - input.limit));
     const h = input.action === 'history' ? paged([...store.history(input.entry)].reverse(), input.offset) : undefined;
     const more = (p: { total: number; next: number | null }) => (p.next !== null ? `\n${p.total - p.next} more: offset ${p.next}.` : '');
-    const summary = input.action === 'list'
-      ? `${input.entry} is at v${current}; versions ${input.offset + 1}–${input.offset + v.page.length} of ${v.total}:\n${v.page.map((x) => `v${x.version} ${x.date.slice(0, 19)} ${x.message}`).join('\n')}${more(v)}`
-      : input.action === 'history'
-        ? `${input.entry}: measured results ${h!.total ? `${input.offset + 1}–${input.offset + h!.page.length} of ${h!.total}, newest first` : 'none yet'}:\n${h!.page.map((r) => `${r.at.slice(0, 10)} v${r.version ?? '?'} ${r.outcome} on "${r.workload.name}" (${r.target})${r.note ? ` — ${r.note.slice(0, 100)}` : ''}`).join('\n')}${more(h!)}`
-      : input.action === 'diff'
-        ? `${input.entry} v${input.from} → ${input.to === undefined ? `v${current} (current)` : `v${input.to}`}: ${diff ? `${diff.split('\n').length} diff lines` : 'no difference'}\n${(diff ?? '').slice(0, 4000)}`
-        : `${input.entry} v${reverted!.to} restored as v${reverted!.asVersion} (commit ${reverted!.commit.slice(0, 10)}); build_scheduler {"entry": "${input.entry}"} builds it.`;
+    const summary =
+      input.action === 'list'
+        ? `${input.entry} is at v${current}; versions ${input.offset + 1}–${input.offset + v.page.length} of ${v.total}:\n${v.page.map((x) => `v${x.version} ${x.date.slice(0, 19)} ${x.message}`).join('\n')}${more(v)}`
+        : input.action === 'history'
+          ? `${input.entry}: measured results ${h!.total ? `${input.offset + 1}–${input.offset + h!.page.length} of ${h!.total}, newest first` : 'none yet'}:\n${h!.page.map((r) => `${r.at.slice(0, 10)} v${r.version ?? '?'} ${r.outcome} on "${r.workload.name}" (${r.target})${r.note ? ` — ${r.note.slice(0, 100)}` : ''}`).join('\n')}${more(h!)}`
+          : input.action === 'diff'
+            ? `${input.entry} v${input.from} → ${input.to === undefined ? `v${current} (current)` : `v${input.to}`}: ${diff ? `${diff.split('\n').length} diff lines` : 'no difference'}\n${(diff ?? '').slice(0, 4000)}`
+            : `${input.entry} v${reverted!.to} restored as v${reverted!.asVersion} (commit ${reverted!.commit.slice(0, 10)}); build_scheduler {"entry": "${input.entry}"} builds it.`;
     const page = h ?? v;
-    return { structured: { entry: input.entry, current, versions: v.page, history: h?.page ?? [], total: page.total, next: page.next, diff, reverted }, summary };
+    return {
+      structured: { entry: input.entry, current, versions: v.page, history: h?.page ?? [], total: page.total, next: page.next, diff, reverted },
+      summary,
+    };
   },
 });

@@ -14,7 +14,7 @@ export const profileWorkloadTool = defineTool({
     'Returns tags (cpu-bound, io-heavy, latency-sensitive, uneven-jobs, batch, many-short-tasks) and a fingerprint to pass to search_library.',
     'target "sandbox" runs inside the sandbox VM (under whatever scheduler deploy_scx put there) — use it to measure a deployed scheduler.',
     'target "host" watches this machine (running a command there needs --allow-host; it runs as the user who started the server, not root, and is recorded in scx://audit).',
-    'The sandbox guest sees this machine\'s filesystem read-only (writes to /tmp, $HOME and `cwd`/`writable` stay in the VM), so any installed program runs there: your build, test suite, interpreter, database.',
+    "The sandbox guest sees this machine's filesystem read-only (writes to /tmp, $HOME and `cwd`/`writable` stay in the VM), so any installed program runs there: your build, test suite, interpreter, database.",
   ].join(' '),
   input: {
     target: TargetKind.default('sandbox'),
@@ -28,10 +28,24 @@ export const profileWorkloadTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handle(input, ctx) {
     await ctx.progress(`profiling ${input.command ?? (input.pids ? `pids ${input.pids.join(',')}` : 'the whole system')} on ${input.target}`);
-    const p = await profileWorkload({ target: input.target, command: input.command, cwd: input.cwd, env: input.env, writable: input.writable, pids: input.pids, systemSeconds: input.seconds, timeoutS: input.timeoutS }, ctx.engines.targets, ctx.actor);
+    const p = await profileWorkload(
+      {
+        target: input.target,
+        command: input.command,
+        cwd: input.cwd,
+        env: input.env,
+        writable: input.writable,
+        pids: input.pids,
+        systemSeconds: input.seconds,
+        timeoutS: input.timeoutS,
+      },
+      ctx.engines.targets,
+      ctx.actor,
+    );
     return {
       structured: p,
-      summary: `${p.wallMs.toFixed(0)} ms wall, CPU utilisation ${(p.cpu.utilisation * 100).toFixed(0)} % of ${p.cpus} CPUs, ` +
+      summary:
+        `${p.wallMs.toFixed(0)} ms wall, CPU utilisation ${(p.cpu.utilisation * 100).toFixed(0)} % of ${p.cpus} CPUs, ` +
         `${p.tasks.seen} tasks (runtime median ${p.tasks.runtimeMs.median.toFixed(0)} ms, max ${p.tasks.runtimeMs.max.toFixed(0)} ms, CV ${p.tasks.runtimeMs.cv.toFixed(2)}), ` +
         `run-queue wait ${(p.runQueue.waitShare * 100).toFixed(0)} %. Tags: ${p.tags.join(', ') || 'none'}. Exit status ${p.exitCode}.`,
     };

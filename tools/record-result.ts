@@ -41,10 +41,15 @@ export const recordResultTool = defineTool({
       fingerprint: Fingerprint.optional(),
     }),
     params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
-    metrics: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number()).refine((m) => Object.keys(m).length > 0, 'at least one metric')
+    metrics: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.number())
+      .refine((m) => Object.keys(m).length > 0, 'at least one metric')
       .describe('e.g. {"makespan_ms": 6400, "mean_completion_ms": 2100} or {"p99_latency_us": 410, "throughput_rps": 9000}'),
     baseline: z.record(z.string(), z.number()).optional().describe('the same metrics under the kernel default'),
-    better: z.record(z.string(), z.enum(['lower', 'higher'])).optional().describe('direction per metric; default: *_ms/*_us/latency lower, throughput/rps higher'),
+    better: z
+      .record(z.string(), z.enum(['lower', 'higher']))
+      .optional()
+      .describe('direction per metric; default: *_ms/*_us/latency lower, throughput/rps higher'),
     outcome: z.enum(['improved', 'regressed', 'neutral', 'failed']).optional().describe('default: computed from metrics vs baseline'),
     note: z.string().max(2000).optional(),
     saveAs: z.enum(['new-entry', 'new-version']).optional(),
@@ -67,31 +72,59 @@ export const recordResultTool = defineTool({
 
     if (input.saveAs) {
       if (!build) throw new ScxError('BAD_INPUT', 'saveAs needs a buildId: the build is what gets saved');
-      if (build.verification?.verdict !== 'pass') throw new ScxError('BAD_INPUT', `build ${build.id} has not passed verify_bpf; only verified schedulers enter the library`, 'run verify_bpf first');
+      if (build.verification?.verdict !== 'pass')
+        throw new ScxError('BAD_INPUT', `build ${build.id} has not passed verify_bpf; only verified schedulers enter the library`, 'run verify_bpf first');
       const source = await buildSource(build.id, build);
-      const test = { kind: 'stress' as const, kernel: build.verification.kernel, at: build.verification.at, pass: true, details: { reasons: build.verification.reasons, buildId: build.id } };
+      const test = {
+        kind: 'stress' as const,
+        kernel: build.verification.kernel,
+        at: build.verification.at,
+        pass: true,
+        details: { reasons: build.verification.reasons, buildId: build.id },
+      };
       if (input.saveAs === 'new-entry') {
-        if (!input.entry) throw new ScxError('BAD_INPUT', 'saveAs "new-entry" needs `entry` (name, title, description, algorithm, family, tags, useCases, limitations)');
+        if (!input.entry)
+          throw new ScxError('BAD_INPUT', 'saveAs "new-entry" needs `entry` (name, title, description, algorithm, family, tags, useCases, limitations)');
         const e = input.entry;
         const params = declaredParams(source).map((p) => ({
-          name: p.name, type: (['u64', 'u32', 's64', 's32', 'bool'].includes(p.type) ? p.type : 'u64') as 'u64',
-          default: p.type === 'bool' ? /true|1/.test(p.default) : Number.parseInt(p.default, 10) || 0, description: `${p.name} (declared in the source)`,
+          name: p.name,
+          type: (['u64', 'u32', 's64', 's32', 'bool'].includes(p.type) ? p.type : 'u64') as 'u64',
+          default: p.type === 'bool' ? /true|1/.test(p.default) : Number.parseInt(p.default, 10) || 0,
+          description: `${p.name} (declared in the source)`,
         }));
         const entry = LibraryEntry.parse({
-          ...e, params, source: `${e.name}.bpf.c`, version: 1, parent: build.origin.entry ? `${build.origin.entry}@${build.origin.version}` : null, createdBy: 'agent',
-          kernelApi: { minKernel: '6.12', kfuncs: [...new Set(source.match(/\bscx_(?:bpf_)?\w+(?=\s*\()/g) ?? [])], ops: [...new Set([...source.matchAll(/\.(\w+)\s*=\s*\(void \*\)/g)].map((m) => m[1]!))] },
+          ...e,
+          params,
+          source: `${e.name}.bpf.c`,
+          version: 1,
+          parent: build.origin.entry ? `${build.origin.entry}@${build.origin.version}` : null,
+          createdBy: 'agent',
+          kernelApi: {
+            minKernel: '6.12',
+            kfuncs: [...new Set(source.match(/\bscx_(?:bpf_)?\w+(?=\s*\()/g) ?? [])],
+            ops: [...new Set([...source.matchAll(/\.(\w+)\s*=\s*\(void \*\)/g)].map((m) => m[1]!))],
+          },
         });
         saved = await store.create({ entry, source, tests: [test], author: 'agent', message: `create ${e.name} from build ${build.id}` });
         entryName = e.name;
       } else {
-        if (build.origin.kind !== 'patch' || !build.origin.entry) throw new ScxError('BAD_INPUT', 'saveAs "new-version" is for builds made from an entry with a patch');
-        const r = await store.modify(build.origin.entry, { source, tests: [test], author: 'agent', message: `new version of ${build.origin.entry} from build ${build.id}` });
+        if (build.origin.kind !== 'patch' || !build.origin.entry)
+          throw new ScxError('BAD_INPUT', 'saveAs "new-version" is for builds made from an entry with a patch');
+        const r = await store.modify(build.origin.entry, {
+          source,
+          tests: [test],
+          author: 'agent',
+          message: `new version of ${build.origin.entry} from build ${build.id}`,
+        });
         saved = { name: r.name, version: r.version, commit: r.commit };
       }
     }
     if (!entryName) {
-      throw new ScxError('BAD_INPUT', 'this result belongs to no library entry: the build was made from your own source',
-        'pass entryName, or save the scheduler first with saveAs "new-entry" and entry metadata');
+      throw new ScxError(
+        'BAD_INPUT',
+        'this result belongs to no library entry: the build was made from your own source',
+        'pass entryName, or save the scheduler first with saveAs "new-entry" and entry metadata',
+      );
     }
     await store.get(entryName); // must exist
 
@@ -100,15 +133,28 @@ export const recordResultTool = defineTool({
     const improvements = Object.fromEntries(Object.entries(raw).map(([m, x]) => [m, Math.round(x * 10) / 10]));
     const outcome = input.outcome ?? inferOutcome({ metrics: input.metrics, baseline: input.baseline, better });
     const rec = await store.recordResult({
-      entry: entryName, version: saved?.version, buildId: build?.id, params: input.params ?? build?.params ?? {}, target: input.target,
-      workload: input.workload, metrics: input.metrics, baseline: input.baseline,
-      better, outcome, note: input.note, at: new Date().toISOString(),
+      entry: entryName,
+      version: saved?.version,
+      buildId: build?.id,
+      params: input.params ?? build?.params ?? {},
+      target: input.target,
+      workload: input.workload,
+      metrics: input.metrics,
+      baseline: input.baseline,
+      better,
+      outcome,
+      note: input.note,
+      at: new Date().toISOString(),
     });
-    const imp = Object.entries(improvements).map(([m, x]) => `${m} ${x >= 0 ? '+' : ''}${x} %`).join(', ');
+    const imp = Object.entries(improvements)
+      .map(([m, x]) => `${m} ${x >= 0 ? '+' : ''}${x} %`)
+      .join(', ');
     return {
       structured: { recordId: rec.id, entry: entryName, outcome, improvements, saved },
-      summary: `Recorded ${outcome} result for ${entryName} on "${input.workload.name}"${imp ? ` (${imp} vs baseline)` : ''}.` +
-        (saved ? ` Saved as ${saved.name} v${saved.version} (commit ${saved.commit.slice(0, 8)}).` : '') + ' The memory resource scx://memory is updated.',
+      summary:
+        `Recorded ${outcome} result for ${entryName} on "${input.workload.name}"${imp ? ` (${imp} vs baseline)` : ''}.` +
+        (saved ? ` Saved as ${saved.name} v${saved.version} (commit ${saved.commit.slice(0, 8)}).` : '') +
+        ' The memory resource scx://memory is updated.',
     };
   },
 });

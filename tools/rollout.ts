@@ -14,14 +14,19 @@ const line = (e: z.infer<typeof TimelineEntry>) => `${e.t}s ${e.host ?? 'rollout
  */
 function requireFleetOptIn(): void {
   if (process.env.SCX_MCP_ALLOW_FLEET !== '1') {
-    throw new ScxError('BAD_INPUT', 'fleet rollouts are off in this server', 'the operator starts the server with SCX_MCP_ALLOW_FLEET=1 to let MCP clients roll out and abort (or runs scx-mcp rollout start|abort at a shell)');
+    throw new ScxError(
+      'BAD_INPUT',
+      'fleet rollouts are off in this server',
+      'the operator starts the server with SCX_MCP_ALLOW_FLEET=1 to let MCP clients roll out and abort (or runs scx-mcp rollout start|abort at a shell)',
+    );
   }
 }
 
 function hooks(ctx: ToolContext) {
   return {
     onEvent: (e: z.infer<typeof TimelineEntry>, s: { timeline: unknown[] }) => void ctx.progress(line(e), s.timeline.length),
-    recordResult: async (r: Parameters<Awaited<ReturnType<ToolContext['engines']['library']>>['recordResult']>[0]) => (await ctx.engines.library()).recordResult(r),
+    recordResult: async (r: Parameters<Awaited<ReturnType<ToolContext['engines']['library']>>['recordResult']>[0]) =>
+      (await ctx.engines.library()).recordResult(r),
   };
 }
 
@@ -29,7 +34,7 @@ export const rolloutScxTool = defineTool({
   name: 'rollout_scx',
   title: 'Roll a verified scheduler out to a fleet (Ansible)',
   description: [
-    'Roll a build that passed verify_bpf out to the hosts of an Ansible inventory, through ansible-playbook and the project\'s playbooks (fleet/).',
+    "Roll a build that passed verify_bpf out to the hosts of an Ansible inventory, through ansible-playbook and the project's playbooks (fleet/).",
     'Preflight on every host (kernel, sched_ext, root, the build verified on that host\'s kernel: verify_bpf with "kernels" for the fleet\'s kernels); nothing is deployed if any host fails it.',
     'Then the canary (`canary`: a count or host names), then batches of `batchSize`: each host gets the build and a detached `scx-mcp monitor` with your `monitor` rules and SLO probe, which rolls that host back on a regression or an ejection.',
     'After each batch every touched host must stay healthy for `soakS`; a host that regresses is rolled back and counted, and more than `maxFailures` halts the rollout (the circuit breaker).',
@@ -56,8 +61,11 @@ export const rolloutScxTool = defineTool({
     const sum = summarize(s);
     return {
       structured: { rollout: sum, timeline: s.timeline },
-      summary: `rollout ${s.id} of ${sum.build}: ${s.status}${s.reason ? ` — ${s.reason}` : ''}. ` +
-        sum.hosts.map((h) => `${h.name} ${h.phase}`).join(', ') + '.' + (s.status === 'halted' ? ' rollout_abort rolls back the hosts still running it.' : ''),
+      summary:
+        `rollout ${s.id} of ${sum.build}: ${s.status}${s.reason ? ` — ${s.reason}` : ''}. ` +
+        sum.hosts.map((h) => `${h.name} ${h.phase}`).join(', ') +
+        '.' +
+        (s.status === 'halted' ? ' rollout_abort rolls back the hosts still running it.' : ''),
     };
   },
 });
@@ -65,7 +73,8 @@ export const rolloutScxTool = defineTool({
 export const rolloutStatusTool = defineTool({
   name: 'rollout_status',
   title: 'Status of fleet rollouts',
-  description: 'A rollout\'s status, per host (phase, batch, kernel, sched_ext state, why it failed, its history record) and its timeline; without an id, every rollout kept in the state directory. Read from disk, so it works after a restart and while another process carries the rollout out.',
+  description:
+    "A rollout's status, per host (phase, batch, kernel, sched_ext state, why it failed, its history record) and its timeline; without an id, every rollout kept in the state directory. Read from disk, so it works after a restart and while another process carries the rollout out.",
   input: { rolloutId: z.string().optional() },
   output: { rollouts: z.array(RolloutSummary), timeline: timeline.nullable() },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -89,7 +98,8 @@ export const rolloutStatusTool = defineTool({
 export const rolloutAbortTool = defineTool({
   name: 'rollout_abort',
   title: 'Abort a fleet rollout',
-  description: 'Roll back every host the rollout touched to the kernel default (through Ansible: the monitor stopped, scx-mcp rollback on each host), whatever its status; a rollout still running stops at its next step.',
+  description:
+    'Roll back every host the rollout touched to the kernel default (through Ansible: the monitor stopped, scx-mcp rollback on each host), whatever its status; a rollout still running stops at its next step.',
   input: { rolloutId: z.string() },
   output: { rollout: RolloutSummary, timeline },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },

@@ -23,34 +23,59 @@ export const searchLibraryTool = defineTool({
     tags: z.array(Tag).max(10).optional(),
     fingerprint: Fingerprint.optional(),
     objective: Objective.optional().describe('what to optimise; when absent it is guessed from `query` and returned'),
-    constraints: z.object({
-      noUserspace: z.boolean().optional().describe('only schedulers that need no userspace part of their own'),
-      kernel: z.string().regex(/^\d+\.\d+/).max(40).optional().describe('the kernel it must work on, e.g. "6.12": entries needing a newer one are excluded'),
-      noHints: z.boolean().optional().describe('no job hints can be given: entries that need job lengths rank lower'),
-    }).optional(),
+    constraints: z
+      .object({
+        noUserspace: z.boolean().optional().describe('only schedulers that need no userspace part of their own'),
+        kernel: z
+          .string()
+          .regex(/^\d+\.\d+/)
+          .max(40)
+          .optional()
+          .describe('the kernel it must work on, e.g. "6.12": entries needing a newer one are excluded'),
+        noHints: z.boolean().optional().describe('no job hints can be given: entries that need job lengths rank lower'),
+      })
+      .optional(),
     family: z.string().max(32).optional().describe('restrict to one policy family, e.g. "ljf"'),
     limit: z.number().int().min(1).max(50).default(5),
-    offset: z.number().int().min(0).default(0).describe('skip this many results: the previous page\'s `next`'),
+    offset: z.number().int().min(0).default(0).describe("skip this many results: the previous page's `next`"),
   },
   output: {
-    results: z.array(z.object({
-      name: z.string(), title: z.string(), family: z.string(), score: z.number(),
-      parts: z.object({ text: z.number(), tags: z.number(), history: z.number(), objective: z.number() }),
-      why: z.array(z.string()),
-      objective: z.object({
-        match: z.enum(['main', 'serves', 'costs', 'no', 'none', 'undeclared']).describe('how the entry relates to the objective ranked for'),
-        serves: z.array(Objective), costs: z.array(z.object({ objective: Objective, why: z.string() })),
-        evidence: z.string().describe('what the library measured for it on this objective\'s metrics'),
+    results: z.array(
+      z.object({
+        name: z.string(),
+        title: z.string(),
+        family: z.string(),
+        score: z.number(),
+        parts: z.object({ text: z.number(), tags: z.number(), history: z.number(), objective: z.number() }),
+        why: z.array(z.string()),
+        objective: z.object({
+          match: z.enum(['main', 'serves', 'costs', 'no', 'none', 'undeclared']).describe('how the entry relates to the objective ranked for'),
+          serves: z.array(Objective),
+          costs: z.array(z.object({ objective: Objective, why: z.string() })),
+          evidence: z.string().describe("what the library measured for it on this objective's metrics"),
+        }),
+        presets: z
+          .array(
+            z.object({
+              name: z.string(),
+              params: z.record(z.string(), z.union([z.number(), z.boolean()])),
+              workload: z.string(),
+              improvementPct: z.number().nullable(),
+            }),
+          )
+          .describe('tuned parameter sets of this entry (build_scheduler {"entry", "preset"})'),
       }),
-      presets: z.array(z.object({ name: z.string(), params: z.record(z.string(), z.union([z.number(), z.boolean()])), workload: z.string(), improvementPct: z.number().nullable() }))
-        .describe('tuned parameter sets of this entry (build_scheduler {"entry", "preset"})'),
-    })),
-    objective: z.object({
-      objective: Objective.nullable(), source: z.enum(['given', 'inferred', 'none']),
-      confidence: z.number().optional(), evidence: z.array(z.string()).optional(),
-      alternatives: z.array(z.object({ objective: Objective, score: z.number() })).optional(),
-      note: z.string(),
-    }).describe('the objective ranked for: given, or guessed from the words (correct it with `objective`)'),
+    ),
+    objective: z
+      .object({
+        objective: Objective.nullable(),
+        source: z.enum(['given', 'inferred', 'none']),
+        confidence: z.number().optional(),
+        evidence: z.array(z.string()).optional(),
+        alternatives: z.array(z.object({ objective: Objective, score: z.number() })).optional(),
+        note: z.string(),
+      })
+      .describe('the objective ranked for: given, or guessed from the words (correct it with `objective`)'),
     excluded: z.array(z.object({ name: z.string(), why: z.string() })).describe('entries the constraints ruled out'),
     total: z.number().describe('how many entries matched in all'),
     next: z.number().nullable().describe('offset of the next page, null on the last'),
@@ -60,23 +85,40 @@ export const searchLibraryTool = defineTool({
   async handle(input, ctx) {
     const store = await ctx.engines.library();
     const r = await searchLibrary(store, {
-      query: input.query, tags: input.tags, fingerprint: input.fingerprint, family: input.family, objective: input.objective,
-      constraints: input.constraints, limit: input.limit, offset: input.offset,
+      query: input.query,
+      tags: input.tags,
+      fingerprint: input.fingerprint,
+      family: input.family,
+      objective: input.objective,
+      constraints: input.constraints,
+      limit: input.limit,
+      offset: input.offset,
     });
-    const results = await Promise.all(r.results.map(async (x) => ({
-      ...x, why: [...x.why, ...(await scxNote(store, x.name))],
-      presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
-    })));
-    const lines = results.map((x, i) => `${input.offset + i + 1}. ${x.name} (${x.family}, serves ${x.objective.serves.join('/') || '?'}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}; ${x.objective.evidence}`
-      + (x.presets.length ? ` [presets: ${x.presets.map((p) => `${p.name} (${p.workload})`).join(', ')}]` : ''));
+    const results = await Promise.all(
+      r.results.map(async (x) => ({
+        ...x,
+        why: [...x.why, ...(await scxNote(store, x.name))],
+        presets: store.presets(x.name).map((p) => ({ name: p.name, params: p.params, workload: p.workload, improvementPct: p.improvementPct })),
+      })),
+    );
+    const lines = results.map(
+      (x, i) =>
+        `${input.offset + i + 1}. ${x.name} (${x.family}, serves ${x.objective.serves.join('/') || '?'}) ${x.score.toFixed(2)} — ${x.why.slice(0, 2).join('; ')}; ${x.objective.evidence}` +
+        (x.presets.length ? ` [presets: ${x.presets.map((p) => `${p.name} (${p.workload})`).join(', ')}]` : ''),
+    );
     const { shares: _shares, ...objective } = r.objective;
     const tail = [
       r.excluded.length ? `Excluded by the constraints: ${r.excluded.map((x) => `${x.name} (${x.why})`).join(', ')}.` : '',
       r.next !== null ? `${r.total - r.next} more: offset ${r.next}.` : '',
-    ].filter(Boolean).join(' ');
+    ]
+      .filter(Boolean)
+      .join(' ');
     return {
       structured: { results, objective, excluded: r.excluded, total: r.total, next: r.next, weights: r.weights as unknown as Record<string, unknown> },
-      summary: `Objective: ${r.objective.note}.\n` + (r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.') + (tail ? `\n${tail}` : ''),
+      summary:
+        `Objective: ${r.objective.note}.\n` +
+        (r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.') +
+        (tail ? `\n${tail}` : ''),
     };
   },
 });

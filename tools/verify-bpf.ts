@@ -15,7 +15,7 @@ export const verifyBpfTool = defineTool({
     'Run a build through the real kernel in a throwaway sandbox VM: the kernel verifier (load), a stress run',
     '(stress-ng + hackbench) under the scheduler, the sched_ext state afterwards, and unload.',
     'Verdict pass/fail with reasons; on a verifier rejection the parsed log points at file:line with a fix hint;',
-    'a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel\'s reason. Only passing builds can be deployed.',
+    "a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel's reason. Only passing builds can be deployed.",
     'Takes tens of seconds under software emulation per kernel (more with a long stress run); a load still verifying',
     'after 60 s (20 s with KVM) is stopped as a loop the verifier cannot bound, naming the loop. The verifier log in the',
     'result is the part that explains the failure; the whole log is a resource (resource_link scx://logs/<buildId>-verifier-<kernel>).',
@@ -34,9 +34,18 @@ export const verifyBpfTool = defineTool({
     programs: z.array(ProgramStats),
     stressSeconds: z.number(),
     sandbox: SandboxResult,
-    kernels: z.array(z.object({
-      spec: z.string(), kernel: z.string(), verdict: z.enum(['pass', 'fail']), reasons: z.array(z.string()), programs: z.array(ProgramStats), loadFailure: LoadFailure.nullable(),
-    })).describe('the verdict on each kernel (the other fields describe the first)'),
+    kernels: z
+      .array(
+        z.object({
+          spec: z.string(),
+          kernel: z.string(),
+          verdict: z.enum(['pass', 'fail']),
+          reasons: z.array(z.string()),
+          programs: z.array(ProgramStats),
+          loadFailure: LoadFailure.nullable(),
+        }),
+      )
+      .describe('the verdict on each kernel (the other fields describe the first)'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
@@ -46,38 +55,65 @@ export const verifyBpfTool = defineTool({
       onProgress: (m, p, t) => void ctx.progress(m, p, t),
       log: (l) => void ctx.log('info', l),
     });
-    const report = { ...matrix.reports[0]!, verdict: matrix.verdict, reasons: matrix.kernels.length > 1 ? matrix.kernels.map((k) => `${k.kernel}: ${k.verdict}: ${k.reasons.join('; ')}`) : matrix.reports[0]!.reasons };
+    const report = {
+      ...matrix.reports[0]!,
+      verdict: matrix.verdict,
+      reasons: matrix.kernels.length > 1 ? matrix.kernels.map((k) => `${k.kernel}: ${k.verdict}: ${k.reasons.join('; ')}`) : matrix.reports[0]!.reasons,
+    };
     // a library entry carries its test results: record this verification in the library
     const build = await getBuild(input.buildId);
     if (build.origin.entry && (build.origin.kind === 'library' || build.origin.kind === 'scx')) {
       const store = await ctx.engines.library();
       const insns = report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0);
-      await store.recordTest(build.origin.entry, {
-        kind: 'stress', kernel: report.sandbox.kernel.release, at: new Date().toISOString(), pass: report.verdict === 'pass',
-        details: { buildId: build.id, reasons: report.reasons, params: build.params },
-        numbers: {
-          stressSeconds: report.stressSeconds, verifiedInsns: insns, loadMs: report.sandbox.timings.loadMs ?? 0, bootMs: report.sandbox.timings.bootMs,
-          ...(report.programs.some((p) => p.totalStates !== null) ? { verifierStates: report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0) } : {}),
-        },
-      }).catch((e) => ctx.log('warning', `could not record the test result in the library: ${(e as Error).message}`));
+      await store
+        .recordTest(build.origin.entry, {
+          kind: 'stress',
+          kernel: report.sandbox.kernel.release,
+          at: new Date().toISOString(),
+          pass: report.verdict === 'pass',
+          details: { buildId: build.id, reasons: report.reasons, params: build.params },
+          numbers: {
+            stressSeconds: report.stressSeconds,
+            verifiedInsns: insns,
+            loadMs: report.sandbox.timings.loadMs ?? 0,
+            bootMs: report.sandbox.timings.bootMs,
+            ...(report.programs.some((p) => p.totalStates !== null) ? { verifierStates: report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0) } : {}),
+          },
+        })
+        .catch((e) => ctx.log('warning', `could not record the test result in the library: ${(e as Error).message}`));
     }
     const lf = report.sandbox.loadFailure ?? matrix.kernels.find((k) => k.loadFailure)?.loadFailure ?? null;
-    const summary = report.verdict === 'pass'
-      ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions`
-        + `${report.programs.some((p) => p.totalStates !== null) ? `, ${report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0)} verifier states` : ''}. Next: deploy_scx.`
-      : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
+    const summary =
+      report.verdict === 'pass'
+        ? `PASS: ${report.reasons.join('; ')}. ${report.programs.length} programs, ${report.programs.reduce((a, p) => a + (p.verifiedInsns ?? 0), 0)} verified instructions` +
+          `${report.programs.some((p) => p.totalStates !== null) ? `, ${report.programs.reduce((a, p) => a + (p.totalStates ?? 0), 0)} verifier states` : ''}. Next: deploy_scx.`
+        : `FAIL: ${report.reasons.join('; ')}${lf ? `. Hint: ${lf.hint}` : ''}`;
     const whole = lf?.wholeLog;
-    const links = whole ? [{ uri: whole.uri, name: `verifier log of ${input.buildId}`, description: `the whole verifier log (${whole.bytes} bytes); the result carries the part that explains the failure` }] : [];
+    const links = whole
+      ? [
+          {
+            uri: whole.uri,
+            name: `verifier log of ${input.buildId}`,
+            description: `the whole verifier log (${whole.bytes} bytes); the result carries the part that explains the failure`,
+          },
+        ]
+      : [];
     // scx-loader's once-a-second stats lines (and its verifier_stats lines, parsed into `programs`) were most of a
     // passing verify result (ljf: 18.4 KB, 7.6 KB without them; docs/improvement-loop.md): the result keeps the other
     // lines and the last stats line of each step; the whole sandbox result is a log of the build, linked
     const thin = thinLoaderLines(report.sandbox, report.programs.length > 0);
     if (thin.dropped) {
       const all = await saveLog(JSON.stringify(report.sandbox, null, 1), { buildId: input.buildId, name: 'sandbox-run' }).catch(() => undefined);
-      if (all) links.push({ uri: all.uri, name: `sandbox run of ${input.buildId}`, description: `the whole sandbox result (${all.bytes} bytes), with the ${thin.dropped} scx-loader stats/verifier_stats lines left out of this result` });
+      if (all)
+        links.push({
+          uri: all.uri,
+          name: `sandbox run of ${input.buildId}`,
+          description: `the whole sandbox result (${all.bytes} bytes), with the ${thin.dropped} scx-loader stats/verifier_stats lines left out of this result`,
+        });
     }
     return {
-      structured: { ...report, sandbox: thin.sandbox, kernels: matrix.kernels }, summary: whole ? `${summary}. The whole verifier log: ${whole.uri}` : summary,
+      structured: { ...report, sandbox: thin.sandbox, kernels: matrix.kernels },
+      summary: whole ? `${summary}. The whole verifier log: ${whole.uri}` : summary,
       ...(links.length ? { links } : {}),
     };
   },

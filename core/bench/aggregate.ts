@@ -47,7 +47,7 @@ export function rankAgreement(predicted: RankEntry[], measured: RankEntry[], tie
       const a = ps[i]!;
       const b = ps[j]!;
       const scale = Math.max(Math.abs(a.value), Math.abs(b.value), 1e-12);
-      if (Math.abs(a.value - b.value) / scale * 100 <= tiePct) continue;
+      if ((Math.abs(a.value - b.value) / scale) * 100 <= tiePct) continue;
       comparable++;
       const dp = a.value - b.value;
       const dm = m.get(a.policy)! - m.get(b.policy)!;
@@ -91,7 +91,9 @@ export function aggregate(
         // bound, so a slow phase of the host raises value and bound together
         const own = ok
           .map((r) => ({ v: r.sample!.metrics[m.key], b: r.sample!.bounds[m.key] }))
-          .filter((x): x is { v: number; b: number } => typeof x.v === 'number' && Number.isFinite(x.v) && typeof x.b === 'number' && Number.isFinite(x.b) && x.b > 0);
+          .filter(
+            (x): x is { v: number; b: number } => typeof x.v === 'number' && Number.isFinite(x.v) && typeof x.b === 'number' && Number.isFinite(x.b) && x.b > 0,
+          );
         if (own.length) {
           bound = median(own.map((x) => x.b));
           gap = median(own.map((x) => gapToBoundPct(x.v, x.b)!));
@@ -101,7 +103,12 @@ export function aggregate(
     }
     const failures = runs.filter((r) => !r.ok).map((r) => ({ repeat: r.repeat, kind: r.failure ?? 'workload', message: r.error ?? 'failed' }));
     return {
-      name: p.name, isDefault: p.isDefault, source: p.source, runs, metrics: stats, failures,
+      name: p.name,
+      isDefault: p.isDefault,
+      source: p.source,
+      runs,
+      metrics: stats,
+      failures,
       contendedRuns: ok.filter((r) => (r.otherVms ?? 0) > 0).length,
       status: ok.length === 0 ? 'failed' : ok.length === runs.length ? 'ok' : 'partial',
     };
@@ -138,7 +145,9 @@ export function predictRanking(
   for (const o of setup.objectives) {
     const def = workload.metrics.find((m) => m.key === o.metric);
     const predicted = sims.map((s) => ({
-      policy: s.name, model: s.model, value: o.objective === 'makespan' ? s.result.makespan_ms : s.result.mean_completion_ms,
+      policy: s.name,
+      model: s.model,
+      value: o.objective === 'makespan' ? s.result.makespan_ms : s.result.mean_completion_ms,
     }));
     const measured = policies
       .filter((p) => predicted.some((x) => x.policy === p.name) && (p.metrics[o.metric]?.n ?? 0) > 0)
@@ -146,8 +155,13 @@ export function predictRanking(
     const predictedRanked = (rank(predicted) as (RankEntry & { model: string })[]).filter((e) => measured.some((m) => m.policy === e.policy));
     const { concordant, comparable } = rankAgreement(predictedRanked, measured);
     out.push({
-      metric: o.metric, objective: o.objective, predicted: predictedRanked, measured: rank(measured, def?.better ?? 'lower'),
-      concordantPairs: concordant, comparablePairs: comparable, agreement: comparable ? concordant / comparable : null,
+      metric: o.metric,
+      objective: o.objective,
+      predicted: predictedRanked,
+      measured: rank(measured, def?.better ?? 'lower'),
+      concordantPairs: concordant,
+      comparablePairs: comparable,
+      agreement: comparable ? concordant / comparable : null,
     });
   }
   return out;

@@ -29,15 +29,44 @@ type Scenario = (typeof SCENARIOS)[number];
 
 /** What an agent writes after reading the job list: the file with "long" in its name is the long one. */
 const AGENT_HINTS: Record<Scenario, HintRule[]> = {
-  analytics: [{ argv: 'sqlite3 * orders-long.csv *', expect_ms: 20000, source: 'agent' }, { argv: 'sqlite3 *', expect_ms: 500, source: 'agent' }],
-  logs: [{ argv: '* */access-long.log', expect_ms: 20000, source: 'agent' }, { argv: 'gzip *', expect_ms: 500, source: 'agent' }, { argv: 'sort *', expect_ms: 500, source: 'agent' }],
-  media: [{ argv: 'lame * */take-long.wav -', expect_ms: 20000, source: 'agent' }, { argv: 'lame *', expect_ms: 500, source: 'agent' }],
-  git: [{ argv: '*repo-long*', expect_ms: 20000, source: 'agent' }, { argv: 'git *', expect_ms: 500, source: 'agent' }],
-  tests: [{ argv: 'python3 -m unittest -q suite.test_long', expect_ms: 20000, source: 'agent' }, { argv: 'python3 -m unittest *', expect_ms: 500, source: 'agent' }],
+  analytics: [
+    { argv: 'sqlite3 * orders-long.csv *', expect_ms: 20000, source: 'agent' },
+    { argv: 'sqlite3 *', expect_ms: 500, source: 'agent' },
+  ],
+  logs: [
+    { argv: '* */access-long.log', expect_ms: 20000, source: 'agent' },
+    { argv: 'gzip *', expect_ms: 500, source: 'agent' },
+    { argv: 'sort *', expect_ms: 500, source: 'agent' },
+  ],
+  media: [
+    { argv: 'lame * */take-long.wav -', expect_ms: 20000, source: 'agent' },
+    { argv: 'lame *', expect_ms: 500, source: 'agent' },
+  ],
+  git: [
+    { argv: '*repo-long*', expect_ms: 20000, source: 'agent' },
+    { argv: 'git *', expect_ms: 500, source: 'agent' },
+  ],
+  tests: [
+    { argv: 'python3 -m unittest -q suite.test_long', expect_ms: 20000, source: 'agent' },
+    { argv: 'python3 -m unittest *', expect_ms: 500, source: 'agent' },
+  ],
 };
 
-export interface JobRun { index: number; rc: number; endS: number; cpuS: number }
-export interface BatchMetrics { makespanS: number; meanCompletionS: number; boundS: number; sptMeanS: number; totalCpuS: number; jobs: number; failed: number }
+export interface JobRun {
+  index: number;
+  rc: number;
+  endS: number;
+  cpuS: number;
+}
+export interface BatchMetrics {
+  makespanS: number;
+  meanCompletionS: number;
+  boundS: number;
+  sptMeanS: number;
+  totalCpuS: number;
+  jobs: number;
+  failed: number;
+}
 
 /** "0m1.230000s" (dash's times) → seconds. */
 export function parseTimes(t: string): number {
@@ -75,15 +104,27 @@ export function batchMetrics(jobs: JobRun[], cpus: number): BatchMetrics {
     meanCompletionS: jobs.length ? jobs.reduce((a, j) => a + j.endS, 0) / jobs.length : 0,
     boundS: Math.max(Math.max(0, ...cpu), total / cpus),
     sptMeanS: sptMean(cpu, cpus),
-    totalCpuS: total, jobs: jobs.length, failed: jobs.filter((j) => j.rc !== 0).length,
+    totalCpuS: total,
+    jobs: jobs.length,
+    failed: jobs.filter((j) => j.rc !== 0).length,
   };
 }
 
-interface Row { scenario: Scenario; policy: string; hints: string; m: BatchMetrics | null; error?: string; hinted?: number }
+interface Row {
+  scenario: Scenario;
+  policy: string;
+  hints: string;
+  m: BatchMetrics | null;
+  error?: string;
+  hinted?: number;
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opt = (n: string) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
+  const opt = (n: string) => {
+    const i = args.indexOf(n);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const scenarios = (opt('--scenarios')?.split(',') ?? [...SCENARIOS]) as Scenario[];
   const scale = Number(opt('--scale') ?? '1');
   const out = opt('--out') ?? join(repoRoot, 'docs', 'batches.md');
@@ -111,7 +152,14 @@ async function main(): Promise<void> {
         const row: Row = { scenario: s, policy, hints: hintsName, m: null };
         try {
           if (policy !== 'default') {
-            const load = await session.step({ kind: 'load', object: obj[policy]!, via: 'loader', statsIntervalMs: 60_000, ...(hints?.length ? { hints } : {}), ...(learn ? { learn } : {}) });
+            const load = await session.step({
+              kind: 'load',
+              object: obj[policy]!,
+              via: 'loader',
+              statsIntervalMs: 60_000,
+              ...(hints?.length ? { hints } : {}),
+              ...(learn ? { learn } : {}),
+            });
             if (!load.ok) throw new Error(`load ${policy}: ${load.error}`);
           }
           const r = await session.step({ kind: 'run', command: cmd, timeoutS: 900 });
@@ -165,13 +213,21 @@ function report(rows: Row[], env: { started: string; cpus: number; accel: string
   ];
   for (const r of rows) {
     const d = rows.find((x) => x.scenario === r.scenario && x.policy === 'default')?.m;
-    if (!r.m) { out.push(`| ${r.scenario} | ${r.policy} | ${r.hints} | failed: ${r.error ?? '?'} |||||||||`); continue; }
-    out.push(`| ${r.scenario} | ${r.policy} | ${r.hints} | ${f(r.m.makespanS)} | ${pct(r.m.makespanS, r.m.boundS)} | ${d && r.policy !== 'default' ? pct(r.m.makespanS, d.makespanS) : ''} | ${f(r.m.meanCompletionS)} | ${pct(r.m.meanCompletionS, r.m.sptMeanS)} | ${d && r.policy !== 'default' ? pct(r.m.meanCompletionS, d.meanCompletionS) : ''} | ${r.hinted ?? ''} | ${r.m.failed} |`);
+    if (!r.m) {
+      out.push(`| ${r.scenario} | ${r.policy} | ${r.hints} | failed: ${r.error ?? '?'} |||||||||`);
+      continue;
+    }
+    out.push(
+      `| ${r.scenario} | ${r.policy} | ${r.hints} | ${f(r.m.makespanS)} | ${pct(r.m.makespanS, r.m.boundS)} | ${d && r.policy !== 'default' ? pct(r.m.makespanS, d.makespanS) : ''} | ${f(r.m.meanCompletionS)} | ${pct(r.m.meanCompletionS, r.m.sptMeanS)} | ${d && r.policy !== 'default' ? pct(r.m.meanCompletionS, d.meanCompletionS) : ''} | ${r.hinted ?? ''} | ${r.m.failed} |`,
+    );
   }
   return out.join('\n') + '\n';
 }
 
 if (process.argv[1] && process.argv[1].endsWith('batches.js') && existsSync(process.argv[1])) {
   await mkdir(join(repoRoot, 'docs'), { recursive: true });
-  main().catch((e) => { console.error(e); process.exit(1); });
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -116,7 +116,9 @@ function panelSvg(p: ChartPanel, x0: number, y0: number, w: number, h: number): 
     const base = y(0);
     if (Number.isFinite(s.median) && s.n > 0) {
       const yt = y(s.median);
-      out.push(`<rect x="${r1(cx - bw / 2)}" y="${r1(yt)}" width="${r1(bw)}" height="${r1(Math.max(0, base - yt))}" fill="${fill}"><title>${escapeXml(`${s.label}: median ${formatNumber(s.median)} ${p.unit} (min ${formatNumber(s.min)}, max ${formatNumber(s.max)}, n=${s.n})`)}</title></rect>`);
+      out.push(
+        `<rect x="${r1(cx - bw / 2)}" y="${r1(yt)}" width="${r1(bw)}" height="${r1(Math.max(0, base - yt))}" fill="${fill}"><title>${escapeXml(`${s.label}: median ${formatNumber(s.median)} ${p.unit} (min ${formatNumber(s.min)}, max ${formatNumber(s.max)}, n=${s.n})`)}</title></rect>`,
+      );
       if (Number.isFinite(s.min) && Number.isFinite(s.max) && s.max > s.min) {
         const ya = r1(y(s.max));
         const yb = r1(y(s.min));
@@ -134,7 +136,9 @@ function panelSvg(p: ChartPanel, x0: number, y0: number, w: number, h: number): 
   if (p.bound !== undefined && p.bound !== null && Number.isFinite(p.bound) && p.bound > 0) {
     const yb = r1(y(p.bound));
     out.push(`<line x1="${r1(x0 + left)}" y1="${yb}" x2="${r1(x0 + left + pw)}" y2="${yb}" class="bound"/>`);
-    out.push(`<text x="${r1(x0 + left + pw - 2)}" y="${r1(yb - 4)}" class="boundlabel" text-anchor="end">${escapeXml(p.boundLabel ?? 'bound')} ${formatNumber(p.bound)}</text>`);
+    out.push(
+      `<text x="${r1(x0 + left + pw - 2)}" y="${r1(yb - 4)}" class="boundlabel" text-anchor="end">${escapeXml(p.boundLabel ?? 'bound')} ${formatNumber(p.bound)}</text>`,
+    );
   }
   out.push('</g>');
   return out.join('\n');
@@ -209,7 +213,8 @@ export function renderTrialChart(o: TrialChartOptions): string {
   o.points.forEach((p, i) => {
     const next = o.points[i + 1];
     if (!next || next.rung !== p.rung) {
-      if ((p.rung ?? 0) % 2 === 1) out.push(`<rect x="${r1(left + (start / n) * pw)}" y="${top}" width="${r1(((i + 1 - start) / n) * pw)}" height="${ph}" fill="#f3f6fa"/>`);
+      if ((p.rung ?? 0) % 2 === 1)
+        out.push(`<rect x="${r1(left + (start / n) * pw)}" y="${top}" width="${r1(((i + 1 - start) / n) * pw)}" height="${ph}" fill="#f3f6fa"/>`);
       out.push(`<text x="${r1(left + ((start + i + 1) / 2 / n) * pw)}" y="${top - 4}" class="tick" text-anchor="middle">rung ${(p.rung ?? 0) + 1}</text>`);
       start = i + 1;
     }
@@ -222,7 +227,9 @@ export function renderTrialChart(o: TrialChartOptions): string {
   if (o.reference && Number.isFinite(o.reference.value)) {
     const yr = r1(y(o.reference.value));
     out.push(`<line x1="${left}" y1="${yr}" x2="${left + pw}" y2="${yr}" class="bound"/>`);
-    out.push(`<text x="${left + pw - 2}" y="${yr - 4}" class="boundlabel" text-anchor="end">${escapeXml(o.reference.label)} ${formatNumber(o.reference.value)}</text>`);
+    out.push(
+      `<text x="${left + pw - 2}" y="${yr - 4}" class="boundlabel" text-anchor="end">${escapeXml(o.reference.label)} ${formatNumber(o.reference.value)}</text>`,
+    );
   }
   o.points.forEach((p, i) => {
     const cx = r1(x(i));
@@ -230,7 +237,9 @@ export function renderTrialChart(o: TrialChartOptions): string {
       const cy = top + ph - 6;
       out.push(`<path d="M${cx - 4} ${cy - 4}L${cx + 4} ${cy + 4}M${cx - 4} ${cy + 4}L${cx + 4} ${cy - 4}" class="fail"/>`);
     } else {
-      out.push(`<circle cx="${cx}" cy="${r1(y(p.y))}" r="${p.highlight ? 5 : 4}" class="${p.highlight ? 'def' : 'pt'}"><title>${escapeXml(`trial ${p.x} ${p.label}: ${formatNumber(p.y)} ${o.unit}`)}</title></circle>`);
+      out.push(
+        `<circle cx="${cx}" cy="${r1(y(p.y))}" r="${p.highlight ? 5 : 4}" class="${p.highlight ? 'def' : 'pt'}"><title>${escapeXml(`trial ${p.x} ${p.label}: ${formatNumber(p.y)} ${o.unit}`)}</title></circle>`,
+      );
     }
     out.push(`<text x="${cx}" y="${top + ph + 14}" class="tick" text-anchor="middle">${p.x}</text>`);
     out.push(`<text x="${cx}" y="${top + ph + 26}" class="tick" text-anchor="middle">${escapeXml(p.label)}</text>`);

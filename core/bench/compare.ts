@@ -47,7 +47,10 @@ export interface CompareResult {
 }
 
 /** How a history record names a benchmark's workload (a fixture, or the command itself), with the fingerprint the benchmark measured. */
-export function historyWorkload(w: Pick<Workload, 'id' | 'title' | 'description' | 'params'>, profile: WorkloadProfile | null | undefined): HistoryInput['workload'] {
+export function historyWorkload(
+  w: Pick<Workload, 'id' | 'title' | 'description' | 'params'>,
+  profile: WorkloadProfile | null | undefined,
+): HistoryInput['workload'] {
   const command = w.id === 'command' && typeof w.params.command === 'string' ? w.params.command : `fixture ${w.id}`;
   return { name: w.title, description: w.description, command, ...(profile?.fingerprint ? { fingerprint: profile.fingerprint } : {}) };
 }
@@ -64,7 +67,12 @@ export function benchmarkHistory(
 ): { policy: string; record: HistoryInput }[] {
   const w = result.workload;
   const def = result.policies.find((p) => p.isDefault);
-  const medians = (p: BenchmarkResult['policies'][number]) => Object.fromEntries(Object.values(p.metrics).filter((m) => m.n > 0).map((m) => [m.key, m.median]));
+  const medians = (p: BenchmarkResult['policies'][number]) =>
+    Object.fromEntries(
+      Object.values(p.metrics)
+        .filter((m) => m.n > 0)
+        .map((m) => [m.key, m.median]),
+    );
   const baseline = def ? medians(def) : {};
   const out: { policy: string; record: HistoryInput }[] = [];
   for (const l of library) {
@@ -72,14 +80,23 @@ export function benchmarkHistory(
     if (!p) continue;
     const metrics = medians(p);
     const failed = !Object.keys(metrics).length;
-    out.push({ policy: l.policy, record: {
-      entry: l.entry, ...(l.buildId ? { buildId: l.buildId } : {}), ...(l.version ? { version: l.version } : {}), params: l.params, target: 'sandbox',
-      workload: historyWorkload(w, result.profile),
-      metrics, ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
-      better: Object.fromEntries(w.metrics.map((m) => [m.key, m.better])), primary: w.primary,
-      ...(failed ? { outcome: 'failed' as const } : {}),
-      note: `${by}: median of ${p.metrics[w.primary]?.n ?? 0} run(s)${p.failures.length ? `; ${p.failures.length} failed: ${p.failures[0]!.message}` : ''}`,
-    } });
+    out.push({
+      policy: l.policy,
+      record: {
+        entry: l.entry,
+        ...(l.buildId ? { buildId: l.buildId } : {}),
+        ...(l.version ? { version: l.version } : {}),
+        params: l.params,
+        target: 'sandbox',
+        workload: historyWorkload(w, result.profile),
+        metrics,
+        ...(failed || !Object.keys(baseline).length ? {} : { baseline }),
+        better: Object.fromEntries(w.metrics.map((m) => [m.key, m.better])),
+        primary: w.primary,
+        ...(failed ? { outcome: 'failed' as const } : {}),
+        note: `${by}: median of ${p.metrics[w.primary]?.n ?? 0} run(s)${p.failures.length ? `; ${p.failures.length} failed: ${p.failures[0]!.message}` : ''}`,
+      },
+    });
   }
   return out;
 }
@@ -95,11 +112,21 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
   if (new Set(o.buildIds).size !== o.buildIds.length) throw new ScxError('BAD_INPUT', 'a build is listed twice');
   const builds = await Promise.all(o.buildIds.map((id) => getBuild(id)));
   for (const b of builds) {
-    if (!b.ok) throw new ScxError('BAD_INPUT', `build ${b.id} (${b.name}) did not compile (stopped at ${b.stage})`, 'fix it and build again; only built schedulers can be benchmarked');
-    if (b.verification?.verdict === 'fail') throw new ScxError('BAD_INPUT', `build ${b.id} (${b.name}) failed verify_bpf: ${b.verification.reasons.join('; ')}`, 'benchmark schedulers that pass verification');
+    if (!b.ok)
+      throw new ScxError(
+        'BAD_INPUT',
+        `build ${b.id} (${b.name}) did not compile (stopped at ${b.stage})`,
+        'fix it and build again; only built schedulers can be benchmarked',
+      );
+    if (b.verification?.verdict === 'fail')
+      throw new ScxError(
+        'BAD_INPUT',
+        `build ${b.id} (${b.name}) failed verify_bpf: ${b.verification.reasons.join('; ')}`,
+        'benchmark schedulers that pass verification',
+      );
   }
   const names = candidateNames(builds);
-  const via = loaderAvailable() ? 'loader' as const : 'bpftool' as const;
+  const via = loaderAvailable() ? ('loader' as const) : ('bpftool' as const);
   const learned = !o.hints && o.learnScope ? await learnedHints(o.learnScope) : [];
   const hintsFrom: CompareResult['hints']['from'] = o.hints ? 'given' : learned.length ? 'learned' : 'none';
   const candidates: Candidate[] = [];
@@ -119,14 +146,23 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
     const execHalf = /\bjob_lens\b/.test(src) || /scx_joblen\.bpf\.h/.test(src);
     const hints = hinted ? o.hints : execHalf && learned.length ? learned : undefined;
     candidates.push({
-      name: names[i]!, object: scx ? scx.binary : buildPaths(b.id).object, via, ...(scx ? { scx } : {}), ...(hints ? { hints } : {}),
+      name: names[i]!,
+      object: scx ? scx.binary : buildPaths(b.id).object,
+      via,
+      ...(scx ? { scx } : {}),
+      ...(hints ? { hints } : {}),
       ...(o.learnScope && execHalf ? { learn: true } : {}),
       sim: family ? simPolicyFor(family, slice) : null,
       source: `build ${b.id}${b.origin.entry ? ` (library/${b.origin.entry}${b.origin.kind === 'patch' ? ', patched' : ''})` : ''}${Object.keys(b.params).length ? ` ${JSON.stringify(b.params)}` : ''}`,
     });
   }
   const result = await runBenchmark({
-    workload: o.workload, candidates, repeats: o.repeats, hostProbe: null, log: o.log, profile: true,
+    workload: o.workload,
+    candidates,
+    repeats: o.repeats,
+    hostProbe: null,
+    log: o.log,
+    profile: true,
     sessionOptions: { kernel: o.kernel },
     onProgress: (p) => {
       if (o.signal?.aborted) throw new ScxError('BAD_INPUT', 'benchmark cancelled');
@@ -135,7 +171,9 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
   });
   const recorded: CompareResult['recorded'] = [];
   if (o.record !== false) {
-    const library = builds.flatMap((b, i) => (b.origin.entry && o.store.has(b.origin.entry) ? [{ policy: names[i]!, entry: b.origin.entry, params: b.params, buildId: b.id }] : []));
+    const library = builds.flatMap((b, i) =>
+      b.origin.entry && o.store.has(b.origin.entry) ? [{ policy: names[i]!, entry: b.origin.entry, params: b.params, buildId: b.id }] : [],
+    );
     for (const { policy, record } of benchmarkHistory(result, library, 'benchmark_schedulers')) {
       const rec = await o.store.recordResult(record);
       recorded.push({ policy, entry: record.entry, recordId: rec.id, outcome: rec.outcome });

@@ -35,15 +35,22 @@ function status(p: PolicyResult): string {
 
 export const TABLE_HEADER = ['policy', 'n', 'median', 'min', 'max', 'vs default', 'bound', 'gap to bound', 'notes'];
 
-const boundsFromRunsText = 'Bounds of each run from the CPU time its jobs took in that run (guest CPU clock of each job, from the start barrier to its end): makespan ≥ max(longest job, total / CPUs); mean completion ≥ the offline (SPT) optimum of the job list at that run\'s unit length (total CPU time / total units). "bound" is the median of a policy\'s runs\' bounds, "gap to bound" the median of each run\'s distance from its own bound, so the emulated CPUs\' speed changing between runs (TCG) moves value and bound together.';
+const boundsFromRunsText =
+  "Bounds of each run from the CPU time its jobs took in that run (guest CPU clock of each job, from the start barrier to its end): makespan ≥ max(longest job, total / CPUs); mean completion ≥ the offline (SPT) optimum of the job list at that run's unit length (total CPU time / total units). \"bound\" is the median of a policy's runs' bounds, \"gap to bound\" the median of each run's distance from its own bound, so the emulated CPUs' speed changing between runs (TCG) moves value and bound together.";
 
 /** One row per policy for one metric: policy, n, median, min, max, vs default %, bound, gap %, notes. */
 export function metricRows(r: BenchmarkResult, metric: MetricDef): string[][] {
   return r.policies.map((p) => {
     const s: MetricStats | undefined = p.metrics[metric.key];
     return [
-      p.name, String(s?.n ?? 0), formatValue(s?.median, metric.unit), formatValue(s?.min, metric.unit), formatValue(s?.max, metric.unit),
-      p.isDefault ? '(baseline)' : formatPct(s?.vsDefaultPct), formatValue(s?.bound ?? r.bounds[metric.key], metric.unit), formatPct(s?.gapToBoundPct),
+      p.name,
+      String(s?.n ?? 0),
+      formatValue(s?.median, metric.unit),
+      formatValue(s?.min, metric.unit),
+      formatValue(s?.max, metric.unit),
+      p.isDefault ? '(baseline)' : formatPct(s?.vsDefaultPct),
+      formatValue(s?.bound ?? r.bounds[metric.key], metric.unit),
+      formatPct(s?.gapToBoundPct),
       status(p),
     ];
   });
@@ -53,15 +60,21 @@ export function metricRows(r: BenchmarkResult, metric: MetricDef): string[][] {
 export function textReport(r: BenchmarkResult): string {
   const out: string[] = [`== ${r.workload.title} ==`, r.workload.description];
   if (r.workSummary) out.push(`work: ${r.workSummary}${r.sameWork ? ' (identical for every policy)' : ' — WARNING: the work differed between runs'}`);
-  if (r.speed) out.push(`unit length timed (calibration, each round, end): ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; bounds use ${r.speed.referenceUnitMs.toFixed(1)} ms` : ''}`);
+  if (r.speed)
+    out.push(
+      `unit length timed (calibration, each round, end): ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; bounds use ${r.speed.referenceUnitMs.toFixed(1)} ms` : ''}`,
+    );
   if (r.boundsFrom === 'run') out.push(boundsFromRunsText);
   for (const m of r.workload.metrics) {
     out.push('', `${m.label} (${m.unit}, ${m.better} is better; vs default: positive = better)`);
     out.push(formatTable(TABLE_HEADER, metricRows(r, m)));
   }
   for (const p of r.predictions) {
-    out.push('', `simulator vs measured (${p.metric}): predicted ${p.predicted.map((e) => e.policy).join(' < ')}; measured ${p.measured.map((e) => e.policy).join(' < ')}; `
-      + `${p.comparablePairs ? `${p.concordantPairs}/${p.comparablePairs} pairs agree` : 'no comparable pairs'}`);
+    out.push(
+      '',
+      `simulator vs measured (${p.metric}): predicted ${p.predicted.map((e) => e.policy).join(' < ')}; measured ${p.measured.map((e) => e.policy).join(' < ')}; ` +
+        `${p.comparablePairs ? `${p.concordantPairs}/${p.comparablePairs} pairs agree` : 'no comparable pairs'}`,
+    );
   }
   const failures = r.policies.flatMap((p) => p.failures.map((f) => `${p.name} run ${f.repeat + 1}: ${f.kind}: ${f.message}`));
   if (failures.length) out.push('', 'failures:', ...failures.map((f) => `  ${f}`));
@@ -76,8 +89,11 @@ export function chartForResult(r: BenchmarkResult, metrics?: string[]): string {
     title: r.workload.title,
     subtitle: `median of ${r.repeats} interleaved run(s) per policy, whiskers min–max; ${r.environment.kernel ?? '?'} on ${r.environment.guestCpus ?? '?'} vCPUs (${r.environment.accelerator ?? '?'})`,
     panels: defs.map((m) => ({
-      title: m.label, unit: m.unit, better: m.better,
-      bound: r.bounds[m.key] ?? null, boundLabel: m.key === 'mean_completion_ms' ? 'optimum (SPT)' : 'lower bound',
+      title: m.label,
+      unit: m.unit,
+      better: m.better,
+      bound: r.bounds[m.key] ?? null,
+      boundLabel: m.key === 'mean_completion_ms' ? 'optimum (SPT)' : 'lower bound',
       series: r.policies.map((p) => {
         const s = p.metrics[m.key];
         return { label: p.name, median: s?.median ?? NaN, min: s?.min ?? NaN, max: s?.max ?? NaN, n: s?.n ?? 0, baseline: p.isDefault };
@@ -89,8 +105,16 @@ export function chartForResult(r: BenchmarkResult, metrics?: string[]): string {
 /** Markdown for one workload: what ran, a table per metric, the chart, prediction and failures. */
 export function markdownSection(r: BenchmarkResult, chartPath?: string): string {
   const out: string[] = [`### ${r.workload.title}`, '', r.workload.description + '.'];
-  if (r.workSummary) out.push('', `Work per run: ${r.workSummary}. ${r.sameWork ? 'Identical for every policy (same jobs, iterations and checksums where the program prints them).' : '**The work differed between runs**: compare with care.'}`);
-  if (r.speed) out.push('', `One unit of work timed single-threaded at calibration, before each default run and at the end: ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; the bounds use the shortest, ${r.speed.referenceUnitMs.toFixed(1)} ms` : ' (for reference; the bounds come from each run\'s own CPU times)'}.`);
+  if (r.workSummary)
+    out.push(
+      '',
+      `Work per run: ${r.workSummary}. ${r.sameWork ? 'Identical for every policy (same jobs, iterations and checksums where the program prints them).' : '**The work differed between runs**: compare with care.'}`,
+    );
+  if (r.speed)
+    out.push(
+      '',
+      `One unit of work timed single-threaded at calibration, before each default run and at the end: ${r.speed.unitMs.map((u) => u.toFixed(1)).join(', ')} ms${r.boundsFrom === 'unit' ? `; the bounds use the shortest, ${r.speed.referenceUnitMs.toFixed(1)} ms` : " (for reference; the bounds come from each run's own CPU times)"}.`,
+    );
   if (r.boundsFrom === 'run') out.push('', boundsFromRunsText);
   for (const m of r.workload.metrics) {
     out.push('', `**${m.label}** (${m.unit}, ${m.better} is better; "vs default" positive = better than the kernel default)`, '');
@@ -98,15 +122,23 @@ export function markdownSection(r: BenchmarkResult, chartPath?: string): string 
   }
   if (chartPath) out.push('', `![${r.workload.title}](${chartPath})`);
   for (const p of r.predictions) {
-    out.push('', `Simulator (core/sim) vs measured, ${p.metric}: predicted ${p.predicted.map((e) => `${e.policy} [${e.model}] ${formatNumber(e.value)}`).join(' < ')}; `
-      + `measured ${p.measured.map((e) => `${e.policy} ${formatNumber(e.value)}`).join(' < ')}; `
-      + (p.comparablePairs ? `${p.concordantPairs} of ${p.comparablePairs} pairs the simulator separates are in the same order.` : 'the simulator separates no pair.'));
+    out.push(
+      '',
+      `Simulator (core/sim) vs measured, ${p.metric}: predicted ${p.predicted.map((e) => `${e.policy} [${e.model}] ${formatNumber(e.value)}`).join(' < ')}; ` +
+        `measured ${p.measured.map((e) => `${e.policy} ${formatNumber(e.value)}`).join(' < ')}; ` +
+        (p.comparablePairs
+          ? `${p.concordantPairs} of ${p.comparablePairs} pairs the simulator separates are in the same order.`
+          : 'the simulator separates no pair.'),
+    );
   }
   const failures = r.policies.flatMap((p) => p.failures.map((f) => `- ${p.name}, run ${f.repeat + 1}: ${f.kind}: ${f.message}`));
   if (failures.length) out.push('', 'Failed runs (not counted):', '', ...failures);
   if (r.error) out.push('', `**Stopped early:** ${r.error}`);
   if (r.crashConsole) {
-    const panic = r.crashConsole.split('\n').filter((l) => /panic|BUG|RIP|Oops|sched_ext|Call Trace|exception/i.test(l)).slice(0, 12);
+    const panic = r.crashConsole
+      .split('\n')
+      .filter((l) => /panic|BUG|RIP|Oops|sched_ext|Call Trace|exception/i.test(l))
+      .slice(0, 12);
     if (panic.length) out.push('', 'Guest console at the crash (excerpt):', '', '```', ...panic, '```');
   }
   out.push('', `Wall time of this workload: ${(r.durationMs / 1000).toFixed(0)} s.`);
@@ -141,27 +173,44 @@ export function checkTargets(results: BenchmarkResult[]): TargetCheck[] {
       const ljf = get(r, name, 'makespan_ms');
       if (!ljf && name !== 'ljf') continue;
       out.push({
-        target: 'LJF makespan within 10 % of the lower bound', workload: r.workload.title, policy: name,
-        measured: ljf ? `${formatValue(ljf.median)} ms vs bound ${formatValue(ljf.bound ?? r.bounds.makespan_ms)} ms (${formatPct(ljf.gapToBoundPct)})` : 'no data',
+        target: 'LJF makespan within 10 % of the lower bound',
+        workload: r.workload.title,
+        policy: name,
+        measured: ljf
+          ? `${formatValue(ljf.median)} ms vs bound ${formatValue(ljf.bound ?? r.bounds.makespan_ms)} ms (${formatPct(ljf.gapToBoundPct)})`
+          : 'no data',
         met: ljf && ljf.gapToBoundPct !== null ? ljf.gapToBoundPct <= 10 : null,
       });
       const def = get(r, DEFAULT_POLICY, 'makespan_ms');
-      const closed = ljf && def && ljf.gapToBoundPct !== null && def.gapToBoundPct !== null && def.gapToBoundPct > 0
-        ? ((def.gapToBoundPct - ljf.gapToBoundPct) / def.gapToBoundPct) * 100 : null;
+      const closed =
+        ljf && def && ljf.gapToBoundPct !== null && def.gapToBoundPct !== null && def.gapToBoundPct > 0
+          ? ((def.gapToBoundPct - ljf.gapToBoundPct) / def.gapToBoundPct) * 100
+          : null;
       out.push({
-        target: 'LJF closes at least 80 % of the default\'s gap to the bound', workload: r.workload.title, policy: name,
-        measured: closed === null ? 'no data' : `default ${formatPct(def!.gapToBoundPct)} above the bound, ${name} ${formatPct(ljf!.gapToBoundPct)}: ${closed.toFixed(0)} % of the gap closed`,
+        target: "LJF closes at least 80 % of the default's gap to the bound",
+        workload: r.workload.title,
+        policy: name,
+        measured:
+          closed === null
+            ? 'no data'
+            : `default ${formatPct(def!.gapToBoundPct)} above the bound, ${name} ${formatPct(ljf!.gapToBoundPct)}: ${closed.toFixed(0)} % of the gap closed`,
         met: closed === null ? null : closed >= 80,
       });
     }
     const sjf = get(r, 'sjf', 'mean_completion_ms');
     out.push({
-      target: 'SJF mean completion within 10 % of the optimum', workload: r.workload.title, policy: 'sjf',
-      measured: sjf ? `${formatValue(sjf.median)} ms vs optimum ${formatValue(sjf.bound ?? r.bounds.mean_completion_ms)} ms (${formatPct(sjf.gapToBoundPct)})` : 'no data',
+      target: 'SJF mean completion within 10 % of the optimum',
+      workload: r.workload.title,
+      policy: 'sjf',
+      measured: sjf
+        ? `${formatValue(sjf.median)} ms vs optimum ${formatValue(sjf.bound ?? r.bounds.mean_completion_ms)} ms (${formatPct(sjf.gapToBoundPct)})`
+        : 'no data',
       met: sjf && sjf.gapToBoundPct !== null ? sjf.gapToBoundPct <= 10 : null,
     });
     out.push({
-      target: 'SJF mean completion at least 30 % below the default', workload: r.workload.title, policy: 'sjf',
+      target: 'SJF mean completion at least 30 % below the default',
+      workload: r.workload.title,
+      policy: 'sjf',
       measured: sjf ? `${formatPct(sjf.vsDefaultPct)} vs default` : 'no data',
       met: sjf && sjf.vsDefaultPct !== null ? sjf.vsDefaultPct >= 30 : null,
     });
@@ -169,7 +218,8 @@ export function checkTargets(results: BenchmarkResult[]): TargetCheck[] {
   for (const r of results.filter((x) => x.workload.id === 'wakeup')) {
     const def = get(r, DEFAULT_POLICY, 'wakeup_p99_us');
     const cands = r.policies.filter((p) => !p.isDefault && (p.metrics.wakeup_p99_us?.n ?? 0) > 0);
-    const first = cands.find((p) => p.name === 'interactive') ?? [...cands].sort((a, b) => a.metrics.wakeup_p99_us!.median - b.metrics.wakeup_p99_us!.median)[0];
+    const first =
+      cands.find((p) => p.name === 'interactive') ?? [...cands].sort((a, b) => a.metrics.wakeup_p99_us!.median - b.metrics.wakeup_p99_us!.median)[0];
     for (const best of [first, cands.find((p) => p.name === 'interactive+tuned')]) {
       if (!best && first) continue;
       const bestS = best?.metrics.wakeup_p99_us;
@@ -177,13 +227,17 @@ export function checkTargets(results: BenchmarkResult[]): TargetCheck[] {
       const thr = best?.metrics.requests_per_s;
       const defThr = get(r, DEFAULT_POLICY, 'requests_per_s');
       out.push({
-        target: 'wakeup p99 at least 1.5x better than the default', workload: r.workload.title, policy: best?.name ?? '–',
+        target: 'wakeup p99 at least 1.5x better than the default',
+        workload: r.workload.title,
+        policy: best?.name ?? '–',
         measured: def && bestS ? `${formatValue(bestS.median)} µs vs default ${formatValue(def.median)} µs (${factor!.toFixed(2)}x)` : 'no data',
         met: factor === null ? null : factor >= 1.5,
       });
       if (best && thr && defThr) {
         out.push({
-          target: 'throughput not worse than the default', workload: r.workload.title, policy: best.name,
+          target: 'throughput not worse than the default',
+          workload: r.workload.title,
+          policy: best.name,
           measured: `${formatValue(thr.median)} vs ${formatValue(defThr.median)} requests/s (${formatPct(thr.vsDefaultPct)})`,
           met: thr.median >= defThr.median * 0.98,
         });
@@ -230,25 +284,44 @@ export function extractAnalysis(markdown: string): { text: string; writtenFor: s
 }
 
 /** The whole results document. `charts` maps a workload id to the chart's path relative to the document. */
-export function markdownReport(results: BenchmarkResult[], meta: ReportMeta, charts: Record<string, string> = {}, analysis?: { text: string; writtenFor: string | null } | null): string {
+export function markdownReport(
+  results: BenchmarkResult[],
+  meta: ReportMeta,
+  charts: Record<string, string> = {},
+  analysis?: { text: string; writtenFor: string | null } | null,
+): string {
   const out: string[] = [`# ${meta.title ?? 'Benchmark results'}`, ''];
   out.push(`Generated by \`${meta.command}\` on ${meta.date}. Numbers are measured, not edited; rerun the command to reproduce.`, '');
-  out.push(markdownTable(['', ''], [
-    ['kernel (guest)', meta.kernel ?? 'unknown'],
-    ['vCPUs', String(meta.guestCpus ?? '?')],
-    ['accelerator', `${meta.accelerator ?? '?'}${meta.acceleratorReason ? ` (${meta.acceleratorReason})` : ''}`],
-    ['host', `${meta.hostCpus} CPUs, ${meta.hostModel}`],
-    ['repeats per policy', `${meta.repeats} (interleaved: default, A, B, …, default, A, B, …)${meta.quick ? ' — quick mode' : ''}`],
-    ['total wall time', `${(meta.durationMs / 60000).toFixed(1)} min`],
-    ...(meta.contention ? [['other load on the host', meta.contention]] : []),
-  ], ['l', 'l']));
-  out.push('', 'How to read: medians of the counted runs; min and max show the spread. "vs default" is the improvement of the median over the kernel default\'s median, positive = better. "bound" is what no scheduler can beat on that work (batch: makespan ≥ max(longest job, total work / CPUs), mean completion ≥ the SPT optimum, both from the CPU time the jobs took in each run; build: max(critical path, total / -j)); "gap to bound" is how far the median is above it.');
+  out.push(
+    markdownTable(
+      ['', ''],
+      [
+        ['kernel (guest)', meta.kernel ?? 'unknown'],
+        ['vCPUs', String(meta.guestCpus ?? '?')],
+        ['accelerator', `${meta.accelerator ?? '?'}${meta.acceleratorReason ? ` (${meta.acceleratorReason})` : ''}`],
+        ['host', `${meta.hostCpus} CPUs, ${meta.hostModel}`],
+        ['repeats per policy', `${meta.repeats} (interleaved: default, A, B, …, default, A, B, …)${meta.quick ? ' — quick mode' : ''}`],
+        ['total wall time', `${(meta.durationMs / 60000).toFixed(1)} min`],
+        ...(meta.contention ? [['other load on the host', meta.contention]] : []),
+      ],
+      ['l', 'l'],
+    ),
+  );
+  out.push(
+    '',
+    'How to read: medians of the counted runs; min and max show the spread. "vs default" is the improvement of the median over the kernel default\'s median, positive = better. "bound" is what no scheduler can beat on that work (batch: makespan ≥ max(longest job, total work / CPUs), mean completion ≥ the SPT optimum, both from the CPU time the jobs took in each run; build: max(critical path, total / -j)); "gap to bound" is how far the median is above it.',
+  );
 
   const targets = checkTargets(results);
   if (targets.length) {
     out.push('', '## Targets', '');
-    out.push(markdownTable(['target', 'workload', 'policy', 'measured', 'met'],
-      targets.map((t) => [t.target, t.workload, t.policy, t.measured, t.met === null ? 'not checked' : t.met ? 'yes' : '**no**']), ['l', 'l', 'l', 'l', 'l']));
+    out.push(
+      markdownTable(
+        ['target', 'workload', 'policy', 'measured', 'met'],
+        targets.map((t) => [t.target, t.workload, t.policy, t.measured, t.met === null ? 'not checked' : t.met ? 'yes' : '**no**']),
+        ['l', 'l', 'l', 'l', 'l'],
+      ),
+    );
   }
   if (meta.notes?.length) out.push('', '## Notes', '', ...meta.notes.map((n) => `- ${n}`));
   // a hand-written analysis (kept across regenerations, flagged when it was written for another run)

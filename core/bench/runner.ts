@@ -23,8 +23,17 @@ import { aggregate, interleave, predictRanking } from './aggregate.js';
 import { calibrationFor, guestExec, otherQemuVms, SandboxPool, seedCalibration } from './sessions.js';
 import {
   DEFAULT_POLICY,
-  type BenchEnvironment, type BenchmarkOptions, type BenchmarkResult, type Candidate, type FailureKind, type PolicyResult,
-  type Prediction, type Progress, type RunRecord, type SessionSource, type WorkloadProfile,
+  type BenchEnvironment,
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  type Candidate,
+  type FailureKind,
+  type PolicyResult,
+  type Prediction,
+  type Progress,
+  type RunRecord,
+  type SessionSource,
+  type WorkloadProfile,
 } from './types.js';
 import type { Workload, WorkloadSample } from './workloads.js';
 
@@ -39,7 +48,13 @@ function errorText(e: unknown): string {
 }
 
 async function runWorkload(session: SandboxSession, workload: Workload, cal: unknown, command: string, label: string) {
-  const step = await session.step({ kind: 'run', command, timeoutS: workload.timeoutS, label, ...(workload.writable?.length ? { writable: workload.writable } : {}) });
+  const step = await session.step({
+    kind: 'run',
+    command,
+    timeoutS: workload.timeoutS,
+    label,
+    ...(workload.writable?.length ? { writable: workload.writable } : {}),
+  });
   let sample: WorkloadSample | undefined;
   let parseError: string | undefined;
   try {
@@ -51,7 +66,8 @@ async function runWorkload(session: SandboxSession, workload: Workload, cal: unk
 }
 
 function workloadVerdict(step: StepResult, sample: WorkloadSample | undefined, parseError: string | undefined): { failure?: FailureKind; error?: string } {
-  if (parseError) return { failure: step.ok ? 'output' : 'workload', error: step.ok ? parseError : `${step.error ?? 'failed'}: ${(step.stderr ?? '').trim().slice(0, 300)}` };
+  if (parseError)
+    return { failure: step.ok ? 'output' : 'workload', error: step.ok ? parseError : `${step.error ?? 'failed'}: ${(step.stderr ?? '').trim().slice(0, 300)}` };
   if (!step.ok) return { failure: 'workload', error: `${step.error ?? 'failed'}${step.stderr ? `: ${step.stderr.trim().slice(0, 300)}` : ''}` };
   if (!sample?.ok) return { failure: 'workload', error: 'the workload reported a failed self-check' };
   return {};
@@ -133,17 +149,36 @@ function planBenchmark(opts: BenchmarkOptions): BenchRun {
   const fixed = opts.session;
   const ownPool = !opts.sessions && !fixed ? new SandboxPool({ cpus: opts.cpus ?? 2, log, ...opts.sessionOptions }) : undefined;
   return {
-    opts, workload, candidates, repeats, startedAt, t0, log, ownPool,
+    opts,
+    workload,
+    candidates,
+    repeats,
+    startedAt,
+    t0,
+    log,
+    ownPool,
     byName: new Map(candidates.map((c) => [c.name, c])),
     order: interleave([DEFAULT_POLICY, ...candidates.map((c) => c.name)], repeats),
     source: opts.sessions ?? ownPool ?? { get: async () => fixed!, restartable: false },
     probeHost: opts.hostProbe === undefined ? otherQemuVms : opts.hostProbe,
     env: {
-      kernel: null, accelerator: null, acceleratorReason: null, guestCpus: null,
-      hostCpus: hostCpus().length, hostModel: hostCpus()[0]?.model.trim() ?? 'unknown', bootMs: null,
+      kernel: null,
+      accelerator: null,
+      acceleratorReason: null,
+      guestCpus: null,
+      hostCpus: hostCpus().length,
+      hostModel: hostCpus()[0]?.model.trim() ?? 'unknown',
+      bootMs: null,
     },
-    records: [], unitMs: [], failed: new Map(), retired: new Map(),
-    calibration: null, restarts: 0, error: null, crashConsole: null, profile: null,
+    records: [],
+    unitMs: [],
+    failed: new Map(),
+    retired: new Map(),
+    calibration: null,
+    restarts: 0,
+    error: null,
+    crashConsole: null,
+    profile: null,
   };
 }
 
@@ -207,7 +242,13 @@ async function replaceVm(run: BenchRun): Promise<SandboxSession | null> {
 /** One slot of the plan, timed, recorded and logged; false when the benchmark must stop (the error is set). */
 async function runOneSlot(run: BenchRun, session: SandboxSession, index: number, slot: Slot): Promise<boolean> {
   const { workload, probeHost } = run;
-  progress(run, { phase: 'run', done: index, policy: slot.policy, repeat: slot.repeat, message: `${workload.id}: ${slot.policy} run ${slot.repeat + 1}/${run.repeats}` });
+  progress(run, {
+    phase: 'run',
+    done: index,
+    policy: slot.policy,
+    repeat: slot.repeat,
+    message: `${workload.id}: ${slot.policy} run ${slot.repeat + 1}/${run.repeats}`,
+  });
   const why = run.retired.get(slot.policy);
   if (why) {
     run.records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${why}`, hostMs: 0, guestMs: null });
@@ -223,7 +264,9 @@ async function runOneSlot(run: BenchRun, session: SandboxSession, index: number,
   rec.hostMs = Math.round(performance.now() - r0);
   if (probeHost) rec.otherVms = Math.max(before, probeHost());
   run.records.push(rec);
-  run.log(`${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`);
+  run.log(
+    `${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`,
+  );
   if (fatal) {
     run.error = fatal;
     return false;
@@ -268,7 +311,17 @@ async function runSlotOrCrash(run: BenchRun, session: SandboxSession, slot: Inde
     const details = (isScxError(e) ? e.details?.console : undefined) as string | undefined;
     run.crashConsole = details ?? run.crashConsole;
     if (cand) run.retired.set(cand.name, 'it took the VM down in an earlier run');
-    const rec: RunRecord = { index, policy, repeat, ok: false, failure: 'vm', error: `the VM died during this run: ${errorText(e)}`, hostMs: 0, guestMs: null, ...(details ? { console: details } : {}) };
+    const rec: RunRecord = {
+      index,
+      policy,
+      repeat,
+      ok: false,
+      failure: 'vm',
+      error: `the VM died during this run: ${errorText(e)}`,
+      hostMs: 0,
+      guestMs: null,
+      ...(details ? { console: details } : {}),
+    };
     return { rec, fatal: null };
   }
 }
@@ -279,7 +332,11 @@ async function profileUnderDefault(run: BenchRun, session: SandboxSession, comma
   progress(run, { phase: 'profile', done: 0, message: `profiling ${workload.id} under the kernel default` });
   try {
     if (workload.writable?.length) await session.ensureWritable(workload.writable);
-    const out = await guestExec(session)(guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }), workload.timeoutS + 30, `profile ${workload.id}`);
+    const out = await guestExec(session)(
+      guestProfilerCommand({ target: 'sandbox', command, timeoutS: workload.timeoutS }),
+      workload.timeoutS + 30,
+      `profile ${workload.id}`,
+    );
     const p = parseProfilerOutput(out, 'sandbox', command);
     log(`${workload.id}: profiled: ${p.tags.join(', ') || 'no tags'}; fingerprint ${JSON.stringify(p.fingerprint)}`);
     return { fingerprint: p.fingerprint, tags: p.tags, wallMs: p.wallMs };
@@ -320,7 +377,8 @@ async function runDefault(run: BenchRun, session: SandboxSession, rec: RunRecord
   rec.guestMs = step.guestMs;
   rec.sample = sample;
   const v = workloadVerdict(step, sample, parseError);
-  if (!v.failure && step.state && step.state.state !== 'disabled') Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
+  if (!v.failure && step.state && step.state.state !== 'disabled')
+    Object.assign(v, { failure: 'state', error: `sched_ext was "${step.state.state}" during a default run` });
   return { rec: Object.assign(rec, v, { ok: !v.failure }), fatal: null };
 }
 
@@ -328,9 +386,15 @@ async function runDefault(run: BenchRun, session: SandboxSession, rec: RunRecord
 async function runCandidate(run: BenchRun, session: SandboxSession, rec: RunRecord, cand: Candidate, command: string): Promise<SlotOutcome> {
   const { load, scxProc } = await loadCandidate(session, cand);
   if (!load.ok) {
-    Object.assign(rec, { failure: 'load', error: load.error ?? 'load failed', ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}), ...(load.exit ? { exit: load.exit } : {}) });
+    Object.assign(rec, {
+      failure: 'load',
+      error: load.error ?? 'load failed',
+      ...(load.loadFailure ? { loadFailure: load.loadFailure } : {}),
+      ...(load.exit ? { exit: load.exit } : {}),
+    });
     // a rejected program is rejected every time
-    if (load.loadFailure && load.loadFailure.stage !== 'unknown') run.retired.set(cand.name, `load failed (${load.loadFailure.stage}): ${load.loadFailure.reason}`);
+    if (load.loadFailure && load.loadFailure.stage !== 'unknown')
+      run.retired.set(cand.name, `load failed (${load.loadFailure.stage}): ${load.loadFailure.reason}`);
   } else {
     await runUnderCandidate(run, session, rec, cand, command);
   }
@@ -344,8 +408,18 @@ async function loadCandidate(session: SandboxSession, cand: Candidate): Promise<
     return { load: s.step, scxProc: s.proc };
   }
   const load = await session.step({
-    kind: 'load', object: cand.object, via: cand.via ?? 'bpftool', label: `load ${cand.name}`,
-    ...(cand.via === 'loader' ? { statsIntervalMs: 60_000, ...(cand.params ? { params: cand.params } : {}), ...(cand.hints ? { hints: cand.hints } : {}), ...(cand.learn ? { learn: true } : {}) } : {}),
+    kind: 'load',
+    object: cand.object,
+    via: cand.via ?? 'bpftool',
+    label: `load ${cand.name}`,
+    ...(cand.via === 'loader'
+      ? {
+          statsIntervalMs: 60_000,
+          ...(cand.params ? { params: cand.params } : {}),
+          ...(cand.hints ? { hints: cand.hints } : {}),
+          ...(cand.learn ? { learn: true } : {}),
+        }
+      : {}),
   });
   return { load, scxProc: null };
 }
@@ -358,7 +432,9 @@ async function runUnderCandidate(run: BenchRun, session: SandboxSession, rec: Ru
   if (step.exit || (step.state && step.state.state !== 'enabled')) {
     Object.assign(rec, {
       failure: 'ejected',
-      error: step.exit ? `the kernel disabled ${cand.name} during the run: ${step.exit.reason}${step.exit.message ? ` (${step.exit.message.split('\n')[0]})` : ''}` : `sched_ext was "${step.state?.state}" after the run`,
+      error: step.exit
+        ? `the kernel disabled ${cand.name} during the run: ${step.exit.reason}${step.exit.message ? ` (${step.exit.message.split('\n')[0]})` : ''}`
+        : `sched_ext was "${step.state?.state}" after the run`,
       ...(step.exit ? { exit: step.exit } : {}),
     });
   } else {
@@ -382,7 +458,17 @@ async function unloadCandidate(session: SandboxSession, rec: RunRecord, cand: Ca
 /** Slots never reached (an early stop) are recorded too, so every policy shows what happened; records in run order. */
 function recordUnreached(run: BenchRun): void {
   for (const [index, slot] of run.order.entries()) {
-    if (!run.records.some((r) => r.index === index)) run.records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${run.error ?? 'stopped'}`, hostMs: 0, guestMs: null });
+    if (!run.records.some((r) => r.index === index))
+      run.records.push({
+        index,
+        policy: slot.policy,
+        repeat: slot.repeat,
+        ok: false,
+        failure: 'skipped',
+        error: `not run: ${run.error ?? 'stopped'}`,
+        hostMs: 0,
+        guestMs: null,
+      });
   }
   run.records.sort((a, b) => a.index - b.index);
 }
@@ -401,7 +487,14 @@ function benchmarkResult(run: BenchRun): BenchmarkResult {
   const predictions = predictionsFor(run, cpus, agg.policies);
   progress(run, { phase: 'done', done: run.order.length, message: `${workload.id} done` });
   return {
-    workload: { id: workload.id, title: workload.title, description: workload.description, params: workload.params, metrics: workload.metrics, primary: workload.primary },
+    workload: {
+      id: workload.id,
+      title: workload.title,
+      description: workload.description,
+      params: workload.params,
+      metrics: workload.metrics,
+      primary: workload.primary,
+    },
     environment: env,
     startedAt: run.startedAt,
     durationMs: Math.round(performance.now() - run.t0),
@@ -437,7 +530,10 @@ function workloadBoundsAt(run: BenchRun, speed: BenchmarkResult['speed'], cpus: 
 /** The simulator's rankings for the policies it has a model for ([] when it has none or fails). */
 function predictionsFor(run: BenchRun, cpus: number, policies: PolicyResult[]): Prediction[] {
   const { opts, candidates, workload } = run;
-  const models = [{ name: DEFAULT_POLICY, sim: opts.defaultSim === undefined ? { policy: 'fair' as const } : opts.defaultSim }, ...candidates.map((c) => ({ name: c.name, sim: c.sim }))];
+  const models = [
+    { name: DEFAULT_POLICY, sim: opts.defaultSim === undefined ? { policy: 'fair' as const } : opts.defaultSim },
+    ...candidates.map((c) => ({ name: c.name, sim: c.sim })),
+  ];
   try {
     return predictRanking(workload, run.calibration, cpus, models, policies);
   } catch (e) {

@@ -13,7 +13,8 @@ import { scxAvailability } from '../scx/catalog.js';
 export function scxCandidate(entry: LibraryEntry): { candidate: Candidate; skipped?: string } {
   const a = scxAvailability(entry);
   const candidate: Candidate = {
-    name: entry.name, object: a.binary,
+    name: entry.name,
+    object: a.binary,
     scx: { binary: a.binary, args: [], opsName: entry.scx?.opsName ?? entry.name.replace(/^scx_/, '') },
     source: `library/${entry.name} (sched-ext/scx ${entry.scx?.crate ?? entry.name} ${a.version ?? entry.scx?.version ?? '?'} binary, its defaults)`,
     sim: null,
@@ -24,12 +25,14 @@ export function scxCandidate(entry: LibraryEntry): { candidate: Candidate; skipp
 /** The seed library's scx entries whose binaries set-up installed: the peers every benchmark runs. */
 export function installedScxEntries(libraryDir = join(repoRoot, 'library')): string[] {
   if (!existsSync(libraryDir)) return [];
-  return readdirSync(libraryDir).sort().filter((d) => {
-    try {
-      const e = LibraryEntry.parse(JSON.parse(readFileSync(join(libraryDir, d, 'entry.json'), 'utf8')));
-      return e.kind === 'scx' && scxAvailability(e).available;
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync(libraryDir)
+    .sort()
+    .filter((d) => {
+      try {
+        const e = LibraryEntry.parse(JSON.parse(readFileSync(join(libraryDir, d, 'entry.json'), 'utf8')));
+        return e.kind === 'scx' && scxAvailability(e).available;
+      } catch {
+        return false;
+      }
+    });
 }

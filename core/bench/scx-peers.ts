@@ -44,21 +44,34 @@ export function peerRows(results: BenchmarkResult[], isScx: (policy: string) => 
     const bestOursDefaults = pick(oursP.filter((p) => !p.name.endsWith('+tuned')).map((p) => stat(p, key)));
     const bestOursTuned = pick(oursP.filter((p) => p.name.endsWith('+tuned')).map((p) => stat(p, key)));
     const d = r.policies.find((p) => p.isDefault);
-    const defaultMedian = d ? stat(d, key)?.median ?? null : null;
+    const defaultMedian = d ? (stat(d, key)?.median ?? null) : null;
     let ratio: number | null = null;
     let verdict: PeerRow['verdict'] = 'not comparable';
     if (bestScx && bestOurs && bestScx.median > 0 && bestOurs.median > 0) {
       ratio = better === 'lower' ? bestScx.median / bestOurs.median : bestOurs.median / bestScx.median;
       const oursAhead = better === 'lower' ? bestOurs.max < bestScx.min : bestOurs.min > bestScx.max;
       const scxAhead = better === 'lower' ? bestScx.max < bestOurs.min : bestScx.min > bestOurs.max;
-      verdict = bestScx.n < 2 || bestOurs.n < 2 ? 'one run: no spread to judge by'
-        : oursAhead ? 'ours ahead beyond the spread' : scxAhead ? 'scx ahead beyond the spread' : 'within the spread';
+      verdict =
+        bestScx.n < 2 || bestOurs.n < 2
+          ? 'one run: no spread to judge by'
+          : oursAhead
+            ? 'ours ahead beyond the spread'
+            : scxAhead
+              ? 'scx ahead beyond the spread'
+              : 'within the spread';
     }
     return {
-      workload: r.workload.id, metric: key, unit: def?.unit ?? '', better, bestScx, bestOurs,
+      workload: r.workload.id,
+      metric: key,
+      unit: def?.unit ?? '',
+      better,
+      bestScx,
+      bestOurs,
       bestOursDefaults: bestOursDefaults && { name: bestOursDefaults.name, median: bestOursDefaults.median },
       bestOursTuned: bestOursTuned && { name: bestOursTuned.name, median: bestOursTuned.median },
-      defaultMedian, ratio, verdict,
+      defaultMedian,
+      ratio,
+      verdict,
     };
   });
 }
@@ -69,15 +82,20 @@ export function peerSection(results: BenchmarkResult[], isScx?: (policy: string)
   const rows = peerRows(results, isScx);
   if (!rows.some((r) => r.bestScx)) return '';
   const lines = [
-    '## Against sched-ext/scx\'s production schedulers', '',
-    'The best scx scheduler (binaries installed by set-up, their own defaults) beside our best on each fixture\'s primary metric, same boot.',
-    '"ratio" is how many times better ours is (above 1: ours ahead) in the metric\'s direction; "beyond the spread" means the min–max of the counted runs do not overlap.', '',
+    "## Against sched-ext/scx's production schedulers",
+    '',
+    "The best scx scheduler (binaries installed by set-up, their own defaults) beside our best on each fixture's primary metric, same boot.",
+    '"ratio" is how many times better ours is (above 1: ours ahead) in the metric\'s direction; "beyond the spread" means the min–max of the counted runs do not overlap.',
+    '',
     '| fixture | metric | kernel default | best scx | best of ours (defaults) | best of ours (tuned) | ratio (ours vs scx) | verdict |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.workload} | ${r.metric} (${r.unit}, ${r.better} is better) | ${r.defaultMedian === null ? '–' : f(r.defaultMedian)} | `
-      + `${r.bestScx ? `\`${r.bestScx.name}\` ${f(r.bestScx.median)} (${f(r.bestScx.min)}–${f(r.bestScx.max)}, n=${r.bestScx.n})` : '–'} | `
-      + `${r.bestOursDefaults ? `\`${r.bestOursDefaults.name}\` ${f(r.bestOursDefaults.median)}` : '–'} | ${r.bestOursTuned ? `\`${r.bestOursTuned.name}\` ${f(r.bestOursTuned.median)}` : '–'} | `
-      + `${r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`} | ${r.verdict} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${r.metric} (${r.unit}, ${r.better} is better) | ${r.defaultMedian === null ? '–' : f(r.defaultMedian)} | ` +
+        `${r.bestScx ? `\`${r.bestScx.name}\` ${f(r.bestScx.median)} (${f(r.bestScx.min)}–${f(r.bestScx.max)}, n=${r.bestScx.n})` : '–'} | ` +
+        `${r.bestOursDefaults ? `\`${r.bestOursDefaults.name}\` ${f(r.bestOursDefaults.median)}` : '–'} | ${r.bestOursTuned ? `\`${r.bestOursTuned.name}\` ${f(r.bestOursTuned.median)}` : '–'} | ` +
+        `${r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`} | ${r.verdict} |`,
+    ),
     '',
   ];
   return lines.join('\n');

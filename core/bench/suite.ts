@@ -53,7 +53,11 @@ export interface BuiltScheduler {
 }
 
 /** Compile the FIFO template and the chosen library schedulers; those that do not compile are reported, not benchmarked. */
-export async function buildSchedulers(kernel: KernelInfo, names: readonly string[], o: { unitMs: number; useLoader: boolean; log: (s: string) => void }): Promise<BuiltScheduler[]> {
+export async function buildSchedulers(
+  kernel: KernelInfo,
+  names: readonly string[],
+  o: { unitMs: number; useLoader: boolean; log: (s: string) => void },
+): Promise<BuiltScheduler[]> {
   const outDir = join(stateDir(), 'builds', 'bench');
   const out: BuiltScheduler[] = [];
   for (const name of names) {
@@ -108,7 +112,9 @@ export async function buildSchedulers(kernel: KernelInfo, names: readonly string
     const params = o.useLoader && hasUnit ? { unit_us: o.unitMs * 1000 } : undefined;
     out.push({
       candidate: {
-        name, object, source: label + (params ? ` (unit_us=${params.unit_us})` : ''),
+        name,
+        object,
+        source: label + (params ? ` (unit_us=${params.unit_us})` : ''),
         via: o.useLoader && name !== 'fifo' ? 'loader' : 'bpftool',
         ...(params ? { params } : {}),
         sim: simPolicyFor(entry.family, typeof slice === 'number' ? slice : undefined),
@@ -135,7 +141,11 @@ export function withTuned(candidates: Candidate[], tuned: Candidate[]): Candidat
  * library entry. Records of other fixtures stay; ids are derived from the run, so reopening a
  * library imports each once.
  */
-export async function writeSeedHistory(runs: { result: BenchmarkResult; candidates: Candidate[] }[], date: string, libraryDir = join(repoRoot, 'library')): Promise<Record<string, number>> {
+export async function writeSeedHistory(
+  runs: { result: BenchmarkResult; candidates: Candidate[] }[],
+  date: string,
+  libraryDir = join(repoRoot, 'library'),
+): Promise<Record<string, number>> {
   const byEntry = new Map<string, { fixtures: Set<string>; records: HistoryRecord[] }>(); // fixtures: the workloads' commands as recorded
   for (const { result: r, candidates } of runs) {
     const library = candidates.flatMap((c) => {

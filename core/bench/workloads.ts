@@ -96,14 +96,21 @@ export interface Workload<C = unknown> {
 
 /** A workload printed something its parser cannot use (the run counts as failed, with this message). */
 export class BenchOutputError extends Error {
-  constructor(message: string, readonly output?: string) {
+  constructor(
+    message: string,
+    readonly output?: string,
+  ) {
     super(message);
     this.name = 'BenchOutputError';
   }
 }
 
 function json(stdout: string, what: string): Record<string, unknown> {
-  const line = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new BenchOutputError(`${what} printed no JSON`, stdout.slice(0, 300));
   try {
     return JSON.parse(line) as Record<string, unknown>;
@@ -155,7 +162,16 @@ export function parseBatchCalibration(stdout: string): BatchCalibration {
   return { unitMs: num(o, 'unit_ms', 'batch --calibrate'), kinds };
 }
 
-interface BatchJobJson { id: number; name: string; units: number; start_ms: number; end_ms: number; cpu_ms?: number; checksum: string; ok: boolean }
+interface BatchJobJson {
+  id: number;
+  name: string;
+  units: number;
+  start_ms: number;
+  end_ms: number;
+  cpu_ms?: number;
+  checksum: string;
+  ok: boolean;
+}
 
 /**
  * The bounds of one batch run from the CPU time its jobs took. Makespan: no schedule of that work
@@ -191,14 +207,27 @@ export function parseBatchOutput(stdout: string, spec: string): WorkloadSample {
     ok,
     metrics: { makespan_ms: num(o, 'makespan_ms', 'batch'), mean_completion_ms: num(o, 'mean_completion_ms', 'batch') },
     bounds: runBounds ?? {},
-    work: { digest: digest(work), summary: `${jobs.length} jobs, ${String(o.total_units)} units x ${String(o.iters_per_unit)} iterations of ${String(o.kind)}` },
-    jobs: jobs.map((j) => ({ name: j.name, units: j.units, startMs: j.start_ms, endMs: j.end_ms, ok: j.ok, ...(typeof j.cpu_ms === 'number' ? { cpuMs: j.cpu_ms } : {}) })),
+    work: {
+      digest: digest(work),
+      summary: `${jobs.length} jobs, ${String(o.total_units)} units x ${String(o.iters_per_unit)} iterations of ${String(o.kind)}`,
+    },
+    jobs: jobs.map((j) => ({
+      name: j.name,
+      units: j.units,
+      startMs: j.start_ms,
+      endMs: j.end_ms,
+      ok: j.ok,
+      ...(typeof j.cpu_ms === 'number' ? { cpuMs: j.cpu_ms } : {}),
+    })),
     extra: {
-      unitMsCalibrated: unitMs, itersPerUnit: o.iters_per_unit, totalUnits: o.total_units,
+      unitMsCalibrated: unitMs,
+      itersPerUnit: o.iters_per_unit,
+      totalUnits: o.total_units,
       // batch's own bound uses a quarter-unit probe of a fresh process (cold caches, page faults):
       // kept for reference, not used (the runner's bounds use the timed calibration)
       programBoundMs: o.makespan_lower_bound_ms,
-      checksumsOk: jobs.every((j) => j.ok), ...(sameShape ? {} : { error: `job list does not match spec ${spec}` }),
+      checksumsOk: jobs.every((j) => j.ok),
+      ...(sameShape ? {} : { error: `job list does not match spec ${spec}` }),
     },
   };
 }
@@ -217,8 +246,9 @@ export function batchWorkload(o: BatchOptions): Workload<BatchCalibration> {
   return {
     id: `batch-${o.kind}`,
     title: `uneven batch (${o.kind}, ${o.jobs})`,
-    description: `${units.length} CPU-bound processes (${o.jobs}: COUNTxUNITS, a unit ≈ ${o.unitMs} ms of CPU) started together; `
-      + 'makespan = when the last finishes, mean completion = average finish time',
+    description:
+      `${units.length} CPU-bound processes (${o.jobs}: COUNTxUNITS, a unit ≈ ${o.unitMs} ms of CPU) started together; ` +
+      'makespan = when the last finishes, mean completion = average finish time',
     params: { kind: o.kind, jobs: o.jobs, unitMs: o.unitMs, seed, totalUnits: total },
     metrics: [
       { key: 'makespan_ms', label: 'makespan', unit: 'ms', better: 'lower' },
@@ -285,7 +315,10 @@ export function parseWakebenchOutput(stdout: string): WorkloadSample {
     ok: o.ok === true && num(lat, 'samples', 'wakebench') > 0,
     metrics,
     bounds: {},
-    work: { digest: digest(cfg), summary: `${String(o.message_threads)} message threads x ${String(o.workers_per_message)} workers, ${String(o.hogs)} hogs, burst ${String(o.burst_iters)} iterations (${String(o.burst_us)} µs), ${String(o.runtime_s)} s` },
+    work: {
+      digest: digest(cfg),
+      summary: `${String(o.message_threads)} message threads x ${String(o.workers_per_message)} workers, ${String(o.hogs)} hogs, burst ${String(o.burst_iters)} iterations (${String(o.burst_us)} µs), ${String(o.runtime_s)} s`,
+    },
     extra: { samples: lat.samples, requests: o.requests, requestP99Us: req.p99, maxUs: lat.max },
   };
 }
@@ -299,8 +332,9 @@ export function wakeupWorkload(o: WakeupOptions): Workload<WakeCalibration> {
   return {
     id: 'wakeup',
     title: `wakeup latency (${m}x${w} workers, ${o.hogs} hogs)`,
-    description: `wakebench: ${m} message threads each wake ${w} workers per round (a ${burstUs} µs request), `
-      + `${o.hogs} CPU hogs saturate the CPUs; latency = wake request to running`,
+    description:
+      `wakebench: ${m} message threads each wake ${w} workers per round (a ${burstUs} µs request), ` +
+      `${o.hogs} CPU hogs saturate the CPUs; latency = wake request to running`,
     params: { messageThreads: m, workers: w, hogs: o.hogs, runtimeS: o.runtimeS, warmupS: warm, burstUs },
     metrics: [
       { key: 'wakeup_p50_us', label: 'wakeup p50', unit: 'µs', better: 'lower' },
@@ -350,9 +384,18 @@ export function parseBuildsimOutput(stdout: string): WorkloadSample {
     ok: o.ok === true && jobs.every((j) => j.ok),
     metrics: { makespan_ms: num(o, 'makespan_ms', 'buildsim') },
     bounds: {},
-    work: { digest: digest(work), summary: `${jobs.length} steps, ${String(o.total_units)} units (critical path ${String(o.critical_path_units)}) x ${String(o.iters_per_unit)} iterations, -j${String(o.parallel)}` },
+    work: {
+      digest: digest(work),
+      summary: `${jobs.length} steps, ${String(o.total_units)} units (critical path ${String(o.critical_path_units)}) x ${String(o.iters_per_unit)} iterations, -j${String(o.parallel)}`,
+    },
     jobs: jobs.map((j) => ({ name: j.name, units: j.units, startMs: j.start_ms, endMs: j.end_ms, ok: j.ok })),
-    extra: { unitMsCalibrated: o.unit_ms_calibrated, programBoundMs: o.makespan_lower_bound_ms, jobsRun: o.jobs_run, criticalPathUnits: o.critical_path_units, totalUnits: o.total_units },
+    extra: {
+      unitMsCalibrated: o.unit_ms_calibrated,
+      programBoundMs: o.makespan_lower_bound_ms,
+      jobsRun: o.jobs_run,
+      criticalPathUnits: o.critical_path_units,
+      totalUnits: o.total_units,
+    },
   };
 }
 
@@ -375,9 +418,11 @@ export function buildWorkload(o: BuildOptions): Workload<BuildCalibration> {
       const out = json(await exec(`buildsim --calibrate --unit-ms ${o.unitMs}`, 300, 'calibrate buildsim'), 'buildsim --calibrate');
       const dag = json(await exec(`${dagArgs} --print-dag`, 60, 'buildsim DAG'), 'buildsim --print-dag');
       return {
-        itersPerUnit: num(out, 'iters_per_unit', 'buildsim'), nsPerIter: num(out, 'ns_per_iter', 'buildsim'),
+        itersPerUnit: num(out, 'iters_per_unit', 'buildsim'),
+        nsPerIter: num(out, 'ns_per_iter', 'buildsim'),
         unitMsCalibrated: num(out, 'unit_ms_calibrated', 'buildsim'),
-        totalUnits: num(dag, 'total_units', 'buildsim --print-dag'), criticalPathUnits: num(dag, 'critical_path_units', 'buildsim --print-dag'),
+        totalUnits: num(dag, 'total_units', 'buildsim --print-dag'),
+        criticalPathUnits: num(dag, 'critical_path_units', 'buildsim --print-dag'),
       };
     },
     calibratedUnitMs: (cal) => cal.unitMsCalibrated,
@@ -536,7 +581,7 @@ export function parseCommandOutput(stdout: string, o: CommandWorkloadOptions): W
   const lines = stdout.trimEnd().split('\n');
   const mark = [...lines].reverse().find((l) => l.startsWith(WALL_MARK));
   const m = mark ? /^@@scx-wall-ms (\d+) rc (\d+)$/.exec(mark) : null;
-  if (!m) throw new BenchOutputError('the command\'s run printed no wall-time marker (it was killed?)', stdout.slice(-300));
+  if (!m) throw new BenchOutputError("the command's run printed no wall-time marker (it was killed?)", stdout.slice(-300));
   const rc = Number(m[2]);
   const metrics: Record<string, number> = { wall_ms: Number(m[1]) };
   if (o.printed) {
@@ -545,7 +590,12 @@ export function parseCommandOutput(stdout: string, o: CommandWorkloadOptions): W
     if (!nums) throw new BenchOutputError('the command printed no number for "value"', own.slice(-300));
     metrics.value = Number(nums[nums.length - 1]);
   }
-  return { ok: rc === 0, metrics, bounds: {}, work: { digest: digest(commandLine(o)), summary: `\`${o.command}\`${o.cwd ? ` in ${o.cwd}` : ''} (exit status ${rc})` } };
+  return {
+    ok: rc === 0,
+    metrics,
+    bounds: {},
+    work: { digest: digest(commandLine(o)), summary: `\`${o.command}\`${o.cwd ? ` in ${o.cwd}` : ''} (exit status ${rc})` },
+  };
 }
 
 /**
@@ -587,21 +637,36 @@ export function fixtureWorkload(id: FixtureId, o: { quick?: boolean; batchUnitMs
   const unitMs = o.batchUnitMs ?? (q ? 10 : 50);
   if (id.startsWith('batch-')) return batchWorkload({ kind: id.slice(6) as BatchKind, jobs: q ? '1x9,9x1' : '1x39,39x1', unitMs }) as Workload;
   switch (id) {
-    case 'wakeup': return wakeupWorkload(q ? { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 1 } : { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 5, warmupS: 1 }) as Workload;
-    case 'build': return buildWorkload(q ? { parallel: 2, files: 10, libs: 1, unitMs: 10 } : { parallel: 2, files: 40, libs: 4, unitMs: 10 }) as Workload;
-    case 'hackbench': return hackbenchWorkload(q ? { groups: 1, loops: 20 } : { groups: 2, loops: 50 }) as Workload;
-    case 'cyclictest': return cyclictestWorkload({ intervalUs: 2000, loops: q ? 300 : 2000, stressCpus: 4 }) as Workload;
-    default: throw new Error(`unknown fixture ${String(id)}`);
+    case 'wakeup':
+      return wakeupWorkload(q ? { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 1 } : { hogs: 4, runtimeS: o.wakeupRuntimeS ?? 5, warmupS: 1 }) as Workload;
+    case 'build':
+      return buildWorkload(q ? { parallel: 2, files: 10, libs: 1, unitMs: 10 } : { parallel: 2, files: 40, libs: 4, unitMs: 10 }) as Workload;
+    case 'hackbench':
+      return hackbenchWorkload(q ? { groups: 1, loops: 20 } : { groups: 2, loops: 50 }) as Workload;
+    case 'cyclictest':
+      return cyclictestWorkload({ intervalUs: 2000, loops: q ? 300 : 2000, stressCpus: 4 }) as Workload;
+    default:
+      throw new Error(`unknown fixture ${String(id)}`);
   }
 }
 
 /** The workload a tool names: a fixture by id, or a command (exactly one). */
-export function workloadFor(o: { workload?: FixtureId; command?: string; printed?: CommandWorkloadOptions['printed']; quick?: boolean } & Omit<CommandSpec, 'command'>): Workload {
+export function workloadFor(
+  o: { workload?: FixtureId; command?: string; printed?: CommandWorkloadOptions['printed']; quick?: boolean } & Omit<CommandSpec, 'command'>,
+): Workload {
   if (!o.workload === !o.command) {
-    throw new ScxError('BAD_INPUT', o.workload ? 'give either workload (a fixture) or command, not both' : 'no workload: give workload (a fixture id) or command (a shell command run in the sandbox)',
-      `fixtures: ${FIXTURE_IDS.join(', ')}; a command is measured by its wall time (and, with printed, the last number it prints)`);
+    throw new ScxError(
+      'BAD_INPUT',
+      o.workload
+        ? 'give either workload (a fixture) or command, not both'
+        : 'no workload: give workload (a fixture id) or command (a shell command run in the sandbox)',
+      `fixtures: ${FIXTURE_IDS.join(', ')}; a command is measured by its wall time (and, with printed, the last number it prints)`,
+    );
   }
   if (o.printed && !o.command) throw new ScxError('BAD_INPUT', 'printed is for a command workload (the fixtures have their own metrics)');
-  if (!o.command && (o.cwd || o.env || o.writable)) throw new ScxError('BAD_INPUT', 'cwd, env and writable are for a command workload (the fixtures set up their own)');
-  return o.command ? (commandWorkload({ command: o.command, printed: o.printed, cwd: o.cwd, env: o.env, writable: o.writable }) as Workload) : fixtureWorkload(o.workload!, { quick: o.quick });
+  if (!o.command && (o.cwd || o.env || o.writable))
+    throw new ScxError('BAD_INPUT', 'cwd, env and writable are for a command workload (the fixtures set up their own)');
+  return o.command
+    ? (commandWorkload({ command: o.command, printed: o.printed, cwd: o.cwd, env: o.env, writable: o.writable }) as Workload)
+    : fixtureWorkload(o.workload!, { quick: o.quick });
 }

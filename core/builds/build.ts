@@ -25,12 +25,16 @@ export const BuildOrigin = z.object({
   version: z.number().optional(),
   path: z.string().optional(),
   binary: z.string().optional().describe('kind scx: the installed binary it runs'),
-  binaryVersion: z.string().optional().describe('kind scx: the binary\'s crate version'),
+  binaryVersion: z.string().optional().describe("kind scx: the binary's crate version"),
   args: z.array(z.string()).optional().describe('kind scx: its command-line arguments, checked against the options of its --help'),
 });
 
 export const DiagnosticSchema = z.object({
-  file: z.string(), line: z.number(), column: z.number(), severity: z.enum(['error', 'warning', 'note']), message: z.string(),
+  file: z.string(),
+  line: z.number(),
+  column: z.number(),
+  severity: z.enum(['error', 'warning', 'note']),
+  message: z.string(),
 });
 
 export const Verification = z.object({
@@ -78,14 +82,23 @@ export function requireVerified(rec: BuildRecord, kernel: string, where: 'sandbo
   if (!rec.ok) throw new ScxError('BAD_INPUT', `build ${rec.id} did not build (stopped at ${rec.stage})`, 'fix it and build again');
   const v = verificationOn(rec, kernel);
   const elsewhere = (rec.verifications ?? []).map((x) => `${x.kernel}: ${x.verdict}`).join(', ');
-  const how = where === 'host'
-    ? `run verify_bpf {"buildId":"${rec.id}","kernels":["host"]} (boots this host's own kernel in the sandbox); only builds that pass there are deployed here`
-    : `run verify_bpf {"buildId":"${rec.id}"}; only builds that pass are deployed`;
+  const how =
+    where === 'host'
+      ? `run verify_bpf {"buildId":"${rec.id}","kernels":["host"]} (boots this host's own kernel in the sandbox); only builds that pass there are deployed here`
+      : `run verify_bpf {"buildId":"${rec.id}"}; only builds that pass are deployed`;
   if (!v) {
-    throw new ScxError('BAD_INPUT', `build ${rec.id} (${rec.name}) has not been verified on ${where === 'host' ? 'this host\'s kernel' : 'the sandbox kernel'} (${kernel})${elsewhere ? `; verified on ${elsewhere}` : ''}`, how);
+    throw new ScxError(
+      'BAD_INPUT',
+      `build ${rec.id} (${rec.name}) has not been verified on ${where === 'host' ? "this host's kernel" : 'the sandbox kernel'} (${kernel})${elsewhere ? `; verified on ${elsewhere}` : ''}`,
+      how,
+    );
   }
   if (v.verdict !== 'pass') {
-    throw new ScxError('BAD_INPUT', `build ${rec.id} (${rec.name}) failed verification on ${kernel}: ${v.reasons.join('; ')}`, 'fix the scheduler, build and verify again');
+    throw new ScxError(
+      'BAD_INPUT',
+      `build ${rec.id} (${rec.name}) failed verification on ${kernel}: ${v.reasons.join('; ')}`,
+      'fix the scheduler, build and verify again',
+    );
   }
 }
 
@@ -149,9 +162,20 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
   const staticMs = Math.round(performance.now() - t0);
   const name = /\.name\s*=\s*"([^"]*)"/.exec(source)?.[1] ?? input.fileName.replace(/\.bpf\.c$/, '');
   const rec: BuildRecord = {
-    id, createdAt: new Date().toISOString(), name, fileName: input.fileName, origin: input.origin, params: applied,
-    kernel: input.kernel.release, ok: false, stage: 'static', findings, diagnostics: [],
-    durations: { staticMs, compileMs: null }, verification: null, verifications: [],
+    id,
+    createdAt: new Date().toISOString(),
+    name,
+    fileName: input.fileName,
+    origin: input.origin,
+    params: applied,
+    kernel: input.kernel.release,
+    ok: false,
+    stage: 'static',
+    findings,
+    diagnostics: [],
+    durations: { staticMs, compileMs: null },
+    verification: null,
+    verifications: [],
   };
   if (!findings.some((f) => f.severity === 'error')) {
     const c = await compileBpf({ source: srcPath, out: paths.object, kernel: input.kernel, includeDirs: input.includeDirs });

@@ -24,11 +24,7 @@ export function scxCommand(rec: BuildRecord): { binary: string; args: string[]; 
   return { binary: rec.origin.binary, args: rec.origin.args ?? [], opsName: rec.name };
 }
 
-export async function buildScxEntry(input: {
-  entry: LibraryEntry;
-  params?: Record<string, unknown>;
-  kernel: { release: string };
-}): Promise<BuildRecord> {
+export async function buildScxEntry(input: { entry: LibraryEntry; params?: Record<string, unknown>; kernel: { release: string } }): Promise<BuildRecord> {
   const e = input.entry;
   if (e.kind !== 'scx' || !e.scx) throw new ScxError('BAD_INPUT', `${e.name} is not an scx binary entry`);
   const { binary, version, params } = requireScx(e);
@@ -47,11 +43,25 @@ export async function buildScxEntry(input: {
   }
   await mkdir(paths.dir, { recursive: true });
   const fileName = `${e.scx.crate}.cmd`;
-  await writeFile(join(paths.dir, fileName), [binary, ...args].map((a) => (/^[A-Za-z0-9_./=:,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n');
+  await writeFile(
+    join(paths.dir, fileName),
+    [binary, ...args].map((a) => (/^[A-Za-z0-9_./=:,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n',
+  );
   const rec: BuildRecord = {
-    id, createdAt: new Date().toISOString(), name: e.scx.opsName, fileName, origin, params: numeric,
-    kernel: input.kernel.release, ok: true, stage: 'built', findings: [], diagnostics: [],
-    durations: { staticMs: 0, compileMs: null }, verification: null, verifications: [],
+    id,
+    createdAt: new Date().toISOString(),
+    name: e.scx.opsName,
+    fileName,
+    origin,
+    params: numeric,
+    kernel: input.kernel.release,
+    ok: true,
+    stage: 'built',
+    findings: [],
+    diagnostics: [],
+    durations: { staticMs: 0, compileMs: null },
+    verification: null,
+    verifications: [],
   };
   await saveBuild(rec);
   return rec;

@@ -32,17 +32,21 @@ export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {
     } else {
       progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
       const run = await session.step({
-        kind: 'run', timeoutS: stress + 120, label: `stress ${stress} s`,
+        kind: 'run',
+        timeoutS: stress + 120,
+        label: `stress ${stress} s`,
         command: `stress-ng --cpu 4 --timeout ${stress}s --quiet && hackbench -g 4 -l 100`,
       });
-      if (run.exit) reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
+      if (run.exit)
+        reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
       else if (!run.ok) reasons.push(`stress workload failed: ${run.error ?? `status ${run.exitCode}`}`);
       else if (run.state?.state !== 'enabled') reasons.push(`scheduler no longer enabled after the stress run (state ${run.state?.state})`);
       progress('stopping', 3, total);
       const stop = await stopScxInGuest(session, start.proc);
       if (!stop.step.ok && !run.exit) reasons.push(`stop: ${stop.step.error}`);
       // the scheduler's own exit line: a clean stop says it was unregistered from user space
-      if (stop.exitLine && !/unregistered from user space|unregistered from the main kernel/i.test(stop.exitLine) && !run.exit) reasons.push(`exit: ${stop.exitLine}`);
+      if (stop.exitLine && !/unregistered from user space|unregistered from the main kernel/i.test(stop.exitLine) && !run.exit)
+        reasons.push(`exit: ${stop.exitLine}`);
     }
     progress('collecting the kernel log', 4, total);
     result = await session.finish();
@@ -51,7 +55,13 @@ export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {
     reasons.push(`sandbox: ${result.error?.message ?? String(e)}`);
   }
   const verdict = reasons.length === 0 ? 'pass' : 'fail';
-  if (verdict === 'pass') reasons.push(`${build.name} (${binary.split('/').pop()} ${args.join(' ')}) attached, survived ${stress} s of stress-ng and hackbench, stopped cleanly on ${result.kernel.release}`.replace(/ +\)/, ')'));
+  if (verdict === 'pass')
+    reasons.push(
+      `${build.name} (${binary.split('/').pop()} ${args.join(' ')}) attached, survived ${stress} s of stress-ng and hackbench, stopped cleanly on ${result.kernel.release}`.replace(
+        / +\)/,
+        ')',
+      ),
+    );
   recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
   await saveBuild(build);
   progress(`verdict: ${verdict}`, total, total);

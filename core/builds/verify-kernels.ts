@@ -23,14 +23,20 @@ export interface KernelVerdict {
 }
 
 export async function resolveKernelSpec(spec: string, sandboxKernel: KernelInfo, log?: (s: string) => void): Promise<KernelInfo> {
-  if (!KERNEL_SPEC.test(spec)) throw new ScxError('BAD_INPUT', `"${spec}" is not a kernel: give "sandbox", "host" or a Debian release such as 7.2.12+deb13-amd64`);
+  if (!KERNEL_SPEC.test(spec))
+    throw new ScxError('BAD_INPUT', `"${spec}" is not a kernel: give "sandbox", "host" or a Debian release such as 7.2.12+deb13-amd64`);
   if (spec === 'sandbox') return sandboxKernel;
   if (spec === 'host') return ensureHostKernel({ log });
   return ensureKernel({ release: spec, log });
 }
 
 /** Verify on each kernel in turn (one throwaway VM each); the build records every verdict. */
-export async function verifyOnKernels(buildId: string, specs: string[], sandboxKernel: KernelInfo, opts: VerifyOptions = {}): Promise<{ verdict: 'pass' | 'fail'; kernels: KernelVerdict[]; reports: VerifyReport[] }> {
+export async function verifyOnKernels(
+  buildId: string,
+  specs: string[],
+  sandboxKernel: KernelInfo,
+  opts: VerifyOptions = {},
+): Promise<{ verdict: 'pass' | 'fail'; kernels: KernelVerdict[]; reports: VerifyReport[] }> {
   const wanted = [...new Set(specs.length ? specs : ['sandbox'])];
   const kernels: KernelVerdict[] = [];
   const reports: VerifyReport[] = [];

@@ -28,13 +28,19 @@ export function parseProgShow(json: string): ProgramStats[] {
   } catch {
     return [];
   }
-  return progs.filter((p) => p.type === 'struct_ops').map((p) => ({
-    name: String(p.name ?? '?'),
-    verifiedInsns: typeof p.verified_insns === 'number' ? p.verified_insns : null,
-    totalStates: null, peakStates: null, maxStatesPerInsn: null, verificationTimeUs: null, stackDepth: null,
-    xlatedBytes: typeof p.bytes_xlated === 'number' ? p.bytes_xlated : null,
-    jitedBytes: typeof p.bytes_jited === 'number' ? p.bytes_jited : null,
-  }));
+  return progs
+    .filter((p) => p.type === 'struct_ops')
+    .map((p) => ({
+      name: String(p.name ?? '?'),
+      verifiedInsns: typeof p.verified_insns === 'number' ? p.verified_insns : null,
+      totalStates: null,
+      peakStates: null,
+      maxStatesPerInsn: null,
+      verificationTimeUs: null,
+      stackDepth: null,
+      xlatedBytes: typeof p.bytes_xlated === 'number' ? p.bytes_xlated : null,
+      jitedBytes: typeof p.bytes_jited === 'number' ? p.bytes_jited : null,
+    }));
 }
 
 /**
@@ -45,10 +51,18 @@ export function withVerifierStats(programs: ProgramStats[], loaderLines: LoaderL
   const stats = firstMessage(loaderLines, 'verifier_stats')?.programs ?? [];
   return programs.map((p) => {
     const s = stats.find((x) => x.prog === p.name || x.prog.startsWith(p.name));
-    return s ? {
-      ...p, name: s.prog, verifiedInsns: p.verifiedInsns ?? s.insns_processed, totalStates: s.total_states,
-      peakStates: s.peak_states, maxStatesPerInsn: s.max_states_per_insn, verificationTimeUs: s.verification_time_us, stackDepth: s.stack_depth,
-    } : p;
+    return s
+      ? {
+          ...p,
+          name: s.prog,
+          verifiedInsns: p.verifiedInsns ?? s.insns_processed,
+          totalStates: s.total_states,
+          peakStates: s.peak_states,
+          maxStatesPerInsn: s.max_states_per_insn,
+          verificationTimeUs: s.verification_time_us,
+          stackDepth: s.stack_depth,
+        }
+      : p;
   });
 }
 
@@ -60,17 +74,24 @@ export async function loopContext(build: BuildRecord, f: LoadFailure): Promise<s
   const outOfBudget = f.timedOutS != null || f.insnLimitHit || /too complex|too large|too many states/.test(f.reason);
   if (!outOfBudget) return '';
   const flagged = build.findings.filter((x) => x.rule === 'unbounded-loop');
-  if (flagged.length) return `; static analysis flagged ${flagged.map((x) => `${x.file}:${x.line} (${x.message.split(':')[0]})`).join(', ')}: ${flagged[0]!.fix}`;
+  if (flagged.length)
+    return `; static analysis flagged ${flagged.map((x) => `${x.file}:${x.line} (${x.message.split(':')[0]})`).join(', ')}: ${flagged[0]!.fix}`;
   const loops = listLoops(await buildSource(build.id, build).catch(() => ''));
   if (!loops.length) return '; the source has no C loop: look for deeply unrolled code or many programs in one object';
-  return `; static analysis found no unbounded loop; the loops in ${build.fileName}: ${loops.slice(0, 8).map((l) => `line ${l.line} \`${l.text}\``).join(', ')}: bound each by a small constant (bpf_for(i, 0, MAX)) or do less work per callback`;
+  return `; static analysis found no unbounded loop; the loops in ${build.fileName}: ${loops
+    .slice(0, 8)
+    .map((l) => `line ${l.line} \`${l.text}\``)
+    .join(', ')}: bound each by a small constant (bpf_for(i, 0, MAX)) or do less work per callback`;
 }
 
 export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const build: BuildRecord = await getBuild(buildId);
   if (!build.ok) {
-    throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage}); there is nothing to verify`,
-      'fix the errors build_scheduler reported and build again');
+    throw new ScxError(
+      'BAD_INPUT',
+      `build ${buildId} did not build (stopped at ${build.stage}); there is nothing to verify`,
+      'fix the errors build_scheduler reported and build again',
+    );
   }
   // an scx binary (sched-ext/scx) runs its own loader: started, stressed and stopped in the guest
   if (isScxBuild(build)) return verifyScxBuild(build, opts);
@@ -89,20 +110,31 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
     progress('loading (kernel verifier)', 1, total);
     // through scx-loader with a short watchdog, a stall shows in seconds; bpftool (no loader built) waits the kernel's 30 s
     const via = loaderAvailable() ? 'loader' : 'bpftool';
-    const load = await session.step({ kind: 'load', object: buildPaths(buildId).object, label: `load ${build.name}`, via, ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS, verifierStats: true } : {}) });
+    const load = await session.step({
+      kind: 'load',
+      object: buildPaths(buildId).object,
+      label: `load ${build.name}`,
+      via,
+      ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS, verifierStats: true } : {}),
+    });
     if (!load.ok) {
-      reasons.push(load.loadFailure
-        ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}${await loopContext(build, load.loadFailure)}`
-        : load.error ?? 'load failed');
+      reasons.push(
+        load.loadFailure
+          ? `verifier/load: ${load.loadFailure.reason}${load.loadFailure.line ? ` at ${load.loadFailure.file}:${load.loadFailure.line}` : ''}${await loopContext(build, load.loadFailure)}`
+          : (load.error ?? 'load failed'),
+      );
     } else {
       const stats = await session.vm.run('bpftool -j prog show', { timeoutMs: 60_000, what: 'program statistics' });
       programs = withVerifierStats(parseProgShow(stats.stdout), load.loader?.lines ?? []);
       progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
       const run = await session.step({
-        kind: 'run', timeoutS: stress + 120, label: `stress ${stress} s`,
+        kind: 'run',
+        timeoutS: stress + 120,
+        label: `stress ${stress} s`,
         command: `stress-ng --cpu 4 --timeout ${stress}s --quiet && hackbench -g 4 -l 100`,
       });
-      if (run.exit) reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
+      if (run.exit)
+        reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
       else if (!run.ok) reasons.push(`stress workload failed: ${run.error ?? `status ${run.exitCode}`}`);
       else if (run.state?.state !== 'enabled') reasons.push(`scheduler no longer enabled after the stress run (state ${run.state?.state})`);
       progress('unloading', 3, total);

@@ -17,7 +17,12 @@ export const fleetDir = join(repoRoot, 'fleet');
 export function ansibleBin(name: 'ansible-playbook' | 'ansible-inventory'): string {
   const dir = process.env.SCX_MCP_ANSIBLE ?? join(cacheDir(), 'ansible');
   const p = join(dir, 'bin', name);
-  if (!existsSync(p)) throw new ScxError('TOOL_MISSING', `${name} is not installed (looked in ${dir}/bin)`, 'run npm run setup (it installs ansible-core into the cache), or set SCX_MCP_ANSIBLE to a venv with ansible-core');
+  if (!existsSync(p))
+    throw new ScxError(
+      'TOOL_MISSING',
+      `${name} is not installed (looked in ${dir}/bin)`,
+      'run npm run setup (it installs ansible-core into the cache), or set SCX_MCP_ANSIBLE to a venv with ansible-core',
+    );
   return p;
 }
 
@@ -37,11 +42,21 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<{ code: nu
     const child = spawn(bin, args, { env: ansibleEnv(), cwd: fleetDir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -84,14 +99,25 @@ export interface PlaybookRun {
  * Run fleet/<playbook>.yml on `hosts` of the inventory, with `vars` as extra vars (a JSON file, so
  * a probe command needs no shell quoting), and collect the per-host reports.
  */
-export async function runPlaybook(o: { playbook: PlaybookName; inventory: string; hosts: string[]; vars: Record<string, unknown>; workDir: string; timeoutMs?: number }): Promise<PlaybookRun> {
+export async function runPlaybook(o: {
+  playbook: PlaybookName;
+  inventory: string;
+  hosts: string[];
+  vars: Record<string, unknown>;
+  workDir: string;
+  timeoutMs?: number;
+}): Promise<PlaybookRun> {
   const stamp = `${o.playbook}-${Date.now()}`;
   const results = join(o.workDir, 'results', stamp);
   await mkdir(results, { recursive: true });
   const varsFile = join(o.workDir, `${stamp}.vars.json`);
   await writeFile(varsFile, JSON.stringify({ ...o.vars, scx_hosts: o.hosts.join(':'), scx_results_dir: results }), { mode: 0o600 });
   const t0 = Date.now();
-  const r = await run(ansibleBin('ansible-playbook'), ['-i', o.inventory, '-e', `@${varsFile}`, '--limit', o.hosts.join(':'), join(fleetDir, `${o.playbook}.yml`)], o.timeoutMs ?? 900_000);
+  const r = await run(
+    ansibleBin('ansible-playbook'),
+    ['-i', o.inventory, '-e', `@${varsFile}`, '--limit', o.hosts.join(':'), join(fleetDir, `${o.playbook}.yml`)],
+    o.timeoutMs ?? 900_000,
+  );
   const ms = Date.now() - t0;
   const out = `${r.stdout}\n${r.stderr}`;
   await writeFile(join(o.workDir, `${stamp}.log`), out);
@@ -109,8 +135,14 @@ export async function runPlaybook(o: { playbook: PlaybookName; inventory: string
       }
     }
     const unreachable = new RegExp(`^${h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:.*unreachable=[1-9]`, 'm').test(out);
-    const line = out.split('\n').filter((l) => l.includes(`[${h}]`) && /fatal|UNREACHABLE|FAILED/.test(l)).pop();
-    hosts[h] = { ok: false, error: `${unreachable ? 'unreachable' : 'no report'} (ansible-playbook exit ${r.code}): ${(line ?? tail.split('\n').slice(-3).join(' ')).slice(0, 600)}` };
+    const line = out
+      .split('\n')
+      .filter((l) => l.includes(`[${h}]`) && /fatal|UNREACHABLE|FAILED/.test(l))
+      .pop();
+    hosts[h] = {
+      ok: false,
+      error: `${unreachable ? 'unreachable' : 'no report'} (ansible-playbook exit ${r.code}): ${(line ?? tail.split('\n').slice(-3).join(' ')).slice(0, 600)}`,
+    };
   }
   await rm(varsFile, { force: true });
   return { playbook: o.playbook, exitCode: r.code, ms, hosts, tail };

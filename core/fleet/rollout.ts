@@ -21,8 +21,16 @@ import { repoRoot } from '../paths.js';
 import type { HistoryInput } from '../library/history.js';
 import { inventoryHosts, runPlaybook, type HostReport, type PlaybookName } from './ansible.js';
 import {
-  loadRollout, newRolloutId, ownerAlive, rolloutDir, RolloutOptions, saveRollout,
-  type HostState, type RolloutInput, type RolloutState, type TimelineEntry,
+  loadRollout,
+  newRolloutId,
+  ownerAlive,
+  rolloutDir,
+  RolloutOptions,
+  saveRollout,
+  type HostState,
+  type RolloutInput,
+  type RolloutState,
+  type TimelineEntry,
 } from './state.js';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -40,7 +48,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Rollout {
   private preempted = false;
-  constructor(private s: RolloutState, private readonly hooks: RolloutHooks) {}
+  constructor(
+    private s: RolloutState,
+    private readonly hooks: RolloutHooks,
+  ) {}
 
   get state(): RolloutState {
     return this.s;
@@ -48,8 +59,12 @@ class Rollout {
 
   async event(event: string, detail = '', host?: string, batch?: number): Promise<void> {
     const e: TimelineEntry = {
-      at: new Date().toISOString(), t: Math.round((Date.now() - Date.parse(this.s.createdAt)) / 100) / 10,
-      event, detail, ...(host ? { host } : {}), ...(batch !== undefined ? { batch } : {}),
+      at: new Date().toISOString(),
+      t: Math.round((Date.now() - Date.parse(this.s.createdAt)) / 100) / 10,
+      event,
+      detail,
+      ...(host ? { host } : {}),
+      ...(batch !== undefined ? { batch } : {}),
     };
     this.s.timeline.push(e);
     if (this.s.status === 'running' && this.preempted === false) {
@@ -105,7 +120,9 @@ class Rollout {
   }
 
   private touched(): string[] {
-    return Object.values(this.s.hosts).filter((h) => h.batch !== null && h.phase !== 'pending' && h.phase !== 'checked').map((h) => h.name);
+    return Object.values(this.s.hosts)
+      .filter((h) => h.batch !== null && h.phase !== 'pending' && h.phase !== 'checked')
+      .map((h) => h.name);
   }
 
   private async fail(h: HostState, phase: 'regressed' | 'failed', reason: string, rec: BuildRecord): Promise<void> {
@@ -116,7 +133,12 @@ class Rollout {
     const rb = await this.play('rollback', [h.name], rec);
     const r = rb[h.name]!;
     if (r.ok) h.phase = phase; // stays regressed/failed: the host runs the kernel default again
-    await this.event(r.ok ? 'rolled_back' : 'rollback_failed', r.ok ? `sched_ext ${String(r.before)} → ${String(r.after)}${r.changed ? '' : ' (the monitor had already rolled it back)'}` : String(r.error ?? ''), h.name, h.batch ?? undefined);
+    await this.event(
+      r.ok ? 'rolled_back' : 'rollback_failed',
+      r.ok ? `sched_ext ${String(r.before)} → ${String(r.after)}${r.changed ? '' : ' (the monitor had already rolled it back)'}` : String(r.error ?? ''),
+      h.name,
+      h.batch ?? undefined,
+    );
     await this.record(h, phase === 'regressed' ? 'regressed' : 'failed', reason);
   }
 
@@ -127,9 +149,18 @@ class Rollout {
     const probe = this.s.options.monitor.probe;
     const metrics = h.last ?? {};
     const input: HistoryInput = {
-      entry: b.entry, version: b.version, buildId: b.id, params: b.params, target: 'host',
-      workload: { name: this.s.options.monitor.workload?.name ?? `fleet rollout ${this.s.id}`, description: `host ${h.name} (kernel ${h.kernel ?? '?'}), batch ${h.batch}`, ...(this.s.options.monitor.workload?.fingerprint ? { fingerprint: this.s.options.monitor.workload.fingerprint } : {}) },
-      metrics, baseline: h.baseline,
+      entry: b.entry,
+      version: b.version,
+      buildId: b.id,
+      params: b.params,
+      target: 'host',
+      workload: {
+        name: this.s.options.monitor.workload?.name ?? `fleet rollout ${this.s.id}`,
+        description: `host ${h.name} (kernel ${h.kernel ?? '?'}), batch ${h.batch}`,
+        ...(this.s.options.monitor.workload?.fingerprint ? { fingerprint: this.s.options.monitor.workload.fingerprint } : {}),
+      },
+      metrics,
+      baseline: h.baseline,
       ...(probe && 'probe' in metrics && h.baseline && 'probe' in h.baseline ? { primary: 'probe', better: { probe: probe.better } } : {}),
       ...(outcome ? { outcome } : Object.keys(metrics).length === 0 ? { outcome: 'neutral' as const } : {}),
       note: `fleet rollout ${this.s.id} on ${h.name}: ${note}`,
@@ -190,7 +221,12 @@ class Rollout {
       const p = this.problem(h, r);
       if (p) await this.fail(h, p.phase, p.why, rec);
     }
-    await this.event('observed', live.map((n) => `${n}: ${this.s.hosts[n]!.phase === 'deployed' ? `healthy (${this.s.hosts[n]!.state})` : this.s.hosts[n]!.phase}`).join(', '), undefined, batch);
+    await this.event(
+      'observed',
+      live.map((n) => `${n}: ${this.s.hosts[n]!.phase === 'deployed' ? `healthy (${this.s.hosts[n]!.state})` : this.s.hosts[n]!.phase}`).join(', '),
+      undefined,
+      batch,
+    );
   }
 
   async run(): Promise<RolloutState> {
@@ -222,7 +258,11 @@ class Rollout {
           await this.event('check_failed', why, n);
         } else {
           h.phase = 'checked';
-          await this.event('checked', `kernel ${String(r.kernel)}, sched_ext ${String(r.schedExt)}, uid ${String(r.uid)}, node ${String(r.node)}, loader ${r.loaderPresent ? 'present' : 'to copy'}`, n);
+          await this.event(
+            'checked',
+            `kernel ${String(r.kernel)}, sched_ext ${String(r.schedExt)}, uid ${String(r.uid)}, node ${String(r.node)}, loader ${r.loaderPresent ? 'present' : 'to copy'}`,
+            n,
+          );
         }
       }
       if (bad.length) {
@@ -252,7 +292,12 @@ class Rollout {
           const r = reports[n]!;
           if (r.ok) {
             h.phase = 'deployed';
-            await this.event('deployed', `sched_ext ${String(r.state)} (${String(r.ops)}), monitor pid ${String(r.pid)}, baseline and load took ${String(r.waitedS)} s`, n, bi);
+            await this.event(
+              'deployed',
+              `sched_ext ${String(r.state)} (${String(r.ops)}), monitor pid ${String(r.pid)}, baseline and load took ${String(r.waitedS)} s`,
+              n,
+              bi,
+            );
           } else {
             await this.fail(h, 'failed', `deploy failed: ${String(r.error ?? '')}`, rec);
           }
@@ -283,7 +328,10 @@ class Rollout {
   }
 
   private failedList(): string {
-    return Object.values(this.s.hosts).filter((h) => h.phase === 'regressed' || h.phase === 'failed').map((h) => `${h.name} (${h.reason})`).join('; ');
+    return Object.values(this.s.hosts)
+      .filter((h) => h.phase === 'regressed' || h.phase === 'failed')
+      .map((h) => `${h.name} (${h.reason})`)
+      .join('; ');
   }
 
   private async recordHealthy(note: string): Promise<void> {
@@ -306,7 +354,12 @@ class Rollout {
         const r = reports[n]!;
         if (r.ok) h.phase = 'rolled_back';
         h.state = typeof r.after === 'string' ? r.after : h.state;
-        await this.event(r.ok ? 'rolled_back' : 'rollback_failed', r.ok ? `sched_ext ${String(r.before)} → ${String(r.after)}${r.changed ? '' : ' (already at the kernel default)'}` : String(r.error ?? ''), n, h.batch ?? undefined);
+        await this.event(
+          r.ok ? 'rolled_back' : 'rollback_failed',
+          r.ok ? `sched_ext ${String(r.before)} → ${String(r.after)}${r.changed ? '' : ' (already at the kernel default)'}` : String(r.error ?? ''),
+          n,
+          h.batch ?? undefined,
+        );
       }
     }
     const left = hosts.filter((n) => this.s.hosts[n]!.phase !== 'rolled_back');
@@ -328,19 +381,23 @@ export async function stageScript(dir: string, id: string): Promise<string> {
   const tar = execFileSync('tar', ['-cf', '-', '-C', buildPaths(id).dir, 'build.json', 'scheduler.bpf.o'], { maxBuffer: 256 * 1024 * 1024 });
   const b64 = tar.toString('base64').replace(/(.{76})/g, '$1\n');
   const file = join(dir, `stage-${id}.sh`);
-  await writeFile(file, [
-    '#!/bin/sh',
-    `# Stage build ${id} (build.json, scheduler.bpf.o) under $1/state/builds/${id}; made by core/fleet for one rollout.`,
-    'set -e',
-    `d="$1/state/builds/${id}"`,
-    'mkdir -p "$d"',
-    `base64 -d > "$1/build-${id}.tar" <<'SCX_BUILD_EOF'`,
-    b64,
-    'SCX_BUILD_EOF',
-    `tar -xf "$1/build-${id}.tar" -C "$d"`,
-    `echo "staged ${id}: $(wc -c < "$d/scheduler.bpf.o") bytes"`,
-    '',
-  ].join('\n'), { mode: 0o700 });
+  await writeFile(
+    file,
+    [
+      '#!/bin/sh',
+      `# Stage build ${id} (build.json, scheduler.bpf.o) under $1/state/builds/${id}; made by core/fleet for one rollout.`,
+      'set -e',
+      `d="$1/state/builds/${id}"`,
+      'mkdir -p "$d"',
+      `base64 -d > "$1/build-${id}.tar" <<'SCX_BUILD_EOF'`,
+      b64,
+      'SCX_BUILD_EOF',
+      `tar -xf "$1/build-${id}.tar" -C "$d"`,
+      `echo "staged ${id}: $(wc -c < "$d/scheduler.bpf.o") bytes"`,
+      '',
+    ].join('\n'),
+    { mode: 0o700 },
+  );
   return file;
 }
 
@@ -359,20 +416,33 @@ export function planBatches(hosts: string[], canary: number | string[], batchSiz
 export async function planRollout(input: RolloutInput): Promise<RolloutState> {
   const o = RolloutOptions.parse(input);
   o.inventory = resolve(o.inventory); // ansible runs in fleet/
-  if ((input.monitor as { hook?: unknown } | undefined)?.hook !== undefined) throw new ScxError('BAD_INPUT', 'a rollout\'s monitor takes no hook');
+  if ((input.monitor as { hook?: unknown } | undefined)?.hook !== undefined) throw new ScxError('BAD_INPUT', "a rollout's monitor takes no hook");
   const rec = await getBuild(o.buildId);
   if (!rec.ok) throw new ScxError('BAD_INPUT', `build ${rec.id} did not build`);
-  if (!(rec.verifications ?? []).some((v) => v.verdict === 'pass')) throw new ScxError('BAD_INPUT', `build ${rec.id} has not passed verify_bpf on any kernel`, `run verify_bpf {"buildId":"${rec.id}"} (and with "kernels":[…] for the fleet's kernels)`);
+  if (!(rec.verifications ?? []).some((v) => v.verdict === 'pass'))
+    throw new ScxError(
+      'BAD_INPUT',
+      `build ${rec.id} has not passed verify_bpf on any kernel`,
+      `run verify_bpf {"buildId":"${rec.id}"} (and with "kernels":[…] for the fleet's kernels)`,
+    );
   const hosts = await inventoryHosts(o.inventory, o.limit);
   if (!hosts.length) throw new ScxError('BAD_INPUT', `no hosts in ${o.inventory} match "${o.limit}"`);
   const batches = planBatches(hosts, o.canary, o.batchSize);
   const now = new Date().toISOString();
   const s: RolloutState = {
-    id: newRolloutId(), status: 'running',
+    id: newRolloutId(),
+    status: 'running',
     build: { id: rec.id, name: rec.name, entry: rec.origin.entry, version: rec.origin.version, params: rec.params },
-    options: o, batches, batchIndex: -1, failures: 0, owner: null, createdAt: now, updatedAt: now,
+    options: o,
+    batches,
+    batchIndex: -1,
+    failures: 0,
+    owner: null,
+    createdAt: now,
+    updatedAt: now,
     hosts: Object.fromEntries(hosts.map((h) => [h, { name: h, phase: 'pending', batch: null, monitorEvents: [], audit: [] } satisfies HostState])),
-    timeline: [], playbooks: [],
+    timeline: [],
+    playbooks: [],
   };
   await saveRollout(s);
   return s;
@@ -394,15 +464,41 @@ export async function abortRollout(id: string, hooks: RolloutHooks = {}): Promis
 }
 
 export const RolloutSummary = z.object({
-  id: z.string(), status: z.string(), build: z.string(), reason: z.string().nullable(), batches: z.array(z.array(z.string())),
-  hosts: z.array(z.object({ name: z.string(), phase: z.string(), batch: z.number().nullable(), kernel: z.string().nullable(), state: z.string().nullable(), reason: z.string().nullable(), recorded: z.string().nullable() })),
+  id: z.string(),
+  status: z.string(),
+  build: z.string(),
+  reason: z.string().nullable(),
+  batches: z.array(z.array(z.string())),
+  hosts: z.array(
+    z.object({
+      name: z.string(),
+      phase: z.string(),
+      batch: z.number().nullable(),
+      kernel: z.string().nullable(),
+      state: z.string().nullable(),
+      reason: z.string().nullable(),
+      recorded: z.string().nullable(),
+    }),
+  ),
   interrupted: z.boolean().describe('running, but the process carrying it out is gone: resume it or abort it'),
 });
 
 export function summarize(s: RolloutState): z.infer<typeof RolloutSummary> {
   return {
-    id: s.id, status: s.status, build: `${s.build.name} (${s.build.id})`, reason: s.reason ?? null, batches: s.batches,
-    hosts: Object.values(s.hosts).map((h) => ({ name: h.name, phase: h.phase, batch: h.batch, kernel: h.kernel ?? null, state: h.state ?? null, reason: h.reason ?? null, recorded: h.recorded ?? null })),
+    id: s.id,
+    status: s.status,
+    build: `${s.build.name} (${s.build.id})`,
+    reason: s.reason ?? null,
+    batches: s.batches,
+    hosts: Object.values(s.hosts).map((h) => ({
+      name: h.name,
+      phase: h.phase,
+      batch: h.batch,
+      kernel: h.kernel ?? null,
+      state: h.state ?? null,
+      reason: h.reason ?? null,
+      recorded: h.recorded ?? null,
+    })),
     interrupted: s.status === 'running' && s.batchIndex >= 0 && !ownerAlive(s),
   };
 }

@@ -17,14 +17,21 @@ export const RolloutOptions = z.object({
   buildId: BuildId,
   inventory: z.string().min(1).describe('path of an Ansible inventory (INI or YAML) on the machine running scx-mcp'),
   limit: z.string().default('all').describe('an Ansible host pattern within the inventory'),
-  canary: z.union([z.number().int().min(1), z.array(z.string()).min(1)]).default(1).describe('how many hosts (the first in inventory order), or which, get the build first'),
+  canary: z
+    .union([z.number().int().min(1), z.array(z.string()).min(1)])
+    .default(1)
+    .describe('how many hosts (the first in inventory order), or which, get the build first'),
   batchSize: z.number().int().min(1).default(5).describe('hosts per batch after the canary'),
   soakS: z.number().min(0).max(86_400).default(60).describe('seconds every touched host must stay healthy before the next batch'),
   pollS: z.number().min(1).max(600).default(10).describe('how often the hosts are observed while soaking'),
   maxFailures: z.number().int().min(0).default(0).describe('circuit breaker: the rollout halts when more hosts than this have failed or regressed'),
   monitor: MonitorConfig.omit({ hook: true }).prefault({}).describe('the monitor on every host: rules, SLO probe, interval, baseline samples'),
   runAs: z.string().min(1).default('nobody').describe('whom the SLO probe runs as on each host (scx-mcp --run-as)'),
-  remoteDir: z.string().regex(/^\/[\w./-]+$/).default('/var/tmp/scx-fleet').describe('where each host keeps the build, the monitor\'s events and scx-mcp state'),
+  remoteDir: z
+    .string()
+    .regex(/^\/[\w./-]+$/)
+    .default('/var/tmp/scx-fleet')
+    .describe("where each host keeps the build, the monitor's events and scx-mcp state"),
   deployTimeoutS: z.number().int().min(10).max(3600).default(300),
 });
 export type RolloutOptions = z.infer<typeof RolloutOptions>;
@@ -63,7 +70,13 @@ export const RolloutStatusName = z.enum(['running', 'completed', 'halted', 'fail
 export const RolloutState = z.object({
   id: z.string(),
   status: RolloutStatusName,
-  build: z.object({ id: z.string(), name: z.string(), entry: z.string().optional(), version: z.number().optional(), params: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}) }),
+  build: z.object({
+    id: z.string(),
+    name: z.string(),
+    entry: z.string().optional(),
+    version: z.number().optional(),
+    params: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}),
+  }),
   options: RolloutOptions,
   batches: z.array(z.array(z.string())),
   /** -1: preflight not done; otherwise the batch being deployed or soaked. */

@@ -93,8 +93,11 @@ export async function ensureKernel(opts: EnsureKernelOptions = {}): Promise<Kern
   const release = await fetchKernel(wanted, log);
   const problem = await checkCached(release);
   if (problem) {
-    throw new ScxError('KERNEL_CACHE_CORRUPT', `kernel ${release} was fetched but its cache does not verify: ${problem}`,
-      `remove ${join(kernelsDir(), release)} and run setup again; check free disk space`);
+    throw new ScxError(
+      'KERNEL_CACHE_CORRUPT',
+      `kernel ${release} was fetched but its cache does not verify: ${problem}`,
+      `remove ${join(kernelsDir(), release)} and run setup again; check free disk space`,
+    );
   }
   // `current` names the default kernel: a release asked for by name (a kernel matrix) does not replace it
   if (!wanted || !existsSync(currentFile)) await writeFile(currentFile, release + '\n');
@@ -134,7 +137,14 @@ async function loadInfo(release: string): Promise<KernelInfo> {
 /** The KernelInfo of a checked kernel directory (a fetched release, or this host's kernel: host.ts). */
 export async function kernelInfoAt(dir: string, release: string): Promise<KernelInfo> {
   const manifest = KernelManifest.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
-  return { release, dir, vmlinuz: join(dir, 'vmlinuz'), vmlinuxH: join(dir, 'vmlinux.h'), modules: (manifest.modules ?? []).map((m) => join(dir, 'modules', `${m}.ko`)), manifest };
+  return {
+    release,
+    dir,
+    vmlinuz: join(dir, 'vmlinuz'),
+    vmlinuxH: join(dir, 'vmlinux.h'),
+    modules: (manifest.modules ?? []).map((m) => join(dir, 'modules', `${m}.ko`)),
+    manifest,
+  };
 }
 
 export async function requireTools(tools: string[]): Promise<void> {
@@ -144,8 +154,11 @@ export async function requireTools(tools: string[]): Promise<void> {
     if (r.exitCode !== 0) missing.push(t);
   }
   if (missing.length) {
-    throw new ScxError('TOOL_MISSING', `required host tools are missing: ${missing.join(', ')}`,
-      'run `npm run setup` (bash scripts/setup.sh), which installs them with apt');
+    throw new ScxError(
+      'TOOL_MISSING',
+      `required host tools are missing: ${missing.join(', ')}`,
+      'run `npm run setup` (bash scripts/setup.sh), which installs them with apt',
+    );
   }
 }
 
@@ -159,18 +172,30 @@ class PrivateApt {
   private opts(): string[] {
     const r = this.root;
     return [
-      '-o', `Dir::Etc::SourceList=${join(r, 'sources.list')}`,
-      '-o', 'Dir::Etc::SourceParts=/dev/null',
-      '-o', 'Dir::Etc::Preferences=/dev/null',
-      '-o', 'Dir::Etc::PreferencesParts=/dev/null',
-      '-o', `Dir::State=${join(r, 'state')}`,
-      '-o', `Dir::State::Lists=${join(r, 'lists')}`,
-      '-o', `Dir::State::status=${join(r, 'status')}`,
-      '-o', `Dir::Cache=${join(r, 'cache')}`,
-      '-o', 'APT::Architecture=amd64',
-      '-o', 'APT::Architectures::=amd64',
-      '-o', 'APT::Sandbox::User=root',
-      '-o', 'Debug::NoLocking=1',
+      '-o',
+      `Dir::Etc::SourceList=${join(r, 'sources.list')}`,
+      '-o',
+      'Dir::Etc::SourceParts=/dev/null',
+      '-o',
+      'Dir::Etc::Preferences=/dev/null',
+      '-o',
+      'Dir::Etc::PreferencesParts=/dev/null',
+      '-o',
+      `Dir::State=${join(r, 'state')}`,
+      '-o',
+      `Dir::State::Lists=${join(r, 'lists')}`,
+      '-o',
+      `Dir::State::status=${join(r, 'status')}`,
+      '-o',
+      `Dir::Cache=${join(r, 'cache')}`,
+      '-o',
+      'APT::Architecture=amd64',
+      '-o',
+      'APT::Architectures::=amd64',
+      '-o',
+      'APT::Sandbox::User=root',
+      '-o',
+      'Debug::NoLocking=1',
       '-q',
     ];
   }
@@ -178,12 +203,14 @@ class PrivateApt {
   async update(): Promise<void> {
     for (const d of ['lists/partial', 'cache/archives/partial', 'state', 'debs']) await mkdir(join(this.root, d), { recursive: true });
     await writeFile(join(this.root, 'status'), '');
-    await writeFile(join(this.root, 'sources.list'),
-      `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror()} ${this.suite} main\n`);
+    await writeFile(join(this.root, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror()} ${this.suite} main\n`);
     const r = await execa('apt-get', [...this.opts(), 'update'], { reject: false, timeout: 300_000 });
     if (r.exitCode !== 0 || /^(E|Err):/m.test(r.stdout + r.stderr)) {
-      throw new ScxError('KERNEL_UNAVAILABLE', `apt-get update for ${this.suite} failed: ${lastLines(r.stderr || r.stdout, 3)}`,
-        'check that the Debian mirror is reachable (SCX_MCP_DEBIAN_MIRROR overrides it) and that debian-archive-keyring is installed');
+      throw new ScxError(
+        'KERNEL_UNAVAILABLE',
+        `apt-get update for ${this.suite} failed: ${lastLines(r.stderr || r.stdout, 3)}`,
+        'check that the Debian mirror is reachable (SCX_MCP_DEBIAN_MIRROR overrides it) and that debian-archive-keyring is installed',
+      );
     }
   }
 
@@ -205,8 +232,11 @@ class PrivateApt {
     await mkdir(dir, { recursive: true });
     const r = await execa('apt-get', [...this.opts(), 'download', ...pkgs], { cwd: dir, reject: false, timeout: 600_000 });
     if (r.exitCode !== 0) {
-      throw new ScxError('KERNEL_UNAVAILABLE', `apt-get download ${pkgs.join(' ')} failed: ${lastLines(r.stderr, 3)}`,
-        'the archive may have dropped that version; unset SCX_MCP_KERNEL to take the newest one');
+      throw new ScxError(
+        'KERNEL_UNAVAILABLE',
+        `apt-get download ${pkgs.join(' ')} failed: ${lastLines(r.stderr, 3)}`,
+        'the archive may have dropped that version; unset SCX_MCP_KERNEL to take the newest one',
+      );
     }
     return (await readdir(dir)).filter((f) => f.endsWith('.deb')).map((f) => join(dir, f));
   }
@@ -238,7 +268,8 @@ async function resolve(wanted: string | undefined, log: (s: string) => void): Pr
     let release = wanted;
     if (!release) {
       const meta = await apt.show(`linux-image-${flavour()}`);
-      const dep = meta?.Depends?.split(',').map((s) => s.trim().split(' ')[0]!)
+      const dep = meta?.Depends?.split(',')
+        .map((s) => s.trim().split(' ')[0]!)
         .find((d) => d.startsWith('linux-image-') && d !== `linux-image-${flavour()}`);
       if (!dep) continue;
       release = dep.slice('linux-image-'.length);
@@ -246,10 +277,15 @@ async function resolve(wanted: string | undefined, log: (s: string) => void): Pr
     // Newer Debian kernels split the image: linux-binary-<rel> (vmlinuz) + linux-base-<rel> (config).
     const binary = await apt.show(`linux-binary-${release}`);
     if (binary) {
-      candidates.push({ apt, release, packageVersion: binary.Version ?? '?', packages: [`linux-binary-${release}`, `linux-base-${release}`, `linux-modules-${release}`] });
+      candidates.push({
+        apt,
+        release,
+        packageVersion: binary.Version ?? '?',
+        packages: [`linux-binary-${release}`, `linux-base-${release}`, `linux-modules-${release}`],
+      });
       continue;
     }
-    const image = await apt.show(`linux-image-${release}`) ?? await apt.show(`linux-image-${release}-unsigned`);
+    const image = (await apt.show(`linux-image-${release}`)) ?? (await apt.show(`linux-image-${release}-unsigned`));
     if (image) candidates.push({ apt, release, packageVersion: image.Version ?? '?', packages: [image.Package ?? `linux-image-${release}`] });
   }
   // Newest first: compare the upstream version part of the release.
@@ -257,8 +293,14 @@ async function resolve(wanted: string | undefined, log: (s: string) => void): Pr
 }
 
 export function compareRelease(a: string, b: string): number {
-  const pa = a.split(/[^0-9]+/).filter(Boolean).map(Number);
-  const pb = b.split(/[^0-9]+/).filter(Boolean).map(Number);
+  const pa = a
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
+  const pb = b
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;
@@ -269,9 +311,13 @@ export function compareRelease(a: string, b: string): number {
 async function fetchKernel(wanted: string | undefined, log: (s: string) => void): Promise<string> {
   const candidates = await resolve(wanted, log);
   if (!candidates.length) {
-    throw new ScxError('KERNEL_UNAVAILABLE',
+    throw new ScxError(
+      'KERNEL_UNAVAILABLE',
       wanted ? `kernel ${wanted} is not in Debian ${KERNEL_SUITES.join(' or ')}` : `no linux-image-${flavour()} found in Debian ${KERNEL_SUITES.join(' or ')}`,
-      wanted ? 'unset SCX_MCP_KERNEL to use the newest kernel, or pick a release listed by `apt-cache search linux-binary` in trixie-backports' : 'check network access to the Debian mirror');
+      wanted
+        ? 'unset SCX_MCP_KERNEL to use the newest kernel, or pick a release listed by `apt-cache search linux-binary` in trixie-backports'
+        : 'check network access to the Debian mirror',
+    );
   }
   const problems: string[] = [];
   for (const c of candidates) {
@@ -284,8 +330,11 @@ async function fetchKernel(wanted: string | undefined, log: (s: string) => void)
       log(`  skipped: ${(e as Error).message}`);
     }
   }
-  throw new ScxError('KERNEL_UNAVAILABLE', `no usable sched_ext kernel: ${problems.join('; ')}`,
-    'a sandbox kernel needs CONFIG_SCHED_CLASS_EXT=y and BTF; Debian trixie-backports and sid build them');
+  throw new ScxError(
+    'KERNEL_UNAVAILABLE',
+    `no usable sched_ext kernel: ${problems.join('; ')}`,
+    'a sandbox kernel needs CONFIG_SCHED_CLASS_EXT=y and BTF; Debian trixie-backports and sid build them',
+  );
 }
 
 async function unpackKernel(c: Resolved): Promise<void> {
@@ -322,8 +371,15 @@ async function unpackKernel(c: Resolved): Promise<void> {
       files[name] = { sha256: await sha256File(p), size: (await stat(p)).size };
     }
     const manifest: KernelManifest = {
-      release: c.release, packageVersion: c.packageVersion, suite: c.apt.suite, mirror: mirror(),
-      packages: c.packages, fetchedAt: new Date().toISOString(), kfuncs, modules, files,
+      release: c.release,
+      packageVersion: c.packageVersion,
+      suite: c.apt.suite,
+      mirror: mirror(),
+      packages: c.packages,
+      fetchedAt: new Date().toISOString(),
+      kfuncs,
+      modules,
+      files,
     };
     await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 

@@ -30,8 +30,12 @@ export function hostKernelPaths(root = process.env.SCX_MCP_HOST_ROOT || '/', rel
   const rel = release ?? readRelease(root);
   const config = [join(root, 'boot', `config-${rel}`), join(root, 'lib/modules', rel, 'config')].find((p) => existsSync(p)) ?? null;
   return {
-    release: rel, vmlinuz: join(root, 'boot', `vmlinuz-${rel}`), btf: join(root, 'sys/kernel/btf/vmlinux'),
-    modules: join(root, 'lib/modules', rel), config, schedExt: join(root, 'sys/kernel/sched_ext'),
+    release: rel,
+    vmlinuz: join(root, 'boot', `vmlinuz-${rel}`),
+    btf: join(root, 'sys/kernel/btf/vmlinux'),
+    modules: join(root, 'lib/modules', rel),
+    config,
+    schedExt: join(root, 'sys/kernel/sched_ext'),
   };
 }
 
@@ -64,7 +68,12 @@ export function hostKernelDir(release: string): string {
 export async function ensureHostKernel(opts: { root?: string; release?: string; log?: (s: string) => void } = {}): Promise<KernelInfo> {
   const p = hostKernelPaths(opts.root, opts.release);
   const why = hostKernelRefusal(p);
-  if (why) throw new ScxError('KERNEL_UNAVAILABLE', `cannot verify on this host's kernel: ${why}`, 'verify on the sandbox kernel, or on a Debian release (verify_bpf kernels)');
+  if (why)
+    throw new ScxError(
+      'KERNEL_UNAVAILABLE',
+      `cannot verify on this host's kernel: ${why}`,
+      'verify on the sandbox kernel, or on a Debian release (verify_bpf kernels)',
+    );
   const name = `host-${p.release}`;
   const dir = hostKernelDir(p.release);
   const problem = await checkCached(name);
@@ -93,8 +102,15 @@ export async function ensureHostKernel(opts: { root?: string; release?: string; 
       files[f] = { sha256: await sha256File(join(work, f)), size: (await stat(join(work, f))).size };
     }
     const manifest: KernelManifest = {
-      release: p.release, packageVersion: 'running kernel', suite: 'host', mirror: 'none', packages: [],
-      fetchedAt: new Date().toISOString(), kfuncs, modules, files,
+      release: p.release,
+      packageVersion: 'running kernel',
+      suite: 'host',
+      mirror: 'none',
+      packages: [],
+      fetchedAt: new Date().toISOString(),
+      kfuncs,
+      modules,
+      files,
     };
     await writeFile(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });

@@ -89,7 +89,10 @@ export async function extractGuestModules(modulesRoot: string, release: string, 
   while (pending.length) {
     const n = pending.pop()!;
     if (deps.has(n)) continue;
-    const d = (modinfoField(await get(n), 'depends') ?? '').split(',').map((s) => s.trim().replace(/-/g, '_')).filter(Boolean);
+    const d = (modinfoField(await get(n), 'depends') ?? '')
+      .split(',')
+      .map((s) => s.trim().replace(/-/g, '_'))
+      .filter(Boolean);
     deps.set(n, d);
     pending.push(...d);
   }

@@ -30,7 +30,10 @@ export function loaderBinary(run: Pick<LoaderRun, 'hints' | 'learn'>): 'scx-job-
 /** The `run` command line (without the binary). */
 export function loaderArgs(run: LoaderRun): string[] {
   return [
-    'run', run.object, '--stats-interval-ms', String(run.statsIntervalMs),
+    'run',
+    run.object,
+    '--stats-interval-ms',
+    String(run.statsIntervalMs),
     ...Object.entries(run.params ?? {}).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
     ...(run.timeoutMs ? ['--timeout-ms', String(run.timeoutMs)] : []),
     ...(run.verifierStats ? ['--verifier-stats'] : []),

@@ -56,14 +56,26 @@ const Ops = { ops: z.string(), map: z.string() };
 const LoaderInfo = z.looseObject({ version: z.string(), libbpf: z.string(), link: z.string() });
 
 export const LoaderLoaded = z.looseObject({
-  type: z.literal('loaded'), ...Ops, object: z.string(),
-  params: z.record(z.string(), z.unknown()), load_ms: z.number(), timeout_ms: nint.optional(),
-  stats: z.array(z.string()), uei: z.boolean(), loader: LoaderInfo,
+  type: z.literal('loaded'),
+  ...Ops,
+  object: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  load_ms: z.number(),
+  timeout_ms: nint.optional(),
+  stats: z.array(z.string()),
+  uei: z.boolean(),
+  loader: LoaderInfo,
 });
 
 export const ProgVerifierStats = z.looseObject({
-  prog: z.string(), insns_processed: nint, max_states_per_insn: nint, total_states: nint, peak_states: nint,
-  mark_read: nint, verification_time_us: nint, stack_depth: nint,
+  prog: z.string(),
+  insns_processed: nint,
+  max_states_per_insn: nint,
+  total_states: nint,
+  peak_states: nint,
+  mark_read: nint,
+  verification_time_us: nint,
+  stack_depth: nint,
 });
 export type ProgVerifierStats = z.infer<typeof ProgVerifierStats>;
 export const LoaderVerifierStats = z.looseObject({ type: z.literal('verifier_stats'), programs: z.array(ProgVerifierStats) });
@@ -71,37 +83,66 @@ export const LoaderVerifierStats = z.looseObject({ type: z.literal('verifier_sta
 export const LoaderUnloaded = z.looseObject({ type: z.literal('unloaded'), reason: z.string() });
 
 export const LoaderAttached = z.looseObject({
-  type: z.literal('attached'), ...Ops, attach_ms: z.number(), state: z.string().nullable(), sysfs_ops: z.string().nullable(), pid: int,
+  type: z.literal('attached'),
+  ...Ops,
+  attach_ms: z.number(),
+  state: z.string().nullable(),
+  sysfs_ops: z.string().nullable(),
+  pid: int,
 });
 
 export const LoaderStats = z.looseObject({
-  type: z.literal('stats'), t_ms: z.number(), final: z.boolean().optional(), stats: z.record(z.string(), z.unknown()),
+  type: z.literal('stats'),
+  t_ms: z.number(),
+  final: z.boolean().optional(),
+  stats: z.record(z.string(), z.unknown()),
 });
 
 /** The kernel's exit record (exit.rs ExitInfo::to_json): why sched_ext disabled the scheduler. */
 export const ExitRecord = z.looseObject({
-  type: z.literal('exit'), kind: z.string(), kind_code: int, exit_code: z.number(), reason: z.string().nullable(),
-  message: z.string().nullable(), source: z.string(), t_ms: z.number(), loader_exit: int,
+  type: z.literal('exit'),
+  kind: z.string(),
+  kind_code: int,
+  exit_code: z.number(),
+  reason: z.string().nullable(),
+  message: z.string().nullable(),
+  source: z.string(),
+  t_ms: z.number(),
+  loader_exit: int,
 });
 export const LoaderExit = ExitRecord.extend({ kernel_log: z.array(z.string()).optional() });
 
 export const LoaderDetached = z.looseObject({
-  type: z.literal('detached'), reason: z.string(), signal: z.string().nullable(), t_ms: z.number(), state: z.string().nullable(),
+  type: z.literal('detached'),
+  reason: z.string(),
+  signal: z.string().nullable(),
+  t_ms: z.number(),
+  state: z.string().nullable(),
   exit: ExitRecord.nullable(),
 });
 
 export const LoaderInspect = z.looseObject({
-  type: z.literal('inspect'), object: z.string(), license: z.string().nullable(),
+  type: z.literal('inspect'),
+  object: z.string(),
+  license: z.string().nullable(),
   struct_ops: z.array(z.looseObject({ map: z.string(), ops_name: z.string().nullable() })),
   params: z.array(z.looseObject({ name: z.string(), type: z.string() })),
   stats: z.array(z.looseObject({ name: z.string() })),
-  uei: z.boolean(), maps: z.array(z.looseObject({ name: z.string(), type: z.string() })),
-  programs: z.array(z.looseObject({ name: z.string(), section: z.string() })), loader: LoaderInfo,
+  uei: z.boolean(),
+  maps: z.array(z.looseObject({ name: z.string(), type: z.string() })),
+  programs: z.array(z.looseObject({ name: z.string(), section: z.string() })),
+  loader: LoaderInfo,
 });
 
 export const LoaderCheckParams = z.looseObject({
-  type: z.literal('check-params'), ok: z.literal(true), object: z.string(), ...Ops,
-  params: z.record(z.string(), z.unknown()), set: z.record(z.string(), z.unknown()), timeout_ms: nint, warnings: z.array(z.string()),
+  type: z.literal('check-params'),
+  ok: z.literal(true),
+  object: z.string(),
+  ...Ops,
+  params: z.record(z.string(), z.unknown()),
+  set: z.record(z.string(), z.unknown()),
+  timeout_ms: nint,
+  warnings: z.array(z.string()),
 });
 
 // scx-job-hints
@@ -112,9 +153,21 @@ export const JobDone = z.looseObject({ type: z.literal('job_done'), pid: int, cm
 
 /** Every message by its `type`. */
 export const LOADER_MESSAGES = {
-  error: LoaderError, warning: LoaderWarning, loaded: LoaderLoaded, verifier_stats: LoaderVerifierStats, unloaded: LoaderUnloaded,
-  attached: LoaderAttached, stats: LoaderStats, exit: LoaderExit, detached: LoaderDetached, inspect: LoaderInspect,
-  'check-params': LoaderCheckParams, hints: JobHintsLoaded, exec_hints: ExecHints, job_hint: JobHint, job_done: JobDone,
+  error: LoaderError,
+  warning: LoaderWarning,
+  loaded: LoaderLoaded,
+  verifier_stats: LoaderVerifierStats,
+  unloaded: LoaderUnloaded,
+  attached: LoaderAttached,
+  stats: LoaderStats,
+  exit: LoaderExit,
+  detached: LoaderDetached,
+  inspect: LoaderInspect,
+  'check-params': LoaderCheckParams,
+  hints: JobHintsLoaded,
+  exec_hints: ExecHints,
+  job_hint: JobHint,
+  job_done: JobDone,
 } as const;
 export type LoaderMessageType = keyof typeof LOADER_MESSAGES;
 export type LoaderMessage<T extends LoaderMessageType> = z.infer<(typeof LOADER_MESSAGES)[T]>;

@@ -8,7 +8,10 @@ import { ENTRY_NAME_RE } from './names.js';
 export const ParamType = z.enum(['u64', 'u32', 's64', 's32', 'bool']);
 
 export const ParamSpec = z.object({
-  name: z.string().regex(/^[a-z_][a-z0-9_]*$/).describe('the const volatile global in the BPF source'),
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .describe('the const volatile global in the BPF source'),
   type: ParamType,
   default: z.union([z.number(), z.boolean()]),
   min: z.number().optional(),
@@ -19,15 +22,39 @@ export const ParamSpec = z.object({
 export type ParamSpec = z.infer<typeof ParamSpec>;
 
 export const Tag = z.enum([
-  'cpu-bound', 'io-heavy', 'latency-sensitive', 'interactive', 'batch', 'uneven-jobs', 'throughput',
-  'fairness', 'priority', 'locality', 'cache-aware', 'deadline', 'many-short-tasks', 'build', 'server',
-  'simple', 'numa', 'energy', 'general-purpose',
+  'cpu-bound',
+  'io-heavy',
+  'latency-sensitive',
+  'interactive',
+  'batch',
+  'uneven-jobs',
+  'throughput',
+  'fairness',
+  'priority',
+  'locality',
+  'cache-aware',
+  'deadline',
+  'many-short-tasks',
+  'build',
+  'server',
+  'simple',
+  'numa',
+  'energy',
+  'general-purpose',
 ]);
 export type Tag = z.infer<typeof Tag>;
 
 /** What a scheduling policy can be asked to optimise: search_library's `objective`. */
 export const Objective = z.enum([
-  'makespan', 'mean_completion', 'tail_latency', 'throughput', 'fairness', 'deadline', 'locality', 'priority_isolation', 'low_overhead',
+  'makespan',
+  'mean_completion',
+  'tail_latency',
+  'throughput',
+  'fairness',
+  'deadline',
+  'locality',
+  'priority_isolation',
+  'low_overhead',
 ]);
 export type Objective = z.infer<typeof Objective>;
 
@@ -35,8 +62,12 @@ export type Objective = z.infer<typeof Objective>;
 export const EntryObjectives = z.object({
   serves: z.array(Objective).min(1).describe('the objectives it is built for, the main one first'),
   costs: z.array(z.object({ objective: Objective, why: z.string() })).describe('objectives it trades away, and how'),
-  needs: z.array(z.enum(['job-lengths', 'userspace', 'task-names'])).default([])
-    .describe('what it must be given to serve its objectives: job-lengths (hints, length-coded names or history), a userspace part running beside it, meaningful task names'),
+  needs: z
+    .array(z.enum(['job-lengths', 'userspace', 'task-names']))
+    .default([])
+    .describe(
+      'what it must be given to serve its objectives: job-lengths (hints, length-coded names or history), a userspace part running beside it, meaningful task names',
+    ),
 });
 export type EntryObjectives = z.infer<typeof EntryObjectives>;
 
@@ -57,18 +88,26 @@ export const LibraryEntry = z.object({
   }),
   source: z.string().describe('file name of the BPF C source inside the entry directory'),
   userspace: z.string().optional().describe('path (from the repo root) of its own Rust crate, if it has one'),
-  hints: z.object({
-    comm: z.string().optional().describe('how it reads job hints from task names, if it does'),
-    map: z.string().optional().describe('BPF map it reads hints from, if any'),
-  }).optional(),
+  hints: z
+    .object({
+      comm: z.string().optional().describe('how it reads job hints from task names, if it does'),
+      map: z.string().optional().describe('BPF map it reads hints from, if any'),
+    })
+    .optional(),
   objectives: EntryObjectives.optional().describe('what it optimises and what it costs (search_library objective)'),
   kind: z.enum(['bpf', 'scx']).optional().describe('absent or "bpf": a BPF C source built here; "scx": a prebuilt sched-ext/scx scheduler binary (core/scx/)'),
-  scx: z.object({
-    crate: z.string().regex(/^scx_[a-z0-9_]+$/).describe('the crates.io crate, which is also the binary name'),
-    version: z.string().describe('the pinned version scripts/scx-schedulers.sh installs'),
-    opsName: z.string().describe('the name the scheduler registers (/sys/kernel/sched_ext/root/ops starts with it)'),
-    docs: z.string().describe('where the description comes from (upstream README and source)'),
-  }).optional().describe('for kind "scx": the binary; its parameters come from its --help at install time, not from this file'),
+  scx: z
+    .object({
+      crate: z
+        .string()
+        .regex(/^scx_[a-z0-9_]+$/)
+        .describe('the crates.io crate, which is also the binary name'),
+      version: z.string().describe('the pinned version scripts/scx-schedulers.sh installs'),
+      opsName: z.string().describe('the name the scheduler registers (/sys/kernel/sched_ext/root/ops starts with it)'),
+      docs: z.string().describe('where the description comes from (upstream README and source)'),
+    })
+    .optional()
+    .describe('for kind "scx": the binary; its parameters come from its --help at install time, not from this file'),
   version: z.number().int().positive().default(1),
   parent: z.string().nullable().default(null).describe('entry@version this one was derived from'),
   createdBy: z.string().default('scx-mcp'),

@@ -24,13 +24,30 @@ import type { TargetKind } from '../model/target.js';
 import type { JobHints, TargetManager } from '../targets/manager.js';
 import { appendAudit, OPERATOR, type Actor } from '../targets/audit.js';
 import { median } from '../model/stats.js';
-import { RuleTracker, rates, rollbackOutcome, worsePct, type MonitorConfig, type MonitorRollbackTrigger, type MonitorEvent, type MonitorStatus, type RawSample } from './rules.js';
+import {
+  RuleTracker,
+  rates,
+  rollbackOutcome,
+  worsePct,
+  type MonitorConfig,
+  type MonitorRollbackTrigger,
+  type MonitorEvent,
+  type MonitorStatus,
+  type RawSample,
+} from './rules.js';
 import { readSample } from './sampler.js';
 
 export interface MonitorHooks {
   onEvent?: (e: MonitorEvent, status: MonitorStatus) => void;
   /** Record the outcome of a rollback (a negative result) in the library. */
-  recordNegative?: (info: { buildId: string; reason: string; outcome: 'failed' | 'regressed'; trigger: MonitorRollbackTrigger; metrics: Record<string, number>; baseline: Record<string, number> }) => Promise<void>;
+  recordNegative?: (info: {
+    buildId: string;
+    reason: string;
+    outcome: 'failed' | 'regressed';
+    trigger: MonitorRollbackTrigger;
+    metrics: Record<string, number>;
+    baseline: Record<string, number>;
+  }) => Promise<void>;
   /** Who deployed (the audit log names them beside the monitor's own rollbacks). */
   actor?: Actor;
 }
@@ -50,7 +67,12 @@ export class Monitor {
   private scheduler: string | null = null;
   private readonly t0 = performance.now();
 
-  constructor(readonly target: TargetKind, readonly targets: TargetManager, readonly config: MonitorConfig, readonly hooks: MonitorHooks = {}) {
+  constructor(
+    readonly target: TargetKind,
+    readonly targets: TargetManager,
+    readonly config: MonitorConfig,
+    readonly hooks: MonitorHooks = {},
+  ) {
     this.trackers = config.rules.map((r) => new RuleTracker(r));
     if (config.rules.some((r) => r.metric === 'probe') && !config.probe) {
       throw new ScxError('BAD_INPUT', 'a rule uses the "probe" metric but no probe command is configured', 'add monitor.probe.command, or drop the probe rule');
@@ -59,8 +81,16 @@ export class Monitor {
 
   status(): MonitorStatus {
     return {
-      target: this.target, running: this.running, buildId: this.buildId, scheduler: this.scheduler, baseline: this.baseline, last: this.last,
-      alerts: this.trackers.filter((t) => t.alerting).map((t) => t.rule.metric), events: this.prev?.events ?? {}, rolledBack: this.rolledBack, timeline: this.timeline.slice(-200),
+      target: this.target,
+      running: this.running,
+      buildId: this.buildId,
+      scheduler: this.scheduler,
+      baseline: this.baseline,
+      last: this.last,
+      alerts: this.trackers.filter((t) => t.alerting).map((t) => t.rule.metric),
+      events: this.prev?.events ?? {},
+      rolledBack: this.rolledBack,
+      timeline: this.timeline.slice(-200),
     };
   }
 
@@ -72,12 +102,27 @@ export class Monitor {
       // the operator's own command (never an MCP client's): it runs as the server's user; audited when the server may touch the host
       if (this.targets.opts.allowHost) {
         try {
-          appendAudit({ event: 'host_command', purpose: 'monitor_hook', command: this.config.hook, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, user: null, trigger: `${this.target} ${kind}` }, OPERATOR);
+          appendAudit(
+            {
+              event: 'host_command',
+              purpose: 'monitor_hook',
+              command: this.config.hook,
+              uid: process.getuid?.() ?? -1,
+              gid: process.getgid?.() ?? -1,
+              user: null,
+              trigger: `${this.target} ${kind}`,
+            },
+            OPERATOR,
+          );
         } catch (err) {
           console.error(`[scx-mcp] audit: ${(err as Error).message}`);
         }
       }
-      execa('sh', ['-c', this.config.hook], { env: { SCX_MONITOR_EVENT: JSON.stringify({ target: this.target, ...e }) }, reject: false, timeout: 60_000 }).catch(() => {});
+      execa('sh', ['-c', this.config.hook], {
+        env: { SCX_MONITOR_EVENT: JSON.stringify({ target: this.target, ...e }) },
+        reject: false,
+        timeout: 60_000,
+      }).catch(() => {});
     }
   }
 
@@ -94,13 +139,21 @@ export class Monitor {
     await this.targets.open(this.target);
     if (this.target === 'host' && this.config.probe) {
       // whom the probe runs as is decided (or refused) and audited before it first runs
-      this.targets.hostCommands.prepare(this.config.probe.command, { actor: this.actor, purpose: 'monitor_probe', repeat: `every ${this.config.intervalMs} ms while the monitor runs` });
+      this.targets.hostCommands.prepare(this.config.probe.command, {
+        actor: this.actor,
+        purpose: 'monitor_probe',
+        repeat: `every ${this.config.intervalMs} ms while the monitor runs`,
+      });
     }
     const samples: RawSample[] = [];
     for (let i = 0; i <= this.config.baselineSamples; i++) {
       const s = await this.read();
       if (this.config.probe && s.probe === null) {
-        throw new ScxError('BAD_INPUT', `the SLO probe does not work: ${s.probeError}`, 'fix the probe command (it must exit 0 and print a number within its timeout); nothing was deployed');
+        throw new ScxError(
+          'BAD_INPUT',
+          `the SLO probe does not work: ${s.probeError}`,
+          'fix the probe command (it must exit 0 and print a number within its timeout); nothing was deployed',
+        );
       }
       samples.push(s);
       if (i < this.config.baselineSamples) await new Promise((r) => setTimeout(r, this.config.intervalMs));
@@ -192,7 +245,9 @@ export class Monitor {
       this.emit('error', `rollback failed: ${(e as Error).message}`);
     }
     if (this.buildId && this.hooks.recordNegative) {
-      await this.hooks.recordNegative({ buildId: this.buildId, reason, outcome: rollbackOutcome(trigger), trigger, metrics, baseline: this.baseline }).catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
+      await this.hooks
+        .recordNegative({ buildId: this.buildId, reason, outcome: rollbackOutcome(trigger), trigger, metrics, baseline: this.baseline })
+        .catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
     }
   }
 

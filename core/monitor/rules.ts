@@ -6,17 +6,27 @@
 import { z } from 'zod';
 import { Fingerprint } from '../model/fingerprint.js';
 
-export const METRICS = ['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe'] as const;
+export const METRICS = [
+  'psi_cpu_some_pct',
+  'psi_io_some_pct',
+  'psi_memory_some_pct',
+  'runq_wait_ms_per_s',
+  'ctxsw_per_s',
+  'scx_events_per_s',
+  'probe',
+] as const;
 export const MetricName = z.enum(METRICS);
 export type MetricName = z.infer<typeof MetricName>;
 
-export const MonitorRule = z.object({
-  metric: MetricName,
-  alertPct: z.number().positive().max(10_000).default(50).describe('alert when worse than baseline by this many %'),
-  rollbackPct: z.number().positive().max(10_000).default(150).describe('roll back when worse by this many % for `window` samples in a row'),
-  window: z.number().int().min(1).max(60).default(3),
-  action: z.enum(['rollback', 'alert']).default('rollback').describe('"alert": never roll back on this metric, only alert'),
-}).refine((r) => r.rollbackPct >= r.alertPct, 'rollbackPct must be >= alertPct');
+export const MonitorRule = z
+  .object({
+    metric: MetricName,
+    alertPct: z.number().positive().max(10_000).default(50).describe('alert when worse than baseline by this many %'),
+    rollbackPct: z.number().positive().max(10_000).default(150).describe('roll back when worse by this many % for `window` samples in a row'),
+    window: z.number().int().min(1).max(60).default(3),
+    action: z.enum(['rollback', 'alert']).default('rollback').describe('"alert": never roll back on this metric, only alert'),
+  })
+  .refine((r) => r.rollbackPct >= r.alertPct, 'rollbackPct must be >= alertPct');
 export type MonitorRule = z.infer<typeof MonitorRule>;
 
 export const MonitorConfig = z.object({
@@ -26,18 +36,37 @@ export const MonitorConfig = z.object({
   // idle machine, and the workload an agent starts after deploying would look like a regression.
   // Automatic performance rollbacks come from a probe rule (an SLO), or rules given with action "rollback".
   rules: z.array(MonitorRule).default([{ metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5, action: 'alert' }]),
-  probe: z.object({
-    command: z.string().min(1).max(4096).describe('prints a number (its last number is taken), e.g. a request latency or a benchmark time'),
-    timeoutS: z.number().positive().max(600).default(30),
-    better: z.enum(['lower', 'higher']).default('lower'),
-    maxFailures: z.number().int().min(1).max(60).default(3).describe('the probe failing (non-zero exit, no number, time-out) this many samples in a row under the new scheduler is a regression'),
-  }).optional(),
-  hook: z.string().max(4096).optional().describe('host command run on every alert/regression/rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent); set by the operator (scx-mcp serve --monitor-hook, scx-mcp monitor --config), never by an MCP client'),
+  probe: z
+    .object({
+      command: z.string().min(1).max(4096).describe('prints a number (its last number is taken), e.g. a request latency or a benchmark time'),
+      timeoutS: z.number().positive().max(600).default(30),
+      better: z.enum(['lower', 'higher']).default('lower'),
+      maxFailures: z
+        .number()
+        .int()
+        .min(1)
+        .max(60)
+        .default(3)
+        .describe('the probe failing (non-zero exit, no number, time-out) this many samples in a row under the new scheduler is a regression'),
+    })
+    .optional(),
+  hook: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe(
+      'host command run on every alert/regression/rollback, with the event as JSON in $SCX_MONITOR_EVENT (e.g. one that starts an agent); set by the operator (scx-mcp serve --monitor-hook, scx-mcp monitor --config), never by an MCP client',
+    ),
   rollbackTo: z.enum(['previous', 'default']).default('previous'),
-  workload: z.object({
-    name: z.string().min(1).max(200),
-    fingerprint: Fingerprint.optional(),
-  }).optional().describe('the workload being watched (name, and the fingerprint from profile_workload): a rollback\'s negative record carries it, so search learns which workloads this scheduler hurts'),
+  workload: z
+    .object({
+      name: z.string().min(1).max(200),
+      fingerprint: Fingerprint.optional(),
+    })
+    .optional()
+    .describe(
+      "the workload being watched (name, and the fingerprint from profile_workload): a rollback's negative record carries it, so search learns which workloads this scheduler hurts",
+    ),
 });
 export type MonitorConfig = z.infer<typeof MonitorConfig>;
 
@@ -57,7 +86,9 @@ export const MonitorStatus = z.object({
   baseline: z.record(z.string(), z.number()),
   last: z.record(z.string(), z.number()).nullable(),
   alerts: z.array(z.string()).describe('metrics currently in alert'),
-  events: z.record(z.string(), z.number()).describe('sched_ext event counters at the last sample (/sys/kernel/sched_ext/root/events), e.g. SCX_EV_SELECT_CPU_FALLBACK'),
+  events: z
+    .record(z.string(), z.number())
+    .describe('sched_ext event counters at the last sample (/sys/kernel/sched_ext/root/events), e.g. SCX_EV_SELECT_CPU_FALLBACK'),
   rolledBack: z.boolean(),
   timeline: z.array(MonitorEvent),
 });

@@ -32,9 +32,16 @@ export function parseSample(text: string, tMs: number): RawSample {
   const events: Record<string, number> = {};
   for (const [k, v] of kv) if (k.startsWith('ev.') && Number.isFinite(Number(v))) events[k.slice(3)] = Number(v);
   return {
-    tMs, state: kv.get('state') || 'unknown', ops: kv.get('ops') || null,
-    psiCpuSomeUs: num('psi'), psiIoSomeUs: num('psi_io'), psiMemorySomeUs: num('psi_memory'), events,
-    runqWaitNs: num('runq_wait') ?? 0, ctxt: num('ctxt') ?? 0, probe: null,
+    tMs,
+    state: kv.get('state') || 'unknown',
+    ops: kv.get('ops') || null,
+    psiCpuSomeUs: num('psi'),
+    psiIoSomeUs: num('psi_io'),
+    psiMemorySomeUs: num('psi_memory'),
+    events,
+    runqWaitNs: num('runq_wait') ?? 0,
+    ctxt: num('ctxt') ?? 0,
+    probe: null,
   };
 }
 
@@ -67,12 +74,22 @@ export async function readSample(target: TargetKind, targets: TargetManager, pro
   if (probe) {
     const p = probe;
     try {
-      const out = target === 'sandbox'
-        ? await (await targets.sandboxSession(false))!.vm.run(p.command, { channel: 'monitor', guestTimeoutS: Math.ceil(p.timeoutS), timeoutMs: p.timeoutS * 1000 + 90_000, what: 'monitor probe' })
-        // a workload command: as the invoking user, never root (audited once, when the monitor starts)
-        : await targets.hostCommands.run(p.command, { timeoutS: p.timeoutS, actor, purpose: 'monitor_probe', audit: false });
+      const out =
+        target === 'sandbox'
+          ? await (await targets.sandboxSession(false))!.vm.run(p.command, {
+              channel: 'monitor',
+              guestTimeoutS: Math.ceil(p.timeoutS),
+              timeoutMs: p.timeoutS * 1000 + 90_000,
+              what: 'monitor probe',
+            })
+          : // a workload command: as the invoking user, never root (audited once, when the monitor starts)
+            await targets.hostCommands.run(p.command, { timeoutS: p.timeoutS, actor, purpose: 'monitor_probe', audit: false });
       const v = out.exitCode === 0 ? probeValue(out.stdout) : null;
-      if (v === null) sample.probeError = out.exitCode !== 0 ? `probe exited with status ${out.exitCode}${out.exitCode === 137 ? ` (killed after ${p.timeoutS} s)` : ''}` : 'probe printed no number';
+      if (v === null)
+        sample.probeError =
+          out.exitCode !== 0
+            ? `probe exited with status ${out.exitCode}${out.exitCode === 137 ? ` (killed after ${p.timeoutS} s)` : ''}`
+            : 'probe printed no number';
       sample.probe = v;
     } catch (e) {
       sample.probeError = `probe failed: ${(e as Error).message}`;

@@ -26,16 +26,36 @@ export const RawProfile = z.object({
   interval_ms: z.number(),
   samples: z.number(),
   totals: z.object({
-    utime_ms: z.number(), stime_ms: z.number(), run_ms: z.number(), wait_ms: z.number(), vcsw: z.number(), ivcsw: z.number(),
-    read_bytes: z.number(), write_bytes: z.number(), tasks_seen: z.number(), max_threads: z.number(), max_runnable: z.number(),
+    utime_ms: z.number(),
+    stime_ms: z.number(),
+    run_ms: z.number(),
+    wait_ms: z.number(),
+    vcsw: z.number(),
+    ivcsw: z.number(),
+    read_bytes: z.number(),
+    write_bytes: z.number(),
+    tasks_seen: z.number(),
+    max_threads: z.number(),
+    max_runnable: z.number(),
     /** where CPU time and switch totals come from: the kernel's accounting of reaped descendants (command mode), or the samples */
     cpu_from: z.enum(['rusage', 'samples']).optional(),
   }),
   psi: z.object({ available: z.boolean(), cpu_some_ms: z.number(), io_some_ms: z.number(), io_full_ms: z.number(), memory_some_ms: z.number() }),
-  tasks: z.array(z.object({
-    pid: z.number(), tid: z.number(), ppid: z.number().optional(), comm: z.string(), cpu_ms: z.number(), run_ms: z.number(), wait_ms: z.number(),
-    vcsw: z.number(), ivcsw: z.number(), first_ms: z.number(), last_ms: z.number(),
-  })),
+  tasks: z.array(
+    z.object({
+      pid: z.number(),
+      tid: z.number(),
+      ppid: z.number().optional(),
+      comm: z.string(),
+      cpu_ms: z.number(),
+      run_ms: z.number(),
+      wait_ms: z.number(),
+      vcsw: z.number(),
+      ivcsw: z.number(),
+      first_ms: z.number(),
+      last_ms: z.number(),
+    }),
+  ),
 });
 export type RawProfile = z.infer<typeof RawProfile>;
 
@@ -55,8 +75,15 @@ export const Profile = z.object({
   psi: z.object({ available: z.boolean(), cpuSomeShare: z.number(), ioSomeShare: z.number(), memorySomeShare: z.number() }),
   io: z.object({ readBytes: z.number(), writeBytes: z.number() }),
   tasks: z.object({
-    seen: z.number(), maxThreads: z.number(), maxRunnable: z.number(),
-    runtimeMs: z.object({ min: z.number(), median: z.number(), max: z.number(), cv: z.number().describe('coefficient of variation of the jobs\' CPU time (leaf tasks of the process tree: not the shells and drivers that wait for them)') }),
+    seen: z.number(),
+    maxThreads: z.number(),
+    maxRunnable: z.number(),
+    runtimeMs: z.object({
+      min: z.number(),
+      median: z.number(),
+      max: z.number(),
+      cv: z.number().describe("coefficient of variation of the jobs' CPU time (leaf tasks of the process tree: not the shells and drivers that wait for them)"),
+    }),
     top: z.array(z.object({ comm: z.string(), tid: z.number(), cpuMs: z.number(), waitMs: z.number(), voluntarySwitches: z.number() })),
   }),
   jobs: z.array(z.object({ id: z.string(), work_ms: z.number() })).describe('the jobs (leaf tasks) with their CPU time, as a job list for the simulator'),
@@ -130,19 +157,31 @@ export function deriveProfile(raw: RawProfile, target: TargetKind, command: stri
   if (raw.timed_out) notes.push('the command hit its time limit and was killed: numbers cover only the part that ran');
 
   return {
-    target, mode: raw.mode, command, wallMs: raw.wall_ms, exitCode: raw.exit_code, timedOut: raw.timed_out, cpus: raw.cpus,
+    target,
+    mode: raw.mode,
+    command,
+    wallMs: raw.wall_ms,
+    exitCode: raw.exit_code,
+    timedOut: raw.timed_out,
+    cpus: raw.cpus,
     cpu: { userMs: raw.totals.utime_ms, sysMs: raw.totals.stime_ms, utilisation },
     contextSwitches: { voluntary: raw.totals.vcsw, involuntary: raw.totals.ivcsw, perSecond: Math.round(switchesPerSec) },
     runQueue: { waitMs: raw.totals.wait_ms, runMs: raw.totals.run_ms, waitShare: clamp01(waitShare) },
     psi: {
-      available: raw.psi.available, cpuSomeShare: clamp01(raw.psi.cpu_some_ms / wall), ioSomeShare: clamp01(ioShare),
+      available: raw.psi.available,
+      cpuSomeShare: clamp01(raw.psi.cpu_some_ms / wall),
+      ioSomeShare: clamp01(ioShare),
       memorySomeShare: clamp01(raw.psi.memory_some_ms / wall),
     },
     io: { readBytes: raw.totals.read_bytes, writeBytes: raw.totals.write_bytes },
     tasks: {
-      seen: raw.totals.tasks_seen, maxThreads: raw.totals.max_threads, maxRunnable: raw.totals.max_runnable,
+      seen: raw.totals.tasks_seen,
+      maxThreads: raw.totals.max_threads,
+      maxRunnable: raw.totals.max_runnable,
       runtimeMs: { min: jobTimes.length ? Math.min(...jobTimes) : 0, median: medianOf(jobTimes), max: jobTimes.length ? Math.max(...jobTimes) : 0, cv },
-      top: [...raw.tasks].sort((a, b) => b.cpu_ms - a.cpu_ms).slice(0, 10)
+      top: [...raw.tasks]
+        .sort((a, b) => b.cpu_ms - a.cpu_ms)
+        .slice(0, 10)
         .map((t) => ({ comm: t.comm, tid: t.tid, cpuMs: t.cpu_ms, waitMs: t.wait_ms, voluntarySwitches: t.vcsw })),
     },
     jobs: jobs.map((t) => ({ id: `${t.comm}-${t.tid}`, work_ms: Math.max(t.cpu_ms, t.run_ms) })),
@@ -168,7 +207,6 @@ function profilerArgs(req: ProfileRequest): string[] {
   return [...base, '--system', '--duration-s', String(req.systemSeconds ?? 5)];
 }
 
-
 /** The guest command line that profiles `command` (scx-profile is on every guest's PATH). */
 export function guestProfilerCommand(req: ProfileRequest): string {
   return `scx-profile ${profilerArgs(req).map(shellQuote).join(' ')}`;
@@ -188,8 +226,11 @@ export async function profileWorkload(asked: ProfileRequest, targets: TargetMana
   const modes = [req.command ? 1 : 0, req.pids?.length ? 1 : 0].reduce((a, b) => a + b, 0);
   if (modes > 1) throw new ScxError('BAD_INPUT', 'give either command or pids, not both');
   if (req.target === 'host' && !targets.opts.allowHost && req.command) {
-    throw new ScxError('BAD_INPUT', 'running a command on the host needs the server to be started with --allow-host',
-      'profile it in the sandbox (target "sandbox"), or restart the server with --allow-host');
+    throw new ScxError(
+      'BAD_INPUT',
+      'running a command on the host needs the server to be started with --allow-host',
+      'profile it in the sandbox (target "sandbox"), or restart the server with --allow-host',
+    );
   }
   const args = profilerArgs(req);
   const timeoutS = (req.timeoutS ?? 120) + 30;
@@ -200,8 +241,11 @@ export async function profileWorkload(asked: ProfileRequest, targets: TargetMana
     // the workload runs as the invoking user (never root unless the operator said so), audited;
     // scx-profile itself, which only reads /proc, stays the server's
     const line = req.command ? targets.hostCommands.prepare(req.command, { actor, purpose: 'profile_workload' }) : undefined;
-    const r = await execa(bin, line ? profilerArgs({ ...req, command: line.shell }) : args,
-      { reject: false, timeout: timeoutS * 1000, ...(line ? { env: line.env, extendEnv: false, cwd: line.cwd } : {}) });
+    const r = await execa(bin, line ? profilerArgs({ ...req, command: line.shell }) : args, {
+      reject: false,
+      timeout: timeoutS * 1000,
+      ...(line ? { env: line.env, extendEnv: false, cwd: line.cwd } : {}),
+    });
     if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `scx-profile failed: ${r.stderr.trim().split('\n').pop()}`);
     stdout = r.stdout;
   } else {

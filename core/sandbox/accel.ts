@@ -57,14 +57,39 @@ export async function chooseAccelerator(vmlinuz: string): Promise<AccelChoice> {
     /* no cache */
   }
   const t0 = performance.now();
-  const r = await execa(await qemuBinary(), [
-    '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none',
-    '-no-reboot', '-serial', 'none', '-kernel', vmlinuz, '-append', 'panic=-1 console=ttyS0 quiet',
-  ], { reject: false, timeout: 15_000, stdin: 'ignore' });
+  const r = await execa(
+    await qemuBinary(),
+    [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '256',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-serial',
+      'none',
+      '-kernel',
+      vmlinuz,
+      '-append',
+      'panic=-1 console=ttyS0 quiet',
+    ],
+    { reject: false, timeout: 15_000, stdin: 'ignore' },
+  );
   const ms = Math.round(performance.now() - t0);
-  const choice: AccelChoice = r.exitCode === 0 && !r.timedOut
-    ? { accel: 'kvm', reason: `KVM probe boot finished in ${ms} ms` }
-    : { accel: 'tcg', reason: r.timedOut ? 'KVM probe boot hung (no answer in 15 s)' : `KVM probe failed (status ${r.exitCode}): ${r.stderr.trim().split('\n').pop() ?? ''}` };
+  const choice: AccelChoice =
+    r.exitCode === 0 && !r.timedOut
+      ? { accel: 'kvm', reason: `KVM probe boot finished in ${ms} ms` }
+      : {
+          accel: 'tcg',
+          reason: r.timedOut
+            ? 'KVM probe boot hung (no answer in 15 s)'
+            : `KVM probe failed (status ${r.exitCode}): ${r.stderr.trim().split('\n').pop() ?? ''}`,
+        };
   await mkdir(cacheDir(), { recursive: true });
   await writeFile(cacheFile, JSON.stringify({ bootId: bootId(), ...choice }) + '\n');
   return choice;

@@ -86,7 +86,11 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   const log = opts.log ?? (() => {});
   const kernel = opts.kernel ?? (await ensureKernel({ log }));
   if (!kernel.modules.length) {
-    throw new ScxError('KERNEL_CACHE_CORRUPT', `the cached kernel ${kernel.release} has no guest modules (9p, overlayfs)`, 'run `npm run setup` (scx-mcp kernel) to fetch them with the kernel');
+    throw new ScxError(
+      'KERNEL_CACHE_CORRUPT',
+      `the cached kernel ${kernel.release} has no guest modules (9p, overlayfs)`,
+      'run `npm run setup` (scx-mcp kernel) to fetch them with the kernel',
+    );
   }
   const busybox = await busyboxPath();
   const files: GuestFile[] = [
@@ -99,7 +103,10 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
   ];
   for (const f of files) if (!existsSync(f.src)) throw new ScxError('OBJECT_MISSING', `guest file ${f.src} does not exist`, 'build it first');
   const moduleOrder = kernel.modules.map((m) => basename(m)).join('\n') + '\n';
-  const applets = (await execa(busybox, ['--list-full'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  const applets = (await execa(busybox, ['--list-full'])).stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   // Content address: every file's destination and content hash, plus the applet list.
   const h = createHash('sha256');
@@ -145,15 +152,17 @@ export async function ensureGuestImage(opts: ImageOptions = {}): Promise<string>
 
 /** A small C helper compiled static (it runs in the guest and on the host), once per source content. */
 export async function staticHelper(src: string): Promise<string> {
-  const digest = createHash('sha256').update(await readFile(src)).digest('hex').slice(0, 16);
+  const digest = createHash('sha256')
+    .update(await readFile(src))
+    .digest('hex')
+    .slice(0, 16);
   const out = join(cacheDir(), 'guest-bin', `${basename(src, '.c')}-${digest}`);
   if (existsSync(out)) return out;
   await mkdir(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   const r = await execa('gcc', ['-O2', '-static', '-Wall', '-o', tmp, src], { reject: false });
   if (r.exitCode !== 0) {
-    throw new ScxError('TOOL_MISSING', `cannot build ${basename(src)}: ${r.stderr.trim().split('\n')[0]}`,
-      'install gcc and libc6-dev (npm run setup does)');
+    throw new ScxError('TOOL_MISSING', `cannot build ${basename(src)}: ${r.stderr.trim().split('\n')[0]}`, 'install gcc and libc6-dev (npm run setup does)');
   }
   await rename(tmp, out);
   return out;

@@ -75,7 +75,10 @@ function escapeRe(s: string): string {
 
 /** Only the lines that matter for scheduling (sched_ext, BPF, watchdog, oops), for the results. */
 export function schedExtLines(dmesg: string): string {
-  return dmesg.split('\n').filter((l) => /sched_ext|scx_|watchdog|stall|verifier|BUG:|Oops|WARNING:|Call Trace/.test(l)).join('\n');
+  return dmesg
+    .split('\n')
+    .filter((l) => /sched_ext|scx_|watchdog|stall|verifier|BUG:|Oops|WARNING:|Call Trace/.test(l))
+    .join('\n');
 }
 
 /**
@@ -89,7 +92,10 @@ export function panicSummary(console: string): string | null {
   const panicAt = lines.findIndex((l) => /^Kernel panic - /.test(l));
   if (panicAt < 0) return null;
   const before = lines.slice(0, panicAt);
-  const lastOf = (re: RegExp): number => { for (let i = before.length - 1; i >= 0; i--) if (re.test(before[i]!)) return i; return -1; };
+  const lastOf = (re: RegExp): number => {
+    for (let i = before.length - 1; i >= 0; i--) if (re.test(before[i]!)) return i;
+    return -1;
+  };
   const parts: string[] = [];
   const headRe = /^(BUG:|Oops:|general protection fault|kernel BUG at|WARNING:|Unable to handle|divide error|invalid opcode|stack segment|double fault)/;
   let head = lastOf(headRe);
@@ -102,7 +108,10 @@ export function panicSummary(console: string): string | null {
     if (rip) parts.push(rip);
     const ct = rest.findIndex((l) => /^Call Trace:/.test(l));
     if (ct >= 0) {
-      const frames = rest.slice(ct + 1).filter((l) => /^[? ]*[A-Za-z_][\w.]*\+0x[0-9a-f]+\/0x[0-9a-f]+/.test(l)).slice(0, 6)
+      const frames = rest
+        .slice(ct + 1)
+        .filter((l) => /^[? ]*[A-Za-z_][\w.]*\+0x[0-9a-f]+\/0x[0-9a-f]+/.test(l))
+        .slice(0, 6)
         .map((l) => l.replace(/^\?\s*/, '').split(/\s/)[0]!);
       if (frames.length) parts.push(`call trace: ${frames.join(' < ')}`);
     }

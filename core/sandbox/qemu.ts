@@ -7,8 +7,11 @@ export async function qemuBinary(): Promise<string> {
   const bin = process.env.SCX_MCP_QEMU || 'qemu-system-x86_64';
   const r = await execa(bin, ['--version'], { reject: false });
   if (r.exitCode !== 0) {
-    throw new ScxError('TOOL_MISSING', `QEMU was not found (${bin})`,
-      'install qemu-system-x86 (npm run setup does), or set SCX_MCP_QEMU to the qemu-system-x86_64 binary');
+    throw new ScxError(
+      'TOOL_MISSING',
+      `QEMU was not found (${bin})`,
+      'install qemu-system-x86 (npm run setup does), or set SCX_MCP_QEMU to the qemu-system-x86_64 binary',
+    );
   }
   return bin;
 }

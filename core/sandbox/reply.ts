@@ -18,7 +18,10 @@ export class LineReader {
   private tail = '';
   private dropped = 0;
 
-  constructor(private readonly onLine: (line: string, cutChars: number) => void, private readonly max = MAX_REPLY_CHARS) {}
+  constructor(
+    private readonly onLine: (line: string, cutChars: number) => void,
+    private readonly max = MAX_REPLY_CHARS,
+  ) {}
 
   /** Feed a chunk; complete lines go to onLine. Only the new chunk is searched for newlines. */
   push(chunk: string): void {
@@ -85,7 +88,8 @@ export function repairCutReply(head: string, tail: string, dropped: number): str
   const h = head.split(' ');
   if (h[1] !== 'DONE' || h.length < 6) return head;
   const fixed = h.slice(0, 5);
-  const marker = (n: number) => `\n[... about ${Math.round((n * 3) / 4)} bytes of output cut here by the host (a reply is kept to ${MAX_REPLY_CHARS} characters) ...]\n`;
+  const marker = (n: number) =>
+    `\n[... about ${Math.round((n * 3) / 4)} bytes of output cut here by the host (a reply is kept to ${MAX_REPLY_CHARS} characters) ...]\n`;
   const headFields = h.slice(5); // [out start] or [out, err start]
   const tailFields = tail.split(' '); // [..., out end, err] or [err end]
   if (headFields.length >= 2) {

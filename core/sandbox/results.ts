@@ -33,17 +33,29 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     object: z.string().describe('host path of the compiled .bpf.o'),
     label: z.string().optional(),
     via: z.enum(['bpftool', 'loader']).default('bpftool').describe('bpftool struct_ops register, or the Rust scx-loader (parameters, stats, exit record)'),
-    params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('loader only: --param name=value'),
+    params: z
+      .record(z.string(), z.union([z.number(), z.boolean()]))
+      .optional()
+      .describe('loader only: --param name=value'),
     timeoutMs: z.number().int().min(1).max(30000).optional().describe('loader only: sched_ext watchdog timeout (catch stalls sooner)'),
     statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
-    hints: JobHints.optional().describe('loader only: job hints, {comm prefix: expected runtime ms} or rules [{argv|cgroup|pgid|sid|comm, expect_ms}] (core/job-hints.ts), via scx-job-hints'),
-    verifierStats: z.boolean().optional().describe('loader only: the verifier\'s statistics per program (--verifier-stats, log level 4)'),
-    learn: z.boolean().optional().describe('loader only: scx-job-hints --learn: a job_done line (normalised command line, CPU time) for every program that execs and ends'),
+    hints: JobHints.optional().describe(
+      'loader only: job hints, {comm prefix: expected runtime ms} or rules [{argv|cgroup|pgid|sid|comm, expect_ms}] (core/job-hints.ts), via scx-job-hints',
+    ),
+    verifierStats: z.boolean().optional().describe("loader only: the verifier's statistics per program (--verifier-stats, log level 4)"),
+    learn: z
+      .boolean()
+      .optional()
+      .describe('loader only: scx-job-hints --learn: a job_done line (normalised command line, CPU time) for every program that execs and ends'),
   }),
   z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({
     kind: z.literal('run'),
-    command: z.string().describe('shell command run in the guest: the host\'s /bin/sh in the host\'s filesystem (read-only; /tmp, /run, $HOME writable), with the project\'s programs (scx-loader, scx-profile, the fixtures) on PATH'),
+    command: z
+      .string()
+      .describe(
+        "shell command run in the guest: the host's /bin/sh in the host's filesystem (read-only; /tmp, /run, $HOME writable), with the project's programs (scx-loader, scx-profile, the fixtures) on PATH",
+      ),
     timeoutS: z.number().positive().max(3600).default(60),
     label: z.string().optional(),
     writable: z.array(z.string()).optional().describe('host paths the command writes into: overlays in guest memory (SandboxSession.ensureWritable)'),
@@ -61,18 +73,20 @@ export const StepResult = z.object({
   label: z.string(),
   ok: z.boolean(),
   hostMs: z.number().describe('host wall time of the step'),
-  guestMs: z.number().nullable().describe('guest wall time of the step\'s commands (guest CLOCK_MONOTONIC)'),
+  guestMs: z.number().nullable().describe("guest wall time of the step's commands (guest CLOCK_MONOTONIC)"),
   exitCode: z.number().nullable(),
   stdout: z.string().optional(),
   stderr: z.string().optional(),
   state: SchedExtState.optional().describe('sched_ext state right after the step'),
   loadFailure: LoadFailure.optional(),
   exit: SchedulerExit.optional().describe('the kernel ejected the scheduler during this step, and why'),
-  loader: z.object({
-    lines: z.array(z.record(z.string(), z.unknown())).describe('JSON lines scx-loader printed so far (loaded, attached, stats, exit, detached, error)'),
-    running: z.boolean(),
-    exitCode: z.number().nullable(),
-  }).optional(),
+  loader: z
+    .object({
+      lines: z.array(z.record(z.string(), z.unknown())).describe('JSON lines scx-loader printed so far (loaded, attached, stats, exit, detached, error)'),
+      running: z.boolean(),
+      exitCode: z.number().nullable(),
+    })
+    .optional(),
   error: z.string().optional(),
 });
 export type StepResult = z.infer<typeof StepResult>;

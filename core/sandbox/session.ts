@@ -13,9 +13,7 @@ import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
 import { chooseAccelerator, type AccelChoice } from './accel.js';
 import { ensureGuestImage, guestPrograms, type ImageOptions } from './image.js';
 import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
-import {
-  SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult,
-} from './results.js';
+import { SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult } from './results.js';
 import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
 import { checkWritablePath, SandboxVM } from './vm.js';
@@ -93,16 +91,29 @@ async function objectForGuest(path: string): Promise<Buffer> {
 export function loaderFailure(e: Record<string, unknown>): LoadFailure {
   const v = (e.verifier ?? {}) as { prog?: string; reason?: string; location?: { file?: string; line?: number; code?: string }; insns_processed?: number };
   const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
-  const parsed = log ? parseLoadFailure(log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`) : null;
+  const parsed = log
+    ? parseLoadFailure(
+        log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`,
+      )
+    : null;
   const stage = e.stage === 'load' ? (v.reason || log ? 'verifier' : 'unknown') : e.stage === 'attach' ? 'attach' : e.stage === 'open' ? 'object' : 'unknown';
   // our parser picks the verifier's own reason line (e.g. "R0 invalid mem access ..."); the loader's is a fallback
   const reason = parsed?.reason ?? v.reason ?? String(e.message ?? 'load failed');
   return {
-    stage, program: v.prog ?? parsed?.program ?? null, file: v.location?.file ?? parsed?.file ?? null, line: v.location?.line ?? parsed?.line ?? null,
-    column: parsed?.column ?? null, sourceLine: v.location?.code ?? parsed?.sourceLine ?? null, instruction: parsed?.instruction ?? null,
-    reason, explanation: parsed?.explanation ?? null, insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
-    insnLimitHit: parsed?.insnLimitHit ?? false, errno: parsed?.errno ?? null,
-    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`), log: excerptLog(log || String(e.message ?? '')),
+    stage,
+    program: v.prog ?? parsed?.program ?? null,
+    file: v.location?.file ?? parsed?.file ?? null,
+    line: v.location?.line ?? parsed?.line ?? null,
+    column: parsed?.column ?? null,
+    sourceLine: v.location?.code ?? parsed?.sourceLine ?? null,
+    instruction: parsed?.instruction ?? null,
+    reason,
+    explanation: parsed?.explanation ?? null,
+    insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
+    insnLimitHit: parsed?.insnLimitHit ?? false,
+    errno: parsed?.errno ?? null,
+    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`),
+    log: excerptLog(log || String(e.message ?? '')),
     ...(e.code === 'verify_timeout' ? { timedOutS: typeof e.verify_timeout_s === 'number' ? e.verify_timeout_s : null } : {}),
   };
 }
@@ -147,11 +158,16 @@ export class SandboxSession {
     const accel = await chooseAccelerator(kernel.vmlinuz);
     log(`booting sandbox: kernel ${kernel.release}, ${accel.accel} (${accel.reason})`);
     const vm = await SandboxVM.start({
-      vmlinuz: kernel.vmlinuz, initrd: image, accel: accel.accel,
-      cpus: opts.cpus ?? 2, memoryMb: opts.memoryMb ?? 1024,
+      vmlinuz: kernel.vmlinuz,
+      initrd: image,
+      accel: accel.accel,
+      cpus: opts.cpus ?? 2,
+      memoryMb: opts.memoryMb ?? 1024,
       bootTimeoutMs: opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 60_000 : 180_000),
       keepRunDir: opts.keepRunDir,
-      programs: await guestPrograms(), writable: opts.writable, sshPort: opts.sshPort,
+      programs: await guestPrograms(),
+      writable: opts.writable,
+      sshPort: opts.sshPort,
     });
     for (const p of vm.bootRetries) log(`the guest kernel panicked while booting, booted again: ${p}`);
     log(`sandbox up in ${vm.bootMs} ms`);
@@ -184,8 +200,13 @@ export class SandboxSession {
     switch (step.kind) {
       case 'state': {
         const st = await this.state(index);
-        result = { ...base, label: 'read sched_ext state', ok: st.state !== 'absent', state: st,
-          ...(st.state === 'absent' ? { error: 'this kernel has no /sys/kernel/sched_ext (built without sched_ext)' } : {}) };
+        result = {
+          ...base,
+          label: 'read sched_ext state',
+          ok: st.state !== 'absent',
+          state: st,
+          ...(st.state === 'absent' ? { error: 'this kernel has no /sys/kernel/sched_ext (built without sched_ext)' } : {}),
+        };
         break;
       }
       case 'load': {
@@ -194,8 +215,13 @@ export class SandboxSession {
       }
       case 'loader_output': {
         const lines = await this.loaderLines();
-        result = { ...base, label: step.label ?? 'loader output', ok: lines !== null, loader: lines ?? { lines: [], running: false, exitCode: null },
-          ...(lines === null ? { error: 'no scheduler was loaded through scx-loader in this session' } : {}) };
+        result = {
+          ...base,
+          label: step.label ?? 'loader output',
+          ok: lines !== null,
+          loader: lines ?? { lines: [], running: false, exitCode: null },
+          ...(lines === null ? { error: 'no scheduler was loaded through scx-loader in this session' } : {}),
+        };
         break;
       }
       case 'run': {
@@ -207,28 +233,53 @@ export class SandboxSession {
           what: step.label ?? step.command,
         });
         const killed = r.exitCode === 137;
-        result = { ...base, label: step.label ?? step.command, ok: r.exitCode === 0, exitCode: r.exitCode, guestMs: r.guestMs,
-          stdout: r.stdout, stderr: r.stderr,
-          ...(killed ? { error: `killed after its ${step.timeoutS} s time limit` } : r.exitCode !== 0 ? { error: `exited with status ${r.exitCode}` } : {}) };
+        result = {
+          ...base,
+          label: step.label ?? step.command,
+          ok: r.exitCode === 0,
+          exitCode: r.exitCode,
+          guestMs: r.guestMs,
+          stdout: r.stdout,
+          stderr: r.stderr,
+          ...(killed ? { error: `killed after its ${step.timeoutS} s time limit` } : r.exitCode !== 0 ? { error: `exited with status ${r.exitCode}` } : {}),
+        };
         break;
       }
       case 'unload': {
         const loaderLines = this.loader ? await this.stopLoader(step.waitS) : undefined;
-        const r = await this.vm.run(`for d in /sys/fs/bpf/scx_*; do [ -e "$d" ] && rm -rf "$d"; done
+        const r = await this.vm.run(
+          `for d in /sys/fs/bpf/scx_*; do [ -e "$d" ] && rm -rf "$d"; done
 i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${step.waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
-cat /sys/kernel/sched_ext/state`, { timeoutMs: step.waitS * 1000 + 90_000, what: 'unload scheduler' });
+cat /sys/kernel/sched_ext/state`,
+          { timeoutMs: step.waitS * 1000 + 90_000, what: 'unload scheduler' },
+        );
         const state = r.stdout.trim();
-        result = { ...base, label: 'unload scheduler', ok: state === 'disabled', exitCode: r.exitCode, guestMs: r.guestMs,
+        result = {
+          ...base,
+          label: 'unload scheduler',
+          ok: state === 'disabled',
+          exitCode: r.exitCode,
+          guestMs: r.guestMs,
           ...(loaderLines ? { loader: loaderLines } : {}),
-          ...(state !== 'disabled' ? { error: `sched_ext state is still "${state}" ${step.waitS} s after removing the link` } : {}) };
+          ...(state !== 'disabled' ? { error: `sched_ext state is still "${state}" ${step.waitS} s after removing the link` } : {}),
+        };
         break;
       }
       case 'wait_state': {
-        const r = await this.vm.run(`i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != "${step.state.replace(/[^a-z]/g, '')}" ] && [ $i -lt ${step.timeoutS * 10} ]; do sleep 0.1; i=$((i+1)); done
-cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, what: `wait for state ${step.state}` });
+        const r = await this.vm.run(
+          `i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != "${step.state.replace(/[^a-z]/g, '')}" ] && [ $i -lt ${step.timeoutS * 10} ]; do sleep 0.1; i=$((i+1)); done
+cat /sys/kernel/sched_ext/state`,
+          { timeoutMs: step.timeoutS * 1000 + 90_000, what: `wait for state ${step.state}` },
+        );
         const now = r.stdout.trim();
-        result = { ...base, label: `wait for sched_ext state ${step.state}`, ok: now === step.state, guestMs: r.guestMs, exitCode: r.exitCode,
-          ...(now !== step.state ? { error: `state is "${now}" after ${step.timeoutS} s` } : {}) };
+        result = {
+          ...base,
+          label: `wait for sched_ext state ${step.state}`,
+          ok: now === step.state,
+          guestMs: r.guestMs,
+          exitCode: r.exitCode,
+          ...(now !== step.state ? { error: `state is "${now}" after ${step.timeoutS} s` } : {}),
+        };
         break;
       }
       case 'sleep': {
@@ -244,8 +295,7 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     }
     if (step.kind !== 'state' && step.kind !== 'dmesg' && !result.state) result.state = await this.state(index);
     // The scheduler was running (or was just attached) and is gone, without us unloading it: the kernel ejected it. Say why.
-    const wasRunning = stateBefore === 'enabled'
-      || (step.kind === 'load' && (result.exitCode === 0 || hasLine(result.loader?.lines ?? [], 'attached')));
+    const wasRunning = stateBefore === 'enabled' || (step.kind === 'load' && (result.exitCode === 0 || hasLine(result.loader?.lines ?? [], 'attached')));
     if (wasRunning && step.kind !== 'unload' && result.state && result.state.state !== 'enabled') {
       const { exits } = await this.kernelLog();
       const fresh = exits.slice(this.exitsSeen);
@@ -264,7 +314,11 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
 
   private async load(object: string, label: string | undefined, base: Omit<StepResult, 'label' | 'ok'>): Promise<StepResult> {
     if (!existsSync(object)) {
-      throw new ScxError('OBJECT_MISSING', `BPF object not found: ${object}`, 'build the scheduler first (build_scheduler), then pass the .bpf.o path it returned');
+      throw new ScxError(
+        'OBJECT_MISSING',
+        `BPF object not found: ${object}`,
+        'build the scheduler first (build_scheduler), then pass the .bpf.o path it returned',
+      );
     }
     const data = await objectForGuest(object);
     if (data.subarray(0, 4).toString('latin1') !== '\x7fELF') {
@@ -276,22 +330,46 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     // the verification budget: bpftool killed in the guest (the verifier stops with it)
     const budget = verifyBudgetS(this.accel.accel, this.opts);
     const r = await this.vm.run(`mkdir -p /sys/fs/bpf/scx_${n} && timeout -s KILL ${budget} bpftool struct_ops register ${guestPath} /sys/fs/bpf/scx_${n}`, {
-      timeoutMs: (budget + 120) * 1000, what: `load ${basename(object)}`,
+      timeoutMs: (budget + 120) * 1000,
+      what: `load ${basename(object)}`,
     });
     const out = `${r.stdout}\n${r.stderr}`;
     let failure: LoadFailure | null = null;
     if (r.exitCode === 137) {
       failure = {
-        stage: 'verifier', program: null, file: null, line: null, column: null, sourceLine: null, instruction: null,
-        reason: verifyTimeoutMessage(budget), explanation: null, insnsProcessed: null, insnLimitHit: false, errno: null,
-        hint: 'bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX)', log: excerptLog(out.trim()), timedOutS: budget,
+        stage: 'verifier',
+        program: null,
+        file: null,
+        line: null,
+        column: null,
+        sourceLine: null,
+        instruction: null,
+        reason: verifyTimeoutMessage(budget),
+        explanation: null,
+        insnsProcessed: null,
+        insnLimitHit: false,
+        errno: null,
+        hint: 'bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX)',
+        log: excerptLog(out.trim()),
+        timedOutS: budget,
       };
       this.firstLoadFailure ??= failure;
     } else if (r.exitCode !== 0) {
       failure = parseLoadFailure(out) ?? {
-        stage: 'unknown', program: null, file: null, line: null, column: null, sourceLine: null, instruction: null,
-        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`, explanation: null,
-        insnsProcessed: null, insnLimitHit: false, errno: null, hint: 'see the log', log: out.trim(),
+        stage: 'unknown',
+        program: null,
+        file: null,
+        line: null,
+        column: null,
+        sourceLine: null,
+        instruction: null,
+        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`,
+        explanation: null,
+        insnsProcessed: null,
+        insnLimitHit: false,
+        errno: null,
+        hint: 'see the log',
+        log: out.trim(),
       };
       if (/no struct_ops|struct_ops map.*not found|0 struct_ops/i.test(out) || (r.exitCode !== 0 && !/struct_ops/.test(out) && /Registered 0/.test(out))) {
         failure.stage = 'object';
@@ -304,10 +382,19 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     const ok = r.exitCode === 0 && state.state === 'enabled' && !registeredNothing;
     let error: string | undefined;
     if (failure) error = `load failed (${failure.stage}): ${failure.reason}`;
-    else if (!ok) error = registeredNothing ? 'the object has no sched_ext struct_ops map: nothing was registered' : `loaded but sched_ext state is "${state.state}"`;
+    else if (!ok)
+      error = registeredNothing ? 'the object has no sched_ext struct_ops map: nothing was registered' : `loaded but sched_ext state is "${state.state}"`;
     return {
-      ...base, label: label ?? `load ${basename(object)}`, ok, exitCode: r.exitCode, guestMs: r.guestMs,
-      stdout: r.stdout, stderr: r.stderr, state, ...(failure ? { loadFailure: failure } : {}), ...(error ? { error } : {}),
+      ...base,
+      label: label ?? `load ${basename(object)}`,
+      ok,
+      exitCode: r.exitCode,
+      guestMs: r.guestMs,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      state,
+      ...(failure ? { loadFailure: failure } : {}),
+      ...(error ? { error } : {}),
     };
   }
 
@@ -320,14 +407,17 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
     if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( [^\n'"\\]*)?$/.test(publicKey.trim())) {
       throw new ScxError('BAD_INPUT', 'not an ssh public key (one line: ssh-ed25519 AAAA… comment)');
     }
-    const r = await this.vm.run([
-      'command -v dropbear >/dev/null || { echo "dropbear is not installed on the host (npm run setup installs dropbear-bin)" >&2; exit 127; }',
-      'mkdir -p /run/scx/ssh "$HOME/.ssh" && chmod 700 /run/scx/ssh "$HOME/.ssh"',
-      `printf '%s\n' '${publicKey.trim()}' > "$HOME/.ssh/authorized_keys" && chmod 600 "$HOME/.ssh/authorized_keys"`,
-      '[ -f /run/scx/ssh/host_ed25519 ] || dropbearkey -t ed25519 -f /run/scx/ssh/host_ed25519 >/dev/null 2>&1',
-      'dropbear -r /run/scx/ssh/host_ed25519 -p 22 -s -P /run/scx/ssh/dropbear.pid',
-      'for i in $(seq 50); do [ -s /run/scx/ssh/dropbear.pid ] && exit 0; sleep 0.1; done; echo "dropbear did not start" >&2; exit 1',
-    ].join('\n'), { timeoutMs: 60_000, what: 'start ssh' });
+    const r = await this.vm.run(
+      [
+        'command -v dropbear >/dev/null || { echo "dropbear is not installed on the host (npm run setup installs dropbear-bin)" >&2; exit 127; }',
+        'mkdir -p /run/scx/ssh "$HOME/.ssh" && chmod 700 /run/scx/ssh "$HOME/.ssh"',
+        `printf '%s\n' '${publicKey.trim()}' > "$HOME/.ssh/authorized_keys" && chmod 600 "$HOME/.ssh/authorized_keys"`,
+        '[ -f /run/scx/ssh/host_ed25519 ] || dropbearkey -t ed25519 -f /run/scx/ssh/host_ed25519 >/dev/null 2>&1',
+        'dropbear -r /run/scx/ssh/host_ed25519 -p 22 -s -P /run/scx/ssh/dropbear.pid',
+        'for i in $(seq 50); do [ -s /run/scx/ssh/dropbear.pid ] && exit 0; sleep 0.1; done; echo "dropbear did not start" >&2; exit 1',
+      ].join('\n'),
+      { timeoutMs: 60_000, what: 'start ssh' },
+    );
     if (r.exitCode !== 0) throw new ScxError('TOOL_MISSING', `cannot start ssh in the sandbox: ${r.stderr.trim().split('\n').pop()}`, 'run npm run setup');
   }
 
@@ -343,15 +433,22 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
       if (this.writableDone.has(p)) continue;
       checkWritablePath(p);
       const n = ++this.overlays;
-      const r = await this.vm.run([
-        `p='${p}'`,
-        `[ -d "$p" ] || { echo "$p is not a directory on the host" >&2; exit 2; }`,
-        'if touch "$p/.scx-w" 2>/dev/null; then rm -f "$p/.scx-w"; exit 0; fi',
-        `o=/run/scx/ovl/x${n}; mkdir -p $o/u $o/w`,
-        'mount -t overlay overlay -o "lowerdir=$p,upperdir=$o/u,workdir=$o/w" "$p"',
-      ].join('\n'), { timeoutMs: 60_000, what: `make ${p} writable` });
-      if (r.exitCode !== 0) throw new ScxError('BAD_INPUT', `cannot make ${p} writable in the sandbox: ${r.stderr.trim().split('\n').pop() ?? `status ${r.exitCode}`}`,
-        'give an existing host directory (cwd or writable)');
+      const r = await this.vm.run(
+        [
+          `p='${p}'`,
+          `[ -d "$p" ] || { echo "$p is not a directory on the host" >&2; exit 2; }`,
+          'if touch "$p/.scx-w" 2>/dev/null; then rm -f "$p/.scx-w"; exit 0; fi',
+          `o=/run/scx/ovl/x${n}; mkdir -p $o/u $o/w`,
+          'mount -t overlay overlay -o "lowerdir=$p,upperdir=$o/u,workdir=$o/w" "$p"',
+        ].join('\n'),
+        { timeoutMs: 60_000, what: `make ${p} writable` },
+      );
+      if (r.exitCode !== 0)
+        throw new ScxError(
+          'BAD_INPUT',
+          `cannot make ${p} writable in the sandbox: ${r.stderr.trim().split('\n').pop() ?? `status ${r.exitCode}`}`,
+          'give an existing host directory (cwd or writable)',
+        );
       this.writableDone.add(p);
     }
   }
@@ -370,9 +467,12 @@ cat /sys/kernel/sched_ext/state`, { timeoutMs: step.timeoutS * 1000 + 90_000, wh
   private async stopLoader(waitS: number): Promise<NonNullable<StepResult['loader']> | undefined> {
     if (!this.loader) return undefined;
     const d = this.loader.dir;
-    await this.vm.run(`p=$(cat ${d}/pid 2>/dev/null); [ -n "$p" ] && kill -TERM $p 2>/dev/null
+    await this.vm.run(
+      `p=$(cat ${d}/pid 2>/dev/null); [ -n "$p" ] && kill -TERM $p 2>/dev/null
 i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
-[ -e ${d}/rc ] || kill -KILL $p 2>/dev/null; true`, { timeoutMs: waitS * 1000 + 90_000, what: 'stop scx-loader' });
+[ -e ${d}/rc ] || kill -KILL $p 2>/dev/null; true`,
+      { timeoutMs: waitS * 1000 + 90_000, what: 'stop scx-loader' },
+    );
     const lines = await this.loaderLines();
     this.loader = undefined;
     return lines ?? undefined;
@@ -388,18 +488,29 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
     const bin = loaderBinary(step);
     const budget = verifyBudgetS(this.accel.accel, this.opts);
     const args = loaderArgs({
-      object: obj, statsIntervalMs: step.statsIntervalMs, params: step.params, timeoutMs: step.timeoutMs,
-      verifierStats: step.verifierStats, verifyTimeoutS: budget, hints: step.hints, learn: step.learn,
-    }).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      object: obj,
+      statsIntervalMs: step.statsIntervalMs,
+      params: step.params,
+      timeoutMs: step.timeoutMs,
+      verifierStats: step.verifierStats,
+      verifyTimeoutS: budget,
+      hints: step.hints,
+      learn: step.learn,
+    })
+      .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+      .join(' ');
     this.loader = { n, dir };
-    const r = await this.vm.run(`command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }
+    const r = await this.vm.run(
+      `command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }
 sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
 i=0; while [ $i -lt ${(budget + 60) * 10} ]; do
   grep -qE '"type": ?"(${START_OUTCOME_TYPES.join('|')})"' ${dir}/out 2>/dev/null && break
   [ -e ${dir}/rc ] && break
   sleep 0.1; i=$((i+1))
 done
-cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/err >&2`, { timeoutMs: (budget + 150) * 1000, what: `load ${basename(step.object)} with ${bin}` });
+cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/err >&2`,
+      { timeoutMs: (budget + 150) * 1000, what: `load ${basename(step.object)} with ${bin}` },
+    );
     if (r.exitCode === 127) {
       this.loader = undefined;
       throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust (the guest finds it through the host share)');
@@ -423,8 +534,19 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
     const state = await this.state(base.index);
     const { ok } = startOutcome(loader, state.state);
     return {
-      ...base, label: step.label ?? `load ${basename(step.object)} (scx-loader)`, ok, exitCode: loader.exitCode, guestMs: r.guestMs,
-      stderr: r.stderr, state, loader, ...(failure ? { loadFailure: failure, error: `load failed (${failure.stage}): ${failure.reason}` } : !ok ? { error: `scx-loader did not attach (state ${state.state})` } : {}),
+      ...base,
+      label: step.label ?? `load ${basename(step.object)} (scx-loader)`,
+      ok,
+      exitCode: loader.exitCode,
+      guestMs: r.guestMs,
+      stderr: r.stderr,
+      state,
+      loader,
+      ...(failure
+        ? { loadFailure: failure, error: `load failed (${failure.stage}): ${failure.reason}` }
+        : !ok
+          ? { error: `scx-loader did not attach (state ${state.state})` }
+          : {}),
     };
   }
 
@@ -452,9 +574,12 @@ cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/e
       const xs = this.steps.filter((s) => s.kind === k && s.guestMs !== null).map((s) => s.guestMs!);
       return xs.length ? Math.round(xs.reduce((a, b) => a + b, 0)) : null;
     };
-    const err = error === undefined ? null : isScxError(error)
-      ? { code: error.code, message: error.message, hint: error.hint, consoleTail: (error.details?.console as string | undefined) ?? consoleTail }
-      : { code: 'INTERNAL', message: String((error as Error)?.message ?? error), consoleTail };
+    const err =
+      error === undefined
+        ? null
+        : isScxError(error)
+          ? { code: error.code, message: error.message, hint: error.hint, consoleTail: (error.details?.console as string | undefined) ?? consoleTail }
+          : { code: 'INTERNAL', message: String((error as Error)?.message ?? error), consoleTail };
     return {
       ok: !err && this.steps.every((s) => s.ok),
       kernel: { release: this.vm.kernelRelease || this.kernel.release, cpus: this.vm.guestCpus, memoryMb: this.opts.memoryMb ?? 1024 },
@@ -476,13 +601,20 @@ export async function validateSteps(steps: SandboxStep[]): Promise<void> {
   for (const [i, raw] of steps.entries()) {
     const parsed = SandboxStep.safeParse(raw);
     if (!parsed.success) {
-      throw new ScxError('BAD_INPUT', `step ${i + 1} is malformed: ${parsed.error.issues.map((x) => `${x.path.join('.') || 'step'}: ${x.message}`).join('; ')}`,
-        'each step is {kind: state|load|run|unload|wait_state|sleep|dmesg, ...}');
+      throw new ScxError(
+        'BAD_INPUT',
+        `step ${i + 1} is malformed: ${parsed.error.issues.map((x) => `${x.path.join('.') || 'step'}: ${x.message}`).join('; ')}`,
+        'each step is {kind: state|load|run|unload|wait_state|sleep|dmesg, ...}',
+      );
     }
     const step = parsed.data;
     if (step.kind !== 'load') continue;
     if (!existsSync(step.object)) {
-      throw new ScxError('OBJECT_MISSING', `step ${i + 1}: BPF object not found: ${step.object}`, 'build the scheduler first, then pass the .bpf.o path it produced');
+      throw new ScxError(
+        'OBJECT_MISSING',
+        `step ${i + 1}: BPF object not found: ${step.object}`,
+        'build the scheduler first, then pass the .bpf.o path it produced',
+      );
     }
     const head = (await readFile(step.object)).subarray(0, 4);
     if (head.toString('latin1') !== '\x7fELF') {

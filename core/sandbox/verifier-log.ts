@@ -15,7 +15,7 @@ export const LoadFailure = z.object({
   sourceLine: z.string().nullable().describe('the C source text the verifier quoted for the failing line'),
   instruction: z.object({ index: z.number(), text: z.string() }).nullable(),
   reason: z.string(),
-  explanation: z.string().nullable().describe('the kernel\'s own explanation (newer verifiers): summary, reason and suggestion'),
+  explanation: z.string().nullable().describe("the kernel's own explanation (newer verifiers): summary, reason and suggestion"),
   insnsProcessed: z.number().nullable(),
   insnLimitHit: z.boolean(),
   errno: z.string().nullable(),
@@ -27,22 +27,67 @@ export const LoadFailure = z.object({
 export type LoadFailure = z.infer<typeof LoadFailure>;
 
 const HINTS: Array<[RegExp, string]> = [
-  [/map_value_or_null|_or_null'|may be NULL|nullable/, 'A pointer that may be NULL is used without a check. Test the result of bpf_map_lookup_elem() (or the kfunc that returned it) for NULL before dereferencing it, and return early if it is NULL.'],
-  [/cannot write into (ptr_)?task_struct|only read is supported|no write support to/, 'BPF may not write this field of a kernel object: of task_struct a scheduler may write only p->scx.slice and p->scx.dsq_vtime. Keep your own per-task state in a BPF_MAP_TYPE_TASK_STORAGE map (bpf_task_storage_get) instead.'],
-  [/jumps is too complex/, 'The verifier gave up on a loop: every iteration left a branch to explore (more than 8192). The bound is a value it cannot see (read from memory or behind a call): cap it by a constant (for (i = 0; i < n && i < MAX; i++)) or use bpf_for(i, 0, n).'],
-  [/processed 100000[01] insns|BPF program is too large|too many states/, 'The verifier ran out of its 1,000,000-instruction budget: a loop it cannot prove to be short. Give every loop a constant upper bound (for (i = 0; i < MAX && i < n; i++)), or use bpf_for()/bpf_loop(); avoid deep unrolled loops.'],
+  [
+    /map_value_or_null|_or_null'|may be NULL|nullable/,
+    'A pointer that may be NULL is used without a check. Test the result of bpf_map_lookup_elem() (or the kfunc that returned it) for NULL before dereferencing it, and return early if it is NULL.',
+  ],
+  [
+    /cannot write into (ptr_)?task_struct|only read is supported|no write support to/,
+    'BPF may not write this field of a kernel object: of task_struct a scheduler may write only p->scx.slice and p->scx.dsq_vtime. Keep your own per-task state in a BPF_MAP_TYPE_TASK_STORAGE map (bpf_task_storage_get) instead.',
+  ],
+  [
+    /jumps is too complex/,
+    'The verifier gave up on a loop: every iteration left a branch to explore (more than 8192). The bound is a value it cannot see (read from memory or behind a call): cap it by a constant (for (i = 0; i < n && i < MAX; i++)) or use bpf_for(i, 0, n).',
+  ],
+  [
+    /processed 100000[01] insns|BPF program is too large|too many states/,
+    'The verifier ran out of its 1,000,000-instruction budget: a loop it cannot prove to be short. Give every loop a constant upper bound (for (i = 0; i < MAX && i < n; i++)), or use bpf_for()/bpf_loop(); avoid deep unrolled loops.',
+  ],
   [/infinite loop detected|back-edge from insn/, 'The verifier found a loop it cannot bound. Use a constant bound (i < CONST), bpf_for(), or bpf_loop().'],
-  [/cannot call kernel function from non-GPL compatible program|non-GPL/, 'sched_ext kfuncs require a GPL-compatible licence: add `char _license[] SEC("license") = "GPL";` (SCX_LICENSE_GPL in scx_common.bpf.h).'],
-  [/not found in kernel or module BTFs|referenced but wasn't resolved/, 'The program calls a kfunc the target kernel does not export (kfuncs were renamed across kernels). Use the scx_* wrappers from scx_common.bpf.h (scx_insert, scx_move_to_local, ...) which pick the right kfunc for the target, or check scx_target_api.h for what this kernel has.'],
-  [/write into map forbidden/, 'A string literal (in read-only .rodata) was passed where the kernel writes or expects writable memory, e.g. the format of scx_bpf_error_bstr. Use the scx_bpf_error() macro, which keeps the format in a writable static buffer.'],
-  [/unreleased reference|Unreleased reference/, 'An acquired reference (e.g. from bpf_task_from_pid, bpf_cpumask_create, bpf_obj_new) is not released on every path. Release it (bpf_task_release, bpf_cpumask_release, bpf_obj_drop) before each return.'],
-  [/!read_ok|invalid read from stack|uninitialized (register|stack)|uninit'/, 'A register or stack slot is read before it is written. Initialise the variable on every path (e.g. `u64 x = 0;`).'],
-  [/invalid access to map value|value_size=\d+ off=|outside of the allowed memory range/, 'An index or offset into a map value may be out of bounds. Clamp or check it against the array size right before the access (if (i >= N) return;).'],
-  [/invalid mem access 'scalar'|invalid mem access 'inv'/, 'A plain number is dereferenced as a pointer. Keep the typed pointer you got from the kernel or a map, or read kernel memory with BPF_CORE_READ / bpf_probe_read_kernel.'],
-  [/combined stack size|stack limit|invalid (indirect )?read from stack|invalid stack off/, 'BPF stack is limited to 512 bytes and must be initialised before it is read. Move large buffers to a per-CPU array map and zero-initialise locals.'],
-  [/unknown func|program of this type cannot use helper/, 'That helper is not allowed in a struct_ops program. Use the sched_ext kfuncs (scx_bpf_*) or generic kfuncs instead.'],
-  [/arg#\d+|expected pointer|R\d type=\w+ expected=/, 'A helper or kfunc got an argument of the wrong kind. Pass the exact pointer type the kfunc takes (e.g. the task_struct the callback received), not a copy or a scalar.'],
-  [/dereference of modified ctx ptr|invalid bpf_context access/, 'Read callback arguments through the BPF_STRUCT_OPS(...) parameters, not by offsetting the context pointer.'],
+  [
+    /cannot call kernel function from non-GPL compatible program|non-GPL/,
+    'sched_ext kfuncs require a GPL-compatible licence: add `char _license[] SEC("license") = "GPL";` (SCX_LICENSE_GPL in scx_common.bpf.h).',
+  ],
+  [
+    /not found in kernel or module BTFs|referenced but wasn't resolved/,
+    'The program calls a kfunc the target kernel does not export (kfuncs were renamed across kernels). Use the scx_* wrappers from scx_common.bpf.h (scx_insert, scx_move_to_local, ...) which pick the right kfunc for the target, or check scx_target_api.h for what this kernel has.',
+  ],
+  [
+    /write into map forbidden/,
+    'A string literal (in read-only .rodata) was passed where the kernel writes or expects writable memory, e.g. the format of scx_bpf_error_bstr. Use the scx_bpf_error() macro, which keeps the format in a writable static buffer.',
+  ],
+  [
+    /unreleased reference|Unreleased reference/,
+    'An acquired reference (e.g. from bpf_task_from_pid, bpf_cpumask_create, bpf_obj_new) is not released on every path. Release it (bpf_task_release, bpf_cpumask_release, bpf_obj_drop) before each return.',
+  ],
+  [
+    /!read_ok|invalid read from stack|uninitialized (register|stack)|uninit'/,
+    'A register or stack slot is read before it is written. Initialise the variable on every path (e.g. `u64 x = 0;`).',
+  ],
+  [
+    /invalid access to map value|value_size=\d+ off=|outside of the allowed memory range/,
+    'An index or offset into a map value may be out of bounds. Clamp or check it against the array size right before the access (if (i >= N) return;).',
+  ],
+  [
+    /invalid mem access 'scalar'|invalid mem access 'inv'/,
+    'A plain number is dereferenced as a pointer. Keep the typed pointer you got from the kernel or a map, or read kernel memory with BPF_CORE_READ / bpf_probe_read_kernel.',
+  ],
+  [
+    /combined stack size|stack limit|invalid (indirect )?read from stack|invalid stack off/,
+    'BPF stack is limited to 512 bytes and must be initialised before it is read. Move large buffers to a per-CPU array map and zero-initialise locals.',
+  ],
+  [
+    /unknown func|program of this type cannot use helper/,
+    'That helper is not allowed in a struct_ops program. Use the sched_ext kfuncs (scx_bpf_*) or generic kfuncs instead.',
+  ],
+  [
+    /arg#\d+|expected pointer|R\d type=\w+ expected=/,
+    'A helper or kfunc got an argument of the wrong kind. Pass the exact pointer type the kfunc takes (e.g. the task_struct the callback received), not a copy or a scalar.',
+  ],
+  [
+    /dereference of modified ctx ptr|invalid bpf_context access/,
+    'Read callback arguments through the BPF_STRUCT_OPS(...) parameters, not by offsetting the context pointer.',
+  ],
   [/division by zero|divide by zero/, 'A division whose divisor may be zero: check it first.'],
   [/Permission denied|EACCES/, 'The verifier rejected the program; the reason line above says why.'],
 ];
@@ -74,11 +119,29 @@ export function parseLoadFailure(output: string): LoadFailure | null {
   const reason = ksym
     ? `kfunc ${ksym[1]} is not in the target kernel`
     : (errLines.find((l) => /not found|non-GPL|invalid|failed to|unsupported|unknown/i.test(l)) ?? errLines[0]!).replace(/^libbpf: /, '').trim();
-  const stage: LoadFailure['stage'] = ksym || /relo|extern|BTF/i.test(reason) ? 'link'
-    : /attach|register|struct_ops/i.test(reason) ? 'attach' : /ELF|object/i.test(reason) ? 'object' : 'unknown';
+  const stage: LoadFailure['stage'] =
+    ksym || /relo|extern|BTF/i.test(reason)
+      ? 'link'
+      : /attach|register|struct_ops/i.test(reason)
+        ? 'attach'
+        : /ELF|object/i.test(reason)
+          ? 'object'
+          : 'unknown';
   return {
-    stage, program: progM?.[1] ?? null, file: null, line: null, column: null, sourceLine: null, instruction: null,
-    reason, explanation: null, insnsProcessed: null, insnLimitHit: false, errno: errnoOf(output), hint: hintFor(output), log: trimLog(errLines.join('\n')),
+    stage,
+    program: progM?.[1] ?? null,
+    file: null,
+    line: null,
+    column: null,
+    sourceLine: null,
+    instruction: null,
+    reason,
+    explanation: null,
+    insnsProcessed: null,
+    insnLimitHit: false,
+    errno: errnoOf(output),
+    hint: hintFor(output),
+    log: trimLog(errLines.join('\n')),
   };
 }
 
@@ -145,8 +208,11 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
     column = Number(atM[3]);
   }
   const explanation = expl
-    // the kernel ends its own sentences with a full stop: join them without doubling it
-    ? [expl.headline, expl.sections.get('Reason')?.join(' '), expl.sections.get('Suggestion')?.join(' ')].filter(Boolean).map((x) => x!.trim().replace(/\.+$/, '')).join('. ') + '.'
+    ? // the kernel ends its own sentences with a full stop: join them without doubling it
+      [expl.headline, expl.sections.get('Reason')?.join(' '), expl.sections.get('Suggestion')?.join(' ')]
+        .filter(Boolean)
+        .map((x) => x!.trim().replace(/\.+$/, ''))
+        .join('. ') + '.'
     : null;
   return {
     stage: 'verifier',
@@ -168,7 +234,7 @@ function fromVerifierLog(log: string[], program: string | null, whole: string): 
 
 function errnoOf(text: string): string | null {
   const m = /load failed: ([A-Za-z ]+)|failed to load: (-\d+)|error: (-?E[A-Z0-9]+)/.exec(text);
-  return m ? (m[1] ?? m[2] ?? m[3] ?? null)?.trim() ?? null : null;
+  return m ? ((m[1] ?? m[2] ?? m[3] ?? null)?.trim() ?? null) : null;
 }
 
 /**

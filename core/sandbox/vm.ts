@@ -92,7 +92,10 @@ class Channel {
   private helloResolve?: (fields: string[]) => void;
   readonly hello = new Promise<string[]>((r) => (this.helloResolve = r));
 
-  constructor(readonly name: ChannelName, readonly path: string) {}
+  constructor(
+    readonly name: ChannelName,
+    readonly path: string,
+  ) {}
 
   async listen(): Promise<void> {
     this.server = createServer((s) => this.attach(s));
@@ -161,7 +164,10 @@ export class SandboxVM {
   /** Rejects as soon as the VM is gone (QEMU exit, kill, missed deadline). */
   private readonly deadSignal = new Promise<never>((_, rej) => (this.rejectDead = rej));
 
-  private constructor(runDir: string, readonly opts: VmOptions) {
+  private constructor(
+    runDir: string,
+    readonly opts: VmOptions,
+  ) {
     this.runDir = runDir;
     this.deadSignal.catch(() => {});
   }
@@ -228,7 +234,8 @@ export class SandboxVM {
   private async boot(): Promise<void> {
     const o = this.opts;
     for (const f of [o.vmlinuz, o.initrd]) {
-      if (!existsSync(f)) throw new ScxError('OBJECT_MISSING', `sandbox file missing: ${f}`, 'run `npm run setup` to fetch the kernel and build the guest image');
+      if (!existsSync(f))
+        throw new ScxError('OBJECT_MISSING', `sandbox file missing: ${f}`, 'run `npm run setup` to fetch the kernel and build the guest image');
     }
     const share = o.hostShare ?? true;
     if (share) await this.prepareShare();
@@ -245,55 +252,100 @@ export class SandboxVM {
     // tsc=reliable: no clocksource watchdog. On a loaded host the emulated TSC looked skewed to it, and a
     // clocksource switch at run time rewrites code (static keys) under the running CPUs. maxcpus=1: the
     // boot runs on one CPU and /init brings the others online once the clocksource has settled (see there).
-    const cmdline = ['console=ttyS0', 'panic=-1', 'quiet', 'loglevel=4', 'rdinit=/init', 'rcupdate.rcu_cpu_stall_timeout=60',
-      'tsc=reliable', ...((o.cpus ?? 2) > 1 ? ['maxcpus=1'] : []), o.extraCmdline ?? ''].join(' ').trim();
+    const cmdline = [
+      'console=ttyS0',
+      'panic=-1',
+      'quiet',
+      'loglevel=4',
+      'rdinit=/init',
+      'rcupdate.rcu_cpu_stall_timeout=60',
+      'tsc=reliable',
+      ...((o.cpus ?? 2) > 1 ? ['maxcpus=1'] : []),
+      o.extraCmdline ?? '',
+    ]
+      .join(' ')
+      .trim();
     const args = [
       ...accelArgs,
-      '-m', String(o.memoryMb ?? 1024),
-      '-smp', String(o.cpus ?? 2),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-      '-monitor', 'none',
-      '-serial', `file:${this.consoleLog}`,
-      '-kernel', o.vmlinuz,
-      '-initrd', o.initrd,
-      '-append', cmdline,
-      ...(share ? [
-        '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-        '-virtfs', `local,path=${this.shareDir},mount_tag=scxshare,security_model=none,multidevs=remap`,
-      ] : []),
-      ...(o.sshPort ? [
-        '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,
-        '-device', 'virtio-net-pci,netdev=net0',
-      ] : []),
-      '-device', 'virtio-serial-pci',
+      '-m',
+      String(o.memoryMb ?? 1024),
+      '-smp',
+      String(o.cpus ?? 2),
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-monitor',
+      'none',
+      '-serial',
+      `file:${this.consoleLog}`,
+      '-kernel',
+      o.vmlinuz,
+      '-initrd',
+      o.initrd,
+      '-append',
+      cmdline,
+      ...(share
+        ? [
+            '-virtfs',
+            'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+            '-virtfs',
+            `local,path=${this.shareDir},mount_tag=scxshare,security_model=none,multidevs=remap`,
+          ]
+        : []),
+      ...(o.sshPort ? ['-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`, '-device', 'virtio-net-pci,netdev=net0'] : []),
+      '-device',
+      'virtio-serial-pci',
       ...CHANNELS.flatMap((name) => [
-        '-chardev', `socket,id=${name},path=${this.channels.get(name)!.path}`,
-        '-device', `virtserialport,chardev=${name},name=scx.${name}`,
+        '-chardev',
+        `socket,id=${name},path=${this.channels.get(name)!.path}`,
+        '-device',
+        `virtserialport,chardev=${name},name=scx.${name}`,
       ]),
     ];
     const t0 = performance.now();
     const helloP = Promise.all(CHANNELS.map((n) => this.channels.get(n)!.hello)).then((all) => all[0]!);
     this.qemu = execa(await qemuBinary(), args, { reject: false, stdin: 'ignore', cleanup: true });
-    this.qemu.then((r) => {
-      this.qemuExited = true;
-      this.qemuExit = { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
-      const panic = this.consolePanic();
-      this.fail(new ScxError('VM_CRASHED', `QEMU exited (${r.exitCode ?? r.signal})${panic ? `: guest kernel panicked: ${panic}` : ''}${r.stderr ? ': ' + String(r.stderr).trim().split('\n').slice(-2).join(' | ') : ''}`,
-        'see the console lines in details', { console: this.consoleTail() }));
-    }).catch(() => {});
+    this.qemu
+      .then((r) => {
+        this.qemuExited = true;
+        this.qemuExit = { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
+        const panic = this.consolePanic();
+        this.fail(
+          new ScxError(
+            'VM_CRASHED',
+            `QEMU exited (${r.exitCode ?? r.signal})${panic ? `: guest kernel panicked: ${panic}` : ''}${r.stderr ? ': ' + String(r.stderr).trim().split('\n').slice(-2).join(' | ') : ''}`,
+            'see the console lines in details',
+            { console: this.consoleTail() },
+          ),
+        );
+      })
+      .catch(() => {});
 
     const timeoutMs = o.bootTimeoutMs ?? 120_000;
-    const hello = await this.withDeadline(helloP, timeoutMs, () =>
-      new ScxError('VM_TIMEOUT', `the sandbox guest did not come up within ${timeoutMs / 1000} s`,
-        'the console tail is in details; under software emulation (TCG) a loaded host boots slower: retry, or raise the boot timeout',
-        { console: this.consoleTail() }));
+    const hello = await this.withDeadline(
+      helloP,
+      timeoutMs,
+      () =>
+        new ScxError(
+          'VM_TIMEOUT',
+          `the sandbox guest did not come up within ${timeoutMs / 1000} s`,
+          'the console tail is in details; under software emulation (TCG) a loaded host boots slower: retry, or raise the boot timeout',
+          { console: this.consoleTail() },
+        ),
+    );
     this.bootMs = Math.round(performance.now() - t0);
     this.kernelRelease = hello[1] ?? '';
     this.guestCpus = Number(hello[2] ?? 0);
     this.hostShared = hello[4] === 'host';
     if (share && !this.hostShared) {
-      throw new ScxError('VM_CRASHED', 'the sandbox guest could not mount the host filesystem (9p)',
-        'the console tail is in details; run `npm run setup` so the kernel cache has its 9p modules', { console: this.consoleTail() });
+      throw new ScxError(
+        'VM_CRASHED',
+        'the sandbox guest could not mount the host filesystem (9p)',
+        'the console tail is in details; run `npm run setup` so the kernel cache has its 9p modules',
+        { console: this.consoleTail() },
+      );
     }
   }
 
@@ -302,7 +354,8 @@ export class SandboxVM {
     const o = this.opts;
     await mkdir(join(this.shareDir, 'bin'), { recursive: true });
     for (const [name, path] of Object.entries(o.programs ?? {})) {
-      if (!/^[A-Za-z0-9_.+-]+$/.test(name) || !path.startsWith('/')) throw new ScxError('BAD_INPUT', `guest program ${name} -> ${path}: a plain name and an absolute host path are needed`);
+      if (!/^[A-Za-z0-9_.+-]+$/.test(name) || !path.startsWith('/'))
+        throw new ScxError('BAD_INPUT', `guest program ${name} -> ${path}: a plain name and an absolute host path are needed`);
       await symlink(path, join(this.shareDir, 'bin', name));
     }
     for (const p of o.writable ?? []) {
@@ -335,10 +388,17 @@ export class SandboxVM {
       if (this.dead) throw this.dead;
       const { id, reply } = ch.send(line, payload);
       try {
-        return await this.withDeadline(reply, timeoutMs, () =>
-          new ScxError('VM_TIMEOUT', `the sandbox guest did not answer "${what}" within ${Math.round(timeoutMs / 1000)} s`,
-            'the guest is frozen or the step is too slow; the VM is torn down. The console tail is in details.',
-            { console: this.consoleTail() }));
+        return await this.withDeadline(
+          reply,
+          timeoutMs,
+          () =>
+            new ScxError(
+              'VM_TIMEOUT',
+              `the sandbox guest did not answer "${what}" within ${Math.round(timeoutMs / 1000)} s`,
+              'the guest is frozen or the step is too slow; the VM is torn down. The console tail is in details.',
+              { console: this.consoleTail() },
+            ),
+        );
       } catch (e) {
         ch.pending.delete(id);
         this.fail(e as Error);

@@ -17,13 +17,16 @@ export function scxBinDir(): string {
 }
 
 export const ScxStatus = z.object({
-  schedulers: z.record(z.string(), z.object({
-    status: z.enum(['ok', 'failed']),
-    version: z.string(),
-    buildSeconds: z.number().optional(),
-    error: z.string().optional(),
-    checkedAt: z.string().optional(),
-  })),
+  schedulers: z.record(
+    z.string(),
+    z.object({
+      status: z.enum(['ok', 'failed']),
+      version: z.string(),
+      buildSeconds: z.number().optional(),
+      error: z.string().optional(),
+      checkedAt: z.string().optional(),
+    }),
+  ),
 });
 export type ScxStatus = z.infer<typeof ScxStatus>;
 
@@ -49,8 +52,20 @@ export function scxAvailability(entry: Pick<LibraryEntry, 'name' | 'scx'>): ScxA
   const binary = join(scxBinDir(), 'bin', crate);
   const st = readScxStatus().schedulers[crate];
   if (!st) return { available: false, binary, version: null, reason: `${crate} is not installed: run scripts/scx-schedulers.sh (npm run setup does)` };
-  if (st.status !== 'ok') return { available: false, binary, version: st.version, reason: `${crate} ${st.version} failed to build at set-up: ${st.error ?? 'see the log'} (${join(scxBinDir(), 'logs', `${crate}.log`)})` };
-  if (entry.scx && st.version !== entry.scx.version) return { available: false, binary, version: st.version, reason: `${crate} ${st.version} is installed, the entry wants ${entry.scx.version}: run scripts/scx-schedulers.sh` };
+  if (st.status !== 'ok')
+    return {
+      available: false,
+      binary,
+      version: st.version,
+      reason: `${crate} ${st.version} failed to build at set-up: ${st.error ?? 'see the log'} (${join(scxBinDir(), 'logs', `${crate}.log`)})`,
+    };
+  if (entry.scx && st.version !== entry.scx.version)
+    return {
+      available: false,
+      binary,
+      version: st.version,
+      reason: `${crate} ${st.version} is installed, the entry wants ${entry.scx.version}: run scripts/scx-schedulers.sh`,
+    };
   if (!existsSync(binary)) return { available: false, binary, version: st.version, reason: `${binary} is missing: run scripts/scx-schedulers.sh` };
   return { available: true, binary, version: st.version };
 }
@@ -68,9 +83,15 @@ export function scxParams(crate: string): ScxParams | null {
 export function requireScx(entry: LibraryEntry): { binary: string; version: string; params: ScxParam[] } {
   if (entry.kind !== 'scx') throw new ScxError('BAD_INPUT', `${entry.name} is not an scx binary entry`);
   const a = scxAvailability(entry);
-  if (!a.available) throw new ScxError('TOOL_MISSING', `${entry.name} is unavailable: ${a.reason}`, 'install it with scripts/scx-schedulers.sh, or pick another library entry');
+  if (!a.available)
+    throw new ScxError('TOOL_MISSING', `${entry.name} is unavailable: ${a.reason}`, 'install it with scripts/scx-schedulers.sh, or pick another library entry');
   const p = scxParams(entry.scx?.crate ?? entry.name);
-  if (!p) throw new ScxError('TOOL_MISSING', `${entry.name}'s parameters (${join(scxBinDir(), 'params', `${entry.name}.json`)}) are missing`, 'run scripts/scx-schedulers.sh: it parses them from the binary\'s --help');
+  if (!p)
+    throw new ScxError(
+      'TOOL_MISSING',
+      `${entry.name}'s parameters (${join(scxBinDir(), 'params', `${entry.name}.json`)}) are missing`,
+      "run scripts/scx-schedulers.sh: it parses them from the binary's --help",
+    );
   return { binary: a.binary, version: a.version!, params: p.params };
 }
 
@@ -114,9 +135,17 @@ export function asParamSpecs(params: ScxParam[]): ParamSpec[] {
   const out: ParamSpec[] = [];
   for (const p of params) {
     if (!p.tunable) continue;
-    if (p.type === 'bool') out.push({ name: p.name, type: 'bool', default: typeof p.default === 'boolean' ? p.default : false, description: `${p.flag}: ${p.description}` });
+    if (p.type === 'bool')
+      out.push({ name: p.name, type: 'bool', default: typeof p.default === 'boolean' ? p.default : false, description: `${p.flag}: ${p.description}` });
     else if ((p.type === 'u64' || p.type === 's64') && typeof p.default === 'number') {
-      out.push({ name: p.name, type: p.type, default: p.default, ...(p.type === 'u64' ? { min: 0 } : {}), ...(/_us$/.test(p.name) ? { unit: 'us' } : /_ms$/.test(p.name) ? { unit: 'ms' } : {}), description: `${p.flag}: ${p.description}` });
+      out.push({
+        name: p.name,
+        type: p.type,
+        default: p.default,
+        ...(p.type === 'u64' ? { min: 0 } : {}),
+        ...(/_us$/.test(p.name) ? { unit: 'us' } : /_ms$/.test(p.name) ? { unit: 'ms' } : {}),
+        description: `${p.flag}: ${p.description}`,
+      });
     }
   }
   return out;
@@ -129,7 +158,17 @@ export function scxEntryMarkdown(entry: LibraryEntry): string[] {
   const head = a.available
     ? `Installed: \`${a.binary}\` ${a.version}. build_scheduler {"entry": "${entry.name}", "params": {…}} takes these options (parsed from its --help at set-up); switches are true/false.`
     : `**Unavailable**: ${a.reason}.`;
-  const rows = (p?.params ?? []).filter((x) => x.tunable).map((x) =>
-    `| \`${x.name}\` | \`${x.flag}\` | ${x.switch ? 'switch' : x.type} | ${x.default === null ? '' : `\`${x.default}\``} | ${x.description.split('\n')[0]!.replace(/\|/g, '\\|')} |`);
-  return ['## The scx binary and its options', '', head, '', ...(rows.length ? ['| parameter | flag | type | default | what it does |', '| --- | --- | --- | --- | --- |', ...rows, ''] : [])];
+  const rows = (p?.params ?? [])
+    .filter((x) => x.tunable)
+    .map(
+      (x) =>
+        `| \`${x.name}\` | \`${x.flag}\` | ${x.switch ? 'switch' : x.type} | ${x.default === null ? '' : `\`${x.default}\``} | ${x.description.split('\n')[0]!.replace(/\|/g, '\\|')} |`,
+    );
+  return [
+    '## The scx binary and its options',
+    '',
+    head,
+    '',
+    ...(rows.length ? ['| parameter | flag | type | default | what it does |', '| --- | --- | --- | --- | --- |', ...rows, ''] : []),
+  ];
 }

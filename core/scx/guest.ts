@@ -45,11 +45,19 @@ function parseMarkers(stdout: string): { ops: string | null; state: string | nul
   const get = (k: string) => new RegExp(`^@@${k} ?(.*)$`, 'm').exec(stdout)?.[1]?.trim() || null;
   const rc = get('RC');
   const pid = get('PID');
-  return { ops: get('OPS'), state: get('STATE'), rc: rc && /^\d+$/.test(rc) ? Number(rc) : null, pid: pid && /^\d+$/.test(pid) ? Number(pid) : null,
-    rest: stdout.replace(/^@@.*\n?/gm, '') };
+  return {
+    ops: get('OPS'),
+    state: get('STATE'),
+    rc: rc && /^\d+$/.test(rc) ? Number(rc) : null,
+    pid: pid && /^\d+$/.test(pid) ? Number(pid) : null,
+    rest: stdout.replace(/^@@.*\n?/gm, ''),
+  };
 }
 
-export async function startScxInGuest(session: SandboxSession, o: { binary: string; args: string[]; opsName: string; waitS?: number; label?: string }): Promise<ScxStart> {
+export async function startScxInGuest(
+  session: SandboxSession,
+  o: { binary: string; args: string[]; opsName: string; waitS?: number; label?: string },
+): Promise<ScxStart> {
   const t0 = performance.now();
   const index = session.steps.length;
   const dir = `/tmp/scxbin${process.pid}-${++seq}`;
@@ -57,7 +65,8 @@ export async function startScxInGuest(session: SandboxSession, o: { binary: stri
   const waitS = o.waitS ?? verifyBudgetS(session.accel.accel, session.opts) + 60;
   const cmd = [o.binary, ...o.args].map(q).join(' ');
   await provideKernelConfig(session);
-  const r = await session.vm.run(`mkdir -p ${dir}
+  const r = await session.vm.run(
+    `mkdir -p ${dir}
 [ -x ${q(o.binary)} ] || { echo "${o.binary} is not executable in the guest" >&2; exit 127; }
 sh -c ${q(`${cmd} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc`)} </dev/null >/dev/null 2>&1 &
 i=0; ops=; st=
@@ -68,20 +77,34 @@ while [ $i -lt ${waitS * 10} ]; do
   sleep 0.1; i=$((i+1))
 done
 echo "@@OPS $ops"; echo "@@STATE $st"; echo "@@PID $(cat ${dir}/pid 2>/dev/null)"; echo "@@RC $(cat ${dir}/rc 2>/dev/null)"
-tail -c 16384 ${dir}/out; tail -c 16384 ${dir}/err >&2`, { timeoutMs: (waitS + 120) * 1000, what: `start ${basename(o.binary)}` });
+tail -c 16384 ${dir}/out; tail -c 16384 ${dir}/err >&2`,
+    { timeoutMs: (waitS + 120) * 1000, what: `start ${basename(o.binary)}` },
+  );
   const m = parseMarkers(r.stdout);
   const state = await session.state(index);
   const attached = state.state === 'enabled' && opsMatches(state.ops, o.opsName) && m.rc === null;
   const said = scxExitLine(`${m.rest}\n${r.stderr}`);
   const step: StepResult = {
-    index, kind: 'load', label: o.label ?? `start ${basename(o.binary)} ${o.args.join(' ')}`.trim(), ok: attached,
-    hostMs: Math.round(performance.now() - t0), guestMs: r.guestMs, exitCode: r.exitCode === 127 ? 127 : m.rc,
-    stdout: m.rest.slice(-8192), stderr: r.stderr.slice(-8192), state,
-    ...(attached ? {} : {
-      error: r.exitCode === 127 ? r.stderr.trim()
-        : m.rc !== null ? `${basename(o.binary)} exited with status ${m.rc} before attaching${said ? `: ${said}` : ''}${!said ? `: ${lastLines(r.stderr || m.rest)}` : ''}`
-        : `${basename(o.binary)} did not attach within ${waitS} s (state ${state.state}, ops ${state.ops ?? 'none'})`,
-    }),
+    index,
+    kind: 'load',
+    label: o.label ?? `start ${basename(o.binary)} ${o.args.join(' ')}`.trim(),
+    ok: attached,
+    hostMs: Math.round(performance.now() - t0),
+    guestMs: r.guestMs,
+    exitCode: r.exitCode === 127 ? 127 : m.rc,
+    stdout: m.rest.slice(-8192),
+    stderr: r.stderr.slice(-8192),
+    state,
+    ...(attached
+      ? {}
+      : {
+          error:
+            r.exitCode === 127
+              ? r.stderr.trim()
+              : m.rc !== null
+                ? `${basename(o.binary)} exited with status ${m.rc} before attaching${said ? `: ${said}` : ''}${!said ? `: ${lastLines(r.stderr || m.rest)}` : ''}`
+                : `${basename(o.binary)} did not attach within ${waitS} s (state ${state.state}, ops ${state.ops ?? 'none'})`,
+        }),
   };
   session.steps.push(step);
   return { step, proc: m.rc === null && r.exitCode !== 127 ? { dir, opsName: o.opsName, binary: o.binary } : null, ops: state.ops };
@@ -122,13 +145,16 @@ export async function stopScxInGuest(session: SandboxSession, proc: ScxGuestProc
   const t0 = performance.now();
   const index = session.steps.length;
   const d = proc.dir;
-  const r = await session.vm.run(`p=$(cat ${d}/pid 2>/dev/null)
+  const r = await session.vm.run(
+    `p=$(cat ${d}/pid 2>/dev/null)
 [ -n "$p" ] && [ ! -e ${d}/rc ] && kill -INT $p 2>/dev/null
 i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${graceS * 10} ]; do sleep 0.1; i=$((i+1)); done
 killed=; if [ ! -e ${d}/rc ] && [ -n "$p" ]; then kill -KILL $p 2>/dev/null; killed=1; sleep 0.5; fi
 i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${graceS * 10} ]; do sleep 0.1; i=$((i+1)); done
 echo "@@STATE $(cat /sys/kernel/sched_ext/state)"; echo "@@RC $(cat ${d}/rc 2>/dev/null)"; echo "@@KILLED $killed"
-tail -c 16384 ${d}/out; tail -c 16384 ${d}/err >&2`, { timeoutMs: graceS * 2000 + 90_000, what: `stop ${basename(proc.binary)}` });
+tail -c 16384 ${d}/out; tail -c 16384 ${d}/err >&2`,
+    { timeoutMs: graceS * 2000 + 90_000, what: `stop ${basename(proc.binary)}` },
+  );
   const m = parseMarkers(r.stdout);
   const killed = /^@@KILLED 1$/m.test(r.stdout);
   const state = await session.state(index);
@@ -136,9 +162,23 @@ tail -c 16384 ${d}/out; tail -c 16384 ${d}/err >&2`, { timeoutMs: graceS * 2000 
   const exitLine = scxExitLine(output);
   const ok = state.state === 'disabled' && !killed;
   const step: StepResult = {
-    index, kind: 'unload', label: `stop ${basename(proc.binary)}`, ok, hostMs: Math.round(performance.now() - t0), guestMs: r.guestMs,
-    exitCode: m.rc, stdout: m.rest.slice(-8192), stderr: r.stderr.slice(-8192), state,
-    ...(ok ? {} : { error: killed ? `${basename(proc.binary)} did not exit within ${graceS} s of SIGINT and was killed (state ${state.state})` : `sched_ext state is still "${state.state}" after stopping ${basename(proc.binary)}` }),
+    index,
+    kind: 'unload',
+    label: `stop ${basename(proc.binary)}`,
+    ok,
+    hostMs: Math.round(performance.now() - t0),
+    guestMs: r.guestMs,
+    exitCode: m.rc,
+    stdout: m.rest.slice(-8192),
+    stderr: r.stderr.slice(-8192),
+    state,
+    ...(ok
+      ? {}
+      : {
+          error: killed
+            ? `${basename(proc.binary)} did not exit within ${graceS} s of SIGINT and was killed (state ${state.state})`
+            : `sched_ext state is still "${state.state}" after stopping ${basename(proc.binary)}`,
+        }),
   };
   session.steps.push(step);
   return { step, exitCode: m.rc, exitLine, output };

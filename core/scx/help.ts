@@ -12,9 +12,15 @@
 import { z } from 'zod';
 
 export const ScxParam = z.object({
-  name: z.string().regex(/^[a-z_][a-z0-9_]*$/).describe('the long flag with - as _, e.g. slice_us for --slice-us'),
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .describe('the long flag with - as _, e.g. slice_us for --slice-us'),
   flag: z.string().regex(/^--[a-z0-9][a-z0-9-]*$/),
-  short: z.string().regex(/^-[A-Za-z0-9]$/).optional(),
+  short: z
+    .string()
+    .regex(/^-[A-Za-z0-9]$/)
+    .optional(),
   type: z.enum(['u64', 's64', 'f64', 'bool', 'string']),
   /** a switch (`--local-pcpu`) takes no value: true passes it, false leaves it out */
   switch: z.boolean(),
@@ -78,33 +84,64 @@ export function parseHelp(text: string): ScxParam[] {
     grab(/\[env: ([^\]]*)\]/);
     const aliases = grab(/\[aliases: ([^\]]*)\]/);
     void aliases;
-    const description = body.split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean).join('\n\n');
+    const description = body
+      .split(/\n\s*\n/)
+      .map((p) => p.replace(/\s+/g, ' ').trim())
+      .filter(Boolean)
+      .join('\n\n');
     const name = c.flag.slice(2).replace(/-/g, '_');
     const sw = c.value === undefined;
     let type: ScxParam['type'] = 'bool';
     let value: ScxParam['default'] = false;
     if (!sw) {
       if (def !== undefined) ({ type, value } = typeFromDefault(def.trim()));
-      else { type = 'string'; value = null; }
+      else {
+        type = 'string';
+        value = null;
+      }
       if (possible && type === 'string') value = def?.trim() ?? null;
       if (possible && def === undefined && /^true,\s*false$/.test(possible.trim())) type = 'bool';
     }
     out.push({
-      name, flag: c.flag, ...(c.short ? { short: c.short } : {}), type, switch: sw, default: value,
-      ...(possible ? { possibleValues: possible.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      name,
+      flag: c.flag,
+      ...(c.short ? { short: c.short } : {}),
+      type,
+      switch: sw,
+      default: value,
+      ...(possible
+        ? {
+            possibleValues: possible
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(c.value ? { valueName: c.value.replace(/[[\]<>.=\s]/g, '') } : {}),
       multiple: Boolean(c.value?.endsWith('...') || c.counted),
-      description, tunable: !NOT_POLICY.test(name) && !/libbpf/i.test(c.group ?? ''),
+      description,
+      tunable: !NOT_POLICY.test(name) && !/libbpf/i.test(c.group ?? ''),
       ...(c.group ? { group: c.group } : {}),
     });
   };
   const start = lines.findIndex((l) => /^Options:\s*$/.test(l));
   for (const line of start >= 0 ? lines.slice(start + 1) : lines) {
-    if (/^\S.*:\s*$/.test(line) && !line.startsWith('-')) { flush(); group = line.trim().replace(/:$/, ''); continue; } // another heading
+    if (/^\S.*:\s*$/.test(line) && !line.startsWith('-')) {
+      flush();
+      group = line.trim().replace(/:$/, '');
+      continue;
+    } // another heading
     const m = OPTION_LINE.exec(line);
     if (m && /^\s*-/.test(line)) {
       flush();
-      cur = { ...(m[1] ? { short: m[1] } : {}), flag: m[2]!, ...(m[4] ? { value: m[4] } : {}), counted: Boolean(m[3]), text: m[5] ? [m[5]] : [], ...(group ? { group } : {}) };
+      cur = {
+        ...(m[1] ? { short: m[1] } : {}),
+        flag: m[2]!,
+        ...(m[4] ? { value: m[4] } : {}),
+        counted: Boolean(m[3]),
+        text: m[5] ? [m[5]] : [],
+        ...(group ? { group } : {}),
+      };
       continue;
     }
     if (cur) cur.text.push(line.trim());
@@ -120,7 +157,8 @@ export function argsFor(p: ScxParam, v: unknown): string[] {
     return v ? [p.flag] : [];
   }
   switch (p.type) {
-    case 'u64': case 's64': {
+    case 'u64':
+    case 's64': {
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`${p.name} (${p.flag}) takes an integer`);
       if (p.type === 'u64' && v < 0) throw new Error(`${p.name} (${p.flag}) takes a non-negative integer`);
       return [`${p.flag}=${v}`];

@@ -21,8 +21,13 @@ export function isScxBinaryCmdline(cmdline: string): boolean {
 }
 
 export async function startScxOnHost(o: {
-  binary: string; args: string[]; opsName: string; runDir: string; deployment: object;
-  state: () => Promise<SchedExtState>; timeoutMs?: number;
+  binary: string;
+  args: string[];
+  opsName: string;
+  runDir: string;
+  deployment: object;
+  state: () => Promise<SchedExtState>;
+  timeoutMs?: number;
 }): Promise<{ ok: true } | { ok: false; error: string }> {
   await mkdir(o.runDir, { recursive: true });
   const out = openSync(join(o.runDir, 'out'), 'w');
@@ -51,14 +56,20 @@ export async function startScxOnHost(o: {
       /* gone */
     }
     for (let i = 0; i < 100 && exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    if (exitCode === null) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+    if (exitCode === null)
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }
   const text = ['out', 'err'].map((f) => (existsSync(join(o.runDir, f)) ? readFileSync(join(o.runDir, f), 'utf8') : '')).join('\n');
   const said = scxExitLine(text);
   await rm(o.runDir, { recursive: true, force: true });
   return {
     ok: false,
-    error: `${o.binary.split('/').pop()} did not attach on the host (exit status ${exitCode ?? 'none, stopped'}, sched_ext ${st?.state ?? 'unknown'}${st?.ops ? `, ops ${st.ops}` : ''})`
-      + `${said ? `: ${said}` : text.trim() ? `: ${text.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+    error:
+      `${o.binary.split('/').pop()} did not attach on the host (exit status ${exitCode ?? 'none, stopped'}, sched_ext ${st?.state ?? 'unknown'}${st?.ops ? `, ops ${st.ops}` : ''})` +
+      `${said ? `: ${said}` : text.trim() ? `: ${text.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
   };
 }

@@ -49,13 +49,7 @@ function runPolicy(jobs: NormJobs, input: SimInput, policy: PolicyName, options:
   }
 }
 
-function summarize(
-  jobs: NormJobs,
-  input: SimInput,
-  policy: PolicyName,
-  sched: Schedule,
-  bounds: Bounds,
-): SimResult {
+function summarize(jobs: NormJobs, input: SimInput, policy: PolicyName, sched: Schedule, bounds: Bounds): SimResult {
   const { n, ids, work, arrival, priority } = jobs;
   const out: JobOutcome[] = new Array<JobOutcome>(n);
   let makespan = 0;
@@ -107,11 +101,7 @@ export function computeBounds(input: SimInput): Bounds {
 }
 
 /** Simulate several policies on one input (validated and normalised once). */
-export function simulateAll(
-  input: SimInput,
-  policies: readonly PolicyName[] = defaultPolicies(input),
-  options: SimOptions = {},
-): SimResult[] {
+export function simulateAll(input: SimInput, policies: readonly PolicyName[] = defaultPolicies(input), options: SimOptions = {}): SimResult[] {
   const jobs = normalize(input);
   const bounds = computeBoundsNorm(jobs, input.cpus);
   return policies.map((p) => summarize(jobs, input, p, runPolicy(jobs, input, p, options), bounds));
@@ -157,12 +147,7 @@ function objectiveValue(r: SimResult, objective: Objective): number {
  * Simulate the policies and order them best first by `objective` (lower is better); ties go to the
  * better other objective, then to the order of POLICY_NAMES.
  */
-export function rankPolicies(
-  input: SimInput,
-  objective: Objective,
-  policies?: readonly PolicyName[],
-  options: SimOptions = {},
-): Ranking {
+export function rankPolicies(input: SimInput, objective: Objective, policies?: readonly PolicyName[], options: SimOptions = {}): Ranking {
   if (objective !== 'makespan' && objective !== 'mean_completion' && objective !== 'mean_turnaround') {
     throw new ScxError('BAD_INPUT', `unknown objective '${String(objective)}'`, 'use makespan, mean_completion or mean_turnaround');
   }
@@ -170,12 +155,7 @@ export function rankPolicies(
   const n = input.jobs.length;
   const meanArrival = n ? input.jobs.reduce((s, j) => s + (j.arrival_ms ?? 0), 0) / n : 0;
   const b = results[0]?.bounds ?? computeBounds(input);
-  const bound =
-    objective === 'makespan'
-      ? b.makespan_lower
-      : objective === 'mean_completion'
-        ? b.mean_completion_lower
-        : b.mean_completion_lower - meanArrival;
+  const bound = objective === 'makespan' ? b.makespan_lower : objective === 'mean_completion' ? b.mean_completion_lower : b.mean_completion_lower - meanArrival;
   const secondary: Objective = objective === 'makespan' ? 'mean_completion' : 'makespan';
   const order = (p: PolicyName) => POLICY_NAMES.indexOf(p);
   const tol = (x: number) => 1e-9 * Math.max(1, Math.abs(x));

@@ -130,12 +130,7 @@ function gcd(a: number, b: number): number {
  * is empty (each running job gets one slice), else (n/g)*q with g = gcd(n, cpus), in which each of
  * the n jobs gets cpus/g slices (the sequence of queue pops is periodic with period n).
  */
-export function roundRobin(
-  jobs: NormJobs,
-  cpus: number,
-  q: number,
-  opts: { fastForward: boolean; maxEvents: number },
-): Schedule {
+export function roundRobin(jobs: NormJobs, cpus: number, q: number, opts: { fastForward: boolean; maxEvents: number }): Schedule {
   const { n, work, arrival, byArrival } = jobs;
   const start = new Float64Array(n);
   const end = new Float64Array(n);

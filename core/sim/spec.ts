@@ -21,10 +21,7 @@ export function parseJobSpec(spec: string): number[] {
     const count = m[1] === undefined ? 1 : Number(m[1]);
     const size = Number(m[2]);
     if (count < 1 || count > BATCH_MAX_JOBS || size < 1 || size > BATCH_MAX_UNITS) {
-      throw new ScxError(
-        'BAD_INPUT',
-        `job spec item '${item}': count must be 1..${BATCH_MAX_JOBS} and units 1..${BATCH_MAX_UNITS}`,
-      );
+      throw new ScxError('BAD_INPUT', `job spec item '${item}': count must be 1..${BATCH_MAX_JOBS} and units 1..${BATCH_MAX_UNITS}`);
     }
     if (units.length + count > BATCH_MAX_JOBS) {
       throw new ScxError('BAD_INPUT', `job spec '${spec}' has more than ${BATCH_MAX_JOBS} jobs`);

@@ -24,41 +24,41 @@ export type RollbackTrigger = 'tool' | 'monitor_rule' | 'monitor_probe' | 'eject
 
 export type AuditEvent =
   | {
-    event: 'deploy';
-    target: 'host';
-    buildId: string;
-    name: string;
-    sourceSha256: string | null;
-    origin: { kind: string; entry?: string; version?: number; path?: string };
-    params: Record<string, number | boolean>;
-    hints: Record<string, number> | Array<Record<string, string | number>> | null;
-    replaced: string | null;
-    outcome: 'ok' | 'failed';
-    error?: string;
-  }
+      event: 'deploy';
+      target: 'host';
+      buildId: string;
+      name: string;
+      sourceSha256: string | null;
+      origin: { kind: string; entry?: string; version?: number; path?: string };
+      params: Record<string, number | boolean>;
+      hints: Record<string, number> | Array<Record<string, string | number>> | null;
+      replaced: string | null;
+      outcome: 'ok' | 'failed';
+      error?: string;
+    }
   | {
-    event: 'rollback';
-    target: 'host';
-    trigger: RollbackTrigger;
-    reason: string | null;
-    from: string | null;
-    to: string | null;
-    changed: boolean;
-    outcome: 'ok' | 'failed';
-    error?: string;
-  }
+      event: 'rollback';
+      target: 'host';
+      trigger: RollbackTrigger;
+      reason: string | null;
+      from: string | null;
+      to: string | null;
+      changed: boolean;
+      outcome: 'ok' | 'failed';
+      error?: string;
+    }
   | {
-    event: 'host_command';
-    purpose: 'profile_workload' | 'monitor_probe' | 'monitor_hook' | 'command';
-    command: string;
-    uid: number;
-    gid: number;
-    user: string | null;
-    /** for the monitor hook: the event that ran it */
-    trigger?: string;
-    /** how often it repeats (the monitor's probe runs every sample; it is logged once) */
-    repeat?: string;
-  };
+      event: 'host_command';
+      purpose: 'profile_workload' | 'monitor_probe' | 'monitor_hook' | 'command';
+      command: string;
+      uid: number;
+      gid: number;
+      user: string | null;
+      /** for the monitor hook: the event that ran it */
+      trigger?: string;
+      /** how often it repeats (the monitor's probe runs every sample; it is logged once) */
+      repeat?: string;
+    };
 
 export type AuditEntry = AuditEvent & { at: string; actor: Actor; pid: number };
 
@@ -82,8 +82,11 @@ function openAppend(): number {
     ensureHostRunDir();
     return openSync(auditPath(), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (e) {
-    throw new ScxError('BAD_INPUT', `cannot write the host audit log ${auditPath()}: ${(e as Error).message}`,
-      'the server needs a writable run directory (SCX_MCP_RUN_DIR, default /run/scx-mcp); nothing was done on the host');
+    throw new ScxError(
+      'BAD_INPUT',
+      `cannot write the host audit log ${auditPath()}: ${(e as Error).message}`,
+      'the server needs a writable run directory (SCX_MCP_RUN_DIR, default /run/scx-mcp); nothing was done on the host',
+    );
   }
 }
 

@@ -30,7 +30,8 @@ export function hostSchedExtSysfs(): string {
 /** Why the host cannot take a scheduler, or null if it can. */
 export function hostRefusal(allowHost: boolean): string | null {
   if (!allowHost) return 'host deployment is off: start the server with --allow-host (scx-mcp serve --allow-host) to let it touch this machine';
-  if (!existsSync(hostSchedExtSysfs())) return `this host's kernel (${readRelease()}) has no sched_ext (${hostSchedExtSysfs()} is missing); use target "sandbox"`;
+  if (!existsSync(hostSchedExtSysfs()))
+    return `this host's kernel (${readRelease()}) has no sched_ext (${hostSchedExtSysfs()} is missing); use target "sandbox"`;
   if (process.getuid?.() !== 0) return 'loading a scheduler on the host needs root; the server is not running as root';
   if (!existsSync('/sys/fs/bpf')) return 'bpffs is not mounted at /sys/fs/bpf';
   return null;
@@ -84,7 +85,8 @@ export class HostBackend implements Backend {
   async load(build: BuildRecord, hints?: JobHints) {
     const st = await this.state();
     if (st.state === 'absent') return { ok: false, error: `this host's kernel (${readRelease()}) has no sched_ext` };
-    if (st.state !== 'disabled') return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
+    if (st.state !== 'disabled')
+      return { ok: false, error: `another sched_ext scheduler is active on the host (${st.ops ?? st.state}); scx-mcp will not replace one it did not start` };
     if (isScxBuild(build)) {
       // an scx binary: detached, supervised through its run directory like scx-loader (core/scx/host.ts)
       const { binary, args, opsName } = scxCommand(build);
@@ -137,9 +139,15 @@ export class HostBackend implements Backend {
     await rm(dir, { recursive: true, force: true });
     if (errLine) {
       const f = loaderFailure(errLine);
-      return { ok: false, error: `load on the host failed (${f.stage}): ${f.reason}${f.file && f.line ? ` at ${f.file}:${f.line}` : ''}${f.hint ? `; ${f.hint}` : ''}` };
+      return {
+        ok: false,
+        error: `load on the host failed (${f.stage}): ${f.reason}${f.file && f.line ? ` at ${f.file}:${f.line}` : ''}${f.hint ? `; ${f.hint}` : ''}`,
+      };
     }
-    return { ok: false, error: `scx-loader did not attach on the host (exit status ${exitCode ?? 'none yet'}, sched_ext ${after.state})${stderr ? `: ${stderr}` : ''}` };
+    return {
+      ok: false,
+      error: `scx-loader did not attach on the host (exit status ${exitCode ?? 'none yet'}, sched_ext ${after.state})${stderr ? `: ${stderr}` : ''}`,
+    };
   }
 
   async unload() {
@@ -188,4 +196,3 @@ export class HostBackend implements Backend {
   /** Nothing to release: a deployed scheduler stays deployed when the server goes (see TargetManager.close). */
   async close() {}
 }
-

@@ -119,11 +119,18 @@ export class TargetManager {
     const build = await getBuild(buildId);
     if (!build.ok) throw new ScxError('BAD_INPUT', `build ${buildId} did not build (stopped at ${build.stage})`, 'fix it and build again');
     if (!build.verification) {
-      throw new ScxError('BAD_INPUT', `build ${buildId} (${build.name}) has not been verified`, 'run verify_bpf on it first; only builds that pass are deployed');
+      throw new ScxError(
+        'BAD_INPUT',
+        `build ${buildId} (${build.name}) has not been verified`,
+        'run verify_bpf on it first; only builds that pass are deployed',
+      );
     }
     if (build.verification.verdict !== 'pass') {
-      throw new ScxError('BAD_INPUT', `build ${buildId} (${build.name}) failed verification: ${build.verification.reasons.join('; ')}`,
-        'fix the scheduler, build and verify again');
+      throw new ScxError(
+        'BAD_INPUT',
+        `build ${buildId} (${build.name}) failed verification: ${build.verification.reasons.join('; ')}`,
+        'fix the scheduler, build and verify again',
+      );
     }
     return build;
   }
@@ -134,20 +141,40 @@ export class TargetManager {
     if (why) throw new ScxError('BAD_INPUT', `refusing to deploy on the host: ${why}`, 'deploy to target "sandbox" instead');
   }
 
-  async deploy(buildId: string, kind: TargetKind, opts: { hints?: JobHints; actor?: Actor } = {}): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+  async deploy(
+    buildId: string,
+    kind: TargetKind,
+    opts: { hints?: JobHints; actor?: Actor } = {},
+  ): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     this.checkHostAllowed(kind);
     const build = await this.deployable(buildId);
     const source = await buildSource(build.id, build).catch(() => null);
     if (opts.hints && !/\bjob_hints\b/.test(source ?? '')) {
-      throw new ScxError('BAD_INPUT', `${build.name} has no job_hints map, so job hints would be ignored`, 'hints are for sjf, ljf and hybrid (and schedulers that declare the same job_hints map); leave them out for this one');
+      throw new ScxError(
+        'BAD_INPUT',
+        `${build.name} has no job_hints map, so job hints would be ignored`,
+        'hints are for sjf, ljf and hybrid (and schedulers that declare the same job_hints map); leave them out for this one',
+      );
     }
     if (kind === 'host') {
       assertAuditWritable(); // a host change that cannot be recorded is not made
-      const audit = (outcome: 'ok' | 'failed', replacedName: string | null, error?: string) => appendAudit({
-        event: 'deploy', target: 'host', buildId: build.id, name: build.name,
-        sourceSha256: source === null ? null : sha256Hex(source),
-        origin: build.origin, params: build.params, hints: opts.hints ?? null, replaced: replacedName, outcome, ...(error ? { error } : {}),
-      }, opts.actor ?? OPERATOR);
+      const audit = (outcome: 'ok' | 'failed', replacedName: string | null, error?: string) =>
+        appendAudit(
+          {
+            event: 'deploy',
+            target: 'host',
+            buildId: build.id,
+            name: build.name,
+            sourceSha256: source === null ? null : sha256Hex(source),
+            origin: build.origin,
+            params: build.params,
+            hints: opts.hints ?? null,
+            replaced: replacedName,
+            outcome,
+            ...(error ? { error } : {}),
+          },
+          opts.actor ?? OPERATOR,
+        );
       try {
         const r = await this.deployOn(build, kind, opts);
         audit('ok', r.replaced?.name ?? null);
@@ -160,7 +187,11 @@ export class TargetManager {
     return this.deployOn(build, kind, opts);
   }
 
-  private async deployOn(build: BuildRecord, kind: TargetKind, opts: { hints?: JobHints }): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
+  private async deployOn(
+    build: BuildRecord,
+    kind: TargetKind,
+    opts: { hints?: JobHints },
+  ): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     const buildId = build.id;
     const b = (await this.backend(kind, true))!;
     const kernel = b.kernel();
@@ -173,8 +204,11 @@ export class TargetManager {
     if (!res.ok) {
       // put back what was running before, so the target is never left worse than we found it
       if (replaced) await b.load(await getBuild(replaced.buildId), replaced.hints).catch(() => undefined);
-      throw new ScxError('BAD_INPUT', `deploying ${build.name} to ${kind} failed: ${res.error}`,
-        replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default');
+      throw new ScxError(
+        'BAD_INPUT',
+        `deploying ${build.name} to ${kind} failed: ${res.error}`,
+        replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default',
+      );
     }
     t.previous.push(replaced);
     t.current = { buildId, name: build.name, since: new Date().toISOString(), ...(opts.hints ? { hints: opts.hints } : {}) };
@@ -182,13 +216,30 @@ export class TargetManager {
   }
 
   /** Back to the previous scheduler, or to the kernel default. Idempotent at the default. On the host, audited with its cause. */
-  async rollback(kind: TargetKind, to: 'previous' | 'default', cause: RollbackCause = {}): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+  async rollback(
+    kind: TargetKind,
+    to: 'previous' | 'default',
+    cause: RollbackCause = {},
+  ): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
     if (kind !== 'host' || !this.opts.allowHost) return this.rollbackOn(kind, to);
     await this.backend('host', true); // adopts what an earlier server left deployed
     const from = this.targets.host.current;
     const audit = (e: Partial<Extract<AuditEvent, { event: 'rollback' }>>) => {
       try {
-        appendAudit({ event: 'rollback', target: 'host', trigger: cause.trigger ?? 'tool', reason: cause.reason ?? null, from: from?.name ?? null, to: null, changed: false, outcome: 'ok', ...e }, cause.actor ?? OPERATOR);
+        appendAudit(
+          {
+            event: 'rollback',
+            target: 'host',
+            trigger: cause.trigger ?? 'tool',
+            reason: cause.reason ?? null,
+            from: from?.name ?? null,
+            to: null,
+            changed: false,
+            outcome: 'ok',
+            ...e,
+          },
+          cause.actor ?? OPERATOR,
+        );
       } catch (err) {
         // a rollback is the safe direction: it is not undone because the log cannot be written
         console.error(`[scx-mcp] audit: ${(err as Error).message}`);
@@ -204,7 +255,10 @@ export class TargetManager {
     }
   }
 
-  private async rollbackOn(kind: TargetKind, to: 'previous' | 'default'): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+  private async rollbackOn(
+    kind: TargetKind,
+    to: 'previous' | 'default',
+  ): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
     const t = this.targets[kind];
     // the host backend is cheap to open, and opening it adopts what an earlier server left deployed;
     // a sandbox VM that is not running has nothing to roll back

@@ -18,10 +18,7 @@ import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import { appendAudit, type Actor, type AuditEvent } from './audit.js';
 
-export type RunAsSpec =
-  | { kind: 'root' }
-  | { kind: 'id'; uid: number; group?: string }
-  | { kind: 'name'; user: string; group?: string };
+export type RunAsSpec = { kind: 'root' } | { kind: 'id'; uid: number; group?: string } | { kind: 'name'; user: string; group?: string };
 
 /** Whom host commands run as. */
 export interface HostUser {
@@ -45,7 +42,12 @@ const ID = /^\d{1,10}$/;
 
 /** `--run-as` syntax: root | USER | UID, each optionally :GROUP or :GID. Throws BAD_INPUT with the accepted forms. */
 export function parseRunAs(spec: string): RunAsSpec {
-  const bad = () => new ScxError('BAD_INPUT', `--run-as "${spec}" is not a user`, 'give a user name or uid, optionally with :group or :gid (e.g. --run-as alice, --run-as 1000:1000); --run-as root runs host commands as root');
+  const bad = () =>
+    new ScxError(
+      'BAD_INPUT',
+      `--run-as "${spec}" is not a user`,
+      'give a user name or uid, optionally with :group or :gid (e.g. --run-as alice, --run-as 1000:1000); --run-as root runs host commands as root',
+    );
   const m = /^([^:]+)(?::([^:]+))?$/.exec(spec.trim());
   if (!m) throw bad();
   const [, user, group] = m as unknown as [string, string, string | undefined];
@@ -88,7 +90,9 @@ export const systemUserDb: UserDb = {
   group(key) {
     if (ID.test(key)) return Number(key);
     try {
-      const f = execFileSync('getent', ['group', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]!.split(':');
+      const f = execFileSync('getent', ['group', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')[0]!
+        .split(':');
       return f[2] && ID.test(f[2]) ? Number(f[2]) : undefined;
     } catch {
       return undefined;
@@ -96,7 +100,8 @@ export const systemUserDb: UserDb = {
   },
 };
 
-const REFUSE_HINT = 'start the server with sudo from your own account (host commands then run as you), or pass --run-as USER; --run-as root runs them as root, if that is really meant';
+const REFUSE_HINT =
+  'start the server with sudo from your own account (host commands then run as you), or pass --run-as USER; --run-as root runs them as root, if that is really meant';
 
 /**
  * Whom host commands run as (see the module comment). Throws BAD_INPUT when that cannot be decided
@@ -114,7 +119,8 @@ export function resolveHostUser(o: { runAs?: string; env: NodeJS.ProcessEnv; uid
       if (gid === undefined) throw new ScxError('BAD_INPUT', `no group "${g}" on this machine (in --run-as)`, 'give an existing group name or a numeric gid');
       return gid;
     }
-    if (fallback === undefined) throw new ScxError('BAD_INPUT', `${who} has no entry in the user database, so its group is unknown`, 'give the group too: --run-as UID:GID');
+    if (fallback === undefined)
+      throw new ScxError('BAD_INPUT', `${who} has no entry in the user database, so its group is unknown`, 'give the group too: --run-as UID:GID');
     return fallback;
   };
   let user: HostUser;
@@ -132,25 +138,34 @@ export function resolveHostUser(o: { runAs?: string; env: NodeJS.ProcessEnv; uid
       user = { uid: pw.uid, gid: group(spec.group, pw.gid, spec.user), name: pw.name, home: pw.home, source: src };
     }
     if (o.uid !== 0 && (user.uid !== o.uid || user.gid !== o.gid)) {
-      throw new ScxError('BAD_INPUT', `${src}: the server runs as uid ${o.uid}, which cannot run commands as uid ${user.uid} gid ${user.gid}`,
-        'start the server as root (e.g. with sudo), or leave --run-as out: a non-root server runs host commands as itself');
+      throw new ScxError(
+        'BAD_INPUT',
+        `${src}: the server runs as uid ${o.uid}, which cannot run commands as uid ${user.uid} gid ${user.gid}`,
+        'start the server as root (e.g. with sudo), or leave --run-as out: a non-root server runs host commands as itself',
+      );
     }
     return user;
   }
-  if (o.uid !== 0) return self('the server\'s own user');
+  if (o.uid !== 0) return self("the server's own user");
   const sudoUid = o.env.SUDO_UID;
   if (sudoUid !== undefined && sudoUid !== '') {
     if (!ID.test(sudoUid)) throw new ScxError('BAD_INPUT', `SUDO_UID "${sudoUid}" is not a uid`, REFUSE_HINT);
     const uid = Number(sudoUid);
-    if (uid === 0) throw new ScxError('BAD_INPUT', 'host commands would run as root: the server was started with sudo by root itself (SUDO_UID=0)', REFUSE_HINT);
+    if (uid === 0)
+      throw new ScxError('BAD_INPUT', 'host commands would run as root: the server was started with sudo by root itself (SUDO_UID=0)', REFUSE_HINT);
     const pw = o.db.user(sudoUid);
     const sudoGid = o.env.SUDO_GID;
     if (sudoGid !== undefined && sudoGid !== '' && !ID.test(sudoGid)) throw new ScxError('BAD_INPUT', `SUDO_GID "${sudoGid}" is not a gid`, REFUSE_HINT);
     const gid = sudoGid ? Number(sudoGid) : pw?.gid;
-    if (gid === undefined) throw new ScxError('BAD_INPUT', `SUDO_UID ${uid} has no entry in the user database and SUDO_GID is not set`, 'pass --run-as UID:GID');
+    if (gid === undefined)
+      throw new ScxError('BAD_INPUT', `SUDO_UID ${uid} has no entry in the user database and SUDO_GID is not set`, 'pass --run-as UID:GID');
     return { uid, gid, name: pw?.name ?? null, home: pw?.home ?? null, source: 'SUDO_UID (the user who started the server with sudo)' };
   }
-  throw new ScxError('BAD_INPUT', 'refusing to run a command on the host as root: the server runs as root, was not started through sudo, and has no --run-as', REFUSE_HINT);
+  throw new ScxError(
+    'BAD_INPUT',
+    'refusing to run a command on the host as root: the server runs as root, was not started through sudo, and has no --run-as',
+    REFUSE_HINT,
+  );
 }
 
 /** How one host command is started: the program, its arguments, environment and directory. */
@@ -169,7 +184,11 @@ export function shellQuote(s: string): string {
 
 function setprivPath(): string {
   for (const p of ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv']) if (existsSync(p)) return p;
-  throw new ScxError('BAD_INPUT', 'setpriv (util-linux) is not installed, so host commands cannot drop root', 'install util-linux (apt-get install util-linux)');
+  throw new ScxError(
+    'BAD_INPUT',
+    'setpriv (util-linux) is not installed, so host commands cannot drop root',
+    'install util-linux (apt-get install util-linux)',
+  );
 }
 
 /**
@@ -206,19 +225,32 @@ export class HostCommands {
 
   /** Whom host commands run as; throws the refusal when that cannot be decided. */
   who(): HostUser {
-    return (this.user ??= resolveHostUser({ runAs: this.opts.runAs, env: process.env, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, db: systemUserDb }));
+    return (this.user ??= resolveHostUser({
+      runAs: this.opts.runAs,
+      env: process.env,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      db: systemUserDb,
+    }));
   }
 
   /** The command line for `command`, audited (for callers that start it themselves, e.g. under scx-profile). */
   prepare(command: string, o: { actor: Actor; purpose: HostCommandPurpose; repeat?: string; audit?: boolean }): HostCommandLine {
     const u = this.who();
     const line = hostCommandLine(u, command, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-    if (o.audit !== false) appendAudit({ event: 'host_command', purpose: o.purpose, command, uid: u.uid, gid: u.gid, user: u.name, ...(o.repeat ? { repeat: o.repeat } : {}) }, o.actor);
+    if (o.audit !== false)
+      appendAudit(
+        { event: 'host_command', purpose: o.purpose, command, uid: u.uid, gid: u.gid, user: u.name, ...(o.repeat ? { repeat: o.repeat } : {}) },
+        o.actor,
+      );
     return line;
   }
 
   /** Run `command` on the host as the chosen user (audited unless `audit: false`, for repeats of an audited command). */
-  async run(command: string, o: { timeoutS: number; actor: Actor; purpose: HostCommandPurpose; audit?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }> {
+  async run(
+    command: string,
+    o: { timeoutS: number; actor: Actor; purpose: HostCommandPurpose; audit?: boolean },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }> {
     const line = this.prepare(command, o);
     const t0 = performance.now();
     const r = await execa(line.file, line.args, { env: line.env, extendEnv: false, cwd: line.cwd, reject: false, timeout: o.timeoutS * 1000 });

@@ -28,7 +28,13 @@ export class SandboxBackend implements Backend {
     }
     const loader = loaderAvailable();
     if (hints && !loader) return { ok: false, error: HINTS_NEED_LOADER };
-    const step = await this.session.step({ kind: 'load', object: buildPaths(build.id).object, label: `deploy ${build.name}`, via: loader ? 'loader' : 'bpftool', ...(hints ? { hints } : {}) });
+    const step = await this.session.step({
+      kind: 'load',
+      object: buildPaths(build.id).object,
+      label: `deploy ${build.name}`,
+      via: loader ? 'loader' : 'bpftool',
+      ...(hints ? { hints } : {}),
+    });
     return { ok: step.ok, error: step.error, step };
   }
   async unload() {
@@ -50,4 +56,3 @@ export class SandboxBackend implements Backend {
     await this.session.finish();
   }
 }
-

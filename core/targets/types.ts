@@ -36,4 +36,3 @@ export interface Backend {
   run(command: string, timeoutS: number, actor: Actor): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
   close(): Promise<void>;
 }
-

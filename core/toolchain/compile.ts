@@ -35,8 +35,11 @@ export async function findClang(): Promise<string> {
     const r = await execa(c, ['--version'], { reject: false });
     if (r.exitCode === 0) return (clangPath = c);
   }
-  throw new ScxError('TOOL_MISSING', 'clang was not found (tried ' + CLANG_CANDIDATES.join(', ') + ')',
-    'run `npm run setup`, or set SCX_MCP_CLANG to a clang that supports -target bpf');
+  throw new ScxError(
+    'TOOL_MISSING',
+    'clang was not found (tried ' + CLANG_CANDIDATES.join(', ') + ')',
+    'run `npm run setup`, or set SCX_MCP_CLANG to a clang that supports -target bpf',
+  );
 }
 
 /** Parse clang's `file:line:col: severity: message` lines. */
@@ -67,13 +70,24 @@ export async function compileBpf(opts: CompileOptions): Promise<CompileResult> {
   const clang = await findClang();
   await mkdir(dirname(opts.out), { recursive: true });
   const args = [
-    '-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-mcpu=v3', '-Wall',
-    '-I', templatesDir,
+    '-g',
+    '-O2',
+    '-target',
+    'bpf',
+    '-D__TARGET_ARCH_x86',
+    '-mcpu=v3',
+    '-Wall',
+    '-I',
+    templatesDir,
     ...(opts.includeDirs ?? []).flatMap((d) => ['-I', d]),
     // the kernel's generated headers are system headers: their warnings are not the scheduler's
-    '-isystem', opts.kernel.dir,
+    '-isystem',
+    opts.kernel.dir,
     ...Object.entries(opts.defines ?? {}).map(([k, v]) => `-D${k}=${v}`),
-    '-c', opts.source, '-o', opts.out,
+    '-c',
+    opts.source,
+    '-o',
+    opts.out,
   ];
   const t0 = performance.now();
   const r = await execa(clang, args, { reject: false });

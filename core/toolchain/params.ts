@@ -19,19 +19,35 @@ export function declaredParams(source: string): DeclaredParam[] {
 }
 
 const RANGES: Record<string, [number, number]> = {
-  u64: [0, Number.MAX_SAFE_INTEGER], u32: [0, 0xffffffff], s64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], s32: [-0x80000000, 0x7fffffff],
-  u16: [0, 0xffff], u8: [0, 0xff], s16: [-0x8000, 0x7fff], s8: [-0x80, 0x7f], bool: [0, 1],
+  u64: [0, Number.MAX_SAFE_INTEGER],
+  u32: [0, 0xffffffff],
+  s64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  s32: [-0x80000000, 0x7fffffff],
+  u16: [0, 0xffff],
+  u8: [0, 0xff],
+  s16: [-0x8000, 0x7fff],
+  s8: [-0x80, 0x7f],
+  bool: [0, 1],
 };
 
 /** Check values against the declared C types and the entry's typed specs; returns the source with them applied. */
-export function applyParams(source: string, values: Record<string, number | boolean>, specs: ParamSpec[] = []): { source: string; applied: Record<string, number | boolean> } {
+export function applyParams(
+  source: string,
+  values: Record<string, number | boolean>,
+  specs: ParamSpec[] = [],
+): { source: string; applied: Record<string, number | boolean> } {
   const declared = new Map(declaredParams(source).map((p) => [p.name, p]));
   const applied: Record<string, number | boolean> = {};
   for (const [name, value] of Object.entries(values)) {
     const d = declared.get(name);
     if (!d) {
-      throw new ScxError('BAD_INPUT', `unknown parameter "${name}"`,
-        declared.size ? `this scheduler's parameters: ${[...declared.values()].map((p) => `${p.name} (${p.type}, default ${p.default})`).join(', ')}` : 'this scheduler declares no parameters (SCX_PARAM)');
+      throw new ScxError(
+        'BAD_INPUT',
+        `unknown parameter "${name}"`,
+        declared.size
+          ? `this scheduler's parameters: ${[...declared.values()].map((p) => `${p.name} (${p.type}, default ${p.default})`).join(', ')}`
+          : 'this scheduler declares no parameters (SCX_PARAM)',
+      );
     }
     const spec = specs.find((s) => s.name === name);
     let n: number;
@@ -39,7 +55,8 @@ export function applyParams(source: string, values: Record<string, number | bool
       if (typeof value !== 'boolean' && value !== 0 && value !== 1) throw new ScxError('BAD_INPUT', `parameter ${name} is a bool: pass true or false`);
       n = value ? 1 : 0;
     } else {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw new ScxError('BAD_INPUT', `parameter ${name} is an integer (${d.type}); got ${JSON.stringify(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        throw new ScxError('BAD_INPUT', `parameter ${name} is an integer (${d.type}); got ${JSON.stringify(value)}`);
       n = value;
     }
     const [lo, hi] = RANGES[d.type] ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
@@ -51,6 +68,9 @@ export function applyParams(source: string, values: Record<string, number | bool
     applied[name] = d.type === 'bool' ? Boolean(n) : n;
   }
   const out = source.replace(PARAM_RE, (whole, type: string, name: string) =>
-    name in applied ? `SCX_PARAM(${type}, ${name}, ${typeof applied[name] === 'boolean' ? (applied[name] ? 'true' : 'false') : String(applied[name])}${type.startsWith('u') ? 'ULL' : ''})` : whole);
+    name in applied
+      ? `SCX_PARAM(${type}, ${name}, ${typeof applied[name] === 'boolean' ? (applied[name] ? 'true' : 'false') : String(applied[name])}${type.startsWith('u') ? 'ULL' : ''})`
+      : whole,
+  );
   return { source: out, applied };
 }

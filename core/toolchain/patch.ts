@@ -12,11 +12,23 @@ export async function applyPatch(fileName: string, original: string, patch: stri
     await writeFile(join(dir, fileName), original);
     await writeFile(join(dir, 'change.diff'), patch.endsWith('\n') ? patch : patch + '\n');
     for (const strip of ['-p1', '-p0']) {
-      const r = await execa('patch', ['--batch', '--forward', '--no-backup-if-mismatch', '-r', '-', strip, '-i', 'change.diff', fileName], { cwd: dir, reject: false });
+      const r = await execa('patch', ['--batch', '--forward', '--no-backup-if-mismatch', '-r', '-', strip, '-i', 'change.diff', fileName], {
+        cwd: dir,
+        reject: false,
+      });
       if (r.exitCode === 0) return await readFile(join(dir, fileName), 'utf8');
       if (strip === '-p0') {
-        throw new ScxError('BAD_INPUT', `the patch does not apply to ${fileName}: ${(r.stdout + r.stderr).trim().split('\n').filter((l) => /FAILED|malformed|Only garbage|can't find/i.test(l)).join('; ') || r.stdout.trim()}`,
-          'make the diff against the current source of the entry (unified format, e.g. `diff -u`), with enough unchanged context lines');
+        throw new ScxError(
+          'BAD_INPUT',
+          `the patch does not apply to ${fileName}: ${
+            (r.stdout + r.stderr)
+              .trim()
+              .split('\n')
+              .filter((l) => /FAILED|malformed|Only garbage|can't find/i.test(l))
+              .join('; ') || r.stdout.trim()
+          }`,
+          'make the diff against the current source of the entry (unified format, e.g. `diff -u`), with enough unchanged context lines',
+        );
       }
     }
     throw new Error('unreachable');
@@ -24,4 +36,3 @@ export async function applyPatch(fileName: string, original: string, patch: stri
     await rm(dir, { recursive: true, force: true });
   }
 }
-

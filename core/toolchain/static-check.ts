@@ -76,8 +76,13 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
   const top = { line: 1, column: 1 };
 
   if (Buffer.byteLength(source) > MAX_SOURCE_BYTES) {
-    add(top, 'source-size', 'error', `the source is ${Buffer.byteLength(source)} bytes; the limit is ${MAX_SOURCE_BYTES}`,
-      'a scheduler should be one short file; move shared code into a header and remove generated or pasted data');
+    add(
+      top,
+      'source-size',
+      'error',
+      `the source is ${Buffer.byteLength(source)} bytes; the limit is ${MAX_SOURCE_BYTES}`,
+      'a scheduler should be one short file; move shared code into a header and remove generated or pasted data',
+    );
     return findings;
   }
 
@@ -87,12 +92,22 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     /* GPL via the common header */
   } else if (licM) {
     if (!GPL_COMPATIBLE.includes(licM[1]!)) {
-      add(lineColOf(source, licM.index), 'gpl-license', 'error', `licence "${licM[1]}" is not GPL-compatible: the kernel refuses sched_ext kfunc calls from it`,
-        'use SCX_LICENSE_GPL; (or char _license[] SEC("license") = "GPL";)');
+      add(
+        lineColOf(source, licM.index),
+        'gpl-license',
+        'error',
+        `licence "${licM[1]}" is not GPL-compatible: the kernel refuses sched_ext kfunc calls from it`,
+        'use SCX_LICENSE_GPL; (or char _license[] SEC("license") = "GPL";)',
+      );
     }
   } else {
-    add(top, 'gpl-license', 'error', 'no licence declared: the kernel refuses sched_ext kfunc calls from a program without a GPL-compatible licence',
-      'add SCX_LICENSE_GPL; after the #include lines');
+    add(
+      top,
+      'gpl-license',
+      'error',
+      'no licence declared: the kernel refuses sched_ext kfunc calls from a program without a GPL-compatible licence',
+      'add SCX_LICENSE_GPL; after the #include lines',
+    );
   }
 
   // ---- ops table ------------------------------------------------------------
@@ -101,8 +116,13 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
   const ops = opsMacro ?? opsRaw;
   const callbacks = new Map<string, string>(); // member -> function
   if (!ops) {
-    add(top, 'ops-table', 'error', 'no sched_ext ops table: nothing would be registered with the kernel',
-      'end the file with SCX_OPS_DEFINE(my_ops, .enqueue = (void *)my_enqueue, ..., .name = "my_sched");');
+    add(
+      top,
+      'ops-table',
+      'error',
+      'no sched_ext ops table: nothing would be registered with the kernel',
+      'end the file with SCX_OPS_DEFINE(my_ops, .enqueue = (void *)my_enqueue, ..., .name = "my_sched");',
+    );
   } else {
     const body = ops[2]!;
     for (const m of body.matchAll(/\.(\w+)\s*=\s*(?:\(\s*void\s*\*\s*\))?\s*(\w+)/g)) callbacks.set(m[1]!, m[2]!);
@@ -111,30 +131,54 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     if (!nameM) {
       add(opsAt, 'ops-name', 'error', 'the ops table has no .name', 'add .name = "my_sched" (letters, digits, _; at most 127 characters)');
     } else if (nameM[1]!.length === 0 || nameM[1]!.length > OPS_NAME_MAX || !/^[A-Za-z0-9_]+$/.test(nameM[1]!)) {
-      add(opsAt, 'ops-name', 'error', `ops name "${nameM[1]}" is empty, longer than ${OPS_NAME_MAX} characters or has characters other than letters, digits and _`,
-        'use a short snake_case name');
+      add(
+        opsAt,
+        'ops-name',
+        'error',
+        `ops name "${nameM[1]}" is empty, longer than ${OPS_NAME_MAX} characters or has characters other than letters, digits and _`,
+        'use a short snake_case name',
+      );
     }
     if (!callbacks.has('enqueue') && !callbacks.has('dispatch')) {
-      add(opsAt, 'ops-callbacks', 'warning', 'the ops table has neither .enqueue nor .dispatch: every task goes to the global queue with the default slice',
-        'that is a valid FIFO, but a policy normally implements .enqueue (and .dispatch for custom queues)');
+      add(
+        opsAt,
+        'ops-callbacks',
+        'warning',
+        'the ops table has neither .enqueue nor .dispatch: every task goes to the global queue with the default slice',
+        'that is a valid FIFO, but a policy normally implements .enqueue (and .dispatch for custom queues)',
+      );
     }
     // an enqueue that inserts nowhere leaves tasks unrunnable: the watchdog ejects the scheduler after 30 s
     const enq = callbacks.get('enqueue');
     if (enq) {
       const def = new RegExp(`BPF_STRUCT_OPS\\(\\s*${enq}\\b[^)]*\\)\\s*\\{`).exec(source);
       const bodyText = def ? blockAt(source, def.index + def[0].length - 1) : '';
-      if (def && !/\b(scx_insert\w*|scx_bpf_dsq_insert\w*|scx_bpf_dispatch\w*|bpf_map_push_elem|bpf_map_update_elem|bpf_obj_new|bpf_rbtree_add\w*|bpf_list_push\w*)\s*\(/.test(bodyText)) {
-        add(lineColOf(source, def.index), 'enqueue-drops-task', 'warning',
+      if (
+        def &&
+        !/\b(scx_insert\w*|scx_bpf_dsq_insert\w*|scx_bpf_dispatch\w*|bpf_map_push_elem|bpf_map_update_elem|bpf_obj_new|bpf_rbtree_add\w*|bpf_list_push\w*)\s*\(/.test(
+          bodyText,
+        )
+      ) {
+        add(
+          lineColOf(source, def.index),
+          'enqueue-drops-task',
+          'warning',
           `${enq} (the .enqueue callback) never inserts the task into a queue or stores it: tasks would never run, and the kernel's watchdog would eject the scheduler ("runnable task stall")`,
-          'end every path of enqueue with scx_insert(p, SCX_DSQ_GLOBAL or a DSQ you created, slice, enq_flags)');
+          'end every path of enqueue with scx_insert(p, SCX_DSQ_GLOBAL or a DSQ you created, slice, enq_flags)',
+        );
       }
     }
     // callbacks must name functions defined in this file
     for (const [member, fn] of callbacks) {
       if (member === 'name' || member === 'flags' || /^(timeout_ms|exit_dump_len|hotplug_seq|dispatch_max_batch)$/.test(member)) continue;
       if (!new RegExp(`BPF_STRUCT_OPS(?:_SLEEPABLE)?\\(\\s*${fn}\\b`).test(source) && !new RegExp(`\\b${fn}\\s*\\(`).test(source.replace(body, ''))) {
-        add(opsAt, 'ops-callbacks', 'error', `.${member} points at ${fn}, which is not defined in this file`,
-          `define it with BPF_STRUCT_OPS(${fn}, ...) before the ops table`);
+        add(
+          opsAt,
+          'ops-callbacks',
+          'error',
+          `.${member} points at ${fn}, which is not defined in this file`,
+          `define it with BPF_STRUCT_OPS(${fn}, ...) before the ops table`,
+        );
       }
     }
   }
@@ -145,8 +189,13 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     const type = /__uint\(\s*type\s*,\s*(BPF_MAP_TYPE_\w+)\s*\)/.exec(m[1]!)?.[1] ?? '';
     if (/^BPF_MAP_TYPE_(PERCPU_)?ARRAY$/.test(type)) arrayMaps.add(m[2]!);
     if (m[2]!.length > 15) {
-      add(lineColOf(source, m.index + m[0].lastIndexOf(m[2]!)), 'map-name', 'warning', `map name "${m[2]}" is longer than 15 characters; the kernel truncates it`,
-        'shorten the name so tools (bpftool, the loader) show it whole');
+      add(
+        lineColOf(source, m.index + m[0].lastIndexOf(m[2]!)),
+        'map-name',
+        'warning',
+        `map name "${m[2]}" is longer than 15 characters; the kernel truncates it`,
+        'shorten the name so tools (bpftool, the loader) show it whole',
+      );
     }
   }
 
@@ -160,11 +209,21 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     if (!name.startsWith('scx_bpf_')) continue;
     if (name === 'scx_bpf_error' || name === 'scx_bpf_exit') continue; // macros in scx_common.bpf.h
     if (RENAMED[name] && (!kfuncs || !kfuncs.has(name))) {
-      add(atNode(call), 'kfunc-renamed', 'error', `${name} does not exist in the target kernel${opts.targetKernel ? ` (${opts.targetKernel})` : ''}: sched_ext renamed it`,
-        `use ${RENAMED[name]}`);
+      add(
+        atNode(call),
+        'kfunc-renamed',
+        'error',
+        `${name} does not exist in the target kernel${opts.targetKernel ? ` (${opts.targetKernel})` : ''}: sched_ext renamed it`,
+        `use ${RENAMED[name]}`,
+      );
     } else if (kfuncs && !kfuncs.has(name)) {
-      add(atNode(call), 'kfunc-missing', 'error', `${name} is not exported by the target kernel${opts.targetKernel ? ` (${opts.targetKernel})` : ''}`,
-        'check scx_target_api.h for the kfuncs this kernel has, or use a wrapper from scx_common.bpf.h');
+      add(
+        atNode(call),
+        'kfunc-missing',
+        'error',
+        `${name} is not exported by the target kernel${opts.targetKernel ? ` (${opts.targetKernel})` : ''}`,
+        'check scx_target_api.h for the kfuncs this kernel has, or use a wrapper from scx_common.bpf.h',
+      );
     }
   }
 
@@ -199,7 +258,12 @@ export function collectGlobals(root: SyntaxNode, source: string): Globals {
   const g: Globals = new Map();
   for (const d of root.namedChildren) {
     if (d.type !== 'declaration') continue;
-    const constant = /\bconst\b/.test(d.children.filter((c) => c.type === 'type_qualifier').map((c) => c.text).join(' '));
+    const constant = /\bconst\b/.test(
+      d.children
+        .filter((c) => c.type === 'type_qualifier')
+        .map((c) => c.text)
+        .join(' '),
+    );
     for (const decl of d.childrenForFieldName('declarator')) {
       const name = (decl.type === 'init_declarator' ? decl.childForFieldName('declarator') : decl)?.text.replace(/[\s*]|\[.*$/g, '');
       if (name && /^\w+$/.test(name) && decl.type !== 'function_declarator' && !decl.descendantsOfType('function_declarator').length) g.set(name, { constant });
@@ -220,7 +284,8 @@ interface LoopScope {
 }
 
 function unwrap(n: SyntaxNode | null): SyntaxNode | null {
-  while (n && (n.type === 'parenthesized_expression' || n.type === 'cast_expression')) n = n.type === 'cast_expression' ? n.childForFieldName('value') : n.namedChild(0);
+  while (n && (n.type === 'parenthesized_expression' || n.type === 'cast_expression'))
+    n = n.type === 'cast_expression' ? n.childForFieldName('value') : n.namedChild(0);
   return n;
 }
 
@@ -249,7 +314,9 @@ function clampedBefore(name: string, scope: LoopScope, from: number, to: number)
   const text = scope.body.tree.rootNode.text.slice(from, to);
   const c = '(?:\\d+|[A-Z][A-Z0-9_]*|sizeof\\s*\\([^)]*\\))';
   const n = `\\b${name}\\b`;
-  return new RegExp(`if\\s*\\(\\s*${n}\\s*(?:>|>=)\\s*${c}\\s*\\)|if\\s*\\(\\s*${c}\\s*(?:<|<=)\\s*${n}\\s*\\)|${n}\\s*(?:&|%)=|${n}\\s*=\\s*(?:min|MIN|min_t|umin)\\s*\\(`).test(text);
+  return new RegExp(
+    `if\\s*\\(\\s*${n}\\s*(?:>|>=)\\s*${c}\\s*\\)|if\\s*\\(\\s*${c}\\s*(?:<|<=)\\s*${n}\\s*\\)|${n}\\s*(?:&|%)=|${n}\\s*=\\s*(?:min|MIN|min_t|umin)\\s*\\(`,
+  ).test(text);
 }
 
 /** A value the verifier knows a constant upper bound for. */
@@ -257,7 +324,11 @@ function isConstBound(n: SyntaxNode | null, scope: LoopScope, depth = 0): boolea
   const u = unwrap(n);
   if (!u) return false;
   switch (u.type) {
-    case 'number_literal': case 'char_literal': case 'sizeof_expression': case 'true': case 'false':
+    case 'number_literal':
+    case 'char_literal':
+    case 'sizeof_expression':
+    case 'true':
+    case 'false':
       return true;
     case 'identifier': {
       if (CONST_NAME.test(u.text) || scope.globals.get(u.text)?.constant) return true;
@@ -331,9 +402,13 @@ function checkLoops(body: SyntaxNode, globals: Globals, add: Add, at: At): void 
     const scope: LoopScope = { body, loop, globals };
     if (!cond || /^\(?\s*(1|true)\s*\)?$/.test(cond.text)) {
       const breaks = loop.descendantsOfType(['break_statement', 'return_statement']);
-      add(at(loop), 'unbounded-loop', breaks.length ? 'warning' : 'error',
+      add(
+        at(loop),
+        'unbounded-loop',
+        breaks.length ? 'warning' : 'error',
         `${kind} loop without a condition${breaks.length ? ' (it relies on break/return)' : ' and no way out'}: the verifier must walk every iteration and may run to its 1M-instruction limit`,
-        'bound it: for (i = 0; i < MAX_ITERS; i++) or bpf_for(i, 0, MAX_ITERS)');
+        'bound it: for (i = 0; i < MAX_ITERS; i++) or bpf_for(i, 0, MAX_ITERS)',
+      );
       continue;
     }
     const parts = conjuncts(cond);
@@ -362,16 +437,27 @@ function checkLoops(body: SyntaxNode, globals: Globals, add: Add, at: At): void 
       for (const side of sides) mem ??= memoryRead(side, scope);
     }
     if (!mem && compares.some(countsDownFromMemory)) mem = `the loop variable, which starts from a value read from memory`;
-    const condText = cond.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1').slice(0, 80);
+    const condText = cond.text
+      .replace(/\s+/g, ' ')
+      .replace(/^\((.*)\)$/, '$1')
+      .slice(0, 80);
     if (mem) {
-      add(at(loop), 'unbounded-loop', 'error',
+      add(
+        at(loop),
+        'unbounded-loop',
+        'error',
         `${kind} loop "${condText}" is bounded by ${mem}: the verifier cannot bound that, walks the loop one iteration at a time and gives up after 1M instructions (under emulation: minutes)`,
-        'cap it by a constant the verifier sees: for (i = 0; i < n && i < MAX_N; i++), or clamp first (if (n > MAX_N) n = MAX_N;), or use bpf_for(i, 0, n) / bpf_repeat(MAX_N), which the verifier checks once');
+        'cap it by a constant the verifier sees: for (i = 0; i < n && i < MAX_N; i++), or clamp first (if (n > MAX_N) n = MAX_N;), or use bpf_for(i, 0, n) / bpf_repeat(MAX_N), which the verifier checks once',
+      );
     } else {
       // a for loop over a variable bound is often fine (the verifier tracks it); a while/do loop rarely is
-      add(at(loop), 'unbounded-loop', kind === 'for' ? 'warning' : 'error',
+      add(
+        at(loop),
+        'unbounded-loop',
+        kind === 'for' ? 'warning' : 'error',
         `${kind} loop condition "${condText}" has no constant bound: the verifier may not prove it terminates (under emulation that costs minutes)`,
-        'add a constant cap to the condition (&& i < MAX_ITERS) or use bpf_for()');
+        'add a constant cap to the condition (&& i < MAX_ITERS) or use bpf_for()',
+      );
     }
   }
 }
@@ -386,7 +472,8 @@ function checkNullChecks(body: SyntaxNode, arrayMaps: Set<string>, add: Add, at:
     let v: string | undefined;
     if (parent?.type === 'init_declarator') v = parent.childForFieldName('declarator')?.text.replace(/^\*+\s*/, '');
     else if (parent?.type === 'assignment_expression') v = parent.childForFieldName('left')?.text;
-    else if (parent?.type === 'cast_expression' && parent.parent?.type === 'init_declarator') v = parent.parent.childForFieldName('declarator')?.text.replace(/^\*+\s*/, '');
+    else if (parent?.type === 'cast_expression' && parent.parent?.type === 'init_declarator')
+      v = parent.parent.childForFieldName('declarator')?.text.replace(/^\*+\s*/, '');
     if (v && /^\w+$/.test(v)) lookups.push({ v, map, node: call });
   }
   for (const { v, map, node } of lookups) {
@@ -412,9 +499,13 @@ function checkNullChecks(body: SyntaxNode, arrayMaps: Set<string>, add: Add, at:
     const first = derefs.sort((a, b) => a.startIndex - b.startIndex)[0];
     if (first && first.startIndex < firstCheck) {
       const isArray = arrayMaps.has(map);
-      add(at(first), 'null-check', isArray ? 'warning' : 'error',
+      add(
+        at(first),
+        'null-check',
+        isArray ? 'warning' : 'error',
         `${v} from bpf_map_lookup_elem(${map}) is dereferenced without a NULL check${isArray ? ' (an ARRAY map with an in-range constant key is accepted by newer verifiers, but not a computed key)' : ': the verifier will reject it'}`,
-        `check it first: if (!${v}) return; (or scx_bpf_error() and return)`);
+        `check it first: if (!${v}) return; (or scx_bpf_error() and return)`,
+      );
     }
   }
 }
@@ -430,16 +521,26 @@ function checkStack(body: SyntaxNode, add: Add, at: At): void {
     const typeText = owner?.childForFieldName('type')?.text ?? '';
     const elem = /u64|s64|long|__u64|double|\*/.test(typeText) ? 8 : /u32|s32|int|float/.test(typeText) ? 4 : /u16|s16|short/.test(typeText) ? 2 : 1;
     if (n * elem > BPF_STACK) {
-      add(at(decl), 'stack-size', 'error', `local array of ${n * elem} bytes: the BPF stack is ${BPF_STACK} bytes in all`,
-        'move it to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up');
+      add(
+        at(decl),
+        'stack-size',
+        'error',
+        `local array of ${n * elem} bytes: the BPF stack is ${BPF_STACK} bytes in all`,
+        'move it to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up',
+      );
       return;
     }
     total += n * elem;
     first ??= decl;
   }
   if (first && total > BPF_STACK) {
-    add(at(first), 'stack-size', 'error', `the local arrays of this function take ${total} bytes together: the BPF stack is ${BPF_STACK} bytes in all (clang refuses it: "BPF stack limit is exceeded")`,
-      'move the larger ones to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up');
+    add(
+      at(first),
+      'stack-size',
+      'error',
+      `the local arrays of this function take ${total} bytes together: the BPF stack is ${BPF_STACK} bytes in all (clang refuses it: "BPF stack limit is exceeded")`,
+      'move the larger ones to a per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY with one entry) and look it up',
+    );
   }
 }
 
@@ -447,7 +548,8 @@ function checkStack(body: SyntaxNode, add: Add, at: At): void {
 export function listLoops(source: string): Array<{ line: number; column: number; text: string }> {
   const tree = getParser().parse(source);
   return tree.rootNode.descendantsOfType(['for_statement', 'while_statement', 'do_statement']).map((l) => ({
-    line: l.startPosition.row + 1, column: l.startPosition.column + 1,
+    line: l.startPosition.row + 1,
+    column: l.startPosition.column + 1,
     text: (source.split('\n')[l.startPosition.row] ?? '').trim().slice(0, 100),
   }));
 }

@@ -55,14 +55,21 @@ export function tunableSpace(
     const lo = Math.max(r.min ?? p.min ?? Number.NaN, p.min ?? Number.NEGATIVE_INFINITY);
     const hi = Math.min(r.max ?? p.max ?? Number.NaN, p.max ?? Number.POSITIVE_INFINITY);
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-      if (o.only?.includes(p.name)) throw new ScxError('BAD_INPUT', `parameter "${p.name}" has no declared range to search`, `give one: ranges: {"${p.name}": {"min": ..., "max": ...}}`);
+      if (o.only?.includes(p.name))
+        throw new ScxError('BAD_INPUT', `parameter "${p.name}" has no declared range to search`, `give one: ranges: {"${p.name}": {"min": ..., "max": ...}}`);
       continue;
     }
-    if (lo > hi) throw new ScxError('BAD_INPUT', `the range of "${p.name}" is empty (${lo} > ${hi})`, `the declared range is ${p.min ?? '-∞'}..${p.max ?? '∞'}`);
+    if (lo > hi)
+      throw new ScxError('BAD_INPUT', `the range of "${p.name}" is empty (${lo} > ${hi})`, `the declared range is ${p.min ?? '-∞'}..${p.max ?? '∞'}`);
     if (lo === hi) continue;
     dims.push({ name: p.name, kind: 'int', min: lo, max: hi, log: lo > 0 && hi / lo >= 100, default: Number(p.default) });
   }
-  if (!dims.length) throw new ScxError('BAD_INPUT', 'nothing to tune: the scheduler has no parameter with a range left to search', 'pick an entry with typed parameters (see scx://library/<name>), or fewer fixed ones');
+  if (!dims.length)
+    throw new ScxError(
+      'BAD_INPUT',
+      'nothing to tune: the scheduler has no parameter with a range left to search',
+      'pick an entry with typed parameters (see scx://library/<name>), or fewer fixed ones',
+    );
   return dims;
 }
 
@@ -100,12 +107,16 @@ export function fromUnit(dims: Dimension[], u: number[]): ParamSet {
  * without duplicates.
  */
 export function candidates(dims: Dimension[], n: number, seed = 0): ParamSet[] {
-  if (dims.length > PRIMES.length) throw new ScxError('BAD_INPUT', `too many parameters to tune at once (${dims.length}, at most ${PRIMES.length})`, 'list the ones that matter in `only`');
+  if (dims.length > PRIMES.length)
+    throw new ScxError('BAD_INPUT', `too many parameters to tune at once (${dims.length}, at most ${PRIMES.length})`, 'list the ones that matter in `only`');
   const defaults = Object.fromEntries(dims.map((d) => [d.name, d.default]));
   const out: ParamSet[] = [defaults];
   const seen = new Set([key(defaults)]);
   for (let i = 1 + seed; out.length < n && i < 1 + seed + n * 50; i++) {
-    const p = fromUnit(dims, dims.map((_, k) => radicalInverse(i, PRIMES[k]!)));
+    const p = fromUnit(
+      dims,
+      dims.map((_, k) => radicalInverse(i, PRIMES[k]!)),
+    );
     const k = key(p);
     if (seen.has(k)) continue;
     seen.add(k);
@@ -115,7 +126,10 @@ export function candidates(dims: Dimension[], n: number, seed = 0): ParamSet[] {
 }
 
 export function key(p: ParamSet): string {
-  return Object.keys(p).sort().map((k) => `${k}=${String(p[k])}`).join(',');
+  return Object.keys(p)
+    .sort()
+    .map((k) => `${k}=${String(p[k])}`)
+    .join(',');
 }
 
 /* ------------------------------------------------------ successive halving -- */
@@ -158,7 +172,8 @@ export function rungSizes(n: number, eta: number, keep = 2): number[] {
 
 /** The most candidates whose successive halving fits `budget` trials, with its rungs and worst-case trial count. */
 export function planHalving(budget: number, eta = 2, keep = 2): { n: number; rungs: number[]; trials: number } {
-  if (!(budget >= 2)) throw new ScxError('BAD_INPUT', `a budget of ${budget} trial(s) is too small to compare anything`, 'give at least 2 trials (about 20 is a good budget)');
+  if (!(budget >= 2))
+    throw new ScxError('BAD_INPUT', `a budget of ${budget} trial(s) is too small to compare anything`, 'give at least 2 trials (about 20 is a good budget)');
   let best = { n: 2, rungs: [2], trials: 2 };
   for (let n = 2; n <= budget; n++) {
     const rungs = rungSizes(n, eta, Math.min(keep, n));
@@ -196,7 +211,14 @@ export async function successiveHalving(o: HalvingOptions): Promise<HalvingResul
   const eta = o.eta ?? 2;
   if (!o.candidates.length) throw new ScxError('BAD_INPUT', 'no candidates to try');
   const plan = rungSizes(o.candidates.length, eta, Math.min(o.keep ?? 2, o.candidates.length));
-  const states: CandidateState[] = o.candidates.map((params, id) => ({ id, params, isDefault: id === 0, scores: [], failed: null, score: Number.POSITIVE_INFINITY }));
+  const states: CandidateState[] = o.candidates.map((params, id) => ({
+    id,
+    params,
+    isDefault: id === 0,
+    scores: [],
+    failed: null,
+    score: Number.POSITIVE_INFINITY,
+  }));
   const def = states[0]!;
   const trials: Trial[] = [];
   let alive = states.slice();
@@ -214,7 +236,10 @@ export async function successiveHalving(o: HalvingOptions): Promise<HalvingResul
     }
     // the defaults first (they are the reference), then by rank
     const batch = alive.slice(0, left);
-    const outcomes = await o.evaluate(batch.map((s) => ({ id: s.id, params: s.params })), rung);
+    const outcomes = await o.evaluate(
+      batch.map((s) => ({ id: s.id, params: s.params })),
+      rung,
+    );
     if (outcomes.length !== batch.length) throw new Error(`evaluate returned ${outcomes.length} outcomes for ${batch.length} candidates`);
     batch.forEach((s, i) => {
       const outcome = outcomes[i]!;
@@ -227,7 +252,10 @@ export async function successiveHalving(o: HalvingOptions): Promise<HalvingResul
     });
     lastMeasured = batch.filter((s) => !s.failed);
     const next = plan[rung + 1] ?? plan.at(-1)!;
-    const ranked = lastMeasured.filter((s) => !s.isDefault).sort((a, b) => a.score - b.score).slice(0, next);
+    const ranked = lastMeasured
+      .filter((s) => !s.isDefault)
+      .sort((a, b) => a.score - b.score)
+      .slice(0, next);
     alive = [...(def.failed ? [] : [def]), ...ranked];
   }
   const best = [...lastMeasured].sort((a, b) => a.score - b.score)[0] ?? null;

@@ -29,7 +29,17 @@ import { historyWorkload } from '../bench/compare.js';
 import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Candidate, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
 import { median, summarize } from '../model/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
-import { candidates as makeCandidates, key, planHalving, successiveHalving, tunableSpace, type HalvingResult, type ParamSet, type Trial, type TrialOutcome } from './search.js';
+import {
+  candidates as makeCandidates,
+  key,
+  planHalving,
+  successiveHalving,
+  tunableSpace,
+  type HalvingResult,
+  type ParamSet,
+  type Trial,
+  type TrialOutcome,
+} from './search.js';
 import { renderTrialChart } from '../bench/chart.js';
 
 export interface ObjectivePart {
@@ -110,7 +120,10 @@ export interface TuneResult {
    * better than every run of the defaults. `metric` is the primary metric (raw values in the summaries).
    */
   improvement: {
-    vsDefaultsPct: number | null; vsKernelPct: number | null; metric: string; beyondSpread: boolean;
+    vsDefaultsPct: number | null;
+    vsKernelPct: number | null;
+    metric: string;
+    beyondSpread: boolean;
     /** The raw primary metric, best vs the defaults run in the same round: median of those pairs' improvements (%). */
     pairedPct: number | null;
     pairs: number;
@@ -127,10 +140,16 @@ export interface TuneResult {
 
 /** The objective's metrics must be the workload's; weights default to 1. */
 export function checkObjective(workload: Workload, objective: ObjectivePart[]): MetricDef[] {
-  if (!objective.length) throw new ScxError('BAD_INPUT', 'the objective names no metric', `metrics of ${workload.id}: ${workload.metrics.map((m) => m.key).join(', ')}`);
+  if (!objective.length)
+    throw new ScxError('BAD_INPUT', 'the objective names no metric', `metrics of ${workload.id}: ${workload.metrics.map((m) => m.key).join(', ')}`);
   return objective.map((o) => {
     const m = workload.metrics.find((x) => x.key === o.metric);
-    if (!m) throw new ScxError('BAD_INPUT', `workload ${workload.id} has no metric "${o.metric}"`, `its metrics: ${workload.metrics.map((x) => `${x.key} (${x.better} is better)`).join(', ')}`);
+    if (!m)
+      throw new ScxError(
+        'BAD_INPUT',
+        `workload ${workload.id} has no metric "${o.metric}"`,
+        `its metrics: ${workload.metrics.map((x) => `${x.key} (${x.better} is better)`).join(', ')}`,
+      );
     if (!(o.weight > 0)) throw new ScxError('BAD_INPUT', `weight of ${o.metric} must be positive, got ${o.weight}`);
     return m;
   });
@@ -141,8 +160,11 @@ export function checkObjective(workload: Workload, objective: ObjectivePart[]): 
  * reference (the run's own bound, else the kernel default's median in the same rung).
  */
 export function scoreRun(
-  metrics: Record<string, number>, bounds: Record<string, number>, reference: Record<string, number>,
-  objective: ObjectivePart[], defs: MetricDef[],
+  metrics: Record<string, number>,
+  bounds: Record<string, number>,
+  reference: Record<string, number>,
+  objective: ObjectivePart[],
+  defs: MetricDef[],
 ): number {
   let sum = 0;
   let wsum = 0;
@@ -221,13 +243,21 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
   const p = await planTune(o);
   const object = await buildForTrials(o, p);
-  const session = o.session ?? await SandboxSession.start({ kernel: o.kernel, cpus: 2, log: p.log });
+  const session = o.session ?? (await SandboxSession.start({ kernel: o.kernel, cpus: 2, log: p.log }));
   const t: TuneRun = {
-    o, p, object, session, t0,
+    o,
+    p,
+    object,
+    session,
+    t0,
     deadline: o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY,
     maxReg: o.maxRegressionPct ?? 100,
-    reports: [], kernelRuns: [], runsByCandidate: new Map(),
-    env: { kernel: null, accelerator: null, guestCpus: null }, profile: null, done: 0,
+    reports: [],
+    kernelRuns: [],
+    runsByCandidate: new Map(),
+    env: { kernel: null, accelerator: null, guestCpus: null },
+    profile: null,
+    done: 0,
   };
   try {
     const result = await successiveHalving({
@@ -257,7 +287,9 @@ async function planTune(o: TuneOptions): Promise<TunePlan> {
   const plan = planHalving(o.budget);
   const cands = makeCandidates(dims, plan.n, o.seed ?? 0);
   const log = o.log ?? (() => {});
-  log(`tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`);
+  log(
+    `tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`,
+  );
   return { defs, primary: defs[0]!, entry, sourcePath, scx, fixed, dims, plan, cands, log };
 }
 
@@ -287,13 +319,19 @@ function withFixed(t: TuneRun, params: ParamSet): ParamSet {
 async function evaluateRung(t: TuneRun, batch: { id: number; params: ParamSet }[], rung: number): Promise<TrialOutcome[]> {
   const { o, p } = t;
   const r: BenchmarkResult = await runBenchmark({
-    workload: o.workload, session: t.session, repeats: 1, hostProbe: null, defaultSim: null, profile: rung === 0 && !t.profile,
+    workload: o.workload,
+    session: t.session,
+    repeats: 1,
+    hostProbe: null,
+    defaultSim: null,
+    profile: rung === 0 && !t.profile,
     candidates: rungCandidates(t, batch),
     log: p.log,
     onProgress: (x: Progress) => {
       const why = stopReason(t);
       if (why) throw new ScxError('BAD_INPUT', `tuning stopped: ${why}`);
-      if (x.phase === 'run' && x.policy !== DEFAULT_POLICY) o.onProgress?.(`rung ${rung + 1}/${p.plan.rungs.length}: ${x.message}`, t.done + x.done, p.plan.trials);
+      if (x.phase === 'run' && x.policy !== DEFAULT_POLICY)
+        o.onProgress?.(`rung ${rung + 1}/${p.plan.rungs.length}: ${x.message}`, t.done + x.done, p.plan.trials);
     },
   });
   t.env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
@@ -312,18 +350,45 @@ async function evaluateRung(t: TuneRun, batch: { id: number; params: ParamSet }[
 
 /** The rung's candidates as benchmark candidates: the .bpf.o with --param values, or the scx binary with its arguments. */
 function rungCandidates(t: TuneRun, batch: { id: number; params: ParamSet }[]): Candidate[] {
-  const { o, p: { scx, entry } } = t;
-  return batch.map((c) => (scx
-    ? { name: `c${c.id}`, object: scx.binary, scx: { binary: scx.binary, args: scxArgs(scx.params, withFixed(t, c.params)).args, opsName: entry.scx!.opsName }, source: `${o.entry} ${key(c.params)}` }
-    : { name: `c${c.id}`, object: t.object, via: 'loader' as const, params: withFixed(t, c.params), source: `${o.entry} ${key(c.params)}`, ...(o.hints ? { hints: o.hints } : {}) }));
+  const {
+    o,
+    p: { scx, entry },
+  } = t;
+  return batch.map((c) =>
+    scx
+      ? {
+          name: `c${c.id}`,
+          object: scx.binary,
+          scx: { binary: scx.binary, args: scxArgs(scx.params, withFixed(t, c.params)).args, opsName: entry.scx!.opsName },
+          source: `${o.entry} ${key(c.params)}`,
+        }
+      : {
+          name: `c${c.id}`,
+          object: t.object,
+          via: 'loader' as const,
+          params: withFixed(t, c.params),
+          source: `${o.entry} ${key(c.params)}`,
+          ...(o.hints ? { hints: o.hints } : {}),
+        },
+  );
 }
 
 /**
  * A candidate's trial from its run: failed (no run, a failed run, no score), regressed beyond
  * maxRegressionPct from the entry's defaults in the same rung, or its score; recorded in the run.
  */
-function judgeTrial(t: TuneRun, c: { id: number; params: ParamSet }, rung: number, run: RunRecord | undefined, reference: Record<string, number>, regRef: number | undefined): TrialOutcome {
-  const { o, p: { primary, defs } } = t;
+function judgeTrial(
+  t: TuneRun,
+  c: { id: number; params: ParamSet },
+  rung: number,
+  run: RunRecord | undefined,
+  reference: Record<string, number>,
+  regRef: number | undefined,
+): TrialOutcome {
+  const {
+    o,
+    p: { primary, defs },
+  } = t;
   t.done++;
   let outcome: TrialOutcome;
   const metrics = run?.ok && run.sample ? run.sample.metrics : {};
@@ -335,32 +400,47 @@ function judgeTrial(t: TuneRun, c: { id: number; params: ParamSet }, rung: numbe
     const v = run.sample.metrics[primary.key];
     const ref = regRef;
     const worse = v !== undefined && ref !== undefined && ref > 0 ? (primary.better === 'lower' ? (v - ref) / ref : (ref - v) / ref) * 100 : 0;
-    outcome = !Number.isFinite(score) ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
-      : worse > t.maxReg && c.id !== 0 ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the entry's defaults in the same round (limit ${t.maxReg} %)` }
+    outcome = !Number.isFinite(score)
+      ? { ok: false, failure: `the run gave no ${o.objective.map((x) => x.metric).join('/')}` }
+      : worse > t.maxReg && c.id !== 0
+        ? { ok: false, failure: `regressed: ${primary.key} ${worse.toFixed(0)} % worse than the entry's defaults in the same round (limit ${t.maxReg} %)` }
         : { ok: true, score };
   }
   const list = t.runsByCandidate.get(c.id) ?? [];
   if (run?.ok) list.push({ metrics, score });
   t.runsByCandidate.set(c.id, list);
   t.reports.push({
-    index: t.reports.length, rung, candidate: c.id, params: withFixed(t, c.params), ok: outcome.ok, score: outcome.ok ? outcome.score : null,
-    failure: outcome.ok ? null : outcome.failure, metrics, kernelDefault: reference, recordId: null,
+    index: t.reports.length,
+    rung,
+    candidate: c.id,
+    params: withFixed(t, c.params),
+    ok: outcome.ok,
+    score: outcome.ok ? outcome.score : null,
+    failure: outcome.ok ? null : outcome.failure,
+    metrics,
+    kernelDefault: reference,
+    recordId: null,
   });
   return outcome;
 }
 
 /** Every trial into the library history (failures too: search and memory learn from them). */
 async function recordTrials(t: TuneRun): Promise<void> {
-  const { o, p: { primary } } = t;
+  const {
+    o,
+    p: { primary },
+  } = t;
   for (const r of t.reports) {
     const rec = await o.store.recordResult({
-      entry: o.entry, params: r.params, target: 'sandbox',
+      entry: o.entry,
+      params: r.params,
+      target: 'sandbox',
       workload: historyWorkload(o.workload, t.profile),
       metrics: r.metrics,
       ...(Object.keys(r.metrics).length ? { baseline: r.kernelDefault } : {}),
       better: Object.fromEntries(o.workload.metrics.map((m) => [m.key, m.better])),
       primary: primary.key,
-      ...(r.ok ? {} : { outcome: r.failure?.startsWith('regressed') ? 'regressed' as const : 'failed' as const }),
+      ...(r.ok ? {} : { outcome: r.failure?.startsWith('regressed') ? ('regressed' as const) : ('failed' as const) }),
       note: `tune_scheduler trial ${r.index + 1} (rung ${r.rung + 1}, candidate ${r.candidate})${r.failure ? `: ${r.failure}` : ''}`,
     });
     r.recordId = rec.id;
@@ -374,15 +454,30 @@ async function tuneResult(t: TuneRun, result: HalvingResult): Promise<TuneResult
   const { kernelDefault, defaults, best, vsDefaultsPct, vsKernelPct, beyondSpread, paired } = cmp;
   const preset = await savePreset(t, result, cmp);
   return {
-    entry: o.entry, workload: { id: o.workload.id, title: o.workload.title }, objective: o.objective,
-    searched: p.dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })), fixed: p.fixed,
-    budget: o.budget, plannedCandidates: p.cands.length, trialsRun: t.reports.length,
-    kernelDefault, defaults, best,
+    entry: o.entry,
+    workload: { id: o.workload.id, title: o.workload.title },
+    objective: o.objective,
+    searched: p.dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })),
+    fixed: p.fixed,
+    budget: o.budget,
+    plannedCandidates: p.cands.length,
+    trialsRun: t.reports.length,
+    kernelDefault,
+    defaults,
+    best,
     improvement: {
-      vsDefaultsPct: round1(vsDefaultsPct), vsKernelPct: round1(vsKernelPct), metric: p.primary.key, beyondSpread,
-      pairedPct: round1(paired.length ? median(paired) : null), pairs: paired.length,
+      vsDefaultsPct: round1(vsDefaultsPct),
+      vsKernelPct: round1(vsKernelPct),
+      metric: p.primary.key,
+      beyondSpread,
+      pairedPct: round1(paired.length ? median(paired) : null),
+      pairs: paired.length,
     },
-    trials: t.reports, preset, stopped: result.stopped, environment: t.env, profile: t.profile,
+    trials: t.reports,
+    preset,
+    stopped: result.stopped,
+    environment: t.env,
+    profile: t.profile,
     chartSvg: trialChart(o, t.reports, p.primary, kernelDefault),
     durationMs: Math.round(performance.now() - t.t0),
   };
@@ -412,7 +507,9 @@ function compareBest(t: TuneRun, result: HalvingResult): BestComparison {
   const ds = defaults.score;
   const ks = kernelDefault.score;
   return {
-    kernelDefault, defaults, best,
+    kernelDefault,
+    defaults,
+    best,
     vsDefaultsPct: improvementOver(bs?.median, ds?.median),
     vsKernelPct: improvementOver(bs?.median, ks?.median),
     beyondSpread: Boolean(bs && ds && result.best && result.best.id !== 0 && bs.max < ds.min),
@@ -432,7 +529,10 @@ function pairedImprovements(t: TuneRun, result: HalvingResult): number[] {
   if (!result.best || result.best.id === 0) return paired;
   for (const r of t.reports.filter((x) => x.ok && x.candidate === result.best!.id)) {
     const d = t.reports.find((x) => x.ok && x.candidate === 0 && x.rung === r.rung);
-    const p = improvementOver(primary.better === 'lower' ? r.metrics[primary.key] : 1 / r.metrics[primary.key]!, primary.better === 'lower' ? d?.metrics[primary.key] : 1 / d!.metrics[primary.key]!);
+    const p = improvementOver(
+      primary.better === 'lower' ? r.metrics[primary.key] : 1 / r.metrics[primary.key]!,
+      primary.better === 'lower' ? d?.metrics[primary.key] : 1 / d!.metrics[primary.key]!,
+    );
     if (d && p !== null && Number.isFinite(p)) paired.push(p);
   }
   return paired;
@@ -445,9 +545,15 @@ async function savePreset(t: TuneRun, result: HalvingResult, cmp: BestComparison
   if (!best || !result.best || result.best.id === 0 || vsDefaultsPct === null || !(vsDefaultsPct > 0)) return null;
   const name = o.preset ?? `tuned-${o.workload.id}`;
   await o.store.setPreset(o.entry, {
-    name, params: best.params, workload: o.workload.title, objective: o.objective,
-    improvementPct: Math.round(vsDefaultsPct * 10) / 10, vsKernelPct: round1(vsKernelPct), beyondSpread,
-    trials: t.reports.length, at: new Date().toISOString(),
+    name,
+    params: best.params,
+    workload: o.workload.title,
+    objective: o.objective,
+    improvementPct: Math.round(vsDefaultsPct * 10) / 10,
+    vsKernelPct: round1(vsKernelPct),
+    beyondSpread,
+    trials: t.reports.length,
+    at: new Date().toISOString(),
   });
   return { name, params: best.params };
 }
@@ -475,7 +581,13 @@ function trialChart(o: TuneOptions, trials: TrialReport[], primary: MetricDef, k
     title: `tuning ${o.entry} on ${o.workload.title}`,
     subtitle: `${primary.label} (${primary.unit}, ${primary.better} is better) per trial; candidate 0 = the entry's defaults; x = failed trial`,
     unit: primary.unit,
-    points: trials.map((t) => ({ x: t.index + 1, y: t.ok ? t.metrics[primary.key] ?? null : null, label: `c${t.candidate}`, highlight: t.candidate === 0, rung: t.rung })),
+    points: trials.map((t) => ({
+      x: t.index + 1,
+      y: t.ok ? (t.metrics[primary.key] ?? null) : null,
+      label: `c${t.candidate}`,
+      highlight: t.candidate === 0,
+      rung: t.rung,
+    })),
     reference: km !== undefined ? { value: km, label: 'kernel default (median)' } : null,
   });
 }

@@ -112,7 +112,9 @@ describe('argv-keyed job hints reach the scheduler', () => {
     const done = lines(out).filter((l) => l.type === 'job_done' && String(l.cmdline).includes(' job '));
     // each job_done says which hint the job ran under
     expect(done.every((l) => (l.hint as { kind?: string } | null)?.kind === 'argv')).toBe(true);
-    const stats = lines(out).filter((l) => l.type === 'stats').at(-1)!.stats as Record<string, number>;
+    const stats = lines(out)
+      .filter((l) => l.type === 'stats')
+      .at(-1)!.stats as Record<string, number>;
     console.log('run 2 stats:', JSON.stringify(stats));
     expect(stats.exec_hinted).toBeGreaterThanOrEqual(5);
     await session.step({ kind: 'unload' });

@@ -35,7 +35,10 @@ describe('benchmark runner in the sandbox', () => {
     expect(r.environment.kernel).toMatch(/^\d+\.\d+/);
     expect(r.environment.guestCpus).toBe(2);
     expect(r.order).toEqual(interleave(['default', 'fifo'], 1));
-    expect(r.policies.map((p) => [p.name, p.status])).toEqual([['default', 'ok'], ['fifo', 'ok']]);
+    expect(r.policies.map((p) => [p.name, p.status])).toEqual([
+      ['default', 'ok'],
+      ['fifo', 'ok'],
+    ]);
     for (const p of r.policies) {
       expect(p.runs).toHaveLength(1);
       expect(p.failures).toEqual([]);
@@ -48,7 +51,11 @@ describe('benchmark runner in the sandbox', () => {
     expect(r.sameWork).toBe(true);
     const [def, fifo] = r.policies.map((p) => p.runs[0]!.sample!);
     expect(def!.jobs!.map((j) => [j.name, j.units])).toEqual([
-      ['job_L004_00', 4], ['job_S001_01', 1], ['job_S001_02', 1], ['job_S001_03', 1], ['job_S001_04', 1],
+      ['job_L004_00', 4],
+      ['job_S001_01', 1],
+      ['job_S001_02', 1],
+      ['job_S001_03', 1],
+      ['job_S001_04', 1],
     ]);
     expect(fifo!.jobs!.map((j) => [j.name, j.units])).toEqual(def!.jobs!.map((j) => [j.name, j.units]));
     expect(def!.work.digest).toBe(fifo!.work.digest);

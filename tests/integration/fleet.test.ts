@@ -31,7 +31,11 @@ const MARKER = '/tmp/scx-fleet-test-regress';
 const PROBE = `if [ "$(cat /sys/kernel/sched_ext/state)" = enabled ] && [ -e ${MARKER} ]; then echo "this host's workload suffers under sched_ext" >&2; exit 1; fi; echo 5`;
 
 function ssh(i: number, cmd: string): string {
-  return execFileSync('ssh', ['-i', key, '-p', String(port(i)), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', cmd], { encoding: 'utf8', timeout: 120_000 });
+  return execFileSync(
+    'ssh',
+    ['-i', key, '-p', String(port(i)), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', cmd],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
 }
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,8 +43,12 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     const c = spawn(process.execPath, [join(repoRoot, 'dist/server/cli.js'), ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     c.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -55,8 +63,11 @@ describe('a fleet of three sandbox VMs through Ansible', () => {
     process.env.SCX_MCP_LIBRARY = join(dir, 'library');
     const t0 = Date.now();
     const rec = await buildScheduler({
-      source: readFileSync(join(repoRoot, 'library/fifo/fifo.bpf.c'), 'utf8'), fileName: 'fifo.bpf.c',
-      origin: { kind: 'library', entry: 'fifo', version: 1 }, paramSpecs: JSON.parse(readFileSync(join(repoRoot, 'library/fifo/entry.json'), 'utf8')).params, kernel: await kernel(),
+      source: readFileSync(join(repoRoot, 'library/fifo/fifo.bpf.c'), 'utf8'),
+      fileName: 'fifo.bpf.c',
+      origin: { kind: 'library', entry: 'fifo', version: 1 },
+      paramSpecs: JSON.parse(readFileSync(join(repoRoot, 'library/fifo/entry.json'), 'utf8')).params,
+      kernel: await kernel(),
     } as Parameters<typeof buildScheduler>[0]);
     expect(rec.ok).toBe(true);
     const v = await verifyBuild(rec.id, { stressSeconds: 1 });
@@ -65,24 +76,27 @@ describe('a fleet of three sandbox VMs through Ansible', () => {
     console.log(`build ${buildId} verified in ${Date.now() - t0} ms`);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     const t1 = Date.now();
-    vms.push(...await Promise.all(HOSTS.map((_, i) => SandboxSession.start({ sshPort: port(i), cpus: 1, memoryMb: 768 }))));
+    vms.push(...(await Promise.all(HOSTS.map((_, i) => SandboxSession.start({ sshPort: port(i), cpus: 1, memoryMb: 768 })))));
     await Promise.all(vms.map((s) => s.startSsh(readFileSync(`${key}.pub`, 'utf8'))));
     console.log(`3 VMs booted with ssh in ${Date.now() - t1} ms`);
     await vms[2]!.vm.run(`touch ${MARKER}`, { timeoutMs: 60_000, what: 'mark h3' });
     inventory = join(dir, 'inventory.ini');
-    writeFileSync(inventory, [
-      '[fleet]',
-      ...HOSTS.map((h, i) => `${h} ansible_host=127.0.0.1 ansible_port=${port(i)}`),
-      '[fleet:vars]',
-      'ansible_user=root',
-      `ansible_ssh_private_key_file=${key}`,
-      // the test fleet's host keys are made at boot: no checking them
-      "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
-      // dropbear has no sftp-server, and scp speaks sftp nowadays: files go through dd over ssh
-      'ansible_ssh_transfer_method=piped',
-      'ansible_python_interpreter=/usr/bin/python3',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      inventory,
+      [
+        '[fleet]',
+        ...HOSTS.map((h, i) => `${h} ansible_host=127.0.0.1 ansible_port=${port(i)}`),
+        '[fleet:vars]',
+        'ansible_user=root',
+        `ansible_ssh_private_key_file=${key}`,
+        // the test fleet's host keys are made at boot: no checking them
+        "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+        // dropbear has no sftp-server, and scp speaks sftp nowadays: files go through dd over ssh
+        'ansible_ssh_transfer_method=piped',
+        'ansible_python_interpreter=/usr/bin/python3',
+        '',
+      ].join('\n'),
+    );
   }, 600_000);
   afterAll(async () => {
     await Promise.all(vms.map((s) => s.finish().catch(() => undefined)));
@@ -97,13 +111,29 @@ describe('a fleet of three sandbox VMs through Ansible', () => {
     const library = await LibraryStore.open({ dir: join(dir, 'library') });
     const t0 = Date.now();
     const planned = await planRollout({
-      buildId, inventory, canary: 1, batchSize: 2, soakS: 15, pollS: 5, maxFailures: 0, runAs: 'nobody',
-      monitor: { intervalMs: 1000, baselineSamples: 2, probe: { command: PROBE, timeoutS: 20, maxFailures: 2 }, workload: { name: 'fleet test: probe latency' } },
+      buildId,
+      inventory,
+      canary: 1,
+      batchSize: 2,
+      soakS: 15,
+      pollS: 5,
+      maxFailures: 0,
+      runAs: 'nobody',
+      monitor: {
+        intervalMs: 1000,
+        baselineSamples: 2,
+        probe: { command: PROBE, timeoutS: 20, maxFailures: 2 },
+        workload: { name: 'fleet test: probe latency' },
+      },
     });
     expect(planned.batches).toEqual([['h1'], ['h2', 'h3']]);
     const lines: string[] = [];
     const s = await runRollout(planned.id, {
-      onEvent: (e) => { const l = `${e.t.toFixed(1).padStart(6)} s  ${(e.host ?? '-').padEnd(3)} ${e.event}${e.detail ? `: ${e.detail}` : ''}`; lines.push(l); console.log(l); },
+      onEvent: (e) => {
+        const l = `${e.t.toFixed(1).padStart(6)} s  ${(e.host ?? '-').padEnd(3)} ${e.event}${e.detail ? `: ${e.detail}` : ''}`;
+        lines.push(l);
+        console.log(l);
+      },
       recordResult: (r) => library.recordResult(r),
     });
     console.log(`rollout ${s.id}: ${s.status} after ${Date.now() - t0} ms — ${s.reason}`);
@@ -127,23 +157,37 @@ describe('a fleet of three sandbox VMs through Ansible', () => {
     const t1 = Date.now();
     const ab = await cli(['rollout', 'abort', s.id]);
     console.log(`abort in ${Date.now() - t1} ms\n${ab.stderr}`);
-    const aborted = JSON.parse(ab.stdout) as { status: string; hosts: { name: string; phase: string }[]; timeline: { t: number; host?: string; event: string; detail: string }[] };
+    const aborted = JSON.parse(ab.stdout) as {
+      status: string;
+      hosts: { name: string; phase: string }[];
+      timeline: { t: number; host?: string; event: string; detail: string }[];
+    };
     expect(aborted.status).toBe('aborted');
-    for (const e of aborted.timeline.slice(s.timeline.length)) lines.push(`${e.t.toFixed(1).padStart(6)} s  ${(e.host ?? '-').padEnd(3)} ${e.event}${e.detail ? `: ${e.detail}` : ''}`);
+    for (const e of aborted.timeline.slice(s.timeline.length))
+      lines.push(`${e.t.toFixed(1).padStart(6)} s  ${(e.host ?? '-').padEnd(3)} ${e.event}${e.detail ? `: ${e.detail}` : ''}`);
     expect(aborted.hosts.map((h) => h.phase)).toEqual(['rolled_back', 'rolled_back', 'rolled_back']);
     for (let i = 0; i < 3; i++) expect(ssh(i, 'cat /sys/kernel/sched_ext/state').trim(), HOSTS[i]).toBe('disabled');
 
     // the audit log on each host: the deploy by the monitor, and the rollbacks (h3: the monitor's probe rule first)
-    const audit = HOSTS.map((_, i) => ssh(i, 'cat /run/scx-mcp/audit.jsonl').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+    const audit = HOSTS.map((_, i) =>
+      ssh(i, 'cat /run/scx-mcp/audit.jsonl')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
     for (const [i, a] of audit.entries()) {
-      console.log(`${HOSTS[i]} audit: ${a.map((x) => `${String(x.kind ?? x.action ?? x.event)}${x.trigger ? `(${JSON.stringify(x.trigger)})` : ''}`).join(', ')}`);
+      console.log(
+        `${HOSTS[i]} audit: ${a.map((x) => `${String(x.kind ?? x.action ?? x.event)}${x.trigger ? `(${JSON.stringify(x.trigger)})` : ''}`).join(', ')}`,
+      );
       expect(JSON.stringify(a)).toMatch(/deploy/);
       expect(JSON.stringify(a)).toMatch(/rollback/);
     }
     expect(JSON.stringify(audit[2])).toMatch(/monitor/);
 
     // the library history: one result per host of the rollout, h3 regressed
-    const db = JSON.parse(readFileSync(join(dir, 'library', 'db.json'), 'utf8')) as { history: { entry: string; outcome: string; note?: string; workload: { description?: string } }[] };
+    const db = JSON.parse(readFileSync(join(dir, 'library', 'db.json'), 'utf8')) as {
+      history: { entry: string; outcome: string; note?: string; workload: { description?: string } }[];
+    };
     const ours = db.history.filter((h) => h.note?.includes(s.id));
     console.log(ours.map((h) => `${h.workload.description}: ${h.outcome}`).join('\n'));
     expect(ours).toHaveLength(3);

@@ -34,7 +34,13 @@ describe('the host path on a real sched_ext kernel: the server inside the guest,
     const k = await kernel();
     const rrSpecs = JSON.parse(src('library/rr/entry.json')).params;
     const builds = {
-      rr: { source: src('library/rr/rr.bpf.c'), fileName: 'rr.bpf.c', origin: { kind: 'library', entry: 'rr', version: 1 }, params: { slice_us: 5000 }, paramSpecs: rrSpecs },
+      rr: {
+        source: src('library/rr/rr.bpf.c'),
+        fileName: 'rr.bpf.c',
+        origin: { kind: 'library', entry: 'rr', version: 1 },
+        params: { slice_us: 5000 },
+        paramSpecs: rrSpecs,
+      },
       sjf: { source: src('library/sjf/sjf.bpf.c'), fileName: 'sjf.bpf.c', origin: { kind: 'library', entry: 'sjf', version: 1 } },
       one_cpu: { source: src('fixtures/bad/one_cpu.bpf.c'), fileName: 'one_cpu.bpf.c', origin: { kind: 'source' } },
       fifo: { source: src('bpf-templates/fifo/fifo.bpf.c'), fileName: 'fifo.bpf.c', origin: { kind: 'source' } },
@@ -55,37 +61,55 @@ describe('the host path on a real sched_ext kernel: the server inside the guest,
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('profile, deploy with parameters and hints, monitor rollback, rollback, a second server, refusal of a foreign scheduler', { timeout: 900_000 }, async () => {
-    const s = await SandboxSession.start({ memoryMb: 2048, writable: [dir] });
-    let out = '';
-    try {
-      expect(s.vm.hostShared).toBe(true);
-      const env = {
-        REPO: repoRoot, IDS: JSON.stringify(ids), FOREIGN: foreign,
-        SCX_MCP_STATE: join(dir, 'state'), SCX_MCP_CACHE: cacheDir(), SCX_MCP_LIBRARY: '/tmp/scx-lib',
-      };
-      const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join('\n');
-      const r = await s.vm.run(`${exports}\ncd ${repoRoot}\nnode tests/integration/guest/host-scenario.mjs`, { guestTimeoutS: 840, timeoutMs: 900_000, what: 'host scenario in the guest' });
-      out = r.stdout;
-      const steps = out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { step: string; ok: boolean; error?: string });
-      const failed = steps.find((x) => !x.ok);
-      expect(failed?.error ?? null, `${failed?.step}\n${r.stderr.slice(-2000)}`).toBeNull();
-      expect(steps.map((x) => x.step)).toEqual([
-        'start server A',
-        'profile_workload on the host, as the invoking user',
-        'deploy_scx on the host through scx-loader, a build with parameters',
-        'deploy_scx on the host with job hints (scx-job-hints)',
-        'rollback to the kernel default',
-        'the monitor rolls back a harmful scheduler on its own',
-        'the stdio client goes away: the scheduler stays deployed',
-        'a second server finds the first one\'s loader by its pid file and unloads it',
-        'refusal when a scheduler scx-mcp did not start is active',
-        'audit',
-      ]);
-      expect(r.exitCode).toBe(0);
-    } finally {
-      if (out) console.log(out);
-      await s.finish();
-    }
-  });
+  it(
+    'profile, deploy with parameters and hints, monitor rollback, rollback, a second server, refusal of a foreign scheduler',
+    { timeout: 900_000 },
+    async () => {
+      const s = await SandboxSession.start({ memoryMb: 2048, writable: [dir] });
+      let out = '';
+      try {
+        expect(s.vm.hostShared).toBe(true);
+        const env = {
+          REPO: repoRoot,
+          IDS: JSON.stringify(ids),
+          FOREIGN: foreign,
+          SCX_MCP_STATE: join(dir, 'state'),
+          SCX_MCP_CACHE: cacheDir(),
+          SCX_MCP_LIBRARY: '/tmp/scx-lib',
+        };
+        const exports = Object.entries(env)
+          .map(([k, v]) => `export ${k}='${v}'`)
+          .join('\n');
+        const r = await s.vm.run(`${exports}\ncd ${repoRoot}\nnode tests/integration/guest/host-scenario.mjs`, {
+          guestTimeoutS: 840,
+          timeoutMs: 900_000,
+          what: 'host scenario in the guest',
+        });
+        out = r.stdout;
+        const steps = out
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { step: string; ok: boolean; error?: string });
+        const failed = steps.find((x) => !x.ok);
+        expect(failed?.error ?? null, `${failed?.step}\n${r.stderr.slice(-2000)}`).toBeNull();
+        expect(steps.map((x) => x.step)).toEqual([
+          'start server A',
+          'profile_workload on the host, as the invoking user',
+          'deploy_scx on the host through scx-loader, a build with parameters',
+          'deploy_scx on the host with job hints (scx-job-hints)',
+          'rollback to the kernel default',
+          'the monitor rolls back a harmful scheduler on its own',
+          'the stdio client goes away: the scheduler stays deployed',
+          "a second server finds the first one's loader by its pid file and unloads it",
+          'refusal when a scheduler scx-mcp did not start is active',
+          'audit',
+        ]);
+        expect(r.exitCode).toBe(0);
+      } finally {
+        if (out) console.log(out);
+        await s.finish();
+      }
+    },
+  );
 });

@@ -33,21 +33,35 @@ describe('the guest sees the host', () => {
     const s = await SandboxSession.start({ writable: [project] });
     try {
       expect(s.vm.hostShared).toBe(true);
-      const r = await s.vm.run([
-        'python3 -c "import sys; print(sys.version_info[0])"',
-        'git --version | cut -d" " -f1',
-        'xz --version | head -1 | cut -d" " -f1',   // the host's xz, not busybox's applet
-        'command -v scx-loader scx-profile batch >/dev/null && echo project-programs',
-        `test -f ${join(repoRoot, 'package.json')} && echo checkout`,
-        'touch /usr/scx-should-fail 2>/dev/null && echo WROTE-USR || echo usr-read-only',
-        `touch "$HOME/.scx-home-write" && echo home-writable`,
-        `echo made-in-guest > ${project}/from-guest && echo project-writable`,
-        `${inTmp}/hello.sh`,
-        `echo in-guest > ${inTmp}/w && echo tmp-writable`,
-        'echo back-to-host > /run/scx/share/out.txt',
-      ].join('\n'), { timeoutMs: 120_000 });
+      const r = await s.vm.run(
+        [
+          'python3 -c "import sys; print(sys.version_info[0])"',
+          'git --version | cut -d" " -f1',
+          'xz --version | head -1 | cut -d" " -f1', // the host's xz, not busybox's applet
+          'command -v scx-loader scx-profile batch >/dev/null && echo project-programs',
+          `test -f ${join(repoRoot, 'package.json')} && echo checkout`,
+          'touch /usr/scx-should-fail 2>/dev/null && echo WROTE-USR || echo usr-read-only',
+          `touch "$HOME/.scx-home-write" && echo home-writable`,
+          `echo made-in-guest > ${project}/from-guest && echo project-writable`,
+          `${inTmp}/hello.sh`,
+          `echo in-guest > ${inTmp}/w && echo tmp-writable`,
+          'echo back-to-host > /run/scx/share/out.txt',
+        ].join('\n'),
+        { timeoutMs: 120_000 },
+      );
       expect(r.stderr).toBe('');
-      expect(r.stdout.trim().split('\n')).toEqual(['3', 'git', 'xz', 'project-programs', 'checkout', 'usr-read-only', 'home-writable', 'project-writable', 'from-host-tmp', 'tmp-writable']);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        '3',
+        'git',
+        'xz',
+        'project-programs',
+        'checkout',
+        'usr-read-only',
+        'home-writable',
+        'project-writable',
+        'from-host-tmp',
+        'tmp-writable',
+      ]);
       expect(readFileSync(join(s.vm.shareDir, 'out.txt'), 'utf8')).toBe('back-to-host\n');
       // the overlays kept the guest's writes in the guest
       expect(existsSync(join(project, 'from-guest'))).toBe(false);
@@ -74,8 +88,12 @@ describe('benchmark_schedulers on host programs', () => {
       const b = await call('build_scheduler', { entry: 'vtime_fair' });
       expect(b.ok).toBe(true);
       const res = await call('benchmark_schedulers', {
-        buildIds: [b.buildId], command: `sh ${join(repoRoot, 'fixtures/hostprog/run.sh')} .`, cwd: project,
-        printed: { better: 'higher', unit: 'programs' }, repeats: 2, record: false,
+        buildIds: [b.buildId],
+        command: `sh ${join(repoRoot, 'fixtures/hostprog/run.sh')} .`,
+        cwd: project,
+        printed: { better: 'higher', unit: 'programs' },
+        repeats: 2,
+        record: false,
       });
       expect(res.error).toBeNull();
       expect(res.environment.bootMs).toBeGreaterThan(0);

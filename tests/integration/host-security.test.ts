@@ -72,15 +72,36 @@ writeFileSync(clientScript, CLIENT);
 chmodSync(clientScript, 0o644);
 
 interface ClientResult {
-  uid: number; gid: number; groups: number[]; tokenFile: string; init: number; initText: string; '/sse': number; '/health': number;
+  uid: number;
+  gid: number;
+  groups: number[];
+  tokenFile: string;
+  init: number;
+  initText: string;
+  '/sse': number;
+  '/health': number;
   call?: { result?: { isError?: boolean; content: { text: string }[]; structuredContent?: { exitCode: number } } };
   resource?: { result?: { contents: { text: string }[] } };
 }
 
 /** Run the client as nobody. */
 async function asNobody(url: string, token: string, tokenFile: string, tool?: object, resource?: string): Promise<ClientResult> {
-  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, clientScript, url, token, tokenFile, tool ? JSON.stringify(tool) : '', resource ?? ''],
-    { cwd: '/', reject: false, timeout: 120_000 });
+  const r = await execa(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      clientScript,
+      url,
+      token,
+      tokenFile,
+      tool ? JSON.stringify(tool) : '',
+      resource ?? '',
+    ],
+    { cwd: '/', reject: false, timeout: 120_000 },
+  );
   if (r.exitCode !== 0) throw new Error(`client failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as ClientResult;
 }
@@ -113,7 +134,10 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
 
   it('a client running as nobody without the token (or with a wrong one) is refused everything: 401', async () => {
     for (const t of ['', 'x'.repeat(43), `${token}x`]) {
-      const r = await asNobody(server.url, t, join(runDir, 'http-token'), { name: 'profile_workload', arguments: { target: 'host', command: `touch ${out}/pwned` } });
+      const r = await asNobody(server.url, t, join(runDir, 'http-token'), {
+        name: 'profile_workload',
+        arguments: { target: 'host', command: `touch ${out}/pwned` },
+      });
       expect(r.uid).toBe(65534);
       expect(r.tokenFile).toBe('EACCES'); // the run directory and the file are root's
       expect([r.init, r['/sse'], r['/health']]).toEqual([401, 401, 401]);
@@ -123,9 +147,14 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
     expect(() => statSync(join(out, 'pwned'))).toThrow();
   });
 
-  it('with the token it is served, and a host command runs as the invoking user (SUDO_UID), not root; audited with the client\'s name', async () => {
-    const r = await asNobody(server.url, token, join(runDir, 'http-token'),
-      { name: 'profile_workload', arguments: { target: 'host', command: whoami, timeoutS: 60 } }, 'scx://audit');
+  it("with the token it is served, and a host command runs as the invoking user (SUDO_UID), not root; audited with the client's name", async () => {
+    const r = await asNobody(
+      server.url,
+      token,
+      join(runDir, 'http-token'),
+      { name: 'profile_workload', arguments: { target: 'host', command: whoami, timeoutS: 60 } },
+      'scx://audit',
+    );
     expect(r.init).toBe(200);
     expect(r.call?.result?.isError, JSON.stringify(r.call)).toBeFalsy();
     expect(r.call!.result!.structuredContent!.exitCode).toBe(0);
@@ -134,8 +163,20 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
     expect(readOut('env')).not.toMatch(/SCX_MCP|SUDO_/); // none of the server's environment
     expect(readOut('env')).toMatch(/^USER=nobody$/m);
     expect(readOut('pwd')).toBe('/tmp'); // nobody's home does not exist
-    const lines = readFileSync(join(runDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toEqual([expect.objectContaining({ event: 'host_command', purpose: 'profile_workload', command: whoami, uid: 65534, gid: 65534, actor: { client: 'nobody-client 9.9' } })]);
+    const lines = readFileSync(join(runDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: 'host_command',
+        purpose: 'profile_workload',
+        command: whoami,
+        uid: 65534,
+        gid: 65534,
+        actor: { client: 'nobody-client 9.9' },
+      }),
+    ]);
     expect(statSync(join(runDir, 'audit.jsonl')).mode & 0o777).toBe(0o600);
     // the resource shows the same log (read in the same session, after the call)
     const res = JSON.parse(r.resource!.result!.contents[0]!.text) as { entries: unknown[]; file: string };
@@ -143,7 +184,7 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
     expect(res.entries).toEqual(lines);
   });
 
-  it('a restarted server keeps the token file\'s token and appends to the same audit log', async () => {
+  it("a restarted server keeps the token file's token and appends to the same audit log", async () => {
     server.proc.kill('SIGTERM');
     await new Promise((r) => server.proc.once('exit', r));
     server = await startServer(['--allow-host', '--run-as', '65534'], serverEnv({ SCX_MCP_RUN_DIR: runDir }));
@@ -151,15 +192,24 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
     expect(server.stderr()).toMatch(/kept from an earlier start/);
     const r = await asNobody(server.url, token, join(runDir, 'http-token'), { name: 'profile_workload', arguments: { target: 'host', command: 'true' } });
     expect(r.call?.result?.structuredContent?.exitCode).toBe(0);
-    const lines = readFileSync(join(runDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { command: string; uid: number });
-    expect(lines.map((l) => [l.command, l.uid])).toEqual([[whoami, 65534], ['true', 65534]]);
+    const lines = readFileSync(join(runDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { command: string; uid: number });
+    expect(lines.map((l) => [l.command, l.uid])).toEqual([
+      [whoami, 65534],
+      ['true', 65534],
+    ]);
   });
 
   it('without --allow-host a server (with its token) still runs nothing on the host', async () => {
     const plain = await startServer([], serverEnv({ SCX_MCP_RUN_DIR: join(root, 'run-plain'), SCX_MCP_STATE: join(root, 'state-plain') }));
     try {
       const t = /Authorization: Bearer (\S+)"/.exec(plain.stderr())![1]!;
-      const r = await asNobody(plain.url, t, join(root, 'state-plain', 'http-token'), { name: 'profile_workload', arguments: { target: 'host', command: 'true' } });
+      const r = await asNobody(plain.url, t, join(root, 'state-plain', 'http-token'), {
+        name: 'profile_workload',
+        arguments: { target: 'host', command: 'true' },
+      });
       expect(r.init).toBe(200);
       expect(r.call?.result?.isError).toBe(true);
       expect(r.call?.result?.content[0]?.text).toMatch(/needs the server to be started with --allow-host/);
@@ -170,8 +220,12 @@ describe.skipIf(process.getuid?.() !== 0)('--allow-host over HTTP, reached by an
 });
 
 describe.skipIf(process.getuid?.() !== 0)('whom a host command runs as, through scx-mcp call', () => {
-  const call = (args: string[], env: Record<string, string> = {}) => execa(process.execPath, [cli, 'call', 'profile_workload', JSON.stringify({ target: 'host', command: whoami }), '--allow-host', ...args],
-    { env: serverEnv({ SCX_MCP_RUN_DIR: join(root, 'run-call'), ...env }), reject: false, timeout: 120_000 });
+  const call = (args: string[], env: Record<string, string> = {}) =>
+    execa(process.execPath, [cli, 'call', 'profile_workload', JSON.stringify({ target: 'host', command: whoami }), '--allow-host', ...args], {
+      env: serverEnv({ SCX_MCP_RUN_DIR: join(root, 'run-call'), ...env }),
+      reject: false,
+      timeout: 120_000,
+    });
 
   it('root with no sudo user and no --run-as: refused with what to do, before anything runs', async () => {
     rmSync(join(out, 'uid'), { force: true });
@@ -183,14 +237,25 @@ describe.skipIf(process.getuid?.() !== 0)('whom a host command runs as, through 
   });
 
   it('--run-as UID:GID and SUDO_UID are honoured; root only when said explicitly', async () => {
-    for (const [args, env, uid] of [[['--run-as', '65534:65534'], {}, '65534'], [[], { SUDO_UID: '65534', SUDO_GID: '65534' }, '65534'], [['--run-as', 'root'], {}, '0']] as const) {
+    for (const [args, env, uid] of [
+      [['--run-as', '65534:65534'], {}, '65534'],
+      [[], { SUDO_UID: '65534', SUDO_GID: '65534' }, '65534'],
+      [['--run-as', 'root'], {}, '0'],
+    ] as const) {
       rmSync(join(out, 'uid'), { force: true });
       const r = await call([...args], env);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(readOut('uid')).toBe(uid);
     }
-    const lines = readFileSync(join(root, 'run-call', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { uid: number; actor: { client: string } });
-    expect(lines.map((l) => [l.uid, l.actor.client])).toEqual([[65534, 'scx-mcp-cli 0.1.0'], [65534, 'scx-mcp-cli 0.1.0'], [0, 'scx-mcp-cli 0.1.0']]);
+    const lines = readFileSync(join(root, 'run-call', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { uid: number; actor: { client: string } });
+    expect(lines.map((l) => [l.uid, l.actor.client])).toEqual([
+      [65534, 'scx-mcp-cli 0.1.0'],
+      [65534, 'scx-mcp-cli 0.1.0'],
+      [0, 'scx-mcp-cli 0.1.0'],
+    ]);
   });
 
   it('a --run-as that names no user stops the start', async () => {

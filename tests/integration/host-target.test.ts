@@ -30,14 +30,17 @@ describe.skipIf(existsSync('/sys/kernel/sched_ext'))('host target on a kernel wi
     process.env.SCX_MCP_RUN_DIR = join(root, 'run');
   });
   afterAll(() => {
-    for (const [k, v] of [['SCX_LOADER_SYSFS', saved.sysfs], ['SCX_MCP_RUN_DIR', saved.run]] as const) {
+    for (const [k, v] of [
+      ['SCX_LOADER_SYSFS', saved.sysfs],
+      ['SCX_MCP_RUN_DIR', saved.run],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('loads through the real scx-loader and reports the kernel\'s refusal in the loader\'s words; no process or file is left', async () => {
+  it("loads through the real scx-loader and reports the kernel's refusal in the loader's words; no process or file is left", async () => {
     expect(loaderAvailable()).toBe(true);
     const source = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8');
     const build = await buildScheduler({ source, fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel: await kernel() });
@@ -84,9 +87,13 @@ describe.skipIf(existsSync('/sys/kernel/sched_ext') || process.getuid?.() !== 0)
   const agent = { client: 'test-agent 1.0' };
   let build: BuildRecord;
   let sourceSha256: string;
-  const audit = () => existsSync(join(root, 'run', 'audit.jsonl'))
-    ? readFileSync(join(root, 'run', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
-    : [];
+  const audit = () =>
+    existsSync(join(root, 'run', 'audit.jsonl'))
+      ? readFileSync(join(root, 'run', 'audit.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
   const useFakeLoader = () => {
     process.env.SCX_MCP_CACHE = join(root, 'cache');
   };
@@ -125,7 +132,11 @@ while :; do sleep 0.1; done
   afterAll(async () => {
     useFakeLoader();
     await new HostBackend().unload().catch(() => undefined); // no stand-in loader outlives the test
-    for (const [k, v] of [['SCX_LOADER_SYSFS', saved.sysfs], ['SCX_MCP_RUN_DIR', saved.run], ['SCX_MCP_CACHE', saved.cache]] as const) {
+    for (const [k, v] of [
+      ['SCX_LOADER_SYSFS', saved.sysfs],
+      ['SCX_MCP_RUN_DIR', saved.run],
+      ['SCX_MCP_CACHE', saved.cache],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -137,8 +148,19 @@ while :; do sleep 0.1; done
     await expect(tm.deploy(build.id, 'host', { actor: agent })).rejects.toThrow(/deploying fifo to host failed: load on the host failed/);
     const [line] = audit();
     expect(line).toMatchObject({
-      event: 'deploy', target: 'host', buildId: build.id, name: 'fifo', sourceSha256, origin: { kind: 'source' }, params: build.params,
-      hints: null, replaced: null, outcome: 'failed', error: expect.stringMatching(/load on the host failed/), actor: agent, pid: process.pid,
+      event: 'deploy',
+      target: 'host',
+      buildId: build.id,
+      name: 'fifo',
+      sourceSha256,
+      origin: { kind: 'source' },
+      params: build.params,
+      hints: null,
+      replaced: null,
+      outcome: 'failed',
+      error: expect.stringMatching(/load on the host failed/),
+      actor: agent,
+      pid: process.pid,
     });
     expect(Date.now() - Date.parse(String(line!.at))).toBeLessThan(120_000);
     expect(statSync(join(root, 'run', 'audit.jsonl')).mode & 0o777).toBe(0o600);
@@ -172,7 +194,7 @@ while :; do sleep 0.1; done
     await tm.close();
   });
 
-  it('the monitor\'s rollbacks name their trigger: the kernel ejecting the scheduler, the SLO probe (run as the invoking user, audited with its uid)', async () => {
+  it("the monitor's rollbacks name their trigger: the kernel ejecting the scheduler, the SLO probe (run as the invoking user, audited with its uid)", async () => {
     useFakeLoader();
     const engines = new ScxEngines({ allowHost: true, runAs: '65534' });
     try {
@@ -183,20 +205,42 @@ while :; do sleep 0.1; done
       for (let i = 0; i < 100 && !monitor().rolledBack; i++) await new Promise((r) => setTimeout(r, 100));
       expect(monitor().rolledBack).toBe(true);
       const ejection = audit().slice(before);
-      expect(ejection.map((l) => [l.event, l.outcome])).toEqual([['deploy', 'ok'], ['rollback', 'ok']]);
-      expect(ejection[1]).toMatchObject({ trigger: 'ejection', reason: expect.stringMatching(/no longer running \(sched_ext state disabled\)/), from: 'fifo', to: null, changed: true, actor: agent });
+      expect(ejection.map((l) => [l.event, l.outcome])).toEqual([
+        ['deploy', 'ok'],
+        ['rollback', 'ok'],
+      ]);
+      expect(ejection[1]).toMatchObject({
+        trigger: 'ejection',
+        reason: expect.stringMatching(/no longer running \(sched_ext state disabled\)/),
+        from: 'fifo',
+        to: null,
+        changed: true,
+        actor: agent,
+      });
 
       // the probe prints a number only when it runs as nobody; removing the file makes it fail
       const value = join(root, 'probe', 'value');
       const probe = `test "$(id -u)" = 65534 && cat ${value}`;
       const mid = audit().length;
-      await engines.deployMonitored(build.id, 'host', MonitorConfig.parse({ intervalMs: 200, baselineSamples: 2, probe: { command: probe, maxFailures: 1 }, rules: [] }), { actor: agent });
+      await engines.deployMonitored(
+        build.id,
+        'host',
+        MonitorConfig.parse({ intervalMs: 200, baselineSamples: 2, probe: { command: probe, maxFailures: 1 }, rules: [] }),
+        { actor: agent },
+      );
       rmSync(value);
       for (let i = 0; i < 100 && !monitor().rolledBack; i++) await new Promise((r) => setTimeout(r, 100));
       expect(monitor().rolledBack).toBe(true);
       const probed = audit().slice(mid);
       expect(probed.map((l) => l.event)).toEqual(['host_command', 'deploy', 'rollback']);
-      expect(probed[0]).toMatchObject({ purpose: 'monitor_probe', command: probe, uid: 65534, gid: 65534, repeat: 'every 200 ms while the monitor runs', actor: agent });
+      expect(probed[0]).toMatchObject({
+        purpose: 'monitor_probe',
+        command: probe,
+        uid: 65534,
+        gid: 65534,
+        repeat: 'every 200 ms while the monitor runs',
+        actor: agent,
+      });
       expect(probed[2]).toMatchObject({ trigger: 'monitor_probe', reason: expect.stringMatching(/SLO probe failed 1 times/), from: 'fifo', changed: true });
 
       // what is deployed when the server stops stays deployed (production; its loader runs detached)

@@ -71,14 +71,31 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // the numbers, for the record (and the issue)
-  console.log(JSON.stringify({ calls: stats.calls, maxResultChars: stats.maxChars, maxTool: stats.maxTool, peakRssMb: serverPid ? Math.round(peakRssMb()) : null, slowest: [...stats.cases].sort((a, b) => b.ms - a.ms).slice(0, 8) }));
+  console.log(
+    JSON.stringify({
+      calls: stats.calls,
+      maxResultChars: stats.maxChars,
+      maxTool: stats.maxTool,
+      peakRssMb: serverPid ? Math.round(peakRssMb()) : null,
+      slowest: [...stats.cases].sort((a, b) => b.ms - a.ms).slice(0, 8),
+    }),
+  );
   await client?.close();
 });
 
 const bad = (f: string) => readFileSync(join(repoRoot, 'fixtures', f), 'utf8');
 async function buildSource(file: string, budgetMs = 20_000) {
   const r = await call('build_scheduler', { source: bad(file), fileName: file.split('/').pop() }, budgetMs, `build ${file}`);
-  return { r, s: r.structuredContent as { buildId: string; ok: boolean; stage: string; durations: { staticMs: number }; findings: Array<{ rule: string; line: number; severity: string; fix: string }> } };
+  return {
+    r,
+    s: r.structuredContent as {
+      buildId: string;
+      ok: boolean;
+      stage: string;
+      durations: { staticMs: number };
+      findings: Array<{ rule: string; line: number; severity: string; fix: string }>;
+    },
+  };
 }
 
 describe.sequential('bad schedulers: a clear error with a location or an exit reason, within budget', () => {
@@ -103,7 +120,7 @@ describe.sequential('bad schedulers: a clear error with a location or an exit re
     expect(text(r)).toMatch(/ — fix: \S/);
   });
 
-  it('a compile error: clang\'s diagnostic with file:line', async () => {
+  it("a compile error: clang's diagnostic with file:line", async () => {
     const { r, s } = await buildSource('bad/compile_error.bpf.c');
     expect(s).toMatchObject({ ok: false, stage: 'compile' });
     expect(text(r)).toMatch(/compile_error\.bpf\.c:9: use of undeclared identifier 'enq_flag'/);
@@ -151,7 +168,10 @@ describe.sequential('bad schedulers: a clear error with a location or an exit re
     const { s } = await buildSource('bad/slow_verify.bpf.c');
     expect(s.findings).toEqual([]);
     const v = await call('verify_bpf', { buildId: s.buildId, stressSeconds: 1 }, 180_000, 'verify bad/slow_verify.bpf.c');
-    const sc = v.structuredContent as { verdict: string; sandbox: { accelerator: { kind: string }; loadFailure: { timedOutS?: number } | null; steps: Array<{ kind: string; hostMs: number }> } };
+    const sc = v.structuredContent as {
+      verdict: string;
+      sandbox: { accelerator: { kind: string }; loadFailure: { timedOutS?: number } | null; steps: Array<{ kind: string; hostMs: number }> };
+    };
     expect(sc.verdict).toBe('fail');
     // the load itself (put, verify, stop, report) ends within 90 s; the call adds the VM's boot and teardown
     const load = sc.sandbox.steps.find((x) => x.kind === 'load')!;
@@ -165,7 +185,7 @@ describe.sequential('bad schedulers: a clear error with a location or an exit re
   }, 300_000);
 });
 
-describe.sequential('malformed arguments from every tool\'s schema', () => {
+describe.sequential("malformed arguments from every tool's schema", () => {
   // arguments that make a valid call fail early and cheaply (no VM boots): the hostile value goes beside them
   const base: Record<string, Record<string, unknown>> = {
     profile_workload: { target: 'host' },
@@ -201,8 +221,9 @@ describe.sequential('malformed arguments from every tool\'s schema', () => {
     tools = (await client.listTools()).tools as never;
     expect(tools.map((t) => t.name).sort()).toEqual(Object.keys(base).sort());
   });
-  const typeOf = (s: Schema): string => (Array.isArray(s.type) ? s.type[0]! : s.type ?? (s.anyOf ? typeOf(s.anyOf[0]!) : 'string'));
-  const wrong = (t: string): unknown => ({ string: 12345, number: 'fast', integer: 'fast', boolean: 'yes', array: 'not-a-list', object: 42 } as Record<string, unknown>)[t] ?? null;
+  const typeOf = (s: Schema): string => (Array.isArray(s.type) ? s.type[0]! : (s.type ?? (s.anyOf ? typeOf(s.anyOf[0]!) : 'string')));
+  const wrong = (t: string): unknown =>
+    (({ string: 12345, number: 'fast', integer: 'fast', boolean: 'yes', array: 'not-a-list', object: 42 }) as Record<string, unknown>)[t] ?? null;
 
   it('missing required fields: refused with the field names', async () => {
     for (const t of tools) {
@@ -258,7 +279,12 @@ describe.sequential('malformed arguments from every tool\'s schema', () => {
 
 describe.sequential('the server survives an oversized call and goes on', () => {
   it('a workload that prints 20 MB: a bounded answer, then the same VM pool serves the next call', async () => {
-    const big = await call('profile_workload', { target: 'sandbox', command: 'head -c 20000000 /dev/zero | tr "\\0" x; echo; echo done >&2', timeoutS: 120 }, 240_000, 'profile 20 MB of output');
+    const big = await call(
+      'profile_workload',
+      { target: 'sandbox', command: 'head -c 20000000 /dev/zero | tr "\\0" x; echo; echo done >&2', timeoutS: 120 },
+      240_000,
+      'profile 20 MB of output',
+    );
     expect(text(big).length).toBeGreaterThan(20);
     const next = await call('profile_workload', { target: 'sandbox', command: 'true' }, 120_000, 'profile true after it');
     expect(next.isError, text(next)).toBeFalsy();
@@ -274,7 +300,7 @@ describe.sequential('the server survives an oversized call and goes on', () => {
   });
 });
 
-describe.sequential('over HTTP: one client\'s bad calls and a client that goes away mid-call leave the other client served', () => {
+describe.sequential("over HTTP: one client's bad calls and a client that goes away mid-call leave the other client served", () => {
   const token = 'hostile-test-token';
   let server: ReturnType<typeof execa>;
   let url = '';
@@ -285,7 +311,10 @@ describe.sequential('over HTTP: one client\'s bad calls and a client that goes a
   };
   beforeAll(async () => {
     server = execa(process.execPath, [join(repoRoot, 'dist/server/cli.js'), 'serve', '--http', '0', '--token', token], {
-      cwd: workspace, env: { SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library }, reject: false, stdin: 'ignore',
+      cwd: workspace,
+      env: { SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library },
+      reject: false,
+      stdin: 'ignore',
     });
     url = await new Promise<string>((resolve, reject) => {
       let err = '';
@@ -314,12 +343,16 @@ describe.sequential('over HTTP: one client\'s bad calls and a client that goes a
     expect(textSize(ra)).toBeLessThanOrEqual(BUDGET);
     expect(rb.isError).toBeFalsy();
     // A starts a long call in the sandbox and goes away in the middle of it
-    const pending = a.callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'sleep 15', timeoutS: 60 } }, undefined, { timeout: 120_000 }).catch((e: Error) => e);
+    const pending = a
+      .callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'sleep 15', timeoutS: 60 } }, undefined, { timeout: 120_000 })
+      .catch((e: Error) => e);
     await new Promise((r) => setTimeout(r, 3000));
     await a.close();
     await pending;
     await b.ping();
-    const r = (await b.callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'true' } }, undefined, { timeout: 240_000 })) as CallToolResult;
+    const r = (await b.callTool({ name: 'profile_workload', arguments: { target: 'sandbox', command: 'true' } }, undefined, {
+      timeout: 240_000,
+    })) as CallToolResult;
     expect(r.isError, text(r)).toBeFalsy();
     await b.ping();
     await b.close();
@@ -336,19 +369,29 @@ describe('the loop corpus against the real verifier (one VM)', () => {
   afterAll(async () => {
     await session?.finish();
   });
-  const corpus = readdirSync(join(repoRoot, 'fixtures/loops')).filter((f) => f.endsWith('.bpf.c')).sort();
-  it.each(corpus)('%s: the verifier agrees with static analysis', async (f) => {
-    const obj = await build(`fixtures/loops/${f}`);
-    const guest = `/tmp/${f.replace('.c', '.o')}`;
-    await session.vm.put(guest, readFileSync(obj));
-    const r = await session.vm.run(`scx-loader run --load-only --verify-timeout-s 40 ${guest}; echo "@@rc=$?"`, { timeoutMs: 120_000 });
-    const rc = Number(/@@rc=(\d+)/.exec(r.stdout)?.[1]);
-    const err = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; message?: string }).find((l) => l.type === 'error');
-    if (f.startsWith('ok_')) {
-      expect(rc, err?.message).toBe(0);
-    } else {
-      expect(rc).toBe(4);
-      expect(err?.message).toMatch(/BPF program is too large|jumps is too complex|verification did not finish/);
-    }
-  }, 120_000);
+  const corpus = readdirSync(join(repoRoot, 'fixtures/loops'))
+    .filter((f) => f.endsWith('.bpf.c'))
+    .sort();
+  it.each(corpus)(
+    '%s: the verifier agrees with static analysis',
+    async (f) => {
+      const obj = await build(`fixtures/loops/${f}`);
+      const guest = `/tmp/${f.replace('.c', '.o')}`;
+      await session.vm.put(guest, readFileSync(obj));
+      const r = await session.vm.run(`scx-loader run --load-only --verify-timeout-s 40 ${guest}; echo "@@rc=$?"`, { timeoutMs: 120_000 });
+      const rc = Number(/@@rc=(\d+)/.exec(r.stdout)?.[1]);
+      const err = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { type: string; message?: string })
+        .find((l) => l.type === 'error');
+      if (f.startsWith('ok_')) {
+        expect(rc, err?.message).toBe(0);
+      } else {
+        expect(rc).toBe(4);
+        expect(err?.message).toMatch(/BPF program is too large|jumps is too complex|verification did not finish/);
+      }
+    },
+    120_000,
+  );
 });

@@ -30,8 +30,14 @@ const conformance = join(conformanceDir, '@modelcontextprotocol', 'conformance',
 
 /** Server scenarios of the suite that need none of its own fixtures (the rest call test_* tools, prompts or test:// resources). */
 export const INDEPENDENT_SCENARIOS = [
-  'server-initialize', 'logging-set-level', 'ping', 'tools-list', 'resources-list', 'prompts-list',
-  'server-sse-multiple-streams', 'dns-rebinding-protection',
+  'server-initialize',
+  'logging-set-level',
+  'ping',
+  'tools-list',
+  'resources-list',
+  'prompts-list',
+  'server-sse-multiple-streams',
+  'dns-rebinding-protection',
 ];
 
 describe('the official Python SDK drives the stdio server', () => {
@@ -50,7 +56,13 @@ describe('the official Python SDK drives the stdio server', () => {
     // the Python SDK asks for its own protocol version; the server answers with one it supports
     expect(report.negotiatedProtocol).toMatch(/^\d{4}-\d\d-\d\d$/);
     expect(report.tools).toEqual(allTools.map((t) => t.name).sort()); // every tool the server registers
-    expect(report.calls.map((c: { tool: string }) => c.tool)).toEqual(['search_library', 'search_library', 'build_scheduler', 'library_versions', 'library_versions']);
+    expect(report.calls.map((c: { tool: string }) => c.tool)).toEqual([
+      'search_library',
+      'search_library',
+      'build_scheduler',
+      'library_versions',
+      'library_versions',
+    ]);
     for (const c of report.calls) expect(c.schemaErrors, c.tool).toEqual([]);
     expect(report.searchTop).toBe('ljf');
     expect(report.searchObjective).toMatchObject({ objective: 'makespan', source: 'inferred' });
@@ -59,7 +71,9 @@ describe('the official Python SDK drives the stdio server', () => {
     expect(report.versions).toBeGreaterThanOrEqual(1);
     expect(report.completion).toEqual(['ljf']);
     expect(report.resourceBytes).toBeGreaterThan(1000);
-    console.log(`python mcp SDK ${report.sdkProtocol} client, negotiated ${report.negotiatedProtocol}; ${report.calls.length} calls validated against their output schemas`);
+    console.log(
+      `python mcp SDK ${report.sdkProtocol} client, negotiated ${report.negotiatedProtocol}; ${report.calls.length} calls validated against their output schemas`,
+    );
   }, 700_000);
 });
 
@@ -88,10 +102,13 @@ describe('the official conformance suite against the HTTP server', () => {
     // the proxy: every request as it came (method, path, headers, body, streamed both ways) plus the token
     const target = new URL(direct);
     proxy = createServer((req, res) => {
-      const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, authorization: `Bearer ${token}` } }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, authorization: `Bearer ${token}` } },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       up.on('error', (e) => res.destroy(e));
       req.pipe(up);
     });
@@ -122,13 +139,20 @@ describe('the official conformance suite against the HTTP server', () => {
     expect((await execa(node22, ['--version'])).stdout).toMatch(/^v22\./);
   });
 
-  it.each(INDEPENDENT_SCENARIOS)('%s passes', async (name) => {
-    const checks = await scenario(name);
-    expect(checks.length).toBeGreaterThan(0);
-    expect(checks.filter((c) => c.status !== 'SUCCESS'), JSON.stringify(checks, null, 1)).toEqual([]);
-  }, 150_000);
+  it.each(INDEPENDENT_SCENARIOS)(
+    '%s passes',
+    async (name) => {
+      const checks = await scenario(name);
+      expect(checks.length).toBeGreaterThan(0);
+      expect(
+        checks.filter((c) => c.status !== 'SUCCESS'),
+        JSON.stringify(checks, null, 1),
+      ).toEqual([]);
+    },
+    150_000,
+  );
 
-  it('completion-complete reaches completion/complete (the method exists), which answers the suite\'s own test prompt as unknown', async () => {
+  it("completion-complete reaches completion/complete (the method exists), which answers the suite's own test prompt as unknown", async () => {
     // it asks to complete an argument of test_prompt_with_arguments, a prompt of the suite's fixtures;
     // before completions it failed with -32601 (method not found)
     const checks = await scenario('completion-complete');

@@ -91,7 +91,8 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
     for (const name of names) {
       const source = join(libraryDir, name, `${name}.bpf.c`);
       const f = staticCheck(readFileSync(source, 'utf8'), { file: `${name}.bpf.c`, targetKfuncs: kernel.manifest.kfuncs, targetKernel: kernel.release });
-      if (f.length) throw new Error(`${name}: static analysis is not clean:\n${f.map((x) => `${x.file}:${x.line}: ${x.severity} ${x.rule}: ${x.message}`).join('\n')}`);
+      if (f.length)
+        throw new Error(`${name}: static analysis is not clean:\n${f.map((x) => `${x.file}:${x.line}: ${x.severity} ${x.rule}: ${x.message}`).join('\n')}`);
       findings.set(name, f.length);
       const r = await compileBpf({ source, out: join(outDir, `${name}.bpf.o`), kernel });
       const own = r.diagnostics.filter((d) => d.severity !== 'note' && resolve(d.file).startsWith(libraryDir));
@@ -108,19 +109,26 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
     const out = process.env.SCX_LIBRARY_RESULTS;
     if (out) {
       mkdirSync(dirname(resolve(out)), { recursive: true });
-      writeFileSync(out, JSON.stringify({
-        kind: 'scx-mcp library verification',
-        date: new Date().toISOString(),
-        kernelRelease: sandbox?.kernel.release ?? kernel?.release ?? null,
-        accelerator: sandbox?.accelerator ?? null,
-        bootMs: sandbox?.timings.bootMs ?? null,
-        workload: WORKLOAD,
-        passed: results.filter((r) => r.pass).length,
-        total: names.length,
-        schedulers: results,
-        unexpectedExits: sandbox?.exits.filter((e) => e.kind !== 'unregistered') ?? [],
-        guestCrashes: crashes,
-      }, null, 2) + '\n');
+      writeFileSync(
+        out,
+        JSON.stringify(
+          {
+            kind: 'scx-mcp library verification',
+            date: new Date().toISOString(),
+            kernelRelease: sandbox?.kernel.release ?? kernel?.release ?? null,
+            accelerator: sandbox?.accelerator ?? null,
+            bootMs: sandbox?.timings.bootMs ?? null,
+            workload: WORKLOAD,
+            passed: results.filter((r) => r.pass).length,
+            total: names.length,
+            schedulers: results,
+            unexpectedExits: sandbox?.exits.filter((e) => e.kind !== 'unregistered') ?? [],
+            guestCrashes: crashes,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     }
   });
 
@@ -132,8 +140,17 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
   async function exercise(s: SandboxSession, name: string): Promise<void> {
     const object = objects.get(name)!;
     const result: SchedulerResult = {
-      name, pass: false, staticFindings: findings.get(name) ?? -1, loaded: false, loadMs: null, workloadMs: null, verifierInsns: null, hackbenchS: null,
-      kernelRelease: s.vm.kernelRelease || kernel.release, date: new Date().toISOString(), error: null,
+      name,
+      pass: false,
+      staticFindings: findings.get(name) ?? -1,
+      loaded: false,
+      loadMs: null,
+      workloadMs: null,
+      verifierInsns: null,
+      hackbenchS: null,
+      kernelRelease: s.vm.kernelRelease || kernel.release,
+      date: new Date().toISOString(),
+      error: null,
     };
     results.push(result);
     const entry = JSON.parse(readFileSync(join(libraryDir, name, 'entry.json'), 'utf8')) as { name: string };

@@ -53,7 +53,7 @@ describe('scx-loader JSON lines match core/loader/protocol.ts (real binary, no k
     expect(firstMessage(r.lines, 'error')).toMatchObject({ stage: 'open', code: 'not_found' });
   });
 
-  it('a file that is not ELF: error at open, open_failed, with libbpf\'s messages', async () => {
+  it("a file that is not ELF: error at open, open_failed, with libbpf's messages", async () => {
     const r = await run(loader, ['run', bad]);
     expect(firstMessage(r.lines, 'error')).toMatchObject({ stage: 'open', code: 'open_failed' });
     expect(firstMessage(r.lines, 'error')!.libbpf_errors!.length).toBeGreaterThan(0);

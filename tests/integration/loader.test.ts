@@ -97,7 +97,9 @@ describe('scx-loader in the sandbox', () => {
     expect(dump.stdout).toMatch(/stress-ng|0x73 0x74 0x72/);
     await session.step({ kind: 'run', command: 'stress-ng --cpu 2 --timeout 3s --quiet', timeoutS: 60 });
     const out = await session.step({ kind: 'loader_output' });
-    const last = lines(out).filter((l) => l.type === 'stats').at(-1)!.stats as Record<string, number>;
+    const last = lines(out)
+      .filter((l) => l.type === 'stats')
+      .at(-1)!.stats as Record<string, number>;
     expect(last.hinted).toBeGreaterThan(0);
     const un = await session.step({ kind: 'unload' });
     expect(un.ok).toBe(true);

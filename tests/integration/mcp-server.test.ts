@@ -17,20 +17,36 @@ import { ScxEngines } from '../../server/engines.js';
 import { repoRoot } from '../../core/paths.js';
 import { startHttp } from '../../server/http.js';
 
-const TOOLS = ['benchmark_schedulers', 'build_scheduler', 'deploy_scx', 'library_versions', 'profile_workload', 'record_result', 'rollback', 'rollout_abort', 'rollout_scx', 'rollout_status', 'search_library', 'tune_scheduler', 'verify_bpf'];
+const TOOLS = [
+  'benchmark_schedulers',
+  'build_scheduler',
+  'deploy_scx',
+  'library_versions',
+  'profile_workload',
+  'record_result',
+  'rollback',
+  'rollout_abort',
+  'rollout_scx',
+  'rollout_status',
+  'search_library',
+  'tune_scheduler',
+  'verify_bpf',
+];
 const workspace = mkdtempSync(join(tmpdir(), 'scx-ws-'));
 const library = mkdtempSync(join(tmpdir(), 'scx-lib-'));
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 
 async function stdioClient(): Promise<Client> {
   const client = new Client({ name: 'scx-test', version: '1' });
-  await client.connect(new StdioClientTransport({
-    command: process.execPath,
-    args: [join(repoRoot, 'dist/server/cli.js'), 'serve'],
-    cwd: workspace,
-    env: { ...process.env, SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library } as Record<string, string>,
-    stderr: 'pipe',
-  }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [join(repoRoot, 'dist/server/cli.js'), 'serve'],
+      cwd: workspace,
+      env: { ...process.env, SCX_MCP_WORKSPACE: workspace, SCX_MCP_LIBRARY: library } as Record<string, string>,
+      stderr: 'pipe',
+    }),
+  );
   return client;
 }
 
@@ -108,7 +124,10 @@ describe('over stdio', () => {
     expect(text(unknown)).toMatch(/no build abcdefabcdef/);
 
     const fifo = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8');
-    const built = (await client.callTool({ name: 'build_scheduler', arguments: { source: fifo, fileName: 'fifo.bpf.c', params: { slice_us: 3000 } } })) as CallToolResult;
+    const built = (await client.callTool({
+      name: 'build_scheduler',
+      arguments: { source: fifo, fileName: 'fifo.bpf.c', params: { slice_us: 3000 } },
+    })) as CallToolResult;
     const b = built.structuredContent as { ok: boolean; buildId: string; params: Record<string, number> };
     expect(b.ok).toBe(true);
     expect(b.params).toEqual({ slice_us: 3000 });
@@ -154,7 +173,10 @@ describe('over stdio', () => {
   });
 
   it('search_library answers from the seeded library and explains its ranking', async () => {
-    const r = (await client.callTool({ name: 'search_library', arguments: { query: 'one very long job and many short ones; finish the whole batch sooner', limit: 3 } })) as CallToolResult;
+    const r = (await client.callTool({
+      name: 'search_library',
+      arguments: { query: 'one very long job and many short ones; finish the whole batch sooner', limit: 3 },
+    })) as CallToolResult;
     expect(r.isError).toBeFalsy();
     const s = r.structuredContent as { results: { name: string; why: string[]; parts: Record<string, number> }[] };
     expect(s.results.length).toBeGreaterThan(0);
@@ -202,8 +224,14 @@ describe('over HTTP', () => {
 
   it('refuses a foreign Origin', async () => {
     const r = await fetch(`${http.url}/mcp`, {
-      method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     expect(r.status).toBe(403);
   });
@@ -216,7 +244,9 @@ describe('over HTTP', () => {
       expect((await fetch(`${guarded.url}/health`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
       expect((await fetch(`${guarded.url}/health`, { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
       const client = new Client({ name: 'scx-token', version: '1' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer s3cret-token' } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${guarded.url}/mcp`), { requestInit: { headers: { authorization: 'Bearer s3cret-token' } } }),
+      );
       expect((await client.listTools()).tools).toHaveLength(TOOLS.length);
       await client.close();
     } finally {
@@ -249,7 +279,11 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(status.status.schedExt).toMatchObject({ state: 'disabled', ops: null });
 
     // 2. search with the profile's fingerprint and a description of the goal
-    const found = await call('search_library', { query: 'one long job and many short jobs, finish the whole batch sooner', fingerprint: base.fingerprint, limit: 5 });
+    const found = await call('search_library', {
+      query: 'one long job and many short jobs, finish the whole batch sooner',
+      fingerprint: base.fingerprint,
+      limit: 5,
+    });
     const names = found.results.map((r: { name: string }) => r.name);
     expect(names).toContain('ljf');
 
@@ -259,7 +293,8 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     // (with a progress token: the client hears each stage)
     const progress: string[] = [];
     const vr = (await client.callTool({ name: 'verify_bpf', arguments: { buildId: built.buildId, stressSeconds: 3 } }, undefined, {
-      timeout: 900_000, onprogress: (p) => void progress.push(`${p.progress}/${p.total}: ${p.message}`),
+      timeout: 900_000,
+      onprogress: (p) => void progress.push(`${p.progress}/${p.total}: ${p.message}`),
     })) as CallToolResult;
     expect(vr.isError, text(vr)).toBeFalsy();
     const verified = vr.structuredContent as Record<string, any>;
@@ -284,7 +319,11 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(`${n.params.logger}: ${String(n.params.data)}`));
     await client.setLoggingLevel('info');
     await client.subscribeResource({ uri: 'scx://monitor/sandbox' });
-    const dep = await call('deploy_scx', { buildId: built.buildId, target: 'sandbox', monitor: { intervalMs: 1000, baselineSamples: 2, workload: { name: 'hash batch 1x8,8x1', fingerprint: base.fingerprint } } });
+    const dep = await call('deploy_scx', {
+      buildId: built.buildId,
+      target: 'sandbox',
+      monitor: { intervalMs: 1000, baselineSamples: 2, workload: { name: 'hash batch 1x8,8x1', fingerprint: base.fingerprint } },
+    });
     expect(dep.status.schedExt).toMatchObject({ state: 'enabled', ops: 'ljf' });
     expect(dep.replaced).toBeNull();
     expect(dep.monitor.timeline.map((e: { kind: string }) => e.kind)).toEqual(['baseline', 'deployed']);
@@ -302,8 +341,11 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
 
     // 7. record the result against the baseline
     const rec = await call('record_result', {
-      buildId: built.buildId, target: 'sandbox', workload: { name: 'hash batch 1x8,8x1', command: workload, fingerprint: base.fingerprint },
-      metrics: { wall_ms: under.wallMs }, baseline: { wall_ms: base.wallMs },
+      buildId: built.buildId,
+      target: 'sandbox',
+      workload: { name: 'hash batch 1x8,8x1', command: workload, fingerprint: base.fingerprint },
+      metrics: { wall_ms: under.wallMs },
+      baseline: { wall_ms: base.wallMs },
     });
     expect(rec.entry).toBe('ljf');
     expect(rec.recordId).toBeTruthy();
@@ -324,12 +366,28 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
   });
 
   it('tune_scheduler: real trials within the budget, recorded in the history; a preset (if the defaults were beaten) builds', async () => {
-    const bad = (await client.callTool({ name: 'tune_scheduler', arguments: { entry: 'rr', workload: 'wakeup', objective: 'makespan_ms', quick: true } })) as CallToolResult;
+    const bad = (await client.callTool({
+      name: 'tune_scheduler',
+      arguments: { entry: 'rr', workload: 'wakeup', objective: 'makespan_ms', quick: true },
+    })) as CallToolResult;
     expect(bad.isError).toBe(true);
     expect(text(bad)).toMatch(/no metric "makespan_ms"/);
-    const r = (await client.callTool({ name: 'tune_scheduler', arguments: {
-      entry: 'rr', workload: 'wakeup', objective: 'wakeup_p99_us', only: ['slice_us'], budget: 4, quick: true, preset: 'test-wakeup',
-    } }, undefined, { timeout: 900_000 })) as CallToolResult;
+    const r = (await client.callTool(
+      {
+        name: 'tune_scheduler',
+        arguments: {
+          entry: 'rr',
+          workload: 'wakeup',
+          objective: 'wakeup_p99_us',
+          only: ['slice_us'],
+          budget: 4,
+          quick: true,
+          preset: 'test-wakeup',
+        },
+      },
+      undefined,
+      { timeout: 900_000 },
+    )) as CallToolResult;
     expect(r.isError, text(r)).toBeFalsy();
     expect(r.content.some((c) => c.type === 'image' && c.mimeType === 'image/png')).toBe(true);
     const t = r.structuredContent as Record<string, any>;
@@ -428,8 +486,12 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(patched.origin).toMatchObject({ kind: 'patch', entry: 'rr', version: 1 });
     expect((await call('verify_bpf', { buildId: patched.buildId, stressSeconds: 1 })).verdict).toBe('pass');
     const saved = await call('record_result', {
-      buildId: patched.buildId, saveAs: 'new-version', target: 'sandbox', workload: { name: 'wakeup benchmark' },
-      metrics: { wakeup_p99_us: 900 }, baseline: { wakeup_p99_us: 800 },
+      buildId: patched.buildId,
+      saveAs: 'new-version',
+      target: 'sandbox',
+      workload: { name: 'wakeup benchmark' },
+      metrics: { wakeup_p99_us: 900 },
+      baseline: { wakeup_p99_us: 800 },
     });
     expect(saved.saved).toMatchObject({ name: 'rr', version: 2 });
     expect(saved.outcome).toBe('regressed');
@@ -457,16 +519,31 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     const mine = await call('build_scheduler', { source: fifo, fileName: 'my_fifo.bpf.c' });
     expect((await call('verify_bpf', { buildId: mine.buildId, stressSeconds: 1 })).verdict).toBe('pass');
     const created = await call('record_result', {
-      buildId: mine.buildId, saveAs: 'new-entry', target: 'sandbox', workload: { name: 'hackbench' }, metrics: { time_s: 0.5 }, baseline: { time_s: 0.6 },
-      entry: { name: 'my_fifo', title: 'My FIFO', description: 'A global FIFO written by an agent from the template.', algorithm: 'one shared queue, first come first served',
-        family: 'fifo', tags: ['simple'], useCases: ['tests'], limitations: ['no fairness'] },
+      buildId: mine.buildId,
+      saveAs: 'new-entry',
+      target: 'sandbox',
+      workload: { name: 'hackbench' },
+      metrics: { time_s: 0.5 },
+      baseline: { time_s: 0.6 },
+      entry: {
+        name: 'my_fifo',
+        title: 'My FIFO',
+        description: 'A global FIFO written by an agent from the template.',
+        algorithm: 'one shared queue, first come first served',
+        family: 'fifo',
+        tags: ['simple'],
+        useCases: ['tests'],
+        limitations: ['no fairness'],
+      },
     });
     expect(created.saved).toMatchObject({ name: 'my_fifo', version: 1 });
-    expect((await call('library_versions', { entry: 'my_fifo' })).versions).toEqual([expect.objectContaining({ version: 1, message: expect.stringMatching(/create my_fifo from build/) })]);
+    expect((await call('library_versions', { entry: 'my_fifo' })).versions).toEqual([
+      expect.objectContaining({ version: 1, message: expect.stringMatching(/create my_fifo from build/) }),
+    ]);
     expect((await call('search_library', { query: 'global FIFO written by an agent', limit: 3 })).results[0].name).toBe('my_fifo');
   });
 
-  it('C that static analysis only warns about but the verifier rejects: verify_bpf fails at the right line with the kernel\'s reason and a fix; deploy refuses it', async () => {
+  it("C that static analysis only warns about but the verifier rejects: verify_bpf fails at the right line with the kernel's reason and a fix; deploy refuses it", async () => {
     const source = readFileSync(join(repoRoot, 'fixtures/bad/computed_key.bpf.c'), 'utf8');
     const b = await call('build_scheduler', { source, fileName: 'computed_key.bpf.c' });
     expect(b.ok).toBe(true);
@@ -475,7 +552,13 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     const v = await call('verify_bpf', { buildId: b.buildId, stressSeconds: 1 });
     expect(v.verdict).toBe('fail');
     expect(v.reasons).toEqual([`verifier/load: R0 invalid mem access 'map_value_or_null' at computed_key.bpf.c:${bugLine}`]);
-    expect(v.sandbox.loadFailure).toMatchObject({ stage: 'verifier', program: 'computed_key_enqueue', file: 'computed_key.bpf.c', line: bugLine, insnLimitHit: false });
+    expect(v.sandbox.loadFailure).toMatchObject({
+      stage: 'verifier',
+      program: 'computed_key_enqueue',
+      file: 'computed_key.bpf.c',
+      line: bugLine,
+      insnLimitHit: false,
+    });
     expect(v.sandbox.loadFailure.hint).toMatch(/check it/);
     expect(v.sandbox.loadFailure.explanation ?? '').not.toMatch(/\.\./);
     const d = (await client.callTool({ name: 'deploy_scx', arguments: { buildId: b.buildId } })) as CallToolResult;
@@ -483,7 +566,7 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(text(d)).toMatch(/failed verification: verifier\/load/);
   });
 
-  it('a scheduler that stalls fails verification with the kernel\'s reason and is never deployed', async () => {
+  it("a scheduler that stalls fails verification with the kernel's reason and is never deployed", async () => {
     const source = readFileSync(join(repoRoot, 'fixtures/bad/stall.bpf.c'), 'utf8');
     const built = await call('build_scheduler', { source, fileName: 'stall.bpf.c' });
     expect(built.ok).toBe(true); // a warning, not an error: it compiles

@@ -28,9 +28,20 @@ async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: num
 
 function harmfulEntry(name: string, title: string): LibraryEntry {
   return {
-    name, title, description: `${title}: a deliberately broken scheduler used to test the monitor's rollback.`, algorithm: 'see the source',
-    family: 'fifo', tags: ['simple'], params: [], useCases: ['monitor tests'], limitations: ['harmful by design'],
-    kernelApi: { minKernel: '6.12', kfuncs: ['scx_insert'], ops: ['enqueue'] }, source: `${name}.bpf.c`, version: 1, parent: null, createdBy: 'test',
+    name,
+    title,
+    description: `${title}: a deliberately broken scheduler used to test the monitor's rollback.`,
+    algorithm: 'see the source',
+    family: 'fifo',
+    tags: ['simple'],
+    params: [],
+    useCases: ['monitor tests'],
+    limitations: ['harmful by design'],
+    kernelApi: { minKernel: '6.12', kfuncs: ['scx_insert'], ops: ['enqueue'] },
+    source: `${name}.bpf.c`,
+    version: 1,
+    parent: null,
+    createdBy: 'test',
   };
 }
 
@@ -55,7 +66,12 @@ describe('monitor on the sandbox target', () => {
     }
     const fifo = await buildScheduler({ source: src('bpf-templates/fifo/fifo.bpf.c'), fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel });
     ids.fifo = fifo.id;
-    const sjf = await buildScheduler({ source: src('library/sjf/sjf.bpf.c'), fileName: 'sjf.bpf.c', origin: { kind: 'library', entry: 'sjf', version: 1 }, kernel });
+    const sjf = await buildScheduler({
+      source: src('library/sjf/sjf.bpf.c'),
+      fileName: 'sjf.bpf.c',
+      origin: { kind: 'library', entry: 'sjf', version: 1 },
+      kernel,
+    });
     ids.sjf = sjf.id;
     for (const [name, id] of Object.entries(ids)) {
       const v = await verifyBuild(id, { kernel, stressSeconds: 2 });
@@ -84,7 +100,8 @@ describe('monitor on the sandbox target', () => {
     // twice as long (measured: 1.8–2.0 s under the default, 3.6–3.7 s under one_cpu), far past the 50 % limit
     // even when another VM shares the host (a hackbench probe was only 30 % slower then, and flaked)
     const config = MonitorConfig.parse({
-      intervalMs: 1000, baselineSamples: 3,
+      intervalMs: 1000,
+      baselineSamples: 3,
       rules: [{ metric: 'probe', alertPct: 25, rollbackPct: 50, window: 2 }],
       probe: { command: 's=$(scx-clock); stress-ng --cpu 2 --cpu-ops 400 --quiet; e=$(scx-clock); echo $(( (e - s) / 1000000 ))', timeoutS: 120 },
     });
@@ -104,7 +121,10 @@ describe('monitor on the sandbox target', () => {
     expect(hist.at(-1)!.note).toMatch(/automatic rollback by the monitor: probe/);
     // the hook ran for the regression and the rollback (not for samples), with the event in $SCX_MONITOR_EVENT
     await new Promise((r) => setTimeout(r, 1000));
-    const hooked = readFileSync(hookLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; kind: string });
+    const hooked = readFileSync(hookLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { target: string; kind: string });
     expect(hooked.map((e) => e.kind)).toEqual(expect.arrayContaining(['deployed', 'regression', 'rollback']));
     expect(hooked.every((e) => e.target === 'sandbox' && e.kind !== 'sample')).toBe(true);
   });
@@ -126,7 +146,8 @@ describe('monitor on the sandbox target', () => {
     await engines.targets.rollback('sandbox', 'default');
     const fingerprint = { cpuBound: 0.3, ioHeavy: 0, latencySensitive: 0.8, unevenness: 0.2, manyShortTasks: 0.6, parallelism: 0.4 };
     const config = MonitorConfig.parse({
-      intervalMs: 1000, baselineSamples: 2,
+      intervalMs: 1000,
+      baselineSamples: 2,
       // works under the kernel default, fails (exit 1) while any sched_ext scheduler runs
       probe: { command: 'test "$(cat /sys/kernel/sched_ext/state)" = disabled && echo 1', timeoutS: 10, maxFailures: 3 },
       workload: { name: 'request latency probe', fingerprint },
@@ -141,7 +162,7 @@ describe('monitor on the sandbox target', () => {
     expect(last).toMatchObject({ outcome: 'regressed', workload: { name: 'request latency probe', fingerprint } });
   });
 
-  it('job hints reach the scheduler\'s job_hints map (its userspace part), are kept for rollback, and are refused for a scheduler without that map', async () => {
+  it("job hints reach the scheduler's job_hints map (its userspace part), are kept for rollback, and are refused for a scheduler without that map", async () => {
     await engines.targets.rollback('sandbox', 'default');
     const hints = { 'stress-ng': 2000, cc1: 300 };
     const d = await engines.targets.deploy(ids.sjf!, 'sandbox', { hints });
@@ -163,8 +184,12 @@ describe('monitor on the sandbox target', () => {
   it('a good scheduler is left in place across a noisy run', async () => {
     await engines.targets.rollback('sandbox', 'default');
     const config = MonitorConfig.parse({
-      intervalMs: 1000, baselineSamples: 3,
-      rules: [{ metric: 'probe', alertPct: 40, rollbackPct: 100, window: 3 }, { metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5 }],
+      intervalMs: 1000,
+      baselineSamples: 3,
+      rules: [
+        { metric: 'probe', alertPct: 40, rollbackPct: 100, window: 3 },
+        { metric: 'runq_wait_ms_per_s', alertPct: 100, rollbackPct: 400, window: 5 },
+      ],
       probe: { command: 'hackbench -g 1 -l 10', timeoutS: 120 },
     });
     await engines.deployMonitored(ids.fifo!, 'sandbox', config);
@@ -175,7 +200,9 @@ describe('monitor on the sandbox target', () => {
     const s = m.status();
     expect(s.timeline.filter((e) => e.kind === 'sample').length).toBeGreaterThanOrEqual(3);
     // PSI io/memory and sched_ext's event counters are sampled beside cpu pressure and run-queue wait
-    expect(Object.keys(s.last ?? {})).toEqual(expect.arrayContaining(['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe']));
+    expect(Object.keys(s.last ?? {})).toEqual(
+      expect.arrayContaining(['psi_cpu_some_pct', 'psi_io_some_pct', 'psi_memory_some_pct', 'runq_wait_ms_per_s', 'ctxsw_per_s', 'scx_events_per_s', 'probe']),
+    );
     expect(Object.keys(s.events)).toContain('SCX_EV_SELECT_CPU_FALLBACK');
     expect(s.rolledBack).toBe(false);
     expect(s.running).toBe(true);

@@ -17,7 +17,10 @@ afterEach(() => {
 });
 
 async function rejection(p: Promise<unknown>): Promise<ScxError> {
-  const e = await p.then(() => null, (x: unknown) => x);
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(ScxError);
   return e as ScxError;
 }
@@ -67,9 +70,15 @@ describe('a guest that hangs or dies', () => {
 
   it('a guest whose init dies: VM_CRASHED with the kernel panic in the console lines', async () => {
     const k = await kernel();
-    const e = await rejection(SandboxVM.start({
-      vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg', extraCmdline: 'rdinit=/bin/false', bootTimeoutMs: 120_000,
-    }));
+    const e = await rejection(
+      SandboxVM.start({
+        vmlinuz: k.vmlinuz,
+        initrd: await ensureGuestImage(),
+        accel: 'tcg',
+        extraCmdline: 'rdinit=/bin/false',
+        bootTimeoutMs: 120_000,
+      }),
+    );
     expect(e.code).toBe('VM_CRASHED');
     expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: Attempted to kill init/);
     expect(e.message).not.toMatch(/first boot panicked/); // init dying is not booted again: it would die again
@@ -78,9 +87,15 @@ describe('a guest that hangs or dies', () => {
 
   it('a guest kernel that panics while booting is booted once more; a panic on the second boot too is VM_CRASHED, naming both', async () => {
     const k = await kernel();
-    const e = await rejection(SandboxVM.start({
-      vmlinuz: k.vmlinuz, initrd: await ensureGuestImage(), accel: 'tcg', extraCmdline: 'scx.test_oops', bootTimeoutMs: 120_000,
-    }));
+    const e = await rejection(
+      SandboxVM.start({
+        vmlinuz: k.vmlinuz,
+        initrd: await ensureGuestImage(),
+        accel: 'tcg',
+        extraCmdline: 'scx.test_oops',
+        bootTimeoutMs: 120_000,
+      }),
+    );
     expect(e.code).toBe('VM_CRASHED');
     // /init crashes the kernel through sysrq when the command line says scx.test_oops: on both boots
     expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: sysrq triggered crash/);
@@ -106,7 +121,11 @@ describe('a guest that answers too much or verifies too long', () => {
       const load = await session.step({ kind: 'load', object: await build('fixtures/bad/slow_verify.bpf.c'), via: 'loader' });
       const s = (performance.now() - t0) / 1000;
       expect(load.ok).toBe(false);
-      expect(load.loadFailure).toMatchObject({ stage: 'verifier', timedOutS: 10, reason: 'verification did not finish within 10 s: likely a loop the verifier cannot bound' });
+      expect(load.loadFailure).toMatchObject({
+        stage: 'verifier',
+        timedOutS: 10,
+        reason: 'verification did not finish within 10 s: likely a loop the verifier cannot bound',
+      });
       expect(s).toBeLessThan(40);
       expect(load.state?.state).toBe('disabled');
       expect((await session.vm.run('echo after')).stdout).toBe('after\n');
@@ -127,7 +146,10 @@ describe('kernel cache', () => {
   };
   afterAll(() => {
     for (const d of scratch) rmSync(d, { recursive: true, force: true });
-    for (const [k, v] of [['SCX_MCP_CACHE', saved.cache], ['SCX_MCP_KERNEL', saved.kernel]] as const) {
+    for (const [k, v] of [
+      ['SCX_MCP_CACHE', saved.cache],
+      ['SCX_MCP_KERNEL', saved.kernel],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -53,8 +53,12 @@ describe('schedulers the kernel refuses or ejects (one VM)', () => {
     expect(s.ok).toBe(false);
     expect(s.state!.state).toBe('disabled');
     expect(s.loadFailure).toMatchObject({
-      stage: 'verifier', program: 'null_deref_enqueue', file: 'null_deref.bpf.c', line: 19,
-      reason: "R0 invalid mem access 'map_value_or_null'", insnLimitHit: false,
+      stage: 'verifier',
+      program: 'null_deref_enqueue',
+      file: 'null_deref.bpf.c',
+      line: 19,
+      reason: "R0 invalid mem access 'map_value_or_null'",
+      insnLimitHit: false,
     });
     expect(s.loadFailure!.sourceLine).toContain('*cnt += 1');
     expect(s.loadFailure!.insnsProcessed).toBeGreaterThan(0);
@@ -81,7 +85,7 @@ describe('schedulers the kernel refuses or ejects (one VM)', () => {
     expect(s.error).toMatch(/struct_ops/);
   });
 
-  it('scx_bpf_error() is reported as the exit reason with the scheduler\'s message', async () => {
+  it("scx_bpf_error() is reported as the exit reason with the scheduler's message", async () => {
     const load = await session.step({ kind: 'load', object: await build('fixtures/bad/bpf_error.bpf.c') });
     const run = load.ok ? await session.step({ kind: 'run', command: 'hackbench -g 2 -l 50', timeoutS: 60 }) : load;
     const ejected = run.exit ?? load.exit;

@@ -39,7 +39,7 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
     await engines?.close();
   });
 
-  it('has typed parameters parsed from the installed binary\'s --help', () => {
+  it("has typed parameters parsed from the installed binary's --help", () => {
     const p = scxParams('scx_bpfland');
     expect(p?.version).toBe(entry.scx!.version);
     const slice = p!.params.find((x) => x.name === 'slice_us');
@@ -57,7 +57,9 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
   it('build_scheduler checks arguments against the parameter list', async () => {
     await expect(buildSchedulerTool.handle({ entry: 'scx_bpfland', params: { no_such_flag: 1 } }, ctx)).rejects.toThrow(/unknown parameter no_such_flag/);
     await expect(buildSchedulerTool.handle({ entry: 'scx_bpfland', params: { slice_us: -5 } }, ctx)).rejects.toThrow(/non-negative/);
-    await expect(buildSchedulerTool.handle({ entry: 'scx_bpfland', params: { slice_us: 5000 }, patch: '--- a\n+++ b\n' }, ctx)).rejects.toThrow(/no source to patch/);
+    await expect(buildSchedulerTool.handle({ entry: 'scx_bpfland', params: { slice_us: 5000 }, patch: '--- a\n+++ b\n' }, ctx)).rejects.toThrow(
+      /no source to patch/,
+    );
     const r = await buildSchedulerTool.handle({ entry: 'scx_bpfland', params: { slice_us: 5000 } }, ctx);
     expect(r.structured.ok).toBe(true);
     expect(r.structured.origin).toMatchObject({ kind: 'scx', entry: 'scx_bpfland', binary: avail.binary, args: ['--slice-us=5000'] });
@@ -75,7 +77,11 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
 
   it('benchmark_schedulers measures it beside the kernel default and records its history', async () => {
     const r = await benchmarkSchedulersTool.handle({ buildIds: [buildId], workload: 'wakeup', repeats: 1, quick: true, record: true } as never, ctx);
-    const s = r.structured as { policies: { name: string; status: string; failures: { message: string }[]; metrics: Record<string, { n: number }> }[]; recorded: { entry: string }[]; error: string | null };
+    const s = r.structured as {
+      policies: { name: string; status: string; failures: { message: string }[]; metrics: Record<string, { n: number }> }[];
+      recorded: { entry: string }[];
+      error: string | null;
+    };
     expect(s.error).toBeNull();
     const bpfland = s.policies.find((p) => p.name !== 'default')!;
     expect(bpfland.failures, JSON.stringify(bpfland.failures)).toEqual([]);
@@ -84,11 +90,27 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
   }, 900_000);
 
   it('tune_scheduler searches its flags on the wakeup fixture (integer options need a range: --help declares none)', async () => {
-    const r = await tuneSchedulerTool.handle({
-      entry: 'scx_bpfland', workload: 'wakeup', objective: 'wakeup_p99_us', quick: true, budget: 4, minutes: 20, only: ['slice_us', 'no_wake_sync'],
-      ranges: { slice_us: { min: 200, max: 20000 } }, maxRegressionPct: 100, seed: 0,
-    } as never, ctx);
-    const t = r.structured as { searched: { name: string }[]; trialsRun: number; trials: { ok: boolean; params: Record<string, unknown>; failure?: string }[]; best: { params: Record<string, unknown> } | null };
+    const r = await tuneSchedulerTool.handle(
+      {
+        entry: 'scx_bpfland',
+        workload: 'wakeup',
+        objective: 'wakeup_p99_us',
+        quick: true,
+        budget: 4,
+        minutes: 20,
+        only: ['slice_us', 'no_wake_sync'],
+        ranges: { slice_us: { min: 200, max: 20000 } },
+        maxRegressionPct: 100,
+        seed: 0,
+      } as never,
+      ctx,
+    );
+    const t = r.structured as {
+      searched: { name: string }[];
+      trialsRun: number;
+      trials: { ok: boolean; params: Record<string, unknown>; failure?: string }[];
+      best: { params: Record<string, unknown> } | null;
+    };
     expect(t.searched.map((d) => d.name).sort()).toEqual(['no_wake_sync', 'slice_us']);
     expect(t.trialsRun).toBeGreaterThanOrEqual(2);
     expect(t.trials.filter((x) => x.ok).length, JSON.stringify(t.trials.map((x) => x.failure))).toBeGreaterThanOrEqual(2);
@@ -98,8 +120,15 @@ describe.skipIf(!avail.available)(`scx binary entries in the sandbox (${avail.av
 
   it('deploy_scx runs it in the sandbox, a workload runs under it, rollback stops it', async () => {
     const d = await deployScxTool.handle({ buildId, target: 'sandbox', monitor: false } as never, ctx);
-    expect((d.structured as { status: { schedExt: { state: string; ops: string | null } } }).status.schedExt).toMatchObject({ state: 'enabled', ops: expect.stringMatching(/^bpfland/) });
-    const run = await engines.targets.run('sandbox', 'hackbench -g 2 -l 50 >/dev/null && cat /sys/kernel/sched_ext/state /sys/kernel/sched_ext/root/ops && pgrep -x scx_bpfland >/dev/null && echo running', 180);
+    expect((d.structured as { status: { schedExt: { state: string; ops: string | null } } }).status.schedExt).toMatchObject({
+      state: 'enabled',
+      ops: expect.stringMatching(/^bpfland/),
+    });
+    const run = await engines.targets.run(
+      'sandbox',
+      'hackbench -g 2 -l 50 >/dev/null && cat /sys/kernel/sched_ext/state /sys/kernel/sched_ext/root/ops && pgrep -x scx_bpfland >/dev/null && echo running',
+      180,
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^enabled\nbpfland\S*\nrunning/);
     const rb = await rollbackTool.handle({ target: 'sandbox', to: 'default' }, ctx);

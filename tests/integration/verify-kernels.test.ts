@@ -24,10 +24,18 @@ describe('verify_bpf on several kernels', () => {
     expect(older.manifest.kfuncs).not.toContain('scx_bpf_task_set_slice');
     expect(k.manifest.kfuncs).toContain('scx_bpf_task_set_slice');
     expect((await ensureKernel()).release).toBe(k.release); // fetching a named release leaves the default alone
-    const b = await buildScheduler({ source: readFileSync(join(repoRoot, 'fixtures/kernels/set_slice.bpf.c'), 'utf8'), fileName: 'set_slice.bpf.c', origin: { kind: 'source' }, kernel: k });
+    const b = await buildScheduler({
+      source: readFileSync(join(repoRoot, 'fixtures/kernels/set_slice.bpf.c'), 'utf8'),
+      fileName: 'set_slice.bpf.c',
+      origin: { kind: 'source' },
+      kernel: k,
+    });
     expect(b.ok, JSON.stringify(b.findings)).toBe(true);
     const m = await verifyOnKernels(b.id, ['sandbox', OLDER], k, { stressSeconds: 1 });
-    expect(m.kernels.map((x) => [x.kernel, x.verdict])).toEqual([[k.release, 'pass'], [OLDER, 'fail']]);
+    expect(m.kernels.map((x) => [x.kernel, x.verdict])).toEqual([
+      [k.release, 'pass'],
+      [OLDER, 'fail'],
+    ]);
     expect(m.verdict).toBe('fail');
     expect(m.kernels[0]!.programs.length).toBeGreaterThan(0);
     expect(m.kernels[1]!.reasons.join(' ')).toMatch(/kfunc 'scx_bpf_task_set_slice' is referenced but wasn't resolved at set_slice.bpf.c:\d+/);
@@ -37,10 +45,12 @@ describe('verify_bpf on several kernels', () => {
     expect(verificationOn(rec, OLDER)?.verdict).toBe('fail');
     expect(() => requireVerified(rec, k.release, 'sandbox')).not.toThrow();
     expect(() => requireVerified(rec, OLDER, 'host')).toThrow(/failed verification on 7\.2\.12/);
-    expect(() => requireVerified(rec, '7.1.13+deb13-amd64', 'host')).toThrow(/not been verified on this host's kernel[\s\S]*verified on .*7\.3.*pass.*7\.2\.12.*fail/);
+    expect(() => requireVerified(rec, '7.1.13+deb13-amd64', 'host')).toThrow(
+      /not been verified on this host's kernel[\s\S]*verified on .*7\.3.*pass.*7\.2\.12.*fail/,
+    );
   });
 
-  it('this host\'s kernel: refused here, with why; from a host tree that has sched_ext, it boots in the sandbox and verifies', async () => {
+  it("this host's kernel: refused here, with why; from a host tree that has sched_ext, it boots in the sandbox and verifies", async () => {
     // this machine's kernel has no sched_ext: say so, plainly
     expect(hostKernelRefusal(hostKernelPaths())).toMatch(/no sched_ext|not there to boot|no BTF|modules/);
     // a host laid out like a Debian machine running the sandbox kernel: /boot, BTF, modules, sched_ext
@@ -65,7 +75,12 @@ describe('verify_bpf on several kernels', () => {
       expect(host.modules.length).toBe(k.modules.length);
       expect(host.manifest.kfuncs).toEqual(k.manifest.kfuncs);
       process.env.SCX_MCP_HOST_ROOT = root;
-      const fifo = await buildScheduler({ source: readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8'), fileName: 'fifo.bpf.c', origin: { kind: 'source' }, kernel: host });
+      const fifo = await buildScheduler({
+        source: readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8'),
+        fileName: 'fifo.bpf.c',
+        origin: { kind: 'source' },
+        kernel: host,
+      });
       const m = await verifyOnKernels(fifo.id, ['host'], k, { stressSeconds: 1 });
       expect(m.kernels.map((x) => [x.spec, x.verdict])).toEqual([['host', 'pass']]);
     } finally {

@@ -34,9 +34,18 @@ describe('audit log', () => {
     expect(auditPath()).toBe(join(dir, 'run', 'audit.jsonl'));
     expect(statSync(auditPath()).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
-    appendAudit({ event: 'rollback', target: 'host', trigger: 'ejection', reason: 'stall', from: 'fifo', to: null, changed: true, outcome: 'ok' }, { client: 'b' });
-    const lines = readFileSync(auditPath(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.event, l.actor.client])).toEqual([['host_command', 'a'], ['rollback', 'b']]);
+    appendAudit(
+      { event: 'rollback', target: 'host', trigger: 'ejection', reason: 'stall', from: 'fifo', to: null, changed: true, outcome: 'ok' },
+      { client: 'b' },
+    );
+    const lines = readFileSync(auditPath(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.event, l.actor.client])).toEqual([
+      ['host_command', 'a'],
+      ['rollback', 'b'],
+    ]);
     expect(readAuditTail().entries).toEqual(lines);
   });
 
@@ -83,7 +92,8 @@ function refusal(f: () => unknown): string {
 }
 
 describe('whom host commands run as', () => {
-  const passwd = 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nalice:x:1000:1001::/home/alice:/bin/sh\n# junk\nbad:x:q:0::/:/bin/sh\n';
+  const passwd =
+    'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nalice:x:1000:1001::/home/alice:/bin/sh\n# junk\nbad:x:q:0::/:/bin/sh\n';
   const users = parsePasswd(passwd);
   const db: UserDb = {
     user: (k) => users.find((u) => u.name === k || String(u.uid) === k),
@@ -107,7 +117,12 @@ describe('whom host commands run as', () => {
     expect(resolveHostUser({ ...asRoot, runAs: '4242:4242' })).toMatchObject({ uid: 4242, gid: 4242, name: null });
     expect(resolveHostUser({ ...asRoot, runAs: 'root' })).toMatchObject({ uid: 0, gid: 0 });
     expect(resolveHostUser({ ...asRoot, runAs: '65534', env: { SUDO_UID: '1000' } })).toMatchObject({ uid: 65534 });
-    expect(resolveHostUser({ ...asRoot, env: { SUDO_UID: '1000', SUDO_GID: '1001' } })).toMatchObject({ uid: 1000, gid: 1001, name: 'alice', source: expect.stringMatching(/SUDO_UID/) });
+    expect(resolveHostUser({ ...asRoot, env: { SUDO_UID: '1000', SUDO_GID: '1001' } })).toMatchObject({
+      uid: 1000,
+      gid: 1001,
+      name: 'alice',
+      source: expect.stringMatching(/SUDO_UID/),
+    });
     expect(resolveHostUser({ ...asRoot, env: { SUDO_UID: '1000' } })).toMatchObject({ gid: 1001 }); // the passwd group
   });
 
@@ -125,7 +140,7 @@ describe('whom host commands run as', () => {
     expect(() => resolveHostUser({ ...alice, runAs: 'root' })).toThrow(/server runs as uid 1000, which cannot run commands as uid 0/);
   });
 
-  it('drops to another user through setpriv with that user\'s own environment; no token leaks', () => {
+  it("drops to another user through setpriv with that user's own environment; no token leaks", () => {
     const env = { PATH: '/usr/bin:/bin', HOME: '/root', SCX_MCP_TOKEN: 'secret', LANG: 'C.UTF-8', AWS_SECRET: 'x' };
     const l = hostCommandLine({ uid: 65534, gid: 65534, name: 'nobody', home: '/nonexistent', source: 't' }, "echo 'hi'", { uid: 0, gid: 0 }, env);
     expect(l.file).toMatch(/\/setpriv$/);

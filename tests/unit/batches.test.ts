@@ -5,7 +5,9 @@ describe('real-program batch metrics', () => {
   it('parses run-batch.sh lines and computes makespan, mean completion and their bounds from the same run', () => {
     expect(parseTimes('0m1.230000s')).toBeCloseTo(1.23);
     expect(parseTimes('2m0.5s')).toBeCloseTo(120.5);
-    const jobs = parseBatchOutput('job 0 0 100.00 106.00 0m5.900000s 0m0.100000s\njob 1 0 100.00 101.00 0m1.000000s 0m0.000000s\nnoise\njob 2 1 100.00 102.00 0m0.500000s 0m0.500000s\n');
+    const jobs = parseBatchOutput(
+      'job 0 0 100.00 106.00 0m5.900000s 0m0.100000s\njob 1 0 100.00 101.00 0m1.000000s 0m0.000000s\nnoise\njob 2 1 100.00 102.00 0m0.500000s 0m0.500000s\n',
+    );
     expect(jobs).toEqual([
       { index: 0, rc: 0, endS: 6, cpuS: 6 },
       { index: 1, rc: 0, endS: 1, cpuS: 1 },

@@ -9,16 +9,38 @@ import { describe, expect, it } from 'vitest';
 import { escapeXml, markdownTable, niceScale, renderBarChart } from '../../core/bench/chart.js';
 import { chartForResult, checkTargets, formatPct, jsonReport, markdownReport, markdownSection, textReport } from '../../core/bench/report.js';
 import {
-  aggregate, DEFAULT_POLICY, gapToBoundPct, improvementPct, interleave, predictRanking, rank, rankAgreement,
-  type BenchmarkResult, type RunRecord,
+  aggregate,
+  DEFAULT_POLICY,
+  gapToBoundPct,
+  improvementPct,
+  interleave,
+  predictRanking,
+  rank,
+  rankAgreement,
+  type BenchmarkResult,
+  type RunRecord,
 } from '../../core/bench/runner.js';
 import { benchmarkHistory } from '../../core/bench/compare.js';
 import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/suite.js';
 import { HistoryRecord } from '../../core/library/history.js';
 import {
-  batchRunBounds, batchWorkload, buildWorkload, histogramPercentile, parseBatchCalibration, parseBatchOutput, parseBuildsimOutput,
-  commandWorkload, parseCommandOutput, parseCyclictestOutput, parseHackbenchOutput, parseWakebenchOutput, simPolicyFor, wakeupWorkload, workloadFor,
-  type MetricDef, type WorkloadSample,
+  batchRunBounds,
+  batchWorkload,
+  buildWorkload,
+  histogramPercentile,
+  parseBatchCalibration,
+  parseBatchOutput,
+  parseBuildsimOutput,
+  commandWorkload,
+  parseCommandOutput,
+  parseCyclictestOutput,
+  parseHackbenchOutput,
+  parseWakebenchOutput,
+  simPolicyFor,
+  wakeupWorkload,
+  workloadFor,
+  type MetricDef,
+  type WorkloadSample,
 } from '../../core/bench/workloads.js';
 import { computeBounds, jobsFromSpec } from '../../core/sim/index.js';
 
@@ -44,23 +66,45 @@ const POLICIES = [
 /** A complete result built from records, as runBenchmark would return it (no VM). */
 function fakeResult(records: RunRecord[], id = 'batch-join'): BenchmarkResult {
   const w = batchWorkload({ kind: 'join', jobs: '1x3,3x1', unitMs: 10 });
-  const b = batchRunBounds(jobsFromSpec('1x3,3x1', 10).map((j) => ({ cpu_ms: j.work_ms })), 2)!;
+  const b = batchRunBounds(
+    jobsFromSpec('1x3,3x1', 10).map((j) => ({ cpu_ms: j.work_ms })),
+    2,
+  )!;
   const agg = aggregate(POLICIES, records, w.metrics, b);
   return {
     workload: { id, title: `T <${id}> & co`, description: 'd', params: {}, metrics: w.metrics, primary: 'makespan_ms' },
     environment: { kernel: '7.3.4', accelerator: 'tcg', acceleratorReason: 'no kvm', guestCpus: 2, hostCpus: 2, hostModel: 'cpu', bootMs: 1 },
-    startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, repeats: 3, calibration: null,
-    order: interleave(POLICIES.map((p) => p.name), 3), policies: agg.policies, bounds: agg.bounds,
-    speed: { unitMs: [10, 10.5], referenceUnitMs: 10 }, boundsFrom: 'unit', sameWork: agg.sameWork, workSummary: agg.workSummary,
-    predictions: [], restarts: 0, error: null, crashConsole: null, profile: null,
+    startedAt: '2026-01-01T00:00:00Z',
+    durationMs: 1000,
+    repeats: 3,
+    calibration: null,
+    order: interleave(
+      POLICIES.map((p) => p.name),
+      3,
+    ),
+    policies: agg.policies,
+    bounds: agg.bounds,
+    speed: { unitMs: [10, 10.5], referenceUnitMs: 10 },
+    boundsFrom: 'unit',
+    sameWork: agg.sameWork,
+    workSummary: agg.workSummary,
+    predictions: [],
+    restarts: 0,
+    error: null,
+    crashConsole: null,
+    profile: null,
   };
 }
 
 describe('interleave', () => {
   it('runs every policy once per round, rounds in order: default, A, B, default, A, B', () => {
     expect(interleave(['default', 'a', 'b'], 2)).toEqual([
-      { policy: 'default', repeat: 0 }, { policy: 'a', repeat: 0 }, { policy: 'b', repeat: 0 },
-      { policy: 'default', repeat: 1 }, { policy: 'a', repeat: 1 }, { policy: 'b', repeat: 1 },
+      { policy: 'default', repeat: 0 },
+      { policy: 'a', repeat: 0 },
+      { policy: 'b', repeat: 0 },
+      { policy: 'default', repeat: 1 },
+      { policy: 'a', repeat: 1 },
+      { policy: 'b', repeat: 1 },
     ]);
     expect(interleave(['x'], 0)).toEqual([]);
   });
@@ -87,10 +131,15 @@ describe('improvement and bounds', () => {
     expect(b.makespan_ms).toBeCloseTo(39 * 50); // the long job alone (78/2 = 39 too)
     expect(b.mean_completion_ms).toBeCloseTo(computeBounds({ cpus: 2, jobs: jobsFromSpec('1x39,39x1', 50) }).mean_completion_optimal!);
     // SPT on 2 CPUs: the 39 unit jobs first, 20 and 19 of them per CPU, then the long one
-    const spt = (2 * (20 * 21) / 2 - 20 + 39 + 19) * 50 / 40; // CPU0: 1..20, CPU1: 1..19, then the long job at 19 + 39
+    const spt = (((2 * (20 * 21)) / 2 - 20 + 39 + 19) * 50) / 40; // CPU0: 1..20, CPU1: 1..19, then the long job at 19 + 39
     expect(b.mean_completion_ms).toBeCloseTo(spt);
     // mean completion: the job list's optimum at the run's unit length (equal jobs stay equal)
-    const noisy = [{ cpu_ms: 390, units: 3 }, { cpu_ms: 80, units: 1 }, { cpu_ms: 120, units: 1 }, { cpu_ms: 100, units: 1 }];
+    const noisy = [
+      { cpu_ms: 390, units: 3 },
+      { cpu_ms: 80, units: 1 },
+      { cpu_ms: 120, units: 1 },
+      { cpu_ms: 100, units: 1 },
+    ];
     const unit = 690 / 6;
     expect(batchRunBounds(noisy, 2)!.mean_completion_ms).toBeCloseTo(computeBounds({ cpus: 2, jobs: jobsFromSpec('1x3,3x1', unit) }).mean_completion_optimal!);
     expect(batchRunBounds(noisy, 2)!.makespan_ms).toBeCloseTo(390);
@@ -111,9 +160,15 @@ describe('improvement and bounds', () => {
 
 describe('aggregate', () => {
   const records = [
-    rec(0, 'default', 0, sample(300, 200)), rec(1, 'ljf', 0, sample(200, 180)), rec(2, 'sjf', 0, sample(290, 100)),
-    rec(3, 'default', 1, sample(320, 210)), rec(4, 'ljf', 1, sample(210, 170)), rec(5, 'sjf', 1),
-    rec(6, 'default', 2, sample(310, 190)), rec(7, 'ljf', 2, sample(205, 175), { otherVms: 1 }), rec(8, 'sjf', 2, sample(280, 110)),
+    rec(0, 'default', 0, sample(300, 200)),
+    rec(1, 'ljf', 0, sample(200, 180)),
+    rec(2, 'sjf', 0, sample(290, 100)),
+    rec(3, 'default', 1, sample(320, 210)),
+    rec(4, 'ljf', 1, sample(210, 170)),
+    rec(5, 'sjf', 1),
+    rec(6, 'default', 2, sample(310, 190)),
+    rec(7, 'ljf', 2, sample(205, 175), { otherVms: 1 }),
+    rec(8, 'sjf', 2, sample(280, 110)),
   ];
   const { policies, bounds, sameWork } = aggregate(POLICIES, records, METRICS, { makespan_ms: 150 });
 
@@ -134,7 +189,7 @@ describe('aggregate', () => {
     expect(bounds).toEqual({ makespan_ms: 150, mean_completion_ms: null });
     expect(sameWork).toBe(true);
   });
-  it('without a workload bound, falls back to the median of the runs\' own bounds; different work is flagged', () => {
+  it("without a workload bound, falls back to the median of the runs' own bounds; different work is flagged", () => {
     const a = { ...sample(1, 1), bounds: { makespan_ms: 10 } };
     const b = { ...sample(1, 1, 'other'), bounds: { makespan_ms: 30 } };
     const r = aggregate(POLICIES.slice(0, 2), [rec(0, 'default', 0, a), rec(1, 'ljf', 0, b)], METRICS);
@@ -144,10 +199,17 @@ describe('aggregate', () => {
   it('per-run bounds: each run is compared with its own bound, the gap is the median of those', () => {
     const withBound = (m: number, b: number) => ({ ...sample(m, m), bounds: { makespan_ms: b, mean_completion_ms: b } });
     // ljf: runs at +10 %, +20 %, +5 % of their own bounds, on a machine whose speed changed
-    const r = aggregate(POLICIES.slice(0, 2), [
-      rec(0, 'default', 0, withBound(300, 100)), rec(1, 'ljf', 0, withBound(110, 100)),
-      rec(2, 'default', 1, withBound(600, 200)), rec(3, 'ljf', 1, withBound(240, 200)), rec(4, 'ljf', 2, withBound(210, 200)),
-    ], METRICS);
+    const r = aggregate(
+      POLICIES.slice(0, 2),
+      [
+        rec(0, 'default', 0, withBound(300, 100)),
+        rec(1, 'ljf', 0, withBound(110, 100)),
+        rec(2, 'default', 1, withBound(600, 200)),
+        rec(3, 'ljf', 1, withBound(240, 200)),
+        rec(4, 'ljf', 2, withBound(210, 200)),
+      ],
+      METRICS,
+    );
     const ljf = r.policies[1]!.metrics.makespan_ms!;
     expect(ljf.gapToBoundPct).toBeCloseTo(10);
     expect(ljf.bound).toBe(200);
@@ -167,13 +229,25 @@ describe('aggregate', () => {
 
 describe('ranking', () => {
   it('rank orders best first in the metric direction', () => {
-    const e = [{ policy: 'a', value: 3 }, { policy: 'b', value: 1 }, { policy: 'c', value: 2 }];
+    const e = [
+      { policy: 'a', value: 3 },
+      { policy: 'b', value: 1 },
+      { policy: 'c', value: 2 },
+    ];
     expect(rank(e).map((x) => x.policy)).toEqual(['b', 'c', 'a']);
     expect(rank(e, 'higher').map((x) => x.policy)).toEqual(['a', 'c', 'b']);
   });
   it('rank agreement counts concordant pairs, skipping pairs the prediction ties', () => {
-    const pred = [{ policy: 'ljf', value: 390 }, { policy: 'fifo', value: 390 }, { policy: 'fair', value: 580 }];
-    const meas = [{ policy: 'ljf', value: 400 }, { policy: 'fifo', value: 500 }, { policy: 'fair', value: 450 }];
+    const pred = [
+      { policy: 'ljf', value: 390 },
+      { policy: 'fifo', value: 390 },
+      { policy: 'fair', value: 580 },
+    ];
+    const meas = [
+      { policy: 'ljf', value: 400 },
+      { policy: 'fifo', value: 500 },
+      { policy: 'fair', value: 450 },
+    ];
     // ljf<fair agrees, fifo<fair disagrees, ljf=fifo is tied in the prediction
     expect(rankAgreement(pred, meas)).toEqual({ concordant: 1, comparable: 2 });
   });
@@ -182,9 +256,17 @@ describe('ranking', () => {
     const cal = { unitMs: 10, kinds: { join: { itersPerUnit: 1, nsPerIter: 1e7, unitMsCalibrated: 10 } } };
     const records = [rec(0, 'default', 0, sample(580, 210)), rec(1, 'ljf', 0, sample(400, 205)), rec(2, 'sjf', 0, sample(570, 120))];
     const { policies } = aggregate(POLICIES, records, w.metrics);
-    const p = predictRanking(w, cal, 2, [
-      { name: 'default', sim: { policy: 'fair' } }, { name: 'ljf', sim: simPolicyFor('ljf') }, { name: 'sjf', sim: simPolicyFor('sjf') },
-    ], policies);
+    const p = predictRanking(
+      w,
+      cal,
+      2,
+      [
+        { name: 'default', sim: { policy: 'fair' } },
+        { name: 'ljf', sim: simPolicyFor('ljf') },
+        { name: 'sjf', sim: simPolicyFor('sjf') },
+      ],
+      policies,
+    );
     const mk = p.find((x) => x.metric === 'makespan_ms')!;
     expect(mk.predicted[0]).toMatchObject({ policy: 'ljf', value: 390 });
     expect(mk.measured[0]!.policy).toBe('ljf');
@@ -202,13 +284,23 @@ describe('ranking', () => {
 
 describe('workload output parsers', () => {
   const batchOut = JSON.stringify({
-    kind: 'join', seed: 1, cpus: 2, iters_per_unit: 263, unit_ms: 10, unit_ms_calibrated: 9.9, calibrated: false, total_units: 4,
+    kind: 'join',
+    seed: 1,
+    cpus: 2,
+    iters_per_unit: 263,
+    unit_ms: 10,
+    unit_ms_calibrated: 9.9,
+    calibrated: false,
+    total_units: 4,
     jobs: [
       { id: 0, name: 'job_L002_00', units: 2, start_ms: 0.1, end_ms: 20.5, checksum: 'aa', ok: true },
       { id: 1, name: 'job_S001_01', units: 1, start_ms: 0.2, end_ms: 10.3, checksum: 'bb', ok: true },
       { id: 2, name: 'job_S001_02', units: 1, start_ms: 10.3, end_ms: 20.7, checksum: 'cc', ok: true },
     ],
-    makespan_ms: 20.7, mean_completion_ms: 17.17, makespan_lower_bound_ms: 19.8, ok: true,
+    makespan_ms: 20.7,
+    mean_completion_ms: 17.17,
+    makespan_lower_bound_ms: 19.8,
+    ok: true,
   });
   it('batch: metrics, per-job list, a work digest that ignores timing', () => {
     const s = parseBatchOutput(`noise\n${batchOut}\n`, '1x2,2x1');
@@ -226,42 +318,100 @@ describe('workload output parsers', () => {
     expect(() => parseBatchOutput('no json here', '1x2')).toThrow(/no JSON/);
   });
   it('batch --calibrate', () => {
-    const c = parseBatchCalibration('{"unit_ms":10,"cpus":2,"calibration":[{"kind":"join","iters_per_unit":268,"ns_per_iter":37315.4,"unit_ms_calibrated":10.001}]}');
+    const c = parseBatchCalibration(
+      '{"unit_ms":10,"cpus":2,"calibration":[{"kind":"join","iters_per_unit":268,"ns_per_iter":37315.4,"unit_ms_calibrated":10.001}]}',
+    );
     expect(c.kinds.join).toEqual({ itersPerUnit: 268, nsPerIter: 37315.4, unitMsCalibrated: 10.001 });
     const w = batchWorkload({ kind: 'join', jobs: '1x39,39x1', unitMs: 10 });
     expect(w.command(c)).toBe('batch --kind join --jobs 1x39,39x1 --iters-per-unit 268 --unit-ms 10 --seed 1 --json');
     expect(() => w.command({ unitMs: 10, kinds: {} })).toThrow(/no kind join/);
   });
   it('wakebench', () => {
-    const s = parseWakebenchOutput(JSON.stringify({
-      message_threads: 2, workers_per_message: 4, hogs: 4, cpus: 2, runtime_s: 2, burst_us: 100, burst_iters: 19, requests_per_s: 1019.3,
-      wakeup_latency_us: { samples: 3147, p50: 274.4, p99: 12451.8, p999: 32243.7, max: 55656.2 }, request_latency_us: { p99: 13238.3 },
-      hog_iters_per_s: 98214.5, ok: true,
-    }));
+    const s = parseWakebenchOutput(
+      JSON.stringify({
+        message_threads: 2,
+        workers_per_message: 4,
+        hogs: 4,
+        cpus: 2,
+        runtime_s: 2,
+        burst_us: 100,
+        burst_iters: 19,
+        requests_per_s: 1019.3,
+        wakeup_latency_us: { samples: 3147, p50: 274.4, p99: 12451.8, p999: 32243.7, max: 55656.2 },
+        request_latency_us: { p99: 13238.3 },
+        hog_iters_per_s: 98214.5,
+        ok: true,
+      }),
+    );
     expect(s.metrics).toEqual({ wakeup_p50_us: 274.4, wakeup_p99_us: 12451.8, wakeup_p999_us: 32243.7, requests_per_s: 1019.3, hog_iters_per_s: 98214.5 });
     expect(s.ok).toBe(true);
     expect(wakeupWorkload({ hogs: 4, runtimeS: 5 }).command({ burstIters: 19 })).toContain('--burst-iters 19');
   });
   it('buildsim', () => {
-    const s = parseBuildsimOutput(JSON.stringify({ parallel: 2, files: 2, libs: 1, seed: 1, iters_per_unit: 9, total_units: 5, critical_path_units: 4,
-      makespan_lower_bound_ms: 40, makespan_ms: 45.5, jobs_run: 2, jobs: [{ name: 'gen_S002_000', units: 2, start_ms: 0, end_ms: 20, ok: true }, { name: 'ld_S003_001', units: 3, start_ms: 20, end_ms: 45.5, ok: true }], ok: true }));
+    const s = parseBuildsimOutput(
+      JSON.stringify({
+        parallel: 2,
+        files: 2,
+        libs: 1,
+        seed: 1,
+        iters_per_unit: 9,
+        total_units: 5,
+        critical_path_units: 4,
+        makespan_lower_bound_ms: 40,
+        makespan_ms: 45.5,
+        jobs_run: 2,
+        jobs: [
+          { name: 'gen_S002_000', units: 2, start_ms: 0, end_ms: 20, ok: true },
+          { name: 'ld_S003_001', units: 3, start_ms: 20, end_ms: 45.5, ok: true },
+        ],
+        ok: true,
+      }),
+    );
     expect(s.metrics.makespan_ms).toBe(45.5);
     expect(s.ok).toBe(true);
   });
   it('hackbench and cyclictest', () => {
-    expect(parseHackbenchOutput('Running in process mode with 2 groups using 40 file descriptors each (== 80 tasks)\nEach sender will pass 50 messages of 100 bytes\nTime: 3.391\n').metrics.time_s).toBe(3.391);
+    expect(
+      parseHackbenchOutput(
+        'Running in process mode with 2 groups using 40 file descriptors each (== 80 tasks)\nEach sender will pass 50 messages of 100 bytes\nTime: 3.391\n',
+      ).metrics.time_s,
+    ).toBe(3.391);
     expect(() => parseHackbenchOutput('oops')).toThrow();
-    const c = parseCyclictestOutput('# Histogram\n000010 000005\n000020 000004\n000030 000000\n# Total: 000000009\n# Max Latencies: 00500\n# Histogram Overflows: 00001\n');
+    const c = parseCyclictestOutput(
+      '# Histogram\n000010 000005\n000020 000004\n000030 000000\n# Total: 000000009\n# Max Latencies: 00500\n# Histogram Overflows: 00001\n',
+    );
     expect(c.metrics).toEqual({ p50_us: 10, p99_us: 500, max_us: 500 });
-    expect(histogramPercentile([[1, 50], [2, 49], [9, 1]], 99)).toBe(2);
-    expect(histogramPercentile([[1, 50], [2, 49], [9, 1]], 99.5)).toBe(9);
+    expect(
+      histogramPercentile(
+        [
+          [1, 50],
+          [2, 49],
+          [9, 1],
+        ],
+        99,
+      ),
+    ).toBe(2);
+    expect(
+      histogramPercentile(
+        [
+          [1, 50],
+          [2, 49],
+          [9, 1],
+        ],
+        99.5,
+      ),
+    ).toBe(9);
   });
 });
 
 describe('tables, markdown, SVG', () => {
   const records = [
-    rec(0, 'default', 0, sample(300, 200)), rec(1, 'ljf', 0, sample(200, 180)), rec(2, 'sjf', 0),
-    rec(3, 'default', 1, sample(320, 210)), rec(4, 'ljf', 1, sample(210, 170)), rec(5, 'sjf', 1),
+    rec(0, 'default', 0, sample(300, 200)),
+    rec(1, 'ljf', 0, sample(200, 180)),
+    rec(2, 'sjf', 0),
+    rec(3, 'default', 1, sample(320, 210)),
+    rec(4, 'ljf', 1, sample(210, 170)),
+    rec(5, 'sjf', 1),
   ];
   const r = fakeResult(records);
 
@@ -282,7 +432,19 @@ describe('tables, markdown, SVG', () => {
     expect(md).toContain('sjf, run 1: load: rejected');
   });
   it('whole report: environment, targets with honest verdicts, JSON round-trips', () => {
-    const meta = { date: 'd', command: 'node x', hostCpus: 2, hostModel: 'm', kernel: 'k', accelerator: 'tcg', guestCpus: 2, durationMs: 60000, repeats: 3, quick: false, contention: 'another QEMU VM ...' };
+    const meta = {
+      date: 'd',
+      command: 'node x',
+      hostCpus: 2,
+      hostModel: 'm',
+      kernel: 'k',
+      accelerator: 'tcg',
+      guestCpus: 2,
+      durationMs: 60000,
+      repeats: 3,
+      quick: false,
+      contention: 'another QEMU VM ...',
+    };
     const md = markdownReport([r], meta, { 'batch-join': 'results/batch-join.svg' });
     expect(md).toMatch(/^# Benchmark results/);
     expect(md).toContain('other load on the host');
@@ -328,9 +490,15 @@ describe('tables, markdown, SVG', () => {
 describe('tuned variants', () => {
   it('run right after their library default; a tuned variant without its default comes last', () => {
     const c = (name: string) => ({ name, object: `/o/${name.split('+')[0]}.bpf.o` });
-    expect(withTuned([c('fifo'), c('ljf'), c('sjf')], [c('ljf+tuned'), c('rr+tuned')]).map((x) => x.name)).toEqual(['fifo', 'ljf', 'ljf+tuned', 'sjf', 'rr+tuned']);
+    expect(withTuned([c('fifo'), c('ljf'), c('sjf')], [c('ljf+tuned'), c('rr+tuned')]).map((x) => x.name)).toEqual([
+      'fifo',
+      'ljf',
+      'ljf+tuned',
+      'sjf',
+      'rr+tuned',
+    ]);
   });
-  it('targets: LJF rows for the library default and the tuned variant, with the share of the default\'s gap closed', () => {
+  it("targets: LJF rows for the library default and the tuned variant, with the share of the default's gap closed", () => {
     const recs = [
       rec(0, 'default', 0, { ...sample(300, 200), bounds: { makespan_ms: 200 } }),
       rec(1, 'ljf', 0, { ...sample(230, 180), bounds: { makespan_ms: 200 } }),
@@ -361,7 +529,18 @@ describe('bench plan', () => {
 describe('hand-written analysis across regenerations', () => {
   it('is extracted from an earlier report and kept, flagged when it was written for another run', async () => {
     const { extractAnalysis } = await import('../../core/bench/report.js');
-    const meta = { date: 'D2', command: 'c', hostCpus: 2, hostModel: 'm', kernel: 'k', accelerator: 'tcg', guestCpus: 2, durationMs: 1, repeats: 1, quick: true };
+    const meta = {
+      date: 'D2',
+      command: 'c',
+      hostCpus: 2,
+      hostModel: 'm',
+      kernel: 'k',
+      accelerator: 'tcg',
+      guestCpus: 2,
+      durationMs: 1,
+      repeats: 1,
+      quick: true,
+    };
     const first = markdownReport([], { ...meta, date: 'D1' });
     expect(extractAnalysis(first)).toBeNull(); // only the placeholder
     const edited = first.replace(/_No analysis written[^\n]*_/, 'LJF was close to the bound.');
@@ -377,18 +556,35 @@ describe('hand-written analysis across regenerations', () => {
 describe('history from a benchmark', () => {
   const fingerprint = { cpuBound: 0.95, ioHeavy: 0, latencySensitive: 0.05, unevenness: 0.7, manyShortTasks: 0.4, parallelism: 0.9 };
   const records = [
-    rec(0, DEFAULT_POLICY, 0, sample(1000, 500)), rec(1, 'ljf', 0, sample(700, 560)), rec(2, 'sjf', 0),
-    rec(3, DEFAULT_POLICY, 1, sample(1100, 520)), rec(4, 'ljf', 1, sample(760, 540)), rec(5, 'sjf', 1),
+    rec(0, DEFAULT_POLICY, 0, sample(1000, 500)),
+    rec(1, 'ljf', 0, sample(700, 560)),
+    rec(2, 'sjf', 0),
+    rec(3, DEFAULT_POLICY, 1, sample(1100, 520)),
+    rec(4, 'ljf', 1, sample(760, 540)),
+    rec(5, 'sjf', 1),
   ];
   const withProfile = (r: BenchmarkResult): BenchmarkResult => ({ ...r, profile: { fingerprint, tags: ['cpu-bound', 'uneven-jobs'], wallMs: 1200 } });
 
-  it('each library policy: its medians against the kernel default\'s, the workload\'s fingerprint, failed when no run counted', () => {
+  it("each library policy: its medians against the kernel default's, the workload's fingerprint, failed when no run counted", () => {
     const r = withProfile(fakeResult(records));
-    const h = benchmarkHistory(r, [{ policy: 'ljf', entry: 'ljf', params: { unit_us: 10000 }, buildId: 'abc' }, { policy: 'sjf', entry: 'sjf', params: {} }, { policy: 'gone', entry: 'x', params: {} }], 'test');
+    const h = benchmarkHistory(
+      r,
+      [
+        { policy: 'ljf', entry: 'ljf', params: { unit_us: 10000 }, buildId: 'abc' },
+        { policy: 'sjf', entry: 'sjf', params: {} },
+        { policy: 'gone', entry: 'x', params: {} },
+      ],
+      'test',
+    );
     expect(h.map((x) => x.policy)).toEqual(['ljf', 'sjf']);
     expect(h[0]!.record).toMatchObject({
-      entry: 'ljf', buildId: 'abc', params: { unit_us: 10000 }, target: 'sandbox', primary: 'makespan_ms',
-      metrics: { makespan_ms: 730, mean_completion_ms: 550 }, baseline: { makespan_ms: 1050, mean_completion_ms: 510 },
+      entry: 'ljf',
+      buildId: 'abc',
+      params: { unit_us: 10000 },
+      target: 'sandbox',
+      primary: 'makespan_ms',
+      metrics: { makespan_ms: 730, mean_completion_ms: 550 },
+      baseline: { makespan_ms: 1050, mean_completion_ms: 510 },
       better: { makespan_ms: 'lower', mean_completion_ms: 'lower' },
       workload: { name: r.workload.title, command: 'fixture batch-join', fingerprint },
     });
@@ -407,7 +603,17 @@ describe('history from a benchmark', () => {
         mkdirSync(join(lib, n));
         writeFileSync(join(lib, n, 'entry.json'), JSON.stringify({ name: n, version: 3 }));
       }
-      const other = { ...HistoryRecord.parse({ id: 'seed-old', entry: 'ljf', target: 'sandbox', workload: { name: 'w', command: 'fixture wakeup' }, metrics: { p99: 1 }, outcome: 'neutral', at: 'x' }) };
+      const other = {
+        ...HistoryRecord.parse({
+          id: 'seed-old',
+          entry: 'ljf',
+          target: 'sandbox',
+          workload: { name: 'w', command: 'fixture wakeup' },
+          metrics: { p99: 1 },
+          outcome: 'neutral',
+          at: 'x',
+        }),
+      };
       const stale = { ...other, id: 'seed-stale', workload: { name: 'w', command: 'fixture batch-join' } };
       writeFileSync(join(lib, 'ljf', 'history.json'), JSON.stringify([other, stale]));
       const cands = [
@@ -419,7 +625,14 @@ describe('history from a benchmark', () => {
       expect(await writeSeedHistory([run], '2026-11-24T00:00:00.000Z', lib)).toEqual({ ljf: 1, sjf: 1 });
       const ljf = (JSON.parse(readFileSync(join(lib, 'ljf', 'history.json'), 'utf8')) as unknown[]).map((x) => HistoryRecord.parse(x));
       expect(ljf.map((x) => x.id)).toEqual(['seed-old', expect.stringMatching(/^seed-[0-9a-f]{16}$/)]);
-      expect(ljf[1]).toMatchObject({ entry: 'ljf', version: 3, outcome: 'improved', at: '2026-11-24T00:00:00.000Z', params: { unit_us: 10000 }, workload: { fingerprint } });
+      expect(ljf[1]).toMatchObject({
+        entry: 'ljf',
+        version: 3,
+        outcome: 'improved',
+        at: '2026-11-24T00:00:00.000Z',
+        params: { unit_us: 10000 },
+        workload: { fingerprint },
+      });
       const sjf = JSON.parse(readFileSync(join(lib, 'sjf', 'history.json'), 'utf8')) as HistoryRecord[];
       expect(sjf[0]).toMatchObject({ outcome: 'failed' });
       // the same run written again gives the same ids (a library imports each record once)
@@ -433,12 +646,15 @@ describe('history from a benchmark', () => {
 });
 
 describe('a command as a workload', () => {
-  it('is measured by its wall time (and the last number it prints), from the wrapper\'s marker line', () => {
+  it("is measured by its wall time (and the last number it prints), from the wrapper's marker line", () => {
     const w = commandWorkload({ command: 'hackbench -g 1 -l 10', printed: { better: 'lower', unit: 's' } });
     expect(w.metrics.map((m) => m.key)).toEqual(['wall_ms', 'value']);
     expect(w.primary).toBe('value');
     expect(w.command(null)).toMatch(/^s=\$\(scx-clock\); \( hackbench -g 1 -l 10 \) .*@@scx-wall-ms/);
-    const s = parseCommandOutput('Running in process mode\nTime: 0.123\n@@scx-wall-ms 456 rc 0\n', { command: 'hackbench -g 1 -l 10', printed: { better: 'lower' } });
+    const s = parseCommandOutput('Running in process mode\nTime: 0.123\n@@scx-wall-ms 456 rc 0\n', {
+      command: 'hackbench -g 1 -l 10',
+      printed: { better: 'lower' },
+    });
     expect(s).toMatchObject({ ok: true, metrics: { wall_ms: 456, value: 0.123 } });
     // a failing command is a failed sample; a missing marker (killed) or number is an output error
     expect(parseCommandOutput('@@scx-wall-ms 10 rc 3\n', { command: 'false' }).ok).toBe(false);

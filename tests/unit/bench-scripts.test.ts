@@ -33,8 +33,10 @@ function stub(name: string, text: string): void {
 
 async function runUnderSh(command: string, log: string, env: Record<string, string> = {}) {
   return execa('/bin/sh', ['-c', command], {
-    reject: false, timeout: 20_000,
-    env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, LOG: log, ...env }, extendEnv: false,
+    reject: false,
+    timeout: 20_000,
+    env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, LOG: log, ...env },
+    extendEnv: false,
   });
 }
 

@@ -135,7 +135,11 @@ describe('the budget applied where results are assembled (server/compose.ts)', (
     const server = createServer(engines);
     const huge = `${'walk line\n'.repeat(300_000)}THE REASON\n`;
     registerTool(server, engines, {
-      name: 'flood', title: 'flood', description: 'returns too much', input: { n: z.number().optional() }, output: { log: z.string(), items: z.array(z.number()) },
+      name: 'flood',
+      title: 'flood',
+      description: 'returns too much',
+      input: { n: z.number().optional() },
+      output: { log: z.string(), items: z.array(z.number()) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handle(_i, ctx) {
         await ctx.log('info', 'x'.repeat(1_000_000));
@@ -146,7 +150,10 @@ describe('the budget applied where results are assembled (server/compose.ts)', (
     await server.connect(b);
     const client = new Client({ name: 't', version: '1' });
     const logs: string[] = [];
-    client.setNotificationHandler((await import('@modelcontextprotocol/sdk/types.js')).LoggingMessageNotificationSchema, (n) => void logs.push(String(n.params.data)));
+    client.setNotificationHandler(
+      (await import('@modelcontextprotocol/sdk/types.js')).LoggingMessageNotificationSchema,
+      (n) => void logs.push(String(n.params.data)),
+    );
     await client.connect(a);
     await client.setLoggingLevel('debug');
     const r = (await client.callTool({ name: 'flood', arguments: {} })) as CallToolResult;

@@ -13,14 +13,31 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 const bar = renderBarChart({
-  title: 'uneven batch (join, 1x39,39x1): makespan', subtitle: '2 vCPUs, TCG, 3 interleaved runs',
+  title: 'uneven batch (join, 1x39,39x1): makespan',
+  subtitle: '2 vCPUs, TCG, 3 interleaved runs',
   panels: [
-    { title: 'makespan', unit: 'ms', better: 'lower', bound: 820, boundLabel: 'lower bound', series: [
-      { label: 'default', median: 1650, min: 1600, max: 1700, n: 3, baseline: true },
-      { label: 'ljf', median: 850, min: 840, max: 870, n: 3 }, { label: 'sjf', median: 1500, min: 1450, max: 1550, n: 3 }] },
-    { title: 'mean completion', unit: 'ms', better: 'lower', series: [
-      { label: 'default', median: 1200, min: 1150, max: 1250, n: 3, baseline: true },
-      { label: 'ljf', median: 900, min: 880, max: 920, n: 3 }, { label: 'sjf', median: 420, min: 410, max: 430, n: 3 }] },
+    {
+      title: 'makespan',
+      unit: 'ms',
+      better: 'lower',
+      bound: 820,
+      boundLabel: 'lower bound',
+      series: [
+        { label: 'default', median: 1650, min: 1600, max: 1700, n: 3, baseline: true },
+        { label: 'ljf', median: 850, min: 840, max: 870, n: 3 },
+        { label: 'sjf', median: 1500, min: 1450, max: 1550, n: 3 },
+      ],
+    },
+    {
+      title: 'mean completion',
+      unit: 'ms',
+      better: 'lower',
+      series: [
+        { label: 'default', median: 1200, min: 1150, max: 1250, n: 3, baseline: true },
+        { label: 'ljf', median: 900, min: 880, max: 920, n: 3 },
+        { label: 'sjf', median: 420, min: 410, max: 430, n: 3 },
+      ],
+    },
   ],
 });
 
@@ -40,8 +57,16 @@ describe('chart PNG', () => {
 
   it('renders the trial chart; a tighter byte budget gives a narrower picture', () => {
     const svg = renderTrialChart({
-      title: 'tuning rr on wakeup', unit: 'us', reference: { value: 900, label: 'kernel default' },
-      points: Array.from({ length: 20 }, (_, i) => ({ x: i + 1, y: i === 7 ? null : 500 + ((i * 37) % 300), label: `c${i}`, highlight: i === 0, rung: i < 12 ? 0 : 1 })),
+      title: 'tuning rr on wakeup',
+      unit: 'us',
+      reference: { value: 900, label: 'kernel default' },
+      points: Array.from({ length: 20 }, (_, i) => ({
+        x: i + 1,
+        y: i === 7 ? null : 500 + ((i * 37) % 300),
+        label: `c${i}`,
+        highlight: i === 0,
+        rung: i < 12 ? 0 : 1,
+      })),
     });
     const full = chartPng(svg);
     expect(pngSize(full.png).width).toBe(full.width);

@@ -22,7 +22,7 @@ describe('a workload command with cwd and env', () => {
     expect(() => commandLine({ command: 'a\0b' })).toThrow(/NUL/);
     expect(() => commandLine({ command: 'true', env: { 'A;rm': 'x' } })).toThrow(/not a shell name/);
   });
-  it('cwd is writable in the sandbox unless it is under /tmp (the guest\'s own tmpfs)', () => {
+  it("cwd is writable in the sandbox unless it is under /tmp (the guest's own tmpfs)", () => {
     expect(writablePaths({ cwd: '/home/u/proj', writable: ['/var/cache/x', '/home/u/proj'] })).toEqual(['/home/u/proj', '/var/cache/x']);
     expect(writablePaths({ cwd: '/tmp/x' })).toEqual([]);
   });

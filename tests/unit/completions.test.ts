@@ -42,7 +42,7 @@ describe('completion/complete', () => {
     }
   });
 
-  it('the improve_workload prompt\'s workload and goal', async () => {
+  it("the improve_workload prompt's workload and goal", async () => {
     const ref = { type: 'ref/prompt' as const, name: 'improve_workload' };
     const w = await values(ref, 'workload', 'batch');
     expect(w.values.length).toBeGreaterThan(0);

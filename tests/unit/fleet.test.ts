@@ -21,7 +21,9 @@ describe('fleet', () => {
   });
 
   it('check.sh prints one JSON object and refuses a kernel the build was not verified on', () => {
-    const r = spawnSync('sh', [role('scx_check', 'check.sh'), 'no-such-kernel', process.execPath, join(repoRoot, 'dist/server/cli.js'), '/nonexistent'], { encoding: 'utf8' });
+    const r = spawnSync('sh', [role('scx_check', 'check.sh'), 'no-such-kernel', process.execPath, join(repoRoot, 'dist/server/cli.js'), '/nonexistent'], {
+      encoding: 'utf8',
+    });
     const j = JSON.parse(r.stdout) as { ok: boolean; error: string; verified: boolean; loaderPresent: boolean };
     expect(r.status).toBe(1);
     expect(j.ok).toBe(false);
@@ -30,11 +32,18 @@ describe('fleet', () => {
     expect(j.error).toMatch(/not verified on kernel/);
   });
 
-  it('observe.sh reports a monitor\'s events (samples left out) as JSON', () => {
+  it("observe.sh reports a monitor's events (samples left out) as JSON", () => {
     const d = mkdtempSync(join(tmpdir(), 'scx-fleet-'));
     try {
-      execFileSync('sh', ['-c', `printf '%s\\n' '{"kind":"baseline","message":"b","metrics":{"probe":5}}' '{"kind":"sample","message":"s","metrics":{"probe":6}}' '{"kind":"regression","message":"probe \\"x\\""}' > ${d}/monitor.jsonl`]);
-      const j = JSON.parse(execFileSync('sh', [role('scx_observe', 'observe.sh'), d, 'node', 'cli'], { encoding: 'utf8' })) as { events: { kind: string }[]; lastSample: { metrics: { probe: number } }[]; monitorAlive: boolean };
+      execFileSync('sh', [
+        '-c',
+        `printf '%s\\n' '{"kind":"baseline","message":"b","metrics":{"probe":5}}' '{"kind":"sample","message":"s","metrics":{"probe":6}}' '{"kind":"regression","message":"probe \\"x\\""}' > ${d}/monitor.jsonl`,
+      ]);
+      const j = JSON.parse(execFileSync('sh', [role('scx_observe', 'observe.sh'), d, 'node', 'cli'], { encoding: 'utf8' })) as {
+        events: { kind: string }[];
+        lastSample: { metrics: { probe: number } }[];
+        monitorAlive: boolean;
+      };
       expect(j.events.map((e) => e.kind)).toEqual(['baseline', 'regression']);
       expect(j.lastSample[0]!.metrics.probe).toBe(6);
       expect(j.monitorAlive).toBe(false);

@@ -44,7 +44,11 @@ describe('scx_job_hints_intf.h against the BPF core', () => {
     expect(maps).toEqual(expect.arrayContaining([str('JOB_HINTS_MAP'), str('JOB_LENS_MAP'), str('JOB_EXECS_MAP')]));
     const progs = [...core.matchAll(/^int BPF_PROG\((\w+)/gm)].map((m) => m[1]);
     expect(progs.sort()).toEqual([str('JOB_EXEC_PROG'), str('JOB_EXIT_PROG')].sort());
-    expect(core).toMatch(new RegExp(`__uint\\(max_entries, ${num('JOB_HINTS_MAX_ENTRIES')}\\);\\s*__type\\(key, char\\[COMM_LEN\\]\\);\\s*__type\\(value, u64\\);\\s*\\} ${str('JOB_HINTS_MAP')} SEC`));
+    expect(core).toMatch(
+      new RegExp(
+        `__uint\\(max_entries, ${num('JOB_HINTS_MAX_ENTRIES')}\\);\\s*__type\\(key, char\\[COMM_LEN\\]\\);\\s*__type\\(value, u64\\);\\s*\\} ${str('JOB_HINTS_MAP')} SEC`,
+      ),
+    );
     expect(core).toMatch(new RegExp(`^SCX_TASK_STORAGE\\(${str('JOB_LENS_MAP')}, struct job_len\\);`, 'm'));
     expect(core).toMatch(/^#include "scx_job_hints_intf\.h"$/m);
     // the compile-time checks that tie the declarations to the header stay in place

@@ -36,7 +36,9 @@ describe('bzImage', () => {
 
 describe('kernel config and API', () => {
   it('lists what a sandbox kernel lacks', () => {
-    const cfg = parseKernelConfig('CONFIG_SCHED_CLASS_EXT=y\nCONFIG_DEBUG_INFO_BTF=y\n# CONFIG_BPF_SYSCALL is not set\nCONFIG_VIRTIO_CONSOLE=m\nCONFIG_DEVTMPFS=y\n');
+    const cfg = parseKernelConfig(
+      'CONFIG_SCHED_CLASS_EXT=y\nCONFIG_DEBUG_INFO_BTF=y\n# CONFIG_BPF_SYSCALL is not set\nCONFIG_VIRTIO_CONSOLE=m\nCONFIG_DEVTMPFS=y\n',
+    );
     expect(missingConfig(cfg)).toEqual(['CONFIG_BPF_SYSCALL (loading BPF programs)', 'CONFIG_VIRTIO_CONSOLE (the sandbox agent channel (virtio-serial))']);
   });
   it('extracts sched_ext kfuncs from vmlinux.h and writes the target header', () => {
@@ -60,7 +62,9 @@ describe('kernel config and API', () => {
 
 describe('clang diagnostics', () => {
   it('parses file:line:col diagnostics', () => {
-    const d = parseClangDiagnostics("x.bpf.c:12:5: error: use of undeclared identifier 'foo'\nx.bpf.c:3:1: warning: unused variable 'y' [-Wunused-variable]\nIn file included from a.h:1:\n");
+    const d = parseClangDiagnostics(
+      "x.bpf.c:12:5: error: use of undeclared identifier 'foo'\nx.bpf.c:3:1: warning: unused variable 'y' [-Wunused-variable]\nIn file included from a.h:1:\n",
+    );
     expect(d).toEqual([
       { file: 'x.bpf.c', line: 12, column: 5, severity: 'error', message: "use of undeclared identifier 'foo'" },
       { file: 'x.bpf.c', line: 3, column: 1, severity: 'warning', message: "unused variable 'y' [-Wunused-variable]" },

@@ -36,7 +36,9 @@ describe('sched_ext kernel messages', () => {
 
 describe('sched_ext sysfs state', () => {
   it('parses state, ops, counters and non-zero events', () => {
-    const st = parseStateOutput('state=enabled\nops=fifo\nenable_seq=3\nnr_rejected=0\nswitch_all=1\nevent SCX_EV_DISPATCH_KEEP_LAST 25\nevent SCX_EV_SLICE_DENIED 0\n');
+    const st = parseStateOutput(
+      'state=enabled\nops=fifo\nenable_seq=3\nnr_rejected=0\nswitch_all=1\nevent SCX_EV_DISPATCH_KEEP_LAST 25\nevent SCX_EV_SLICE_DENIED 0\n',
+    );
     expect(st).toEqual({ state: 'enabled', ops: 'fifo', enableSeq: 3, nrRejected: 0, switchAll: true, events: { SCX_EV_DISPATCH_KEEP_LAST: 25 } });
   });
   it('says when the kernel has no sched_ext', () => {
@@ -68,7 +70,9 @@ describe('a guest kernel panic, summarised', () => {
     expect(s).toMatch(/Kernel panic - not syncing: Fatal exception in interrupt$/);
   });
   it('is only the panic line when nothing precedes it, and null without a panic', () => {
-    expect(panicSummary('[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100')).toBe('Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100');
+    expect(panicSummary('[ 1.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100')).toBe(
+      'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100',
+    );
     expect(panicSummary('all is well\n')).toBeNull();
   });
 });

@@ -8,7 +8,10 @@ import { globEscape, jobsFromLoaderLines, learnedHints, recordJobs } from '../..
 describe('job hints: both forms', () => {
   it('accepts the old object form and rule lists; one key per rule', () => {
     expect(JobHints.parse({ job_: 40 })).toEqual({ job_: 40 });
-    const rules = [{ argv: 'xz * /data/big/*', expect_ms: 30000 }, { comm: 'job_', expect_ms: 40 }];
+    const rules = [
+      { argv: 'xz * /data/big/*', expect_ms: 30000 },
+      { comm: 'job_', expect_ms: 40 },
+    ];
     expect(JobHints.parse(rules)).toEqual(rules);
     expect(() => JobHints.parse([{ argv: 'a', comm: 'b', expect_ms: 1 }])).toThrow(/exactly one/);
     expect(() => JobHints.parse([{ expect_ms: 1 }])).toThrow(/exactly one/);
@@ -33,10 +36,20 @@ describe('learned lengths', () => {
     const jobs = jobsFromLoaderLines(lines);
     expect(jobs).toHaveLength(3);
     expect(await recordJobs('batch', jobs, { path })).toEqual({ recorded: 2, commands: 2 });
-    await recordJobs('batch', [{ cmdline: 'xz -9 big[1].log', cpu_ms: 1100 }, { cmdline: 'xz -9 big[1].log', cpu_ms: 1300 }], { path });
+    await recordJobs(
+      'batch',
+      [
+        { cmdline: 'xz -9 big[1].log', cpu_ms: 1100 },
+        { cmdline: 'xz -9 big[1].log', cpu_ms: 1300 },
+      ],
+      { path },
+    );
     await recordJobs('other', [{ cmdline: 'gzip x', cpu_ms: 50 }], { path });
     const h = await learnedHints('batch', { path });
-    expect(h.map((r) => [r.argv, r.expect_ms])).toEqual([['xz -9 big\\[1].log', 1100], ['xz -9 small.log', 30]]);
+    expect(h.map((r) => [r.argv, r.expect_ms])).toEqual([
+      ['xz -9 big\\[1].log', 1100],
+      ['xz -9 small.log', 30],
+    ]);
     expect(h[0]!.source).toMatch(/^learned: median CPU time of 3 earlier run\(s\)/);
     expect(JobHints.parse(h)).toEqual(h);
     expect(await learnedHints('never', { path })).toEqual([]);

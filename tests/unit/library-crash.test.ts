@@ -22,8 +22,17 @@ const srcV2 = (i: number) => `${template}\n// crash_${i} v2 ${PAD}\n`;
 
 function writeSeed(dir: string): void {
   const entry = LibraryEntry.parse({
-    name: 'base', title: 'Base', description: 'seed entry for the crash test', algorithm: 'fifo', family: 'fifo', tags: ['simple'],
-    params: [], useCases: ['tests'], limitations: ['none'], kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] }, source: 'base.bpf.c',
+    name: 'base',
+    title: 'Base',
+    description: 'seed entry for the crash test',
+    algorithm: 'fifo',
+    family: 'fifo',
+    tags: ['simple'],
+    params: [],
+    useCases: ['tests'],
+    limitations: ['none'],
+    kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] },
+    source: 'base.bpf.c',
   });
   mkdirSync(join(dir, 'base'), { recursive: true });
   writeFileSync(join(dir, 'base', 'entry.json'), JSON.stringify(entry));
@@ -70,10 +79,13 @@ async function runAndKill(script: string, lib: string, seed: string, start: numb
       } else if (done >= start + minDone - 1) {
         clearInterval(t);
         // somewhere inside the next iteration: create, modify or recordResult
-        setTimeout(() => {
-          child.kill('SIGKILL');
-          resolve();
-        }, Math.floor(Math.random() * 250));
+        setTimeout(
+          () => {
+            child.kill('SIGKILL');
+            resolve();
+          },
+          Math.floor(Math.random() * 250),
+        );
       }
     }, 5);
   });
@@ -90,50 +102,58 @@ function checkLibrary(lib: string, store: LibraryStore, upTo: number): void {
   expect(existsSync(join(lib, '.lock'))).toBe(false);
   expect(execFileSync('git', ['-C', lib, 'status', '--porcelain'], { encoding: 'utf8' })).toBe('');
   execFileSync('git', ['-C', lib, 'fsck', '--connectivity-only', '--no-progress'], { stdio: 'pipe' });
-  for (let i = 0; i <= upTo; i++) expect(store.list().some((e) => e.name === `crash_${i}`), `crash_${i}`).toBe(true);
+  for (let i = 0; i <= upTo; i++)
+    expect(
+      store.list().some((e) => e.name === `crash_${i}`),
+      `crash_${i}`,
+    ).toBe(true);
 }
 
 describe('crash safety', () => {
   const root = mkdtempSync(join(tmpdir(), 'scx-crash-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('a writer SIGKILLed mid-way, twice: every finished entry is intact, the one in flight is whole or absent, the library reopens and writes', async () => {
-    const seed = join(root, 'seed');
-    writeSeed(seed);
-    const script = join(root, 'writer.mjs');
-    writeFileSync(script, writerScript());
-    const lib = join(root, 'lib');
+  it(
+    'a writer SIGKILLed mid-way, twice: every finished entry is intact, the one in flight is whole or absent, the library reopens and writes',
+    async () => {
+      const seed = join(root, 'seed');
+      writeSeed(seed);
+      const script = join(root, 'writer.mjs');
+      writeFileSync(script, writerScript());
+      const lib = join(root, 'lib');
 
-    let start = 0;
-    const cuts = new Set<number>();
-    const rounds = Number(process.env.SCX_CRASH_ROUNDS ?? 2); // more for a soak run
-    for (let round = 0; round < rounds; round++) {
-      const done = await runAndKill(script, lib, seed, start, 2);
-      const store = await LibraryStore.open({ dir: lib, seedDir: seed });
-      for (let i = 0; i <= done; i++) {
-        if (cuts.has(i)) continue; // cut in an earlier round: checked then
-        const e = await store.get(`crash_${i}`);
-        expect(e.entry.version).toBe(2);
-        expect(e.entry.parent).toBe(`crash_${i}@1`);
-        expect(e.source).toBe(srcV2(i));
-        expect(store.history(`crash_${i}`)).toHaveLength(1);
-        expect((await store.versions(`crash_${i}`)).map((v) => v.version)).toEqual([1, 2]);
+      let start = 0;
+      const cuts = new Set<number>();
+      const rounds = Number(process.env.SCX_CRASH_ROUNDS ?? 2); // more for a soak run
+      for (let round = 0; round < rounds; round++) {
+        const done = await runAndKill(script, lib, seed, start, 2);
+        const store = await LibraryStore.open({ dir: lib, seedDir: seed });
+        for (let i = 0; i <= done; i++) {
+          if (cuts.has(i)) continue; // cut in an earlier round: checked then
+          const e = await store.get(`crash_${i}`);
+          expect(e.entry.version).toBe(2);
+          expect(e.entry.parent).toBe(`crash_${i}@1`);
+          expect(e.source).toBe(srcV2(i));
+          expect(store.history(`crash_${i}`)).toHaveLength(1);
+          expect((await store.versions(`crash_${i}`)).map((v) => v.version)).toEqual([1, 2]);
+        }
+        // the iteration that was cut: each file is one whole version, never a mix or a truncation
+        const cut = `crash_${done + 1}`;
+        if (store.list().some((e) => e.name === cut)) {
+          const e = await store.get(cut);
+          expect([srcV1(done + 1), srcV2(done + 1)]).toContain(e.source);
+          expect(e.entry.version === 1 ? srcV1(done + 1) : srcV2(done + 1)).toBe(e.source);
+          expect(store.history(cut).length).toBeLessThanOrEqual(1);
+        }
+        checkLibrary(lib, store, done);
+        // and it takes writes again
+        await store.recordResult({ entry: 'base', target: 'sandbox', workload: { name: `after crash ${round}` }, metrics: { m: 1 } });
+        if (store.list().some((e) => e.name === cut)) cuts.add(done + 1);
+        start = cuts.has(done + 1) ? done + 2 : done + 1;
       }
-      // the iteration that was cut: each file is one whole version, never a mix or a truncation
-      const cut = `crash_${done + 1}`;
-      if (store.list().some((e) => e.name === cut)) {
-        const e = await store.get(cut);
-        expect([srcV1(done + 1), srcV2(done + 1)]).toContain(e.source);
-        expect(e.entry.version === 1 ? srcV1(done + 1) : srcV2(done + 1)).toBe(e.source);
-        expect(store.history(cut).length).toBeLessThanOrEqual(1);
-      }
-      checkLibrary(lib, store, done);
-      // and it takes writes again
-      await store.recordResult({ entry: 'base', target: 'sandbox', workload: { name: `after crash ${round}` }, metrics: { m: 1 } });
-      if (store.list().some((e) => e.name === cut)) cuts.add(done + 1);
-      start = cuts.has(done + 1) ? done + 2 : done + 1;
-    }
-  }, 60_000 * Number(process.env.SCX_CRASH_ROUNDS ?? 1));
+    },
+    60_000 * Number(process.env.SCX_CRASH_ROUNDS ?? 1),
+  );
 
   it('recovers from leftovers by hand: a stale lock of a dead process, a git index.lock, temporary files, uncommitted files', async () => {
     const seed = join(root, 'seed2');

@@ -12,9 +12,7 @@ import { LibraryEntry } from '../../core/model/entry.js';
 
 const libraryDir = fileURLToPath(new URL('../../library/', import.meta.url));
 
-const REQUIRED_FAMILIES = [
-  'fifo', 'fair', 'rr', 'sjf', 'ljf', 'interactive', 'percpu', 'central', 'deadline', 'priority', 'locality', 'hybrid',
-] as const;
+const REQUIRED_FAMILIES = ['fifo', 'fair', 'rr', 'sjf', 'ljf', 'interactive', 'percpu', 'central', 'deadline', 'priority', 'locality', 'hybrid'] as const;
 
 interface SourceParam {
   name: string;
@@ -89,7 +87,7 @@ describe.each(scxEntries)('library/$dir (scx binary)', ({ dir, raw, parsed }) =>
     expect(e.scx?.opsName).toBe(dir.replace(/^scx_/, ''));
     expect(e.source).toBe(`${dir}.md`);
     expect(readFileSync(join(libraryDir, dir, e.source), 'utf8')).toContain(`# ${dir}`);
-    expect(e.params, 'parameters come from the installed binary\'s --help, not from entry.json').toEqual([]);
+    expect(e.params, "parameters come from the installed binary's --help, not from entry.json").toEqual([]);
   });
 });
 
@@ -158,9 +156,13 @@ describe.each(entries.filter((e) => !scxEntries.includes(e)))('library/$dir', ({
     if (!entry.hints?.map?.startsWith('job_hints')) return;
     // the map may come from a shared header in bpf-templates (#include "scx_joblen.bpf.h")
     const included = [...src.matchAll(/^#include "(scx_[a-z_]+\.bpf\.h)"$/gm)]
-      .map((m) => readFileSync(join(import.meta.dirname, '../../bpf-templates', m[1]!), 'utf8')).join('\n');
+      .map((m) => readFileSync(join(import.meta.dirname, '../../bpf-templates', m[1]!), 'utf8'))
+      .join('\n');
     const all = `${src}\n${included}`;
-    const m = /struct \{\s*__uint\(type, BPF_MAP_TYPE_HASH\);\s*__uint\(max_entries, (\d+)\);\s*__type\(key, char\[COMM_LEN\]\);\s*__type\(value, u64\);\s*\} job_hints SEC\("\.maps"\);/.exec(all);
+    const m =
+      /struct \{\s*__uint\(type, BPF_MAP_TYPE_HASH\);\s*__uint\(max_entries, (\d+)\);\s*__type\(key, char\[COMM_LEN\]\);\s*__type\(value, u64\);\s*\} job_hints SEC\("\.maps"\);/.exec(
+        all,
+      );
     expect(m, 'job_hints: HASH, key char[COMM_LEN], value u64').not.toBeNull();
     expect(all).toMatch(/^#define COMM_LEN 16$/m);
     expect(entry.userspace).toBe('sched-rust/schedulers/job-hints');

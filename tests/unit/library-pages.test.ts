@@ -45,12 +45,17 @@ describe('library_versions pages its lists', () => {
     expect(p3.structured.current).toBe(5);
   });
 
-  it('history: the entry\'s measured results, newest first, paged', async () => {
+  it("history: the entry's measured results, newest first, paged", async () => {
     const shipped = store.history('ljf');
     expect(shipped.length).toBeGreaterThan(4);
     const p1 = await call({ entry: 'ljf', action: 'history', limit: 4 });
     expect(p1.structured.total).toBe(shipped.length);
-    expect(p1.structured.history.map((r) => r.id)).toEqual([...shipped].reverse().slice(0, 4).map((r) => r.id));
+    expect(p1.structured.history.map((r) => r.id)).toEqual(
+      [...shipped]
+        .reverse()
+        .slice(0, 4)
+        .map((r) => r.id),
+    );
     expect(p1.structured.next).toBe(4);
     const p2 = await call({ entry: 'ljf', action: 'history', limit: 4, offset: 4 });
     expect(p2.structured.history.length).toBe(shipped.length - 4);

@@ -20,32 +20,130 @@ import { DEFAULT_WEIGHTS, type HistoryRecord } from '../../core/library/history.
 import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../../core/model/fingerprint.js';
 import { repoRoot } from '../../core/paths.js';
 
-interface Item { description: string; tags?: string[]; expectedFamily: string; fingerprint: Fingerprint }
+interface Item {
+  description: string;
+  tags?: string[];
+  expectedFamily: string;
+  fingerprint: Fingerprint;
+}
 const allItems = (JSON.parse(readFileSync(join(repoRoot, 'fixtures/search/labelled.json'), 'utf8')) as { items: Item[] }).items;
 const FAMILIES = LibraryEntry.shape.family.options;
 const template = readFileSync(join(repoRoot, 'bpf-templates/fifo/fifo.bpf.c'), 'utf8');
 
 /** One entry per family, described the way a library author would (not tailored to the labelled phrasings). */
 const SYNTHETIC: [string, (typeof FAMILIES)[number], LibraryEntry['tags'], string, string, string[]][] = [
-  ['s_fifo', 'fifo', ['simple', 'batch', 'throughput', 'cpu-bound'], 'Global FIFO with long slices', 'First come first served from one global queue with long slices; tasks run nearly to completion in arrival order. Good for batches of similar CPU-bound jobs and as a baseline.', ['batch of similar CPU-bound jobs', 'baseline to compare against']],
-  ['s_fair', 'fair', ['fairness', 'general-purpose', 'server'], 'Weighted fair share', 'Every task gets CPU in proportion to its weight (nice level) by virtual runtime; sleepers get a bounded credit. A general-purpose default for mixed machines where nothing may starve.', ['mixed servers and desktops', 'tenants that rely on nice levels']],
-  ['s_rr', 'rr', ['fairness', 'many-short-tasks', 'simple'], 'Round-robin, adaptive slice', 'Round-robin over one queue; the slice shrinks as more tasks wait so each gets a turn within a target latency. For many similar tasks that should progress steadily.', ['worker pools of similar tasks', 'time sharing between equals']],
-  ['s_sjf', 'sjf', ['batch', 'uneven-jobs', 'cpu-bound', 'build'], 'Shortest job first', 'Runs the shortest jobs first (lengths from hints, names or history), minimising mean completion time of an uneven batch; each job runs to completion.', ['uneven batches where mean completion time matters', 'test suites with known durations']],
-  ['s_ljf', 'ljf', ['batch', 'uneven-jobs', 'cpu-bound', 'throughput'], 'Longest job first', 'Starts the longest jobs first so they are not on the critical path: the whole batch finishes sooner (makespan) when a few jobs are much longer than the rest.', ['batches with a few long jobs where the time until all are done matters', 'render and transcode farms']],
-  ['s_inter', 'interactive', ['interactive', 'latency-sensitive', 'server'], 'Interactive wakeup boost', 'Tasks that sleep often get short slices and run ahead of CPU hogs; a waking interactive task preempts a hog. Low wakeup latency for desktops, games, audio and request servers next to batch work.', ['desktop responsiveness during builds', 'audio and game loops beside background work']],
-  ['s_percpu', 'percpu', ['throughput', 'many-short-tasks', 'server', 'locality'], 'Per-CPU queues with stealing', 'One queue per CPU so CPUs do not contend on a shared queue; an idle CPU steals from the longest other queue. For many-core machines with many short tasks.', ['servers with many short requests', 'reducing shared queue contention']],
-  ['s_central', 'central', ['simple', 'throughput', 'cpu-bound'], 'Central dispatcher', 'A single dedicated CPU makes every scheduling decision and hands tasks to the other CPUs, which run undisturbed. A base for global policies that need to see everything in one place.', ['prototyping global policies', 'CPUs that should just run their task']],
-  ['s_edf', 'deadline', ['deadline', 'latency-sensitive', 'interactive'], 'Earliest deadline first', 'Each task gets a deadline from its weight and run length; the earliest deadline runs first. Soft real-time for periodic work such as media and control loops.', ['media pipelines and control loops', 'bounded delay under load']],
-  ['s_prio', 'priority', ['priority', 'build', 'interactive', 'general-purpose'], 'Priority classes', 'Tasks are put in priority classes (latency, normal, build, background) by name and nice; higher classes run first with a starvation guard. Favour important services over background jobs.', ['keep services responsive during builds', 'background jobs that must yield']],
-  ['s_local', 'locality', ['locality', 'cache-aware', 'throughput'], 'Cache locality', 'Keeps tasks on the CPU whose cache is warm: a recently run task waits for its previous CPU instead of migrating unless the queue there is too long.', ['large working sets', 'databases and analytics']],
-  ['s_hybrid', 'hybrid', ['general-purpose', 'uneven-jobs', 'fairness', 'interactive', 'batch'], 'Hybrid fair and job length', 'A tunable blend of fair sharing and job-length ordering with an optional wakeup boost: one knob between fairness and mean completion time for mixed or unknown workloads.', ['mixed machines', 'exploring fairness against completion time']],
+  [
+    's_fifo',
+    'fifo',
+    ['simple', 'batch', 'throughput', 'cpu-bound'],
+    'Global FIFO with long slices',
+    'First come first served from one global queue with long slices; tasks run nearly to completion in arrival order. Good for batches of similar CPU-bound jobs and as a baseline.',
+    ['batch of similar CPU-bound jobs', 'baseline to compare against'],
+  ],
+  [
+    's_fair',
+    'fair',
+    ['fairness', 'general-purpose', 'server'],
+    'Weighted fair share',
+    'Every task gets CPU in proportion to its weight (nice level) by virtual runtime; sleepers get a bounded credit. A general-purpose default for mixed machines where nothing may starve.',
+    ['mixed servers and desktops', 'tenants that rely on nice levels'],
+  ],
+  [
+    's_rr',
+    'rr',
+    ['fairness', 'many-short-tasks', 'simple'],
+    'Round-robin, adaptive slice',
+    'Round-robin over one queue; the slice shrinks as more tasks wait so each gets a turn within a target latency. For many similar tasks that should progress steadily.',
+    ['worker pools of similar tasks', 'time sharing between equals'],
+  ],
+  [
+    's_sjf',
+    'sjf',
+    ['batch', 'uneven-jobs', 'cpu-bound', 'build'],
+    'Shortest job first',
+    'Runs the shortest jobs first (lengths from hints, names or history), minimising mean completion time of an uneven batch; each job runs to completion.',
+    ['uneven batches where mean completion time matters', 'test suites with known durations'],
+  ],
+  [
+    's_ljf',
+    'ljf',
+    ['batch', 'uneven-jobs', 'cpu-bound', 'throughput'],
+    'Longest job first',
+    'Starts the longest jobs first so they are not on the critical path: the whole batch finishes sooner (makespan) when a few jobs are much longer than the rest.',
+    ['batches with a few long jobs where the time until all are done matters', 'render and transcode farms'],
+  ],
+  [
+    's_inter',
+    'interactive',
+    ['interactive', 'latency-sensitive', 'server'],
+    'Interactive wakeup boost',
+    'Tasks that sleep often get short slices and run ahead of CPU hogs; a waking interactive task preempts a hog. Low wakeup latency for desktops, games, audio and request servers next to batch work.',
+    ['desktop responsiveness during builds', 'audio and game loops beside background work'],
+  ],
+  [
+    's_percpu',
+    'percpu',
+    ['throughput', 'many-short-tasks', 'server', 'locality'],
+    'Per-CPU queues with stealing',
+    'One queue per CPU so CPUs do not contend on a shared queue; an idle CPU steals from the longest other queue. For many-core machines with many short tasks.',
+    ['servers with many short requests', 'reducing shared queue contention'],
+  ],
+  [
+    's_central',
+    'central',
+    ['simple', 'throughput', 'cpu-bound'],
+    'Central dispatcher',
+    'A single dedicated CPU makes every scheduling decision and hands tasks to the other CPUs, which run undisturbed. A base for global policies that need to see everything in one place.',
+    ['prototyping global policies', 'CPUs that should just run their task'],
+  ],
+  [
+    's_edf',
+    'deadline',
+    ['deadline', 'latency-sensitive', 'interactive'],
+    'Earliest deadline first',
+    'Each task gets a deadline from its weight and run length; the earliest deadline runs first. Soft real-time for periodic work such as media and control loops.',
+    ['media pipelines and control loops', 'bounded delay under load'],
+  ],
+  [
+    's_prio',
+    'priority',
+    ['priority', 'build', 'interactive', 'general-purpose'],
+    'Priority classes',
+    'Tasks are put in priority classes (latency, normal, build, background) by name and nice; higher classes run first with a starvation guard. Favour important services over background jobs.',
+    ['keep services responsive during builds', 'background jobs that must yield'],
+  ],
+  [
+    's_local',
+    'locality',
+    ['locality', 'cache-aware', 'throughput'],
+    'Cache locality',
+    'Keeps tasks on the CPU whose cache is warm: a recently run task waits for its previous CPU instead of migrating unless the queue there is too long.',
+    ['large working sets', 'databases and analytics'],
+  ],
+  [
+    's_hybrid',
+    'hybrid',
+    ['general-purpose', 'uneven-jobs', 'fairness', 'interactive', 'batch'],
+    'Hybrid fair and job length',
+    'A tunable blend of fair sharing and job-length ordering with an optional wakeup boost: one knob between fairness and mean completion time for mixed or unknown workloads.',
+    ['mixed machines', 'exploring fairness against completion time'],
+  ],
 ];
 
 function writeSyntheticSeed(dir: string): void {
   for (const [name, family, tags, title, description, useCases] of SYNTHETIC) {
     const entry = LibraryEntry.parse({
-      name, family, tags, title, description, useCases, algorithm: description, limitations: ['synthetic test entry'],
-      params: [], kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] }, source: `${name}.bpf.c`,
+      name,
+      family,
+      tags,
+      title,
+      description,
+      useCases,
+      algorithm: description,
+      limitations: ['synthetic test entry'],
+      params: [],
+      kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] },
+      source: `${name}.bpf.c`,
     });
     mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, 'entry.json'), JSON.stringify(entry, null, 2));
@@ -105,14 +203,25 @@ describe('search precision on the labelled set', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  const entryOf = (family: string) => store.list().filter((e) => e.family === family).map((e) => e.name).sort()[0]!;
+  const entryOf = (family: string) =>
+    store
+      .list()
+      .filter((e) => e.family === family)
+      .map((e) => e.name)
+      .sort()[0]!;
 
   // without the objective guess (tests/unit/search-objective.test.ts measures that): what history adds to words and profile
   async function precision(mode: 'text' | 'profile'): Promise<{ p: number; misses: string[] }> {
     let hits = 0;
     const misses: string[] = [];
     for (const it of items) {
-      const q: SearchQuery = { query: it.description, tags: it.tags, fingerprint: mode === 'profile' ? it.fingerprint : undefined, limit: 3, guessObjective: false };
+      const q: SearchQuery = {
+        query: it.description,
+        tags: it.tags,
+        fingerprint: mode === 'profile' ? it.fingerprint : undefined,
+        limit: 3,
+        guessObjective: false,
+      };
       const top = (await searchLibrary(store, q)).results[0];
       if (top?.family === it.expectedFamily) hits++;
       else misses.push(`want ${it.expectedFamily}, got ${top?.family ?? 'nothing'}: "${it.description.slice(0, 60)}"`);
@@ -142,7 +251,14 @@ describe('search precision on the labelled set', () => {
       await store.recordResult({ entry: good, target: 'sandbox', workload, metrics: { makespan_ms: 640 + 10 * (i % 5) }, baseline: { makespan_ms: 1000 } });
       n++;
       if (top && top !== good) {
-        await store.recordResult({ entry: top, target: 'sandbox', workload, metrics: { makespan_ms: 1120 }, baseline: { makespan_ms: 1000 }, note: 'the wrong policy for this goal' });
+        await store.recordResult({
+          entry: top,
+          target: 'sandbox',
+          workload,
+          metrics: { makespan_ms: 1120 },
+          baseline: { makespan_ms: 1000 },
+          note: 'the wrong policy for this goal',
+        });
         n++;
       }
     }
@@ -153,21 +269,29 @@ describe('search precision on the labelled set', () => {
     let looHits = 0;
     for (const [i, it] of items.entries()) {
       const others = all.filter((r) => !r.workload.name.startsWith(`measured #${i}:`));
-      const top = rankEntries(store.list(), others, store.weights(), { query: it.description, tags: it.tags, fingerprint: it.fingerprint, limit: 1, guessObjective: false })[0];
+      const top = rankEntries(store.list(), others, store.weights(), {
+        query: it.description,
+        tags: it.tags,
+        fingerprint: it.fingerprint,
+        limit: 1,
+        guessObjective: false,
+      })[0];
       if (top?.family === it.expectedFamily) looHits++;
     }
     const loo = looHits / items.length;
     const l = store.learning();
-    console.log([
-      `search precision@1 on ${items.length} labelled workloads (${seedKind}):`,
-      `  text only            ${text.p.toFixed(2)}`,
-      `  text + fingerprint   ${before.p.toFixed(2)}`,
-      `  + history (${n - shipped} results recorded on similar workloads, beside ${shipped} the seed library ships)  ${after.p.toFixed(2)}`,
-      `  + history of the other workloads only (leave-one-out)  ${loo.toFixed(2)}`,
-      `  weights ${JSON.stringify(l.weights)}; ${l.evaluations} learning evaluations, search had the best first ${l.rankedBestFirst} times`,
-      ...(text.misses.length ? ['  text-only misses:', ...text.misses.map((m) => `    ${m}`)] : []),
-      ...(after.misses.length ? ['  misses with history:', ...after.misses.map((m) => `    ${m}`)] : []),
-    ].join('\n'));
+    console.log(
+      [
+        `search precision@1 on ${items.length} labelled workloads (${seedKind}):`,
+        `  text only            ${text.p.toFixed(2)}`,
+        `  text + fingerprint   ${before.p.toFixed(2)}`,
+        `  + history (${n - shipped} results recorded on similar workloads, beside ${shipped} the seed library ships)  ${after.p.toFixed(2)}`,
+        `  + history of the other workloads only (leave-one-out)  ${loo.toFixed(2)}`,
+        `  weights ${JSON.stringify(l.weights)}; ${l.evaluations} learning evaluations, search had the best first ${l.rankedBestFirst} times`,
+        ...(text.misses.length ? ['  text-only misses:', ...text.misses.map((m) => `    ${m}`)] : []),
+        ...(after.misses.length ? ['  misses with history:', ...after.misses.map((m) => `    ${m}`)] : []),
+      ].join('\n'),
+    );
     expect(text.p).toBeGreaterThanOrEqual(0.6);
     expect(after.p).toBeGreaterThan(before.p);
     expect(after.p).toBeGreaterThanOrEqual(0.85);
@@ -211,11 +335,27 @@ describe('search precision on the labelled set', () => {
 });
 
 describe('learning the retrieval weights', () => {
-  const entries = SYNTHETIC.map(([name, family, tags, title, description, useCases]) => ({ name, family, tags, title, description, algorithm: description, useCases, version: 1 }));
+  const entries = SYNTHETIC.map(([name, family, tags, title, description, useCases]) => ({
+    name,
+    family,
+    tags,
+    title,
+    description,
+    algorithm: description,
+    useCases,
+    version: 1,
+  }));
   const fp: Fingerprint = { cpuBound: 0.9, ioHeavy: 0, latencySensitive: 0.1, unevenness: 0.8, manyShortTasks: 0.3, parallelism: 0.8 };
   const rec = (i: number, entry: string, makespan: number): HistoryRecord => ({
-    id: `r${i}`, entry, params: {}, target: 'sandbox', workload: { name: `w${i}`, description: 'round robin time slicing among similar jobs', fingerprint: jitter(fp, i, 0.03) },
-    metrics: { makespan_ms: makespan }, baseline: { makespan_ms: 1000 }, outcome: makespan < 970 ? 'improved' : makespan > 1030 ? 'regressed' : 'neutral', at: new Date(i * 1000).toISOString(),
+    id: `r${i}`,
+    entry,
+    params: {},
+    target: 'sandbox',
+    workload: { name: `w${i}`, description: 'round robin time slicing among similar jobs', fingerprint: jitter(fp, i, 0.03) },
+    metrics: { makespan_ms: makespan },
+    baseline: { makespan_ms: 1000 },
+    outcome: makespan < 970 ? 'improved' : makespan > 1030 ? 'regressed' : 'neutral',
+    at: new Date(i * 1000).toISOString(),
   });
 
   it('moves weight to history when the text keeps ranking the wrong entry first, and stops when it ranks right', () => {

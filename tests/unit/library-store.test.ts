@@ -19,9 +19,18 @@ const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, 
 
 function entry(name: string, over: Partial<LibraryEntry> = {}): LibraryEntry {
   return LibraryEntry.parse({
-    name, title: `Entry ${name}`, description: 'a FIFO scheduler for tests', algorithm: 'first come first served', family: 'fifo',
-    tags: ['simple'], params: [{ name: 'slice_us', type: 'u64', default: 5000, unit: 'us', description: 'slice' }],
-    useCases: ['tests'], limitations: ['none'], kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] }, source: `${name}.bpf.c`, ...over,
+    name,
+    title: `Entry ${name}`,
+    description: 'a FIFO scheduler for tests',
+    algorithm: 'first come first served',
+    family: 'fifo',
+    tags: ['simple'],
+    params: [{ name: 'slice_us', type: 'u64', default: 5000, unit: 'us', description: 'slice' }],
+    useCases: ['tests'],
+    limitations: ['none'],
+    kernelApi: { minKernel: '6.12', kfuncs: [], ops: [] },
+    source: `${name}.bpf.c`,
+    ...over,
   });
 }
 
@@ -67,7 +76,12 @@ describe('library store', () => {
 
   it('create from a template → modify → patch → revert: each a commit, with lineage and test results', async () => {
     const verifier = { kind: 'verifier' as const, kernel: '7.3.4', at: new Date().toISOString(), pass: true, details: { insns: 42 } };
-    const created = await store.create({ entry: entry('my_fifo', { parent: 'template:fifo', createdBy: 'agent' }), source: template, tests: [verifier], author: 'agent' });
+    const created = await store.create({
+      entry: entry('my_fifo', { parent: 'template:fifo', createdBy: 'agent' }),
+      source: template,
+      tests: [verifier],
+      author: 'agent',
+    });
     expect(created).toMatchObject({ name: 'my_fifo', version: 1 });
     expect(created.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(git(dir, 'log', '-1', '--format=%B')).toMatch(/create my_fifo v1 from template:fifo \(agent\)[\s\S]*verifier on 7\.3\.4: pass/);
@@ -80,8 +94,12 @@ describe('library store', () => {
     expect(v2).toMatchObject({ name: 'my_fifo', version: 2, parent: 'my_fifo@1' });
 
     const patch = [
-      '--- a/my_fifo.bpf.c', '+++ b/my_fifo.bpf.c', `@@ -${line + 1},1 +${line + 1},1 @@`,
-      '-SCX_PARAM(u64, slice_us, 7000);', '+SCX_PARAM(u64, slice_us, 9000);', '',
+      '--- a/my_fifo.bpf.c',
+      '+++ b/my_fifo.bpf.c',
+      `@@ -${line + 1},1 +${line + 1},1 @@`,
+      '-SCX_PARAM(u64, slice_us, 7000);',
+      '+SCX_PARAM(u64, slice_us, 9000);',
+      '',
     ].join('\n');
     const stress = { kind: 'stress' as const, kernel: '7.3.4', at: new Date().toISOString(), pass: true, numbers: { ejections: 0 } };
     const v3 = await store.modify('my_fifo', { patch, message: 'even longer', tests: [stress], entry: { description: 'a FIFO with a 9 ms slice' } });
@@ -89,11 +107,16 @@ describe('library store', () => {
     const cur = await store.get('my_fifo');
     expect(cur.source).toContain('slice_us, 9000');
     expect(cur.entry).toMatchObject({ version: 3, parent: 'my_fifo@2', description: 'a FIFO with a 9 ms slice' });
-    expect(store.tests('my_fifo').map((t) => [t.kind, t.version])).toEqual([['verifier', 1], ['stress', 3]]);
+    expect(store.tests('my_fifo').map((t) => [t.kind, t.version])).toEqual([
+      ['verifier', 1],
+      ['stress', 3],
+    ]);
 
     // a patch that does not apply names the failed hunk and changes nothing
     const bad = patch.replace('-SCX_PARAM(u64, slice_us, 7000);', '-SCX_PARAM(u64, slice_us, 1234);').replace('9000', '5555');
-    expect(await code(store.modify('my_fifo', { patch: bad }))).toMatch(/^BAD_INPUT: .*does not apply[\s\S]*failed: hunk #1 @@ -\d+,1 \+\d+,1 @@ \(-SCX_PARAM\(u64, slice_us, 1234\);\)/);
+    expect(await code(store.modify('my_fifo', { patch: bad }))).toMatch(
+      /^BAD_INPUT: .*does not apply[\s\S]*failed: hunk #1 @@ -\d+,1 \+\d+,1 @@ \(-SCX_PARAM\(u64, slice_us, 1234\);\)/,
+    );
     expect(await code(store.modify('my_fifo', { patch }))).toMatch(/already applied/);
     expect((await store.get('my_fifo')).entry.version).toBe(3);
 
@@ -112,12 +135,18 @@ describe('library store', () => {
     expect(now.entry).toMatchObject({ version: 4, parent: 'my_fifo@1', description: 'a FIFO scheduler for tests' });
     expect((await store.versions('my_fifo')).map((v) => v.version)).toEqual([1, 2, 3, 4]);
     // nothing is lost: v3 is still there to go back to
-    expect((await store.diff('my_fifo', 3, 4))).toContain('-SCX_PARAM(u64, slice_us, 9000);');
+    expect(await store.diff('my_fifo', 3, 4)).toContain('-SCX_PARAM(u64, slice_us, 9000);');
     expect(git(dir, 'status', '--porcelain')).toBe('');
   });
 
   it('records a test result in db, tests.json and a commit', async () => {
-    await store.recordTest('my_fifo', { kind: 'verifier', kernel: '7.3.4', at: new Date().toISOString(), pass: false, details: { reason: 'R1 invalid mem access' } });
+    await store.recordTest('my_fifo', {
+      kind: 'verifier',
+      kernel: '7.3.4',
+      at: new Date().toISOString(),
+      pass: false,
+      details: { reason: 'R1 invalid mem access' },
+    });
     const tests = JSON.parse(readFileSync(join(dir, 'entries/my_fifo/tests.json'), 'utf8')) as { kind: string; pass: boolean; version: number }[];
     expect(tests.at(-1)).toMatchObject({ kind: 'verifier', pass: false, version: 4 });
     expect(git(dir, 'log', '-1', '--format=%s')).toMatch(/test my_fifo v4: verifier FAIL on 7\.3\.4/);
@@ -134,16 +163,32 @@ describe('library store', () => {
     expect(await code(store.modify('my_fifo', { entry: { name: 'other' } }))).toMatch(/^BAD_INPUT: cannot rename/);
     expect(await code(store.revert('my_fifo', 99))).toMatch(/^BAD_INPUT: my_fifo has no version 99/);
     expect(await code(store.recordResult({ entry: 'nope', target: 'sandbox', workload: { name: 'w' }, metrics: { m: 1 } }))).toMatch(/^OBJECT_MISSING/);
-    expect(await code(store.recordResult({ entry: 'my_fifo', target: 'moon' as never, workload: { name: 'w' }, metrics: { m: 1 } }))).toMatch(/^BAD_INPUT: not a valid result: target/);
+    expect(await code(store.recordResult({ entry: 'my_fifo', target: 'moon' as never, workload: { name: 'w' }, metrics: { m: 1 } }))).toMatch(
+      /^BAD_INPUT: not a valid result: target/,
+    );
     expect(store.list().some((e) => ['evil', 'bad_tags', 'bad_family'].includes(e.name))).toBe(false);
   });
 
   it('records results (outcome from the numbers when not given) and rewrites the memory from the whole history', async () => {
     const fingerprint = { cpuBound: 0.9, ioHeavy: 0, latencySensitive: 0.1, unevenness: 0.8, manyShortTasks: 0.3, parallelism: 0.8 };
     const shipped = store.history().length; // the seed library's own measured results (library/*/history.json)
-    const a = await store.recordResult({ entry: 'my_fifo', target: 'sandbox', params: { slice_us: 9000 }, workload: { name: 'nightly etl', fingerprint }, metrics: { makespan_ms: 700 }, baseline: { makespan_ms: 1000 } });
+    const a = await store.recordResult({
+      entry: 'my_fifo',
+      target: 'sandbox',
+      params: { slice_us: 9000 },
+      workload: { name: 'nightly etl', fingerprint },
+      metrics: { makespan_ms: 700 },
+      baseline: { makespan_ms: 1000 },
+    });
     expect(a.outcome).toBe('improved');
-    const b = await store.recordResult({ entry: 'my_fifo', target: 'sandbox', workload: { name: 'web p99', fingerprint: { ...fingerprint, latencySensitive: 0.9, cpuBound: 0.3 } }, metrics: { p99_latency_us: 900, throughput_rps: 950 }, baseline: { p99_latency_us: 600, throughput_rps: 1000 }, note: 'long slices delay wakeups' });
+    const b = await store.recordResult({
+      entry: 'my_fifo',
+      target: 'sandbox',
+      workload: { name: 'web p99', fingerprint: { ...fingerprint, latencySensitive: 0.9, cpuBound: 0.3 } },
+      metrics: { p99_latency_us: 900, throughput_rps: 950 },
+      baseline: { p99_latency_us: 600, throughput_rps: 1000 },
+      note: 'long slices delay wakeups',
+    });
     expect(b.outcome).toBe('regressed');
     const h = store.history('my_fifo');
     expect(h.map((r) => r.outcome)).toEqual(['improved', 'regressed']);
@@ -159,13 +204,17 @@ describe('library store', () => {
     expect(git(dir, 'show', '--stat', '--format=', 'HEAD')).toMatch(/MEMORY\.md/);
   });
 
-  it('shares one library between processes: each sees the other\'s writes, concurrent writes are all kept', async () => {
+  it("shares one library between processes: each sees the other's writes, concurrent writes are all kept", async () => {
     const other = await LibraryStore.open({ dir });
     await other.create({ entry: entry('from_other'), source: template });
     expect(store.list().some((e) => e.name === 'from_other')).toBe(true);
     expect((await store.get('from_other')).entry.version).toBe(1);
     const before = store.history().length;
-    await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordResult({ entry: 'from_other', target: 'sandbox', workload: { name: `w${i}` }, metrics: { m: i } })));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? store : other).recordResult({ entry: 'from_other', target: 'sandbox', workload: { name: `w${i}` }, metrics: { m: i } }),
+      ),
+    );
     expect(store.history().length).toBe(before + 6);
     expect(other.history().length).toBe(before + 6);
     await store.modify('from_other', { entry: { title: 'changed by the first' } });
@@ -174,7 +223,7 @@ describe('library store', () => {
 });
 
 describe('seeding', () => {
-  it('copies new seed entries on later opens, updates untouched seeded entries, and never overwrites an agent\'s version', async () => {
+  it("copies new seed entries on later opens, updates untouched seeded entries, and never overwrites an agent's version", async () => {
     const root = mkdtempSync(join(tmpdir(), 'scx-seed-'));
     try {
       const seed = join(root, 'seed');
@@ -207,7 +256,7 @@ describe('seeding', () => {
     }
   });
 
-  it('imports the results a seed entry ships (history.json, presets.json) once, beside what the library has, never replacing an agent\'s preset', async () => {
+  it("imports the results a seed entry ships (history.json, presets.json) once, beside what the library has, never replacing an agent's preset", async () => {
     const root = mkdtempSync(join(tmpdir(), 'scx-seedres-'));
     try {
       const seed = join(root, 'seed');
@@ -215,17 +264,43 @@ describe('seeding', () => {
       seedWith(seed, ['alpha']);
       const fingerprint = { cpuBound: 0.9, ioHeavy: 0, latencySensitive: 0.1, unevenness: 0.8, manyShortTasks: 0.5, parallelism: 0.9 };
       const rec = (id: string, entry = 'alpha') => ({
-        id, entry, version: 1, params: { slice_us: 20000 }, target: 'sandbox', workload: { name: 'uneven batch', command: 'fixture batch-join', fingerprint },
-        metrics: { makespan_ms: 700 }, baseline: { makespan_ms: 1000 }, primary: 'makespan_ms', outcome: 'improved', note: 'npm run bench', at: '2026-11-24T22:35:36.167Z',
+        id,
+        entry,
+        version: 1,
+        params: { slice_us: 20000 },
+        target: 'sandbox',
+        workload: { name: 'uneven batch', command: 'fixture batch-join', fingerprint },
+        metrics: { makespan_ms: 700 },
+        baseline: { makespan_ms: 1000 },
+        primary: 'makespan_ms',
+        outcome: 'improved',
+        note: 'npm run bench',
+        at: '2026-11-24T22:35:36.167Z',
       });
-      writeFileSync(join(seed, 'alpha', 'history.json'), JSON.stringify([rec('seed-1'), rec('seed-2'), { id: 'seed-bad', entry: 'alpha' }, rec('seed-other', 'beta')]));
-      const preset = (name: string, slice: number) => ({ name, params: { slice_us: slice }, workload: 'uneven batch', at: '2026-11-24T22:27:01.819Z', improvementPct: 7.1, beyondSpread: true, trials: 19 });
+      writeFileSync(
+        join(seed, 'alpha', 'history.json'),
+        JSON.stringify([rec('seed-1'), rec('seed-2'), { id: 'seed-bad', entry: 'alpha' }, rec('seed-other', 'beta')]),
+      );
+      const preset = (name: string, slice: number) => ({
+        name,
+        params: { slice_us: slice },
+        workload: 'uneven batch',
+        at: '2026-11-24T22:27:01.819Z',
+        improvementPct: 7.1,
+        beyondSpread: true,
+        trials: 19,
+      });
       writeFileSync(join(seed, 'alpha', 'presets.json'), JSON.stringify([preset('tuned-batch-join', 30000), preset('mine', 1000)]));
 
       let s = await LibraryStore.open({ dir: lib, seedDir: seed });
       expect(s.history().map((h) => h.id)).toEqual(['seed-1', 'seed-2']); // the invalid one and another entry's are skipped
       expect(s.history()[0]).toMatchObject({ entry: 'alpha', outcome: 'improved', workload: { fingerprint } });
-      expect(s.presets('alpha').map((p) => [p.name, p.params.slice_us])).toEqual(expect.arrayContaining([['tuned-batch-join', 30000], ['mine', 1000]]));
+      expect(s.presets('alpha').map((p) => [p.name, p.params.slice_us])).toEqual(
+        expect.arrayContaining([
+          ['tuned-batch-join', 30000],
+          ['mine', 1000],
+        ]),
+      );
       // an agent re-tunes one of them under the same name
       await s.setPreset('alpha', { name: 'mine', params: { slice_us: 2000 }, workload: 'my own', at: new Date().toISOString() });
 

@@ -13,7 +13,7 @@ const run = [
 ].join('\n');
 
 describe('loader protocol', () => {
-  it('parses the JSON lines and the sandbox wrapper\'s @@RC trailer; a half-written last line is skipped', () => {
+  it("parses the JSON lines and the sandbox wrapper's @@RC trailer; a half-written last line is skipped", () => {
     const o = parseLoaderOutput(`${run}\n@@RC 12\n{"type":"sta`);
     expect(o.lines.map((l) => l.type)).toEqual(['loaded', 'verifier_stats', 'attached', 'stats', 'stats', 'exit']);
     expect(o).toMatchObject({ exitCode: 12, running: false });

@@ -59,8 +59,14 @@ describe('samples', () => {
     expect(rates(a, b)).toEqual({ runq_wait_ms_per_s: 250, ctxsw_per_s: 1000, psi_cpu_some_pct: 25 });
   });
   it('reads PSI io and memory and the sched_ext event counters; events become one rate without the bypass duration', () => {
-    const a = parseSample('state=enabled\nops=x\npsi=0\npsi_io=1000000\npsi_memory=0\nev.SCX_EV_SELECT_CPU_FALLBACK=10\nev.SCX_EV_BYPASS_DURATION=999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nrunq_wait=0\nctxt=0\n', 0);
-    const b = parseSample('state=enabled\nops=x\npsi=0\npsi_io=1500000\npsi_memory=200000\nev.SCX_EV_SELECT_CPU_FALLBACK=30\nev.SCX_EV_BYPASS_DURATION=5999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nctxt=0\n', 1000);
+    const a = parseSample(
+      'state=enabled\nops=x\npsi=0\npsi_io=1000000\npsi_memory=0\nev.SCX_EV_SELECT_CPU_FALLBACK=10\nev.SCX_EV_BYPASS_DURATION=999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nrunq_wait=0\nctxt=0\n',
+      0,
+    );
+    const b = parseSample(
+      'state=enabled\nops=x\npsi=0\npsi_io=1500000\npsi_memory=200000\nev.SCX_EV_SELECT_CPU_FALLBACK=30\nev.SCX_EV_BYPASS_DURATION=5999999\nev.SCX_EV_ENQ_SKIP_EXITING=1\nctxt=0\n',
+      1000,
+    );
     expect(a.events).toEqual({ SCX_EV_SELECT_CPU_FALLBACK: 10, SCX_EV_BYPASS_DURATION: 999999, SCX_EV_ENQ_SKIP_EXITING: 1 });
     expect(rates(a, b)).toMatchObject({ psi_io_some_pct: 50, psi_memory_some_pct: 20, scx_events_per_s: 20 });
     // no sched_ext scheduler (no events file): no event rate

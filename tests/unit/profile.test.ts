@@ -70,7 +70,7 @@ describe('profiles of real workloads (recorded in the sandbox)', () => {
     expect(similarity(batch, hogs)).toBeLessThan(similarity(hogs, hogs));
   });
 
-  it('parses the profiler\'s JSON and refuses what is not', () => {
+  it("parses the profiler's JSON and refuses what is not", () => {
     const { raw } = recorded('sleepy');
     expect(parseProfilerOutput(JSON.stringify(raw), 'host', 'sleep 2').command).toBe('sleep 2');
     expect(() => parseProfilerOutput('{"mode":"command"}', 'host', null)).toThrow();

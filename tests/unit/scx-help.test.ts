@@ -18,7 +18,15 @@ const byName = (ps: ScxParam[], n: string) => ps.find((p) => p.name === n);
 describe('parseHelp on scx_bpfland 1.1.4', () => {
   it('finds every option of the long help, with its flag, short flag and value', () => {
     expect(long.length).toBeGreaterThan(25);
-    expect(byName(long, 'slice_us')).toMatchObject({ flag: '--slice-us', short: '-s', type: 'u64', switch: false, default: 1000, valueName: 'SLICE_US', tunable: true });
+    expect(byName(long, 'slice_us')).toMatchObject({
+      flag: '--slice-us',
+      short: '-s',
+      type: 'u64',
+      switch: false,
+      default: 1000,
+      valueName: 'SLICE_US',
+      tunable: true,
+    });
     expect(byName(long, 'slice_us')!.description).toBe('Maximum scheduling slice duration in microseconds');
   });
 

@@ -7,17 +7,43 @@ import type { BenchmarkResult, PolicyResult } from '../../core/bench/runner.js';
 import { peerRows, peerSection } from '../../core/bench/scx-peers.js';
 
 const pol = (name: string, values: number[], isDefault = false): PolicyResult => ({
-  name, isDefault, source: name, status: 'ok', runs: [], failures: [], contendedRuns: 0,
-  metrics: { p99: { key: 'p99', n: values.length, values, median: [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!, min: Math.min(...values), max: Math.max(...values), mean: 0, vsDefaultPct: null } as never },
+  name,
+  isDefault,
+  source: name,
+  status: 'ok',
+  runs: [],
+  failures: [],
+  contendedRuns: 0,
+  metrics: {
+    p99: {
+      key: 'p99',
+      n: values.length,
+      values,
+      median: [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!,
+      min: Math.min(...values),
+      max: Math.max(...values),
+      mean: 0,
+      vsDefaultPct: null,
+    } as never,
+  },
 });
-const result = (better: 'lower' | 'higher', policies: PolicyResult[]) => ({
-  workload: { id: 'wakeup', title: 'w', description: '', params: {}, metrics: [{ key: 'p99', label: 'p99', unit: 'us', better }], primary: 'p99' },
-  policies,
-}) as unknown as BenchmarkResult;
+const result = (better: 'lower' | 'higher', policies: PolicyResult[]) =>
+  ({
+    workload: { id: 'wakeup', title: 'w', description: '', params: {}, metrics: [{ key: 'p99', label: 'p99', unit: 'us', better }], primary: 'p99' },
+    policies,
+  }) as unknown as BenchmarkResult;
 
 describe('peerRows', () => {
-  it('picks the best of each side in the metric\'s direction and says when the gap exceeds the spread', () => {
-    const [r] = peerRows([result('lower', [pol('default', [100, 110, 120], true), pol('interactive', [40, 42, 44]), pol('interactive+tuned', [30, 31, 33]), pol('scx_bpfland', [60, 61, 62]), pol('scx_cosmos', [50, 52, 55])])]);
+  it("picks the best of each side in the metric's direction and says when the gap exceeds the spread", () => {
+    const [r] = peerRows([
+      result('lower', [
+        pol('default', [100, 110, 120], true),
+        pol('interactive', [40, 42, 44]),
+        pol('interactive+tuned', [30, 31, 33]),
+        pol('scx_bpfland', [60, 61, 62]),
+        pol('scx_cosmos', [50, 52, 55]),
+      ]),
+    ]);
     expect(r!.bestScx?.name).toBe('scx_cosmos');
     expect(r!.bestOurs?.name).toBe('interactive+tuned');
     expect(r!.bestOursDefaults?.name).toBe('interactive');

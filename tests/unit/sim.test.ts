@@ -214,7 +214,13 @@ describe('edge cases', () => {
   });
 
   it('more CPUs than jobs: every job runs alone from its arrival', () => {
-    const input: SimInput = { cpus: 8, jobs: [{ id: 'a', work_ms: 5 }, { id: 'b', work_ms: 3, arrival_ms: 1 }] };
+    const input: SimInput = {
+      cpus: 8,
+      jobs: [
+        { id: 'a', work_ms: 5 },
+        { id: 'b', work_ms: 3, arrival_ms: 1 },
+      ],
+    };
     for (const r of simulateAll(input)) {
       expect(completions(r)).toEqual({ a: 5, b: 4 });
       expect(r.makespan_ms).toBe(5);
@@ -224,7 +230,14 @@ describe('edge cases', () => {
   });
 
   it('arrivals: 1 CPU, A (10 ms) at 0 and B (1 ms) at 2', () => {
-    const input: SimInput = { cpus: 1, jobs: [{ id: 'A', work_ms: 10 }, { id: 'B', work_ms: 1, arrival_ms: 2 }], quantum_ms: 1 };
+    const input: SimInput = {
+      cpus: 1,
+      jobs: [
+        { id: 'A', work_ms: 10 },
+        { id: 'B', work_ms: 1, arrival_ms: 2 },
+      ],
+      quantum_ms: 1,
+    };
     // non-preemptive: B was not there when A started
     for (const p of ['fifo', 'sjf', 'ljf'] as PolicyName[]) expect(completions(simulate(input, p))).toEqual({ A: 10, B: 11 });
     // PS: A alone until 2 (8 left), then both at rate 1/2: B done at 4, A has 7 left: done at 11
@@ -243,7 +256,13 @@ describe('edge cases', () => {
   });
 
   it('arrivals: CPUs idle until work arrives', () => {
-    const input: SimInput = { cpus: 2, jobs: [{ id: 'x', work_ms: 4, arrival_ms: 5 }, { id: 'y', work_ms: 2, arrival_ms: 5 }] };
+    const input: SimInput = {
+      cpus: 2,
+      jobs: [
+        { id: 'x', work_ms: 4, arrival_ms: 5 },
+        { id: 'y', work_ms: 2, arrival_ms: 5 },
+      ],
+    };
     for (const r of simulateAll(input)) {
       expect(completions(r)).toEqual({ x: 9, y: 7 });
       expect(r.jobs[0]!.start_ms).toBe(5);
@@ -267,7 +286,14 @@ describe('edge cases', () => {
   });
 
   it('zero-work jobs finish when they arrive (or are dispatched)', () => {
-    const input: SimInput = { cpus: 1, jobs: [{ id: 'z', work_ms: 0 }, { id: 'w', work_ms: 2 }, { id: 'z2', work_ms: 0, arrival_ms: 1 }] };
+    const input: SimInput = {
+      cpus: 1,
+      jobs: [
+        { id: 'z', work_ms: 0 },
+        { id: 'w', work_ms: 2 },
+        { id: 'z2', work_ms: 0, arrival_ms: 1 },
+      ],
+    };
     expect(completions(simulate(input, 'fair'))).toEqual({ z: 0, w: 2, z2: 1 });
     expect(completions(simulate(input, 'fifo'))).toEqual({ z: 0, w: 2, z2: 2 });
     expect(completions(simulate({ ...input, quantum_ms: 1 }, 'rr'))).toEqual({ z: 0, w: 2, z2: 1 });
@@ -293,7 +319,16 @@ describe('edge cases', () => {
       [{ cpus: 1, jobs: [{ id: 1, work_ms: -1 }] }, /jobs\[0\]\.work_ms/],
       [{ cpus: 1, jobs: [{ id: 1, work_ms: NaN }] }, /work_ms/],
       [{ cpus: 1, jobs: [{ id: 1, work_ms: 1, arrival_ms: -2 }] }, /arrival_ms/],
-      [{ cpus: 1, jobs: [{ id: 1, work_ms: 1 }, { id: 1, work_ms: 2 }] }, /jobs\[1\]\.id/],
+      [
+        {
+          cpus: 1,
+          jobs: [
+            { id: 1, work_ms: 1 },
+            { id: 1, work_ms: 2 },
+          ],
+        },
+        /jobs\[1\]\.id/,
+      ],
       [{ cpus: 1, jobs: [{ work_ms: 1 }] }, /id must be/],
       [{ cpus: 1, jobs: [], quantum_ms: 0 }, /quantum_ms/],
     ];
@@ -315,7 +350,14 @@ describe('edge cases', () => {
   });
 
   it('rr refuses inputs that would need too many slice events', () => {
-    const input: SimInput = { cpus: 1, jobs: [{ id: 1, work_ms: 1000 }, { id: 2, work_ms: 1000 }], quantum_ms: 0.001 };
+    const input: SimInput = {
+      cpus: 1,
+      jobs: [
+        { id: 1, work_ms: 1000 },
+        { id: 2, work_ms: 1000 },
+      ],
+      quantum_ms: 0.001,
+    };
     expect(() => simulate(input, 'rr', { maxEvents: 10_000, fastForward: false })).toThrow(/raise quantum_ms|slice events/);
   });
 });
@@ -326,9 +368,27 @@ describe('properties on random inputs', () => {
       const input: SimInput = { cpus: 1 + (seed % 4), jobs: randomJobs(seed, 5 + seed, { arrivals: seed % 2 === 0, priorities: true }) };
       const refs: [PolicyName, number[]][] = [
         ['fifo', referenceList(input, fifoBetter)],
-        ['sjf', referenceList(input, keyBetter((j) => j.work_ms))],
-        ['ljf', referenceList(input, keyBetter((j) => -j.work_ms))],
-        ['priority', referenceList(input, keyBetter((j) => j.priority ?? 0))],
+        [
+          'sjf',
+          referenceList(
+            input,
+            keyBetter((j) => j.work_ms),
+          ),
+        ],
+        [
+          'ljf',
+          referenceList(
+            input,
+            keyBetter((j) => -j.work_ms),
+          ),
+        ],
+        [
+          'priority',
+          referenceList(
+            input,
+            keyBetter((j) => j.priority ?? 0),
+          ),
+        ],
       ];
       for (const [p, ref] of refs) {
         const got = simulate(input, p).jobs.map((j) => j.completion_ms);
@@ -369,7 +429,17 @@ describe('properties on random inputs', () => {
     }
     expect(fewer).toBeGreaterThan(10);
     // a long-running pair on one CPU: millions of 1 ms slices, skipped in a handful of events
-    const long = simulate({ cpus: 1, jobs: [{ id: 'a', work_ms: 2e6 }, { id: 'b', work_ms: 3e6 }], quantum_ms: 1 }, 'rr');
+    const long = simulate(
+      {
+        cpus: 1,
+        jobs: [
+          { id: 'a', work_ms: 2e6 },
+          { id: 'b', work_ms: 3e6 },
+        ],
+        quantum_ms: 1,
+      },
+      'rr',
+    );
     expect(long.events).toBeLessThan(100);
     expect(completions(long)).toEqual({ a: 4e6 - 1, b: 5e6 });
   });

@@ -6,7 +6,16 @@ import { listLoops, staticCheck } from '../../core/toolchain/static-check.js';
 const root = join(import.meta.dirname, '../..');
 const src = (f: string) => readFileSync(join(root, f), 'utf8');
 // the 7.3 kernel's names that matter here; the real list comes from the kernel manifest
-const kfuncs = ['scx_bpf_dsq_insert', 'scx_bpf_dsq_insert_vtime', 'scx_bpf_dsq_move_to_local', 'scx_bpf_select_cpu_dfl', 'scx_bpf_create_dsq', 'scx_bpf_kick_cpu', 'scx_bpf_error_bstr', 'scx_bpf_now'];
+const kfuncs = [
+  'scx_bpf_dsq_insert',
+  'scx_bpf_dsq_insert_vtime',
+  'scx_bpf_dsq_move_to_local',
+  'scx_bpf_select_cpu_dfl',
+  'scx_bpf_create_dsq',
+  'scx_bpf_kick_cpu',
+  'scx_bpf_error_bstr',
+  'scx_bpf_now',
+];
 const check = (f: string, text = src(f)) => staticCheck(text, { file: f, targetKfuncs: kfuncs, targetKernel: '7.3.4' });
 const rules = (f: string) => check(f).map((x) => `${x.rule}:${x.severity}:${x.line}`);
 
@@ -33,7 +42,9 @@ describe('static analysis of schedulers', () => {
     expect(check('x.bpf.c', none).map((x) => x.rule)).toEqual(['gpl-license']);
   });
   it('names renamed kfuncs and kfuncs the target lacks', () => {
-    expect(check('fixtures/bad/old_kfunc.bpf.c')).toEqual([expect.objectContaining({ rule: 'kfunc-renamed', line: 13, fix: expect.stringContaining('scx_insert()') })]);
+    expect(check('fixtures/bad/old_kfunc.bpf.c')).toEqual([
+      expect.objectContaining({ rule: 'kfunc-renamed', line: 13, fix: expect.stringContaining('scx_insert()') }),
+    ]);
     const text = src('bpf-templates/fifo/fifo.bpf.c').replace('return cpu;', 'scx_bpf_made_up(cpu);\n\treturn cpu;');
     expect(check('x.bpf.c', text)).toEqual([expect.objectContaining({ rule: 'kfunc-missing', message: expect.stringContaining('scx_bpf_made_up') })]);
   });
@@ -52,11 +63,20 @@ describe('static analysis of schedulers', () => {
     const t0 = performance.now();
     const f = check('fixtures/loops/bad_map_value.bpf.c');
     expect(performance.now() - t0).toBeLessThan(1000);
-    expect(f).toEqual([expect.objectContaining({ rule: 'unbounded-loop', severity: 'error', line: 33, message: expect.stringMatching(/bounded by \*n \(a pointer dereference/) })]);
+    expect(f).toEqual([
+      expect.objectContaining({
+        rule: 'unbounded-loop',
+        severity: 'error',
+        line: 33,
+        message: expect.stringMatching(/bounded by \*n \(a pointer dereference/),
+      }),
+    ]);
     expect(f[0]!.fix).toMatch(/i < n && i < MAX_N.*bpf_for\(i, 0, n\).*bpf_repeat/);
   });
   // the same corpus is loaded by the real verifier in tests/integration/hostile.test.ts: ok_* load, bad_* are rejected
-  const corpus = readdirSync(join(root, 'fixtures/loops')).filter((f) => f.endsWith('.bpf.c')).sort();
+  const corpus = readdirSync(join(root, 'fixtures/loops'))
+    .filter((f) => f.endsWith('.bpf.c'))
+    .sort();
   it.each(corpus)('loop corpus: %s', (f) => {
     const text = src(`fixtures/loops/${f}`);
     const loopLine = text.split('\n').findIndex((l) => l.includes('/* LOOP */')) + 1;
@@ -69,7 +89,9 @@ describe('static analysis of schedulers', () => {
     expect(check('fixtures/loops/bad_bss_global.bpf.c')[0]!.message).toMatch(/nr_items \(a global variable/);
     expect(check('fixtures/loops/bad_local_copy.bpf.c')[0]!.message).toMatch(/n, which holds c->count/);
     // a count-down from memory has a constant on one side but no bound
-    const down = src('fixtures/loops/ok_const.bpf.c').replace('for (i = 0; i < MAX_SLOTS; i++)', 'for (i = c->count; i > 0; i--)').replace('slots[i]', 'slots[i & 63]');
+    const down = src('fixtures/loops/ok_const.bpf.c')
+      .replace('for (i = 0; i < MAX_SLOTS; i++)', 'for (i = c->count; i > 0; i--)')
+      .replace('slots[i]', 'slots[i & 63]');
     expect(check('x.bpf.c', down).map((x) => `${x.rule}:${x.severity}`)).toEqual(['unbounded-loop:error']);
     // min() with a constant, a mask, and a ternary of constants cap it
     for (const cond of ['i < min(c->count, 32)', 'i < (c->count & 63)', 'i < c->count % MAX_SLOTS']) {
@@ -82,13 +104,19 @@ describe('static analysis of schedulers', () => {
     expect(listLoops(src('fixtures/bad/slow_verify.bpf.c')).map((l) => l.line)).toEqual([22]);
   });
   it('adds up the local arrays of a function against the 512-byte stack', () => {
-    expect(check('fixtures/bad/stack_limit.bpf.c')).toEqual([expect.objectContaining({ rule: 'stack-size', severity: 'error', line: 15, message: expect.stringMatching(/640 bytes together/) })]);
+    expect(check('fixtures/bad/stack_limit.bpf.c')).toEqual([
+      expect.objectContaining({ rule: 'stack-size', severity: 'error', line: 15, message: expect.stringMatching(/640 bytes together/) }),
+    ]);
   });
   it('catches bad ops names, dangling callbacks and stack overflows', () => {
     const text = src('bpf-templates/fifo/fifo.bpf.c')
       .replace('.name = "fifo"', '.name = "fifo with spaces"')
       .replace('.exit = (void *)fifo_exit,', '.exit = (void *)fifo_exit,\n\t       .dispatch = (void *)fifo_dispatch_missing,')
       .replace('bool is_idle = false;', 'bool is_idle = false;\n\tu64 big[128];');
-    expect(check('x.bpf.c', text).map((x) => x.rule).sort()).toEqual(['ops-callbacks', 'ops-name', 'stack-size']);
+    expect(
+      check('x.bpf.c', text)
+        .map((x) => x.rule)
+        .sort(),
+    ).toEqual(['ops-callbacks', 'ops-name', 'stack-size']);
   });
 });

@@ -12,7 +12,15 @@ import { fixtureWorkload } from '../../core/bench/workloads.js';
 import { LibraryStore } from '../../core/library/store.js';
 import type { ParamSpec } from '../../core/model/entry.js';
 import {
-  candidates, fromUnit, planHalving, radicalInverse, rungSizes, successiveHalving, tunableSpace, type ParamSet, type TrialOutcome,
+  candidates,
+  fromUnit,
+  planHalving,
+  radicalInverse,
+  rungSizes,
+  successiveHalving,
+  tunableSpace,
+  type ParamSet,
+  type TrialOutcome,
 } from '../../core/tune/search.js';
 import { checkObjective, scoreRun } from '../../core/tune/tune.js';
 
@@ -27,7 +35,11 @@ const PARAMS: ParamSpec[] = [
 describe('parameter space', () => {
   it('takes ranged integers (log scale over two decades) and bools; skips fixed and unranged ones', () => {
     const d = tunableSpace(PARAMS, { fixed: { depth: 2 } });
-    expect(d.map((x) => [x.name, x.kind, x.log])).toEqual([['slice_us', 'int', true], ['max_wait_ms', 'int', true], ['kick', 'bool', false]]);
+    expect(d.map((x) => [x.name, x.kind, x.log])).toEqual([
+      ['slice_us', 'int', true],
+      ['max_wait_ms', 'int', true],
+      ['kick', 'bool', false],
+    ]);
     expect(tunableSpace(PARAMS, { only: ['depth'] })).toMatchObject([{ name: 'depth', min: 1, max: 8, log: false }]);
     // narrower ranges stay inside the declared one
     expect(tunableSpace(PARAMS, { only: ['slice_us'], ranges: { slice_us: { min: 1, max: 5000 } } })[0]).toMatchObject({ min: 100, max: 5000 });
@@ -78,7 +90,8 @@ describe('successive halving', () => {
     const noise = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.1;
     const calls: number[] = [];
     const r = await successiveHalving({
-      candidates: candidates(dims, planHalving(20).n), budget: 20,
+      candidates: candidates(dims, planHalving(20).n),
+      budget: 20,
       evaluate: async (batch) => {
         calls.push(batch.length);
         return batch.map((c) => ({ ok: true, score: optimum(c.params) + noise() }));
@@ -98,7 +111,11 @@ describe('successive halving', () => {
   });
 
   it('spends a leftover budget on more rounds of the finalists (a budget of 4: two candidates twice)', async () => {
-    const r = await successiveHalving({ candidates: candidates(dims, planHalving(4).n), budget: 4, evaluate: async (b) => b.map((c) => ({ ok: true, score: c.id })) });
+    const r = await successiveHalving({
+      candidates: candidates(dims, planHalving(4).n),
+      budget: 4,
+      evaluate: async (b) => b.map((c) => ({ ok: true, score: c.id })),
+    });
     expect(r.trials).toHaveLength(4);
     expect(r.candidates.map((c) => c.scores.length)).toEqual([2, 2]);
   });
@@ -114,9 +131,16 @@ describe('successive halving', () => {
     const cands = candidates(dims, 8);
     const bad = 3; // fails in rung 1 after a perfect rung 0
     const r = await successiveHalving({
-      candidates: cands, budget: 20,
-      evaluate: async (batch, rung): Promise<TrialOutcome[]> => batch.map((c) => (c.id === bad && rung === 1 ? { ok: false, failure: 'ejected: runnable task stall' }
-        : c.id === 5 ? { ok: false, failure: 'load: verifier' } : { ok: true, score: c.id === bad ? 0 : 1 + c.id / 100 })),
+      candidates: cands,
+      budget: 20,
+      evaluate: async (batch, rung): Promise<TrialOutcome[]> =>
+        batch.map((c) =>
+          c.id === bad && rung === 1
+            ? { ok: false, failure: 'ejected: runnable task stall' }
+            : c.id === 5
+              ? { ok: false, failure: 'load: verifier' }
+              : { ok: true, score: c.id === bad ? 0 : 1 + c.id / 100 },
+        ),
     });
     const st = r.candidates[bad]!;
     expect(st.failed).toMatch(/stall/);
@@ -129,8 +153,13 @@ describe('successive halving', () => {
   it('stops before a rung when asked (cancelled / out of time), with what it has', async () => {
     let n = 0;
     const r = await successiveHalving({
-      candidates: candidates(dims, 8), budget: 20, shouldStop: () => (n >= 1 ? 'cancelled' : null),
-      evaluate: async (b) => { n++; return b.map((c) => ({ ok: true, score: c.id })); },
+      candidates: candidates(dims, 8),
+      budget: 20,
+      shouldStop: () => (n >= 1 ? 'cancelled' : null),
+      evaluate: async (b) => {
+        n++;
+        return b.map((c) => ({ ok: true, score: c.id }));
+      },
     });
     expect(r.stopped).toBe('cancelled');
     expect(r.trials).toHaveLength(8);
@@ -140,15 +169,26 @@ describe('successive halving', () => {
 
 describe('scoring runs', () => {
   const w = fixtureWorkload('wakeup', { quick: true });
-  it('objective metrics must be the workload\'s, weights positive', () => {
+  it("objective metrics must be the workload's, weights positive", () => {
     expect(checkObjective(w, [{ metric: 'wakeup_p99_us', weight: 1 }])[0]!.better).toBe('lower');
     expect(() => checkObjective(w, [{ metric: 'makespan_ms', weight: 1 }])).toThrow(/no metric "makespan_ms".*/);
     expect(() => checkObjective(w, [])).toThrow(/names no metric/);
   });
-  it('relative to the run\'s own bound, else the kernel default; higher-is-better inverted; weighted mean', () => {
-    const defs = checkObjective(w, [{ metric: 'wakeup_p99_us', weight: 3 }, { metric: 'requests_per_s', weight: 1 }]);
-    const s = scoreRun({ wakeup_p99_us: 500, requests_per_s: 2000 }, {}, { wakeup_p99_us: 1000, requests_per_s: 1000 },
-      [{ metric: 'wakeup_p99_us', weight: 3 }, { metric: 'requests_per_s', weight: 1 }], defs);
+  it("relative to the run's own bound, else the kernel default; higher-is-better inverted; weighted mean", () => {
+    const defs = checkObjective(w, [
+      { metric: 'wakeup_p99_us', weight: 3 },
+      { metric: 'requests_per_s', weight: 1 },
+    ]);
+    const s = scoreRun(
+      { wakeup_p99_us: 500, requests_per_s: 2000 },
+      {},
+      { wakeup_p99_us: 1000, requests_per_s: 1000 },
+      [
+        { metric: 'wakeup_p99_us', weight: 3 },
+        { metric: 'requests_per_s', weight: 1 },
+      ],
+      defs,
+    );
     expect(s).toBeCloseTo((3 * 0.5 + 0.5) / 4);
     const b = fixtureWorkload('batch-join', { quick: true });
     const bd = checkObjective(b, [{ metric: 'makespan_ms', weight: 1 }]);
@@ -160,29 +200,53 @@ describe('scoring runs', () => {
 describe('presets in the library', () => {
   const root = mkdtempSync(join(tmpdir(), 'scx-tune-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  it('are stored per entry (a commit), replaced by name, checked against the entry\'s parameters', async () => {
+  it("are stored per entry (a commit), replaced by name, checked against the entry's parameters", async () => {
     const store = await LibraryStore.open({ dir: join(root, 'lib') });
     const shipped = store.presets('ljf').map((x) => x.name); // presets the seed library ships (library/ljf/presets.json)
     expect(shipped).not.toContain('unit-test');
-    const p = await store.setPreset('ljf', { name: 'unit-test', params: { max_wait_ms: 9000 }, workload: 'uneven batch', at: new Date().toISOString(), improvementPct: 12 });
+    const p = await store.setPreset('ljf', {
+      name: 'unit-test',
+      params: { max_wait_ms: 9000 },
+      workload: 'uneven batch',
+      at: new Date().toISOString(),
+      improvementPct: 12,
+    });
     expect(p.version).toBe(1);
     await store.setPreset('ljf', { name: 'unit-test', params: { max_wait_ms: 12000 }, workload: 'uneven batch', at: new Date().toISOString() });
-    expect(store.presets('ljf').filter((x) => x.name === 'unit-test').map((x) => x.params)).toEqual([{ max_wait_ms: 12000 }]);
+    expect(
+      store
+        .presets('ljf')
+        .filter((x) => x.name === 'unit-test')
+        .map((x) => x.params),
+    ).toEqual([{ max_wait_ms: 12000 }]);
     expect(store.presets('ljf')).toHaveLength(shipped.length + 1);
     expect(store.preset('ljf', 'unit-test').params.max_wait_ms).toBe(12000);
-    expect(() => store.preset('ljf', 'nope')).toThrow(expect.objectContaining({ message: 'ljf has no preset "nope"', hint: expect.stringMatching(/^its presets: .*\bunit-test\b/) }));
+    expect(() => store.preset('ljf', 'nope')).toThrow(
+      expect.objectContaining({ message: 'ljf has no preset "nope"', hint: expect.stringMatching(/^its presets: .*\bunit-test\b/) }),
+    );
     await expect(store.setPreset('ljf', { name: 'x', params: { bogus: 1 }, workload: 'w', at: 'now' })).rejects.toThrow(/no parameter bogus/);
     // another process sees it
     const again = await LibraryStore.open({ dir: join(root, 'lib') });
-    expect(again.presets('ljf').map((x) => x.name).sort()).toEqual([...shipped, 'unit-test'].sort());
+    expect(
+      again
+        .presets('ljf')
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual([...shipped, 'unit-test'].sort());
   });
 });
 
 describe('trial chart', () => {
   it('is well-formed SVG with a point per ok trial, an x per failed one, and the reference line', () => {
     const svg = renderTrialChart({
-      title: 'tuning <ljf> & co', unit: 'ms', reference: { value: 100, label: 'kernel default' },
-      points: [{ x: 1, y: 90, label: 'c0', highlight: true, rung: 0 }, { x: 2, y: null, label: 'c1', rung: 0 }, { x: 3, y: 80, label: 'c2', rung: 1 }],
+      title: 'tuning <ljf> & co',
+      unit: 'ms',
+      reference: { value: 100, label: 'kernel default' },
+      points: [
+        { x: 1, y: 90, label: 'c0', highlight: true, rung: 0 },
+        { x: 2, y: null, label: 'c1', rung: 0 },
+        { x: 3, y: 80, label: 'c2', rung: 1 },
+      ],
     });
     expect(svg).toContain('tuning &lt;ljf&gt; &amp; co');
     expect(svg.match(/<circle/g)).toHaveLength(2);

@@ -86,7 +86,13 @@ describe('hints and trimming', () => {
 describe('bounded verifier logs', () => {
   it('an excerpt keeps the failing instruction, the lines before it, the reason and the counts', () => {
     const walk = Array.from({ length: 20_000 }, (_, i) => `${i}: (07) r1 += 1`);
-    const text = [...walk, '; *cnt += 1; @ x.bpf.c:19', "20000: (79) r1 = *(u64 *)(r0 +0)", "R0 invalid mem access 'map_value_or_null'", 'processed 20001 insns (limit 1000000)'].join('\n');
+    const text = [
+      ...walk,
+      '; *cnt += 1; @ x.bpf.c:19',
+      '20000: (79) r1 = *(u64 *)(r0 +0)',
+      "R0 invalid mem access 'map_value_or_null'",
+      'processed 20001 insns (limit 1000000)',
+    ].join('\n');
     const e = excerptLog(text);
     const lines = e.split('\n');
     expect(lines.length).toBeLessThanOrEqual(300 + 60 + 2);
@@ -99,16 +105,45 @@ describe('bounded verifier logs', () => {
   });
 
   it('a level-4 log of the instruction limit (kernel 7.3) names the reason, not the counters', () => {
-    const log = ["func 'enqueue' arg0 has btf_id 117164 type STRUCT 'task_struct'", 'BPF program is too large. Processed 1000001 insn', 'verification time 8044196 usec', 'stack depth max 0',
-      'subprog 0 (loop_enqueue) main insns_self 1000001 insns_total 1000001 stack 8', 'processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001 peak_states 1226 mark_read 0'].join('\n');
-    const f = loaderFailure({ type: 'error', stage: 'load', message: 'verifier rejected program', verifier_log: log, verifier: { prog: 'loop_enqueue', reason: 'x', location: null, insns_processed: 1000001 } });
+    const log = [
+      "func 'enqueue' arg0 has btf_id 117164 type STRUCT 'task_struct'",
+      'BPF program is too large. Processed 1000001 insn',
+      'verification time 8044196 usec',
+      'stack depth max 0',
+      'subprog 0 (loop_enqueue) main insns_self 1000001 insns_total 1000001 stack 8',
+      'processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001 peak_states 1226 mark_read 0',
+    ].join('\n');
+    const f = loaderFailure({
+      type: 'error',
+      stage: 'load',
+      message: 'verifier rejected program',
+      verifier_log: log,
+      verifier: { prog: 'loop_enqueue', reason: 'x', location: null, insns_processed: 1000001 },
+    });
     expect(f).toMatchObject({ stage: 'verifier', reason: 'BPF program is too large. Processed 1000001 insn', insnLimitHit: true, insnsProcessed: 1000001 });
     expect(f.hint).toMatch(/1,000,000-instruction budget/);
   });
 
   it('a load stopped by the verification budget says so', () => {
-    const f = loaderFailure({ type: 'error', stage: 'load', code: 'verify_timeout', verify_timeout_s: 60, message: 'verification did not finish within 60 s: likely a loop the verifier cannot bound',
-      hint: 'bound every loop by a constant', verifier: { prog: null, reason: 'verification did not finish within 60 s: likely a loop the verifier cannot bound', location: null, insns_processed: null } });
-    expect(f).toMatchObject({ stage: 'verifier', timedOutS: 60, reason: 'verification did not finish within 60 s: likely a loop the verifier cannot bound', hint: 'bound every loop by a constant' });
+    const f = loaderFailure({
+      type: 'error',
+      stage: 'load',
+      code: 'verify_timeout',
+      verify_timeout_s: 60,
+      message: 'verification did not finish within 60 s: likely a loop the verifier cannot bound',
+      hint: 'bound every loop by a constant',
+      verifier: {
+        prog: null,
+        reason: 'verification did not finish within 60 s: likely a loop the verifier cannot bound',
+        location: null,
+        insns_processed: null,
+      },
+    });
+    expect(f).toMatchObject({
+      stage: 'verifier',
+      timedOutS: 60,
+      reason: 'verification did not finish within 60 s: likely a loop the verifier cannot bound',
+      hint: 'bound every loop by a constant',
+    });
   });
 });

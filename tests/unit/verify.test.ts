@@ -16,16 +16,36 @@ describe('verifier statistics per program', () => {
     expect(parseProgShow('not json')).toEqual([]);
   });
 
-  it('the loader\'s verifier_stats line adds states, time and stack depth, matched through bpftool\'s 15-character names', () => {
+  it("the loader's verifier_stats line adds states, time and stack depth, matched through bpftool's 15-character names", () => {
     const lines = [
       { type: 'loaded' },
-      { type: 'verifier_stats', programs: [
-        { prog: 'computed_key_enqueue', insns_processed: 12, max_states_per_insn: 1, total_states: 3, peak_states: 3, mark_read: 1, verification_time_us: 210, stack_depth: 16 },
-      ] },
+      {
+        type: 'verifier_stats',
+        programs: [
+          {
+            prog: 'computed_key_enqueue',
+            insns_processed: 12,
+            max_states_per_insn: 1,
+            total_states: 3,
+            peak_states: 3,
+            mark_read: 1,
+            verification_time_us: 210,
+            stack_depth: 16,
+          },
+        ],
+      },
     ];
     const p = withVerifierStats(parseProgShow(progShow), lines);
     expect(p[0]).toEqual({
-      name: 'computed_key_enqueue', verifiedInsns: 12, totalStates: 3, peakStates: 3, maxStatesPerInsn: 1, verificationTimeUs: 210, stackDepth: 16, xlatedBytes: 96, jitedBytes: 70,
+      name: 'computed_key_enqueue',
+      verifiedInsns: 12,
+      totalStates: 3,
+      peakStates: 3,
+      maxStatesPerInsn: 1,
+      verificationTimeUs: 210,
+      stackDepth: 16,
+      xlatedBytes: 96,
+      jitedBytes: 70,
     });
     // a program the loader said nothing about keeps bpftool's numbers
     expect(p[1]).toMatchObject({ name: 'fifo_dispatch', verifiedInsns: 7, totalStates: null });

@@ -14,8 +14,7 @@ let work: string;
 let bin: string;
 let buildOutput: string;
 
-const run = (prog: string, args: string[], opts: { cwd?: string } = {}) =>
-  execa(join(bin, prog), args, { reject: false, timeout: 60_000, ...opts });
+const run = (prog: string, args: string[], opts: { cwd?: string } = {}) => execa(join(bin, prog), args, { reject: false, timeout: 60_000, ...opts });
 
 function json(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout) as Record<string, unknown>;
