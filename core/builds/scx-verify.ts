@@ -11,6 +11,7 @@ import { SandboxSession } from '../sandbox/session.js';
 import { recordVerification, saveBuild, type BuildRecord } from './build.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
 import { scxCommand } from './scx-build.js';
+import { stressRun } from './stress.js';
 import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
 
 export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -31,16 +32,7 @@ export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {
       if (start.proc) await stopScxInGuest(session, start.proc);
     } else {
       progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
-      const run = await session.step({
-        kind: 'run',
-        timeoutS: stress + 120,
-        label: `stress ${stress} s`,
-        command: `stress-ng --cpu 4 --timeout ${stress}s --quiet && hackbench -g 4 -l 100`,
-      });
-      if (run.exit)
-        reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
-      else if (!run.ok) reasons.push(`stress workload failed: ${run.error ?? `status ${run.exitCode}`}`);
-      else if (run.state?.state !== 'enabled') reasons.push(`scheduler no longer enabled after the stress run (state ${run.state?.state})`);
+      const run = await stressRun(session, stress, reasons);
       progress('stopping', 3, total);
       const stop = await stopScxInGuest(session, start.proc);
       if (!stop.step.ok && !run.exit) reasons.push(`stop: ${stop.step.error}`);

@@ -12,6 +12,7 @@ import { SandboxSession } from '../sandbox/session.js';
 import { loaderAvailable } from '../sandbox/image.js';
 import { isScxBuild } from './scx-build.js';
 import { verifyScxBuild } from './scx-verify.js';
+import { stressRun } from './stress.js';
 import { ProgramStats, VerifyReport, type VerifyOptions } from './verify-report.js';
 import { firstMessage, type LoaderLine } from '../loader/protocol.js';
 
@@ -127,16 +128,7 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
       const stats = await session.vm.run('bpftool -j prog show', { timeoutMs: 60_000, what: 'program statistics' });
       programs = withVerifierStats(parseProgShow(stats.stdout), load.loader?.lines ?? []);
       progress(`stress run (${stress} s stress-ng + hackbench)`, 2, total);
-      const run = await session.step({
-        kind: 'run',
-        timeoutS: stress + 120,
-        label: `stress ${stress} s`,
-        command: `stress-ng --cpu 4 --timeout ${stress}s --quiet && hackbench -g 4 -l 100`,
-      });
-      if (run.exit)
-        reasons.push(`ejected by the kernel during the stress run: ${run.exit.reason}${run.exit.message ? ` (${run.exit.message.split('\n')[0]})` : ''}`);
-      else if (!run.ok) reasons.push(`stress workload failed: ${run.error ?? `status ${run.exitCode}`}`);
-      else if (run.state?.state !== 'enabled') reasons.push(`scheduler no longer enabled after the stress run (state ${run.state?.state})`);
+      const run = await stressRun(session, stress, reasons);
       progress('unloading', 3, total);
       const un = await session.step({ kind: 'unload' });
       if (!un.ok && !run.exit) reasons.push(`unload: ${un.error}`);
