@@ -78,19 +78,7 @@ export const buildSchedulerTool = defineTool({
           );
         const rec = await buildScxEntry({ entry: e.entry, params, kernel });
         return {
-          structured: {
-            buildId: rec.id,
-            ok: rec.ok,
-            stage: rec.stage,
-            name: rec.name,
-            kernel: rec.kernel,
-            params: rec.params,
-            origin: rec.origin,
-            findings: rec.findings,
-            diagnostics: rec.diagnostics,
-            durations: rec.durations,
-            verification: rec.verification,
-          },
+          structured: buildStructured(rec),
           summary: `Recorded ${input.entry} ${rec.origin.binaryVersion} as ${rec.id}: ${[rec.origin.binary, ...(rec.origin.args ?? [])].join(' ')} (arguments checked against its --help). ${nextStep(rec)}`,
         };
       }
@@ -121,25 +109,19 @@ export const buildSchedulerTool = defineTool({
         (first ? `; first: ${first.file}:${first.line}: ${first.message}${'fix' in first ? ` — fix: ${first.fix}` : ''}` : '') +
         '.';
     return {
-      structured: {
-        buildId: rec.id,
-        ok: rec.ok,
-        stage: rec.stage,
-        name: rec.name,
-        kernel: rec.kernel,
-        params: rec.params,
-        origin: rec.origin,
-        findings: rec.findings,
-        diagnostics: rec.diagnostics,
-        durations: rec.durations,
-        verification: rec.verification,
-      },
+      structured: buildStructured(rec),
       summary,
     };
   },
 });
 
 /** What to call next: verify_bpf, unless this same build (same input, same id) was verified on its kernel already (a second verify_bpf would boot a VM to repeat it). */
+/** The tool's structured answer for a build record, the same for BPF and scx binary builds. */
+export function buildStructured(rec: BuildRecord) {
+  const { id, ok, stage, name, kernel, params, origin, findings, diagnostics, durations, verification } = rec;
+  return { buildId: id, ok, stage, name, kernel, params, origin, findings, diagnostics, durations, verification };
+}
+
 function nextStep(rec: { id: string; kernel: string; verification: { verdict: string; kernel: string; at: string; reasons: string[] } | null }): string {
   const v = rec.verification;
   if (v?.kernel === rec.kernel && v.verdict === 'pass')
