@@ -99,15 +99,8 @@ export const benchmarkSchedulersTool = defineTool({
   async handle(input, ctx) {
     const kernel = await ctx.engines.kernel();
     const store = await ctx.engines.library();
-    const workload = workloadFor({
-      workload: input.workload,
-      command: input.command,
-      printed: input.printed,
-      quick: input.quick,
-      cwd: input.cwd,
-      env: input.env,
-      writable: input.writable,
-    });
+    // workloadFor takes the workload fields (fixture or command, cwd, env, writable) it needs from the input
+    const workload = workloadFor(input);
     await ctx.progress(`benchmarking ${input.buildIds.length} build(s) on ${workload.title}: booting the sandbox`);
     const c = await compareBuilds({
       kernel,

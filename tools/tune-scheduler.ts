@@ -126,15 +126,8 @@ export const tuneSchedulerTool = defineTool({
   async handle(input, ctx) {
     const store = await ctx.engines.library();
     const { entry } = await store.get(input.entry);
-    const workload = workloadFor({
-      workload: input.workload,
-      command: input.command,
-      printed: input.printed,
-      quick: input.quick,
-      cwd: input.cwd,
-      env: input.env,
-      writable: input.writable,
-    });
+    // workloadFor takes the workload fields (fixture or command, cwd, env, writable) it needs from the input
+    const workload = workloadFor(input);
     const objective =
       typeof input.objective === 'string'
         ? [{ metric: input.objective, weight: 1 }]
