@@ -7,9 +7,8 @@ import { ScxError } from '../errors.js';
 import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type BuildRecord } from './build.js';
 import { listLoops } from '../toolchain/static-check.js';
 import { saveLog } from '../logs.js';
-import type { LoadFailure } from '../sandbox/verifier-log.js';
+import type { LoadFailure } from '../loader/verifier-log.js';
 import { SandboxSession } from '../sandbox/session.js';
-import { loaderAvailable } from '../sandbox/image.js';
 import { isScxBuild } from './scx-build.js';
 import { verifyScxBuild } from './scx-verify.js';
 import { stressRun } from './stress.js';
@@ -109,14 +108,13 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   try {
     await session.state(-1);
     progress('loading (kernel verifier)', 1, total);
-    // through scx-loader with a short watchdog, a stall shows in seconds; bpftool (no loader built) waits the kernel's 30 s
-    const via = loaderAvailable() ? 'loader' : 'bpftool';
+    // through scx-loader with a short watchdog: a stall shows in seconds, not after the kernel's 30 s
     const load = await session.step({
       kind: 'load',
       object: buildPaths(buildId).object,
       label: `load ${build.name}`,
-      via,
-      ...(via === 'loader' ? { timeoutMs: STRESS_WATCHDOG_MS, verifierStats: true } : {}),
+      timeoutMs: STRESS_WATCHDOG_MS,
+      verifierStats: true,
     });
     if (!load.ok) {
       reasons.push(

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SchedulerExit } from './kmsg.js';
-import { LoadFailure } from './verifier-log.js';
+import { LoadFailure } from '../loader/verifier-log.js';
 import { JobHints } from '../job-hints.js';
 
 export const SchedExtState = z.object({
@@ -32,21 +32,19 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     kind: z.literal('load'),
     object: z.string().describe('host path of the compiled .bpf.o'),
     label: z.string().optional(),
-    via: z.enum(['bpftool', 'loader']).default('bpftool').describe('bpftool struct_ops register, or the Rust scx-loader (parameters, stats, exit record)'),
+    // every load goes through the Rust loader (scx-loader, or scx-job-hints for hints); `via` is accepted until its last callers drop it
+    via: z.enum(['bpftool', 'loader']).optional().describe('ignored: every load goes through the Rust scx-loader (parameters, stats, exit record)'),
     params: z
       .record(z.string(), z.union([z.number(), z.boolean()]))
       .optional()
-      .describe('loader only: --param name=value'),
-    timeoutMs: z.number().int().min(1).max(30000).optional().describe('loader only: sched_ext watchdog timeout (catch stalls sooner)'),
+      .describe('--param name=value'),
+    timeoutMs: z.number().int().min(1).max(30000).optional().describe('sched_ext watchdog timeout (catch stalls sooner)'),
     statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
     hints: JobHints.optional().describe(
-      'loader only: job hints, {comm prefix: expected runtime ms} or rules [{argv|cgroup|pgid|sid|comm, expect_ms}] (core/job-hints.ts), via scx-job-hints',
+      'job hints, {comm prefix: expected runtime ms} or rules [{argv|cgroup|pgid|sid|comm, expect_ms}] (core/job-hints.ts), via scx-job-hints',
     ),
-    verifierStats: z.boolean().optional().describe("loader only: the verifier's statistics per program (--verifier-stats, log level 4)"),
-    learn: z
-      .boolean()
-      .optional()
-      .describe('loader only: scx-job-hints --learn: a job_done line (normalised command line, CPU time) for every program that execs and ends'),
+    verifierStats: z.boolean().optional().describe("the verifier's statistics per program (--verifier-stats, log level 4)"),
+    learn: z.boolean().optional().describe('scx-job-hints --learn: a job_done line (normalised command line, CPU time) for every program that execs and ends'),
   }),
   z.object({ kind: z.literal('loader_output'), label: z.string().optional() }),
   z.object({

@@ -14,11 +14,15 @@ import { chooseAccelerator, type AccelChoice } from './accel.js';
 import { ensureGuestImage, guestPrograms, type ImageOptions } from './image.js';
 import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
 import { SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult } from './results.js';
-import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
 import type { z } from 'zod';
 import { checkWritablePath, SandboxVM } from './vm.js';
-import { firstMessage, hasLine, parseLoaderOutput } from '../loader/protocol.js';
-import { loaderArgs, loaderBinary, START_OUTCOME_TYPES, startOutcome } from '../loader/process.js';
+import { hasLine } from '../loader/protocol.js';
+import { LoaderProcess } from '../loader/process.js';
+import { guestTransport } from '../loader/transports.js';
+import type { LoadFailure } from '../loader/verifier-log.js';
+
+/** core/targets/host.ts still takes it from here until its loader launch uses LoaderProcess (core/loader). */
+export { loaderFailure } from '../loader/failure.js';
 
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
@@ -87,37 +91,6 @@ async function objectForGuest(path: string): Promise<Buffer> {
   return r.exitCode === 0 ? Buffer.from(r.stdout as Uint8Array) : readFile(path);
 }
 
-/** A loader `error` line as the same LoadFailure shape bpftool failures get. */
-export function loaderFailure(e: Record<string, unknown>): LoadFailure {
-  const v = (e.verifier ?? {}) as { prog?: string; reason?: string; location?: { file?: string; line?: number; code?: string }; insns_processed?: number };
-  const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
-  const parsed = log
-    ? parseLoadFailure(
-        log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`,
-      )
-    : null;
-  const stage = e.stage === 'load' ? (v.reason || log ? 'verifier' : 'unknown') : e.stage === 'attach' ? 'attach' : e.stage === 'open' ? 'object' : 'unknown';
-  // our parser picks the verifier's own reason line (e.g. "R0 invalid mem access ..."); the loader's is a fallback
-  const reason = parsed?.reason ?? v.reason ?? String(e.message ?? 'load failed');
-  return {
-    stage,
-    program: v.prog ?? parsed?.program ?? null,
-    file: v.location?.file ?? parsed?.file ?? null,
-    line: v.location?.line ?? parsed?.line ?? null,
-    column: parsed?.column ?? null,
-    sourceLine: v.location?.code ?? parsed?.sourceLine ?? null,
-    instruction: parsed?.instruction ?? null,
-    reason,
-    explanation: parsed?.explanation ?? null,
-    insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
-    insnLimitHit: parsed?.insnLimitHit ?? false,
-    errno: parsed?.errno ?? null,
-    hint: String(e.hint ?? '') || hintFor(`${reason}\n${log}`),
-    log: excerptLog(log || String(e.message ?? '')),
-    ...(e.code === 'verify_timeout' ? { timedOutS: typeof e.verify_timeout_s === 'number' ? e.verify_timeout_s : null } : {}),
-  };
-}
-
 /**
  * Seconds a load may spend in the verifier before it is stopped: SessionOptions.verifyBudgetS,
  * else $SCX_MCP_VERIFY_BUDGET_S, else 60 under emulation (TCG) and 20 with KVM.
@@ -127,9 +100,6 @@ export function verifyBudgetS(accel: 'kvm' | 'tcg', opts: { verifyBudgetS?: numb
   const v = opts.verifyBudgetS ?? (Number.isFinite(env) && env > 0 ? env : accel === 'tcg' ? 60 : 20);
   return Math.max(1, Math.min(600, Math.round(v)));
 }
-
-/** The message of a load stopped by the verification budget (the loader prints the same). */
-export const verifyTimeoutMessage = (s: number) => `verification did not finish within ${s} s: likely a loop the verifier cannot bound`;
 
 export class SandboxSession {
   readonly steps: StepResult[] = [];
@@ -210,7 +180,7 @@ export class SandboxSession {
         break;
       }
       case 'load': {
-        result = step.via === 'loader' ? await this.loadWithLoader(step, base) : await this.load(step.object, step.label, base);
+        result = await this.loadWithLoader(step, base);
         break;
       }
       case 'loader_output': {
@@ -248,8 +218,7 @@ export class SandboxSession {
       case 'unload': {
         const loaderLines = this.loader ? await this.stopLoader(step.waitS) : undefined;
         const r = await this.vm.run(
-          `for d in /sys/fs/bpf/scx_*; do [ -e "$d" ] && rm -rf "$d"; done
-i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${step.waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
+          `i=0; while [ "$(cat /sys/kernel/sched_ext/state)" != disabled ] && [ $i -lt ${step.waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
 cat /sys/kernel/sched_ext/state`,
           { timeoutMs: step.waitS * 1000 + 90_000, what: 'unload scheduler' },
         );
@@ -312,92 +281,6 @@ cat /sys/kernel/sched_ext/state`,
     return result;
   }
 
-  private async load(object: string, label: string | undefined, base: Omit<StepResult, 'label' | 'ok'>): Promise<StepResult> {
-    if (!existsSync(object)) {
-      throw new ScxError(
-        'OBJECT_MISSING',
-        `BPF object not found: ${object}`,
-        'build the scheduler first (build_scheduler), then pass the .bpf.o path it returned',
-      );
-    }
-    const data = await objectForGuest(object);
-    if (data.subarray(0, 4).toString('latin1') !== '\x7fELF') {
-      throw new ScxError('OBJECT_INVALID', `${object} is not an ELF object file`, 'pass the .bpf.o that clang produced with -target bpf');
-    }
-    const n = ++this.loads;
-    const guestPath = `/tmp/obj${n}-${basename(object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
-    await this.vm.put(guestPath, data);
-    // the verification budget: bpftool killed in the guest (the verifier stops with it)
-    const budget = verifyBudgetS(this.accel.accel, this.opts);
-    const r = await this.vm.run(`mkdir -p /sys/fs/bpf/scx_${n} && timeout -s KILL ${budget} bpftool struct_ops register ${guestPath} /sys/fs/bpf/scx_${n}`, {
-      timeoutMs: (budget + 120) * 1000,
-      what: `load ${basename(object)}`,
-    });
-    const out = `${r.stdout}\n${r.stderr}`;
-    let failure: LoadFailure | null = null;
-    if (r.exitCode === 137) {
-      failure = {
-        stage: 'verifier',
-        program: null,
-        file: null,
-        line: null,
-        column: null,
-        sourceLine: null,
-        instruction: null,
-        reason: verifyTimeoutMessage(budget),
-        explanation: null,
-        insnsProcessed: null,
-        insnLimitHit: false,
-        errno: null,
-        hint: 'bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX)',
-        log: excerptLog(out.trim()),
-        timedOutS: budget,
-      };
-      this.firstLoadFailure ??= failure;
-    } else if (r.exitCode !== 0) {
-      failure = parseLoadFailure(out) ?? {
-        stage: 'unknown',
-        program: null,
-        file: null,
-        line: null,
-        column: null,
-        sourceLine: null,
-        instruction: null,
-        reason: r.stderr.trim().split('\n').pop() || `bpftool exited with status ${r.exitCode}`,
-        explanation: null,
-        insnsProcessed: null,
-        insnLimitHit: false,
-        errno: null,
-        hint: 'see the log',
-        log: out.trim(),
-      };
-      if (/no struct_ops|struct_ops map.*not found|0 struct_ops/i.test(out) || (r.exitCode !== 0 && !/struct_ops/.test(out) && /Registered 0/.test(out))) {
-        failure.stage = 'object';
-        failure.hint = 'The object has no struct_ops map: define the ops table with SCX_OPS_DEFINE(name, ...) in a SEC(".struct_ops.link") section.';
-      }
-      this.firstLoadFailure ??= failure;
-    }
-    const state = await this.state(base.index);
-    const registeredNothing = r.exitCode === 0 && state.state !== 'enabled' && /Registered 0|no struct_ops/i.test(out);
-    const ok = r.exitCode === 0 && state.state === 'enabled' && !registeredNothing;
-    let error: string | undefined;
-    if (failure) error = `load failed (${failure.stage}): ${failure.reason}`;
-    else if (!ok)
-      error = registeredNothing ? 'the object has no sched_ext struct_ops map: nothing was registered' : `loaded but sched_ext state is "${state.state}"`;
-    return {
-      ...base,
-      label: label ?? `load ${basename(object)}`,
-      ok,
-      exitCode: r.exitCode,
-      guestMs: r.guestMs,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      state,
-      ...(failure ? { loadFailure: failure } : {}),
-      ...(error ? { error } : {}),
-    };
-  }
-
   /**
    * Start an ssh server in the guest for `publicKey` (root, key only), reached on the host at
    * 127.0.0.1:<VmOptions.sshPort>. The host's dropbear (Debian's dropbear-bin: binaries, no
@@ -454,40 +337,39 @@ cat /sys/kernel/sched_ext/state`,
   }
 
   /** The scheduler attached through scx-loader in this session, if any. */
-  private loader?: { n: number; dir: string };
+  private loader?: LoaderProcess;
 
   private async loaderLines(): Promise<NonNullable<StepResult['loader']> | null> {
-    if (!this.loader) return null;
-    const d = this.loader.dir;
-    const r = await this.vm.run(`cat ${d}/out 2>/dev/null; echo '@@RC' $(cat ${d}/rc 2>/dev/null)`, { timeoutMs: 60_000, what: 'loader output' });
-    return parseLoaderOutput(r.stdout);
+    return this.loader ? this.loader.output() : null;
   }
 
   /** SIGTERM the loader (it detaches cleanly) and wait for it to exit. */
   private async stopLoader(waitS: number): Promise<NonNullable<StepResult['loader']> | undefined> {
     if (!this.loader) return undefined;
-    const d = this.loader.dir;
-    await this.vm.run(
-      `p=$(cat ${d}/pid 2>/dev/null); [ -n "$p" ] && kill -TERM $p 2>/dev/null
-i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)); done
-[ -e ${d}/rc ] || kill -KILL $p 2>/dev/null; true`,
-      { timeoutMs: waitS * 1000 + 90_000, what: 'stop scx-loader' },
-    );
-    const lines = await this.loaderLines();
+    const lines = await this.loader.stop(waitS);
     this.loader = undefined;
-    return lines ?? undefined;
+    return lines;
   }
 
   private async loadWithLoader(step: Extract<z.output<typeof SandboxStep>, { kind: 'load' }>, base: Omit<StepResult, 'label' | 'ok'>): Promise<StepResult> {
     if (this.loader) await this.stopLoader(20);
+    if (!existsSync(step.object)) {
+      throw new ScxError(
+        'OBJECT_MISSING',
+        `BPF object not found: ${step.object}`,
+        'build the scheduler first (build_scheduler), then pass the .bpf.o path it returned',
+      );
+    }
     const data = await objectForGuest(step.object);
+    if (data.subarray(0, 4).toString('latin1') !== '\x7fELF') {
+      throw new ScxError('OBJECT_INVALID', `${step.object} is not an ELF object file`, 'pass the .bpf.o that clang produced with -target bpf');
+    }
     const n = ++this.loads;
     const dir = `/tmp/loader${n}`;
     const obj = `${dir}/${basename(step.object).replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.vm.put(obj, data);
-    const bin = loaderBinary(step);
     const budget = verifyBudgetS(this.accel.accel, this.opts);
-    const args = loaderArgs({
+    const loader = new LoaderProcess(guestTransport(this.vm, dir, `load ${basename(step.object)}`), {
       object: obj,
       statsIntervalMs: step.statsIntervalMs,
       params: step.params,
@@ -496,52 +378,37 @@ i=0; while [ ! -e ${d}/rc ] && [ $i -lt ${waitS * 10} ]; do sleep 0.1; i=$((i+1)
       verifyTimeoutS: budget,
       hints: step.hints,
       learn: step.learn,
-    })
-      .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
-      .join(' ');
-    this.loader = { n, dir };
-    const r = await this.vm.run(
-      `command -v ${bin} >/dev/null || { echo "${bin} is not on the guest's PATH: build sched-rust (npm run setup)" >&2; exit 127; }
-sh -c '${bin} ${args.replace(/'/g, `'"'"'`)} > ${dir}/out 2> ${dir}/err & echo $! > ${dir}/pid; wait $!; echo $? > ${dir}/rc' </dev/null >/dev/null 2>&1 &
-i=0; while [ $i -lt ${(budget + 60) * 10} ]; do
-  grep -qE '"type": ?"(${START_OUTCOME_TYPES.join('|')})"' ${dir}/out 2>/dev/null && break
-  [ -e ${dir}/rc ] && break
-  sleep 0.1; i=$((i+1))
-done
-cat ${dir}/out; echo '@@RC' $(cat ${dir}/rc 2>/dev/null); tail -c 65536 ${dir}/err >&2`,
-      { timeoutMs: (budget + 150) * 1000, what: `load ${basename(step.object)} with ${bin}` },
-    );
-    if (r.exitCode === 127) {
+    });
+    this.loader = loader;
+    let start;
+    try {
+      start = await loader.start(() => this.state(base.index), budget + 60);
+    } catch (e) {
       this.loader = undefined;
-      throw new ScxError('TOOL_MISSING', r.stderr.trim(), 'run npm run setup, which builds sched-rust (the guest finds it through the host share)');
+      throw e;
     }
-    const loader = parseLoaderOutput(r.stdout);
-    const errLine = firstMessage(loader.lines, 'error');
-    let failure: LoadFailure | null = null;
-    if (errLine) {
-      failure = loaderFailure(errLine);
+    const { ok, output, errorLine, failure, state } = start;
+    if (errorLine && failure) {
       // the whole verifier log goes to its owner's file; the result keeps the part that explains the failure
-      const whole = typeof errLine.verifier_log === 'string' ? errLine.verifier_log : '';
+      const whole = typeof errorLine.verifier_log === 'string' ? errorLine.verifier_log : '';
       if (whole && this.opts.keepLog) {
         failure.wholeLog = await this.opts.keepLog('verifier', whole).catch(() => null);
-        errLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log${failure.wholeLog ? `, the whole log at ${failure.wholeLog.uri}` : ''}]`;
+        errorLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log${failure.wholeLog ? `, the whole log at ${failure.wholeLog.uri}` : ''}]`;
       } else if (whole.length > 16 * 1024) {
-        errLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log]`;
+        errorLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log]`;
       }
       this.firstLoadFailure ??= failure;
-      this.loader = loader.running ? this.loader : undefined;
+      if (!output.running) this.loader = undefined;
     }
-    const state = await this.state(base.index);
-    const { ok } = startOutcome(loader, state.state);
     return {
       ...base,
       label: step.label ?? `load ${basename(step.object)} (scx-loader)`,
       ok,
-      exitCode: loader.exitCode,
-      guestMs: r.guestMs,
-      stderr: r.stderr,
+      exitCode: output.exitCode,
+      guestMs: start.guestMs,
+      stderr: start.stderr,
       state,
-      loader,
+      loader: output,
       ...(failure
         ? { loadFailure: failure, error: `load failed (${failure.stage}): ${failure.reason}` }
         : !ok

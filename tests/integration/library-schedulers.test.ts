@@ -36,7 +36,7 @@ interface SchedulerResult {
   staticFindings: number;
   /** the verifier accepted it and sched_ext enabled it */
   loaded: boolean;
-  /** guest time of the load step (bpftool struct_ops register, verification included) */
+  /** guest time of the load step (scx-loader, verification included) */
   loadMs: number | null;
   /** guest time of the stress workload */
   workloadMs: number | null;
@@ -59,7 +59,7 @@ async function verifierInsns(session: SandboxSession, object: string): Promise<S
   const r = await session.step({
     kind: 'run',
     label: `verifier statistics of ${base}`,
-    command: `f=$(ls /tmp/obj*-${base} | tail -1); bpftool -d struct_ops register "$f" /sys/fs/bpf/insns_probe 2>&1 | grep -E "^libbpf: prog '[A-Za-z0-9_]+': -- BEGIN PROG LOAD LOG|^processed [0-9]+ insns"; rm -rf /sys/fs/bpf/insns_probe; true`,
+    command: `f=$(ls /tmp/loader*/${base} | tail -1); bpftool -d struct_ops register "$f" /sys/fs/bpf/insns_probe 2>&1 | grep -E "^libbpf: prog '[A-Za-z0-9_]+': -- BEGIN PROG LOAD LOG|^processed [0-9]+ insns"; rm -rf /sys/fs/bpf/insns_probe; true`,
     timeoutS: 120,
   });
   const programs: Record<string, number> = {};

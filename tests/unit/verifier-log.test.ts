@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { excerptLog, hintFor, parseLoadFailure, trimLog } from '../../core/sandbox/verifier-log.js';
-import { loaderFailure } from '../../core/sandbox/session.js';
+import { excerptLog, hintFor, parseLoadFailure, trimLog } from '../../core/loader/verifier-log.js';
+import { loaderFailure } from '../../core/loader/failure.js';
 
 const logs = join(import.meta.dirname, '../../fixtures/logs');
 const read = (f: string) => readFileSync(join(logs, f), 'utf8');
@@ -122,6 +122,19 @@ describe('bounded verifier logs', () => {
     });
     expect(f).toMatchObject({ stage: 'verifier', reason: 'BPF program is too large. Processed 1000001 insn', insnLimitHit: true, insnsProcessed: 1000001 });
     expect(f.hint).toMatch(/1,000,000-instruction budget/);
+  });
+
+  it("a kfunc the kernel lacks (no verifier log, libbpf's errors) is a link failure naming the kfunc", () => {
+    const f = loaderFailure({
+      type: 'error',
+      stage: 'load',
+      message: "load failed: extern (func ksym) 'scx_bpf_dispatch': not found in kernel or module BTFs (No such file or directory)",
+      exit_code: 3,
+      verifier: { prog: null, reason: "extern (func ksym) 'scx_bpf_dispatch': not found in kernel or module BTFs", location: null, insns_processed: null },
+      libbpf_errors: read('libbpf-old-kfunc-7.3.txt').trim().split('\n'),
+    });
+    expect(f).toMatchObject({ stage: 'link', reason: 'kfunc scx_bpf_dispatch is not in the target kernel' });
+    expect(f.hint).toMatch(/scx_insert/);
   });
 
   it('a load stopped by the verification budget says so', () => {

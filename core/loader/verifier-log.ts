@@ -1,5 +1,5 @@
 /**
- * Turning libbpf/bpftool load output into something an agent can act on:
+ * Turning the verifier log of a failed load (the loader's error line carries it) into something an agent can act on:
  * which program, which source line, which instruction, what the verifier
  * objected to, how many instructions it walked, and how to fix it.
  * Pure functions; no I/O.
@@ -101,7 +101,7 @@ const SOURCE_RE = /^; (.*?) @ (\S+?):(\d+)\s*$/;
 const INSN_RE = /^(\d+): \([0-9a-f]{2}\) (.*)$/;
 const STATE_RE = /^(\d+:\s*)?(R\d+(_[rw])?=|frame\d|fp-?\d+=|from \d+ to \d+)/;
 
-/** Parse bpftool/libbpf output of a failed load. Returns null if the text shows no failure. */
+/** Parse libbpf output of a failed load (a verifier log between its BEGIN/END PROG LOAD LOG lines). Returns null if the text shows no failure. */
 export function parseLoadFailure(output: string): LoadFailure | null {
   const lines = output.split('\n');
   const begin = lines.findIndex((l) => l.includes('-- BEGIN PROG LOAD LOG --'));
