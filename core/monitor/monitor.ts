@@ -13,7 +13,8 @@
  *   - the probe (which worked under the baseline) fails `probe.maxFailures` times in a
  *     row → regression → rollback (a scheduler that starves the probe must not blind the monitor)
  * Every rollback is recorded as a negative result, so search and memory learn.
- * Samples go over the VM's own monitor channel, so they continue during a workload.
+ * Samples, the probe and the kernel log are read through the target's exec (Target.exec); in the
+ * sandbox over the VM's own monitor channel, so they continue during a workload.
  *
  * This file runs the loop; rules.ts holds the configuration and the pure rules (metrics from two
  * samples, hysteresis), sampler.ts the readings (the sample script, its parser, the probe).
@@ -23,6 +24,8 @@ import { ScxError } from '../errors.js';
 import type { TargetKind } from '../model/target.js';
 import type { JobHints, TargetManager } from '../targets/manager.js';
 import { appendAudit, OPERATOR, type Actor } from '../targets/audit.js';
+import { schedulerExit } from '../targets/kernel-log.js';
+import type { Target } from '../targets/types.js';
 import { median } from '../model/stats.js';
 import {
   RuleTracker,
@@ -126,8 +129,15 @@ export class Monitor {
     }
   }
 
-  private read(): Promise<RawSample> {
-    return readSample(this.target, this.targets, this.config.probe, this.actor, performance.now() - this.t0);
+  /** The target, open (the sandbox VM may have died meanwhile). */
+  private async open(): Promise<Target> {
+    const t = await this.targets.target(this.target);
+    if (!t) throw new ScxError('VM_CRASHED', this.target === 'sandbox' ? 'the sandbox VM is gone' : 'the host target is not open');
+    return t;
+  }
+
+  private async read(): Promise<RawSample> {
+    return readSample(await this.open(), this.config.probe, this.actor, performance.now() - this.t0);
   }
 
   /** Baseline under what runs now, then deploy, then watch. Bad configuration or a failing probe: refuse, target untouched. */
@@ -187,8 +197,8 @@ export class Monitor {
       this.emit('sample', 'sample', m);
       if (cur.state !== 'enabled' || (this.scheduler && cur.ops !== this.scheduler)) {
         let why = `the scheduler is no longer running (sched_ext state ${cur.state})`;
-        const s = this.target === 'sandbox' ? await this.targets.sandboxSession(false) : undefined;
-        const exit = s ? (await s.kernelLog()).exits.filter((x) => x.scheduler === this.scheduler).at(-1) : undefined;
+        const t = await this.targets.target(this.target);
+        const exit = t && this.scheduler ? await schedulerExit(t, this.scheduler).catch(() => null) : null;
         if (exit) why = `the kernel disabled ${exit.scheduler}: ${exit.reason}${exit.message ? ` (${exit.message.split('\n')[0]})` : ''}`;
         this.emit('scheduler_exit', why);
         await this.rollback(why, m, 'ejection');

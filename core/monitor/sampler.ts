@@ -1,15 +1,13 @@
 /**
  * The monitor's sampler: the script that reads sched_ext state, PSI, run-queue wait and context
- * switches on a target, the parser of its output, and the optional SLO probe. Samples go over the
- * VM's own monitor channel, so they continue during a workload.
+ * switches on a target, the parser of its output, and the optional SLO probe. Both run through the
+ * target's exec: the sample with the server's privileges, the probe as a workload command (on the
+ * host as the invoking user). In the sandbox they go over the VM's own monitor channel, so they
+ * continue during a workload.
  */
-import { execa } from 'execa';
-import { ScxError } from '../errors.js';
-import type { TargetKind } from '../model/target.js';
-import { hostSchedExtSysfs } from '../targets/host.js';
-import type { TargetManager } from '../targets/manager.js';
 import type { Actor } from '../targets/audit.js';
 import { shellQuote } from '../targets/run-as.js';
+import type { Target } from '../targets/types.js';
 import type { MonitorConfig, RawSample } from './rules.js';
 
 export const SAMPLE_SCRIPT = `echo "state=$(cat /sys/kernel/sched_ext/state 2>/dev/null)"
@@ -51,39 +49,31 @@ export function probeValue(stdout: string): number | null {
   return nums ? Number(nums[nums.length - 1]) : null;
 }
 
-/** The sample script for the host: the same, reading sched_ext where the host backend reads it. */
-export function hostSampleScript(sysfs = hostSchedExtSysfs()): string {
-  return SAMPLE_SCRIPT.replaceAll('/sys/kernel/sched_ext', shellQuote(sysfs));
+/** The sample script for a target whose sched_ext sysfs is at `sysfs` (the host's may be overridden). */
+export function sampleScript(sysfs: string): string {
+  return sysfs === '/sys/kernel/sched_ext' ? SAMPLE_SCRIPT : SAMPLE_SCRIPT.replaceAll('/sys/kernel/sched_ext', shellQuote(sysfs));
 }
 
 /**
  * One sample of `target` at `tMs` (ms since the monitor started), with the probe's value when one
- * is configured: in the sandbox over the VM's monitor channel, on the host as root for the state
- * and as the invoking user for the probe.
+ * is configured: the state with the server's privileges, the probe as a workload command (as the
+ * invoking user on the host; audited once, when the monitor starts).
  */
-export async function readSample(target: TargetKind, targets: TargetManager, probe: MonitorConfig['probe'], actor: Actor, tMs: number): Promise<RawSample> {
-  let text: string;
-  if (target === 'sandbox') {
-    const s = await targets.sandboxSession(false);
-    if (!s) throw new ScxError('VM_CRASHED', 'the sandbox VM is gone');
-    text = (await s.vm.run(SAMPLE_SCRIPT, { channel: 'monitor', timeoutMs: 90_000, what: 'monitor sample' })).stdout;
-  } else {
-    text = (await execa('sh', ['-c', hostSampleScript()], { reject: false })).stdout; // reading state: root's
-  }
+export async function readSample(target: Target, probe: MonitorConfig['probe'], actor: Actor, tMs: number): Promise<RawSample> {
+  const text = (await target.exec(sampleScript(target.schedExtSysfs), { as: 'server', timeoutS: 60, channel: 'monitor', what: 'monitor sample' })).stdout;
   const sample = parseSample(text, tMs);
   if (probe) {
     const p = probe;
     try {
-      const out =
-        target === 'sandbox'
-          ? await (await targets.sandboxSession(false))!.vm.run(p.command, {
-              channel: 'monitor',
-              guestTimeoutS: Math.ceil(p.timeoutS),
-              timeoutMs: p.timeoutS * 1000 + 90_000,
-              what: 'monitor probe',
-            })
-          : // a workload command: as the invoking user, never root (audited once, when the monitor starts)
-            await targets.hostCommands.run(p.command, { timeoutS: p.timeoutS, actor, purpose: 'monitor_probe', audit: false });
+      const out = await target.exec(p.command, {
+        as: 'user',
+        actor,
+        purpose: 'monitor_probe',
+        audit: false,
+        timeoutS: p.timeoutS,
+        channel: 'monitor',
+        what: 'monitor probe',
+      });
       const v = out.exitCode === 0 ? probeValue(out.stdout) : null;
       if (v === null)
         sample.probeError =

@@ -8,9 +8,9 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { JobHints } from '../job-hints.js';
-import type { Actor } from './audit.js';
 import { hostRunDir } from './run-dir.js';
 import { HostCommands } from './run-as.js';
+import { execGroup } from './host-exec.js';
 import { loaderArgs, loaderBinary, startDecided, startOutcome } from '../loader/process.js';
 import { parseLoaderOutput } from '../loader/protocol.js';
 import { loaderFailure, parseStateOutput } from '../sandbox/session.js';
@@ -18,7 +18,7 @@ import { loaderDir } from '../sandbox/image.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
 import { isScxBuild, scxCommand } from '../builds/scx-build.js';
 import { isScxBinaryCmdline, startScxOnHost } from '../scx/host.js';
-import { Deployment, HINTS_NEED_LOADER, type Backend } from './types.js';
+import { Deployment, HINTS_NEED_LOADER, type ExecOptions, type ExecResult, type Target } from './types.js';
 
 const HOST_PIN_DIR = '/sys/fs/bpf/scx-mcp';
 
@@ -70,8 +70,11 @@ function signalLoader(pid: number, sig: NodeJS.Signals): void {
  * process outlives the server (the scheduler stays deployed); its pid file lets a later server
  * unload it.
  */
-export class HostBackend implements Backend {
+export class HostBackend implements Target {
   private readonly sysfs = hostSchedExtSysfs();
+  get schedExtSysfs() {
+    return this.sysfs;
+  }
   /** `commands`: how workload commands run (as whom, audited); the manager shares its own. */
   constructor(readonly commands: HostCommands = new HostCommands()) {}
   kernel() {
@@ -168,9 +171,14 @@ export class HostBackend implements Backend {
     if (existsSync(HOST_PIN_DIR)) for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
     for (let i = 0; i < 100 && (await this.state()).state === 'enabled'; i++) await new Promise((r) => setTimeout(r, 100));
   }
-  /** A workload command: as the invoking user, never root unless the operator said so; audited. */
-  async run(command: string, timeoutS: number, actor: Actor) {
-    return this.commands.run(command, { timeoutS, actor, purpose: 'command' });
+  /**
+   * A workload command ("user"): as the invoking user, never root unless the operator said so; audited.
+   * The server's own ("server": reading state, talking to scx_loader): /bin/sh with the server's privileges.
+   */
+  async exec(command: string, o: ExecOptions): Promise<ExecResult> {
+    if (o.as === 'user') return this.commands.run(command, { timeoutS: o.timeoutS, actor: o.actor, purpose: o.purpose, audit: o.audit });
+    const { timedOut: _t, ...r } = await execGroup('/bin/sh', ['-c', command], { timeoutS: o.timeoutS });
+    return r;
   }
 
   /**

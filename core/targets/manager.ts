@@ -13,9 +13,9 @@
  * run as the invoking user (run-as.ts), and every deploy, rollback and command is written
  * to the audit log (audit.ts).
  *
- * The manager (this file) keeps each target's stack and the rules; a Backend per kind does the
+ * The manager (this file) keeps each target's stack and the rules; a Target per kind does the
  * work: sandbox.ts (the VM's agent channel) and host.ts (spawned loader processes); types.ts
- * holds what they share.
+ * holds what they share. Every command on a target goes through its exec (Target.exec).
  */
 import { ScxError } from '../errors.js';
 import { JobHints } from '../job-hints.js';
@@ -26,7 +26,7 @@ import type { StepResult } from '../sandbox/results.js';
 import { buildSource, getBuild, requireVerified, type BuildRecord } from '../builds/build.js';
 import { sha256Hex } from '../model/hash.js';
 import { TargetKind } from '../model/target.js';
-import { Deployment, TargetStatus, type Backend } from './types.js';
+import { Deployment, TargetStatus, type Target } from './types.js';
 import { SandboxBackend } from './sandbox.js';
 import { HostBackend, hostRefusal } from './host.js';
 
@@ -34,8 +34,8 @@ import { HostBackend, hostRefusal } from './host.js';
 export { JobHints };
 
 interface TargetState {
-  backend?: Backend;
-  starting?: Promise<Backend>;
+  backend?: Target;
+  starting?: Promise<Target>;
   current: Deployment | null;
   previous: (Deployment | null)[];
 }
@@ -65,7 +65,7 @@ export class TargetManager {
     this.hostCommands = new HostCommands({ runAs: opts.runAs });
   }
 
-  private async backend(kind: TargetKind, start: boolean): Promise<Backend | undefined> {
+  private async backend(kind: TargetKind, start: boolean): Promise<Target | undefined> {
     const t = this.targets[kind];
     if (t.backend) {
       if (kind === 'sandbox' && !(t.backend as SandboxBackend).session.vm.alive) {
@@ -288,7 +288,15 @@ export class TargetManager {
   /** Run a command on a target (the sandbox VM, or the host when allowed: as the invoking user, audited). */
   async run(kind: TargetKind, command: string, timeoutS: number, actor: Actor = OPERATOR) {
     const b = await this.backend(kind, true);
-    return b!.run(command, timeoutS, actor);
+    return b!.exec(command, { timeoutS, as: 'user', actor, purpose: 'command' });
+  }
+
+  /**
+   * The target itself, for commands through its exec (the monitor's samples and probe): undefined
+   * when it is not open (a sandbox VM that is not running, or died) and `start` is false.
+   */
+  async target(kind: TargetKind, start = false): Promise<Target | undefined> {
+    return this.backend(kind, start);
   }
 
   /** Make sure a target can be used: boots the sandbox VM if needed; refuses the host without --allow-host, root and sched_ext. */

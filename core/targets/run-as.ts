@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { execa } from 'execa';
+import { execGroup } from './host-exec.js';
 import { ScxError } from '../errors.js';
 import { appendAudit, type Actor, type AuditEvent } from './audit.js';
 
@@ -252,9 +252,8 @@ export class HostCommands {
     o: { timeoutS: number; actor: Actor; purpose: HostCommandPurpose; audit?: boolean },
   ): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }> {
     const line = this.prepare(command, o);
-    const t0 = performance.now();
-    const r = await execa(line.file, line.args, { env: line.env, extendEnv: false, cwd: line.cwd, reject: false, timeout: o.timeoutS * 1000 });
-    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, wallMs: performance.now() - t0 };
+    const { timedOut: _t, ...r } = await execGroup(line.file, line.args, { env: line.env, extendEnv: false, cwd: line.cwd, timeoutS: o.timeoutS });
+    return r;
   }
 }
 

@@ -6,9 +6,10 @@ import { loaderAvailable } from '../sandbox/image.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
 import { isScxBuild, scxCommand } from '../builds/scx-build.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from '../scx/guest.js';
-import { HINTS_NEED_LOADER, type Backend } from './types.js';
+import { HINTS_NEED_LOADER, type ExecOptions, type ExecResult, type Target } from './types.js';
 
-export class SandboxBackend implements Backend {
+export class SandboxBackend implements Target {
+  readonly schedExtSysfs = '/sys/kernel/sched_ext';
   constructor(readonly session: SandboxSession) {}
   kernel() {
     return this.session.vm.kernelRelease;
@@ -48,8 +49,15 @@ export class SandboxBackend implements Backend {
     const step = await this.session.step({ kind: 'unload' });
     if (!step.ok) throw new ScxError('VM_CRASHED', `could not unload the scheduler in the sandbox: ${step.error}`);
   }
-  async run(command: string, timeoutS: number) {
-    const r = await this.session.vm.run(`cd /tmp\n${command}`, { guestTimeoutS: timeoutS, timeoutMs: timeoutS * 1000 + 90_000, what: command });
+  /** Through the VM's agent channel (or its monitor channel, beside a workload); the guest kills it after timeoutS. */
+  async exec(command: string, o: ExecOptions): Promise<ExecResult> {
+    const r = await this.session.vm.run(`cd /tmp\n${command}`, {
+      guestTimeoutS: Math.ceil(o.timeoutS),
+      // a stalling scheduler freezes the guest for up to the watchdog timeout: allow for it
+      timeoutMs: o.timeoutS * 1000 + 90_000,
+      what: o.what ?? command,
+      ...(o.channel ? { channel: o.channel } : {}),
+    });
     return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, wallMs: r.guestMs };
   }
   async close() {

@@ -1,7 +1,7 @@
-/** What the targets part speaks: a deployment, a target's status, and the Backend each target kind implements. */
+/** What the targets part speaks: a deployment, a target's status, and the Target each target kind implements. */
 import { z } from 'zod';
 import { JobHints } from '../job-hints.js';
-import type { Actor } from './audit.js';
+import type { Actor, AuditEvent } from './audit.js';
 import type { SchedExtState, StepResult } from '../sandbox/results.js';
 import type { BuildRecord } from '../builds/build.js';
 import { TargetKind } from '../model/target.js';
@@ -27,12 +27,46 @@ export type TargetStatus = z.infer<typeof TargetStatus>;
 
 export const HINTS_NEED_LOADER = 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup';
 
-/** One target kind: the sandbox VM (sandbox.ts) or this machine (host.ts). */
-export interface Backend {
+/** Why a workload command runs on the host (its audit line says so). */
+export type HostCommandPurpose = Extract<AuditEvent, { event: 'host_command' }>['purpose'];
+
+/**
+ * How one command runs on a target (Target.exec). Whose command it is decides the privileges:
+ *   user    a workload command (profile_workload, run_command, the monitor's SLO probe): on the host
+ *           as the invoking user, never root unless the operator said so (run-as.ts), and audited;
+ *   server  scx-mcp's own reads and control (sched_ext state, the kernel log, scx_loader over D-Bus):
+ *           with the server's own privileges (root on a host that takes schedulers), not audited as a
+ *           command (the deploy or rollback it belongs to is).
+ * In the sandbox both run as the guest's root: nothing there is anyone's machine.
+ */
+export type ExecOptions = {
+  /** the command's time limit (s): the guest kills it (exit status 137) in the sandbox, the host kills it (-1) */
+  timeoutS: number;
+  /** sandbox: the VM channel to run on; "monitor" runs beside a workload on the agent channel (the host ignores it) */
+  channel?: 'agent' | 'monitor';
+  /** a label for errors and time-outs (default: the command) */
+  what?: string;
+} & ({ as: 'server' } | { as: 'user'; actor: Actor; purpose: HostCommandPurpose; audit?: boolean });
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+}
+
+/** One target kind: the sandbox VM (sandbox.ts) or this machine (host.ts). Every command on a target goes through exec. */
+export interface Target {
   kernel(): string | null;
+  /** where this target's sched_ext sysfs is (the host's may be overridden, SCX_LOADER_SYSFS) */
+  readonly schedExtSysfs: string;
   state(): Promise<SchedExtState>;
   load(build: BuildRecord, hints?: JobHints): Promise<{ ok: boolean; error?: string; step?: StepResult }>;
   unload(): Promise<void>;
-  run(command: string, timeoutS: number, actor: Actor): Promise<{ exitCode: number; stdout: string; stderr: string; wallMs: number }>;
+  /** Run a shell command (/bin/sh -c on the host, the guest's sh in the sandbox): its output and exit status. */
+  exec(command: string, opts: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
 }
+
+/** The same interface under its earlier name. */
+export type Backend = Target;
