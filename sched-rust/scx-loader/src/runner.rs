@@ -564,10 +564,12 @@ impl<'h> Loader<'h> {
                 // once, at log level 1, where the short log does not say where it failed
                 let mut again = prepare(&args.object, &args.params)?;
                 for h in self.hooks.iter_mut() {
-                    h.before_load(&mut again.open, &again.info).map_err(|e| hook_failure(h.name(), "before_load", e))?;
+                    h.before_load(&mut again.open, &again.info)
+                        .map_err(|e| hook_failure(h.name(), "before_load", e))?;
                 }
                 // after an overflow at level 4: level 0 (libbpf asks for level 1, into our buffer, only if it fails)
-                verbose_logs = LogBufs::attach(&mut again.open, if log_overflow { 0 } else { 1 }, verifier::VERBOSE_LOG_BYTES);
+                verbose_logs =
+                    LogBufs::attach(&mut again.open, if log_overflow { 0 } else { 1 }, verifier::VERBOSE_LOG_BYTES);
                 libbpf_log::take();
                 match again.open.load() {
                     Ok(o) => {
@@ -584,7 +586,14 @@ impl<'h> Loader<'h> {
         budget.disarm();
         let load_ms = ms(t0.elapsed());
         let verifier_stats = if args.verifier_stats {
-            Some(stats_logs.logs().iter().filter(|(_, l)| !l.is_empty()).map(|(p, l)| verifier::stats_from_log(p, l)).collect::<Vec<_>>())
+            Some(
+                stats_logs
+                    .logs()
+                    .iter()
+                    .filter(|(_, l)| !l.is_empty())
+                    .map(|(p, l)| verifier::stats_from_log(p, l))
+                    .collect::<Vec<_>>(),
+            )
         } else {
             None
         };
@@ -609,7 +618,9 @@ impl<'h> Loader<'h> {
         }
         self.emitter.emit(&loaded);
         if let Some(st) = verifier_stats {
-            self.emitter.emit(&json!({"type": "verifier_stats", "programs": st.iter().map(|p| p.to_json()).collect::<Vec<_>>()}));
+            self.emitter.emit(
+                &json!({"type": "verifier_stats", "programs": st.iter().map(|p| p.to_json()).collect::<Vec<_>>()}),
+            );
         }
 
         {
@@ -839,7 +850,11 @@ fn load_failure(err: &str, own_log: Option<(String, String)>, kmsg: &mut Kmsg) -
     let mut captured = libbpf_log::take();
     if let Some((prog, log)) = own_log.filter(|(_, l)| !l.trim().is_empty()) {
         // the log from the loader's own buffer, where libbpf prints its own: after "load failed"
-        let at = captured.iter().position(|c| c.text.contains("BPF program load failed")).map(|i| i + 1).unwrap_or(captured.len());
+        let at = captured
+            .iter()
+            .position(|c| c.text.contains("BPF program load failed"))
+            .map(|i| i + 1)
+            .unwrap_or(captured.len());
         captured.insert(
             at,
             verifier::Captured {
@@ -1027,7 +1042,10 @@ mod tests {
         assert_eq!(f.status.code(), 4);
         assert_eq!(f.event["stage"], "load");
         assert_eq!(f.event["code"], "verify_timeout");
-        assert_eq!(f.event["message"], "verification did not finish within 60 s: likely a loop the verifier cannot bound");
+        assert_eq!(
+            f.event["message"],
+            "verification did not finish within 60 s: likely a loop the verifier cannot bound"
+        );
         assert_eq!(f.event["verifier"]["reason"], f.event["message"]);
         assert!(f.event["hint"].as_str().unwrap().contains("bpf_for"));
     }

@@ -215,7 +215,11 @@ pub fn verbose_reload_needed(short_log: &str) -> bool {
         .filter_map(|l| l.trim().strip_prefix("processed ")?.split_whitespace().next()?.parse::<u64>().ok())
         .max();
     let has = |s: &str| short_log.contains(s);
-    if has("BPF program is too large") || has("too complex") || has("too many states") || insns.is_some_and(|n| n > 1_000_000) {
+    if has("BPF program is too large")
+        || has("too complex")
+        || has("too many states")
+        || insns.is_some_and(|n| n > 1_000_000)
+    {
         return false;
     }
     !has("non-GPL compatible")
@@ -474,14 +478,16 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 1000 
     #[test]
     fn complexity_limit_at_log_level_4() {
         // what a 7.3 kernel prints at BPF_LOG_STATS for a loop bounded by a map value
-        let l = extract_from_text("libbpf: prog 'loop_enqueue': -- BEGIN PROG LOAD LOG --\n\
+        let l = extract_from_text(
+            "libbpf: prog 'loop_enqueue': -- BEGIN PROG LOAD LOG --\n\
 func 'enqueue' arg0 has btf_id 117164 type STRUCT 'task_struct'\n\
 BPF program is too large. Processed 1000001 insn\n\
 verification time 8044196 usec\n\
 stack depth max 0\n\
 subprog 0 (loop_enqueue) main insns_self 1000001 insns_total 1000001 stack 8\n\
 processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001 peak_states 1226 mark_read 0\n\
--- END PROG LOAD LOG --\n");
+-- END PROG LOAD LOG --\n",
+        );
         assert_eq!(l.reason.as_deref(), Some("BPF program is too large. Processed 1000001 insn"));
         assert_eq!(l.insns_processed, Some(1000001));
         assert!(!verbose_reload_needed(&l.log));
@@ -504,18 +510,28 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001
     #[test]
     fn reload_only_where_the_short_log_does_not_locate_the_failure() {
         // level 4: the reason and the counters, no source line: load again for the location
-        assert!(verbose_reload_needed("R0 invalid mem access 'map_value_or_null'\nprocessed 6 insns (limit 1000000) max_states_per_insn 0\n"));
+        assert!(verbose_reload_needed(
+            "R0 invalid mem access 'map_value_or_null'\nprocessed 6 insns (limit 1000000) max_states_per_insn 0\n"
+        ));
         // already located
-        assert!(!verbose_reload_needed("; *v += 1; @ bad.bpf.c:25\n5: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n"));
+        assert!(!verbose_reload_needed(
+            "; *v += 1; @ bad.bpf.c:25\n5: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n"
+        ));
         // nothing reached the verifier (libbpf refused an unresolved kfunc)
         assert!(!verbose_reload_needed(""));
         assert!(!verbose_reload_needed("\n"));
         // out of budget: a reload costs as long again
-        assert!(!verbose_reload_needed("BPF program is too large. Processed 1000001 insn\nprocessed 1000001 insns (limit 1000000)\n"));
-        assert!(!verbose_reload_needed("The sequence of 8193 jumps is too complex.\nprocessed 90112 insns (limit 1000000)\n"));
+        assert!(!verbose_reload_needed(
+            "BPF program is too large. Processed 1000001 insn\nprocessed 1000001 insns (limit 1000000)\n"
+        ));
+        assert!(!verbose_reload_needed(
+            "The sequence of 8193 jumps is too complex.\nprocessed 90112 insns (limit 1000000)\n"
+        ));
         assert!(!verbose_reload_needed("processed 1000001 insns (limit 1000000) max_states_per_insn 4\n"));
         // whole-program property
-        assert!(!verbose_reload_needed("cannot call kernel function from non-GPL compatible program\nprocessed 1 insns\n"));
+        assert!(!verbose_reload_needed(
+            "cannot call kernel function from non-GPL compatible program\nprocessed 1 insns\n"
+        ));
     }
 
     #[test]

@@ -50,9 +50,12 @@ pub fn job_len_value(expect_ns: u64, rule_code: u64) -> [u8; JOB_LEN_SIZE] {
     v
 }
 
-/// A `job_execs` record (struct exec_event in scx_job_hints_intf.h) as
-/// (kind, pid, tgid, runtime_ns); None if it is too short.
-pub fn parse_exec_event(d: &[u8]) -> Option<(u32, i32, i32, u64)> {
+/// A `job_execs` record (struct exec_event in scx_job_hints_intf.h), decoded:
+/// (kind, pid, tgid, runtime_ns).
+pub type ExecEvent = (u32, i32, i32, u64);
+
+/// A `job_execs` record as an [`ExecEvent`]; None if it is too short.
+pub fn parse_exec_event(d: &[u8]) -> Option<ExecEvent> {
     if d.len() < EXEC_EVENT_SIZE {
         return None;
     }
@@ -161,7 +164,14 @@ pub fn normalise(info: &ProcInfo) -> String {
 
 /// Match one process and write its length. Returns what was read and the
 /// matched rule, as JSON (for the job_done line).
-fn apply(lens: &MapHandle, rules: &Mutex<Vec<Rule>>, counts: &Counts, out: &mut Emitter, pid: i32, at: &str) -> Option<(ProcInfo, Option<serde_json::Value>)> {
+fn apply(
+    lens: &MapHandle,
+    rules: &Mutex<Vec<Rule>>,
+    counts: &Counts,
+    out: &mut Emitter,
+    pid: i32,
+    at: &str,
+) -> Option<(ProcInfo, Option<serde_json::Value>)> {
     let Some(info) = ProcInfo::read("/proc", pid) else {
         counts.gone.fetch_add(1, Ordering::Relaxed);
         return None;
@@ -243,7 +253,8 @@ impl RawFdI32 for std::os::fd::BorrowedFd<'_> {
 pub fn start(ctx: &mut HookCtx, rules: Arc<Mutex<Vec<Rule>>>, learn: bool) -> Result<ExecWatch, HookError> {
     let lens_map = ctx.map(LENS_MAP).ok_or_else(|| HookError::new(format!("map {LENS_MAP} not found after load")))?;
     let lens = MapHandle::try_from(&lens_map).map_err(|e| HookError::new(format!("{LENS_MAP}: {e}")))?;
-    let execs_map = ctx.map(EXECS_MAP).ok_or_else(|| HookError::new(format!("map {EXECS_MAP} not found after load")))?;
+    let execs_map =
+        ctx.map(EXECS_MAP).ok_or_else(|| HookError::new(format!("map {EXECS_MAP} not found after load")))?;
     let execs = MapHandle::try_from(&execs_map).map_err(|e| HookError::new(format!("{EXECS_MAP}: {e}")))?;
     let link = attach(ctx, EXEC_PROG)?;
     let exit_link = if learn { attach(ctx, EXIT_PROG)? } else { 0 };
@@ -271,18 +282,16 @@ pub fn start(ctx: &mut HookCtx, rules: Arc<Mutex<Vec<Rule>>>, learn: bool) -> Re
     std::thread::Builder::new()
         .name("exec-hints".into())
         .spawn(move || {
-            // (kind, pid, tgid, runtime_ns)
-            let pending: Arc<Mutex<Vec<(u32, i32, i32, u64)>>> = Arc::default();
+            let pending: Arc<Mutex<Vec<ExecEvent>>> = Arc::default();
             let p2 = pending.clone();
             let mut b = RingBufferBuilder::new();
-            if b
-                .add(&execs, move |d: &[u8]| {
-                    if let Some(ev) = parse_exec_event(d) {
-                        p2.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
-                    }
-                    0
-                })
-                .is_err()
+            if b.add(&execs, move |d: &[u8]| {
+                if let Some(ev) = parse_exec_event(d) {
+                    p2.lock().unwrap_or_else(|e| e.into_inner()).push(ev);
+                }
+                0
+            })
+            .is_err()
             {
                 return;
             }
@@ -298,7 +307,10 @@ pub fn start(ctx: &mut HookCtx, rules: Arc<Mutex<Vec<Rule>>>, learn: bool) -> Re
                         let r = apply(&lens, &rules, &counts, &mut out, tgid, "exec");
                         if let (true, Some((info, hint))) = (learn, r) {
                             let cmdline = normalise(&info);
-                            jobs.insert(tgid, Job { cmdline, started: Instant::now(), base_ns: rt, cpu_ns: 0, hint, ended: None });
+                            jobs.insert(
+                                tgid,
+                                Job { cmdline, started: Instant::now(), base_ns: rt, cpu_ns: 0, hint, ended: None },
+                            );
                         }
                     } else if kind == JOB_EXIT {
                         if let Some(j) = jobs.get_mut(&tgid) {
@@ -313,8 +325,11 @@ pub fn start(ctx: &mut HookCtx, rules: Arc<Mutex<Vec<Rule>>>, learn: bool) -> Re
                 }
                 if learn {
                     let now = Instant::now();
-                    let done: Vec<i32> =
-                        jobs.iter().filter(|(_, j)| j.ended.is_some_and(|t| now - t >= FINISH_GRACE)).map(|(p, _)| *p).collect();
+                    let done: Vec<i32> = jobs
+                        .iter()
+                        .filter(|(_, j)| j.ended.is_some_and(|t| now - t >= FINISH_GRACE))
+                        .map(|(p, _)| *p)
+                        .collect();
                     for pid in done {
                         let j = jobs.remove(&pid).expect("listed");
                         counts.done.fetch_add(1, Ordering::Relaxed);

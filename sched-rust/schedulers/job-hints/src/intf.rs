@@ -23,7 +23,10 @@ pub fn defines(text: &str) -> HashMap<String, String> {
         };
         if name.contains('(') {
             // a function-like macro: keep its body under the bare name
-            let (bare, tail) = rest.split_once(')').map(|(a, b)| (a.split('(').next().unwrap_or(a), b.trim())).unwrap_or((name, value));
+            let (bare, tail) = rest
+                .split_once(')')
+                .map(|(a, b)| (a.split('(').next().unwrap_or(a), b.trim()))
+                .unwrap_or((name, value));
             out.insert(bare.to_string(), tail.to_string());
             continue;
         }
@@ -67,7 +70,10 @@ mod tests {
     use serde_json::json;
 
     fn num(d: &HashMap<String, String>, k: &str) -> usize {
-        d.get(k).unwrap_or_else(|| panic!("{k} is not defined in scx_job_hints_intf.h")).parse().unwrap_or_else(|_| panic!("{k} is not a number"))
+        d.get(k)
+            .unwrap_or_else(|| panic!("{k} is not defined in scx_job_hints_intf.h"))
+            .parse()
+            .unwrap_or_else(|_| panic!("{k} is not a number"))
     }
     fn text<'a>(d: &'a HashMap<String, String>, k: &str) -> &'a str {
         d.get(k).unwrap_or_else(|| panic!("{k} is not defined in scx_job_hints_intf.h"))

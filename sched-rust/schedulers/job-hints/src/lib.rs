@@ -38,9 +38,9 @@ pub mod exec;
 #[cfg(test)]
 mod intf;
 pub mod rules;
-use rules::{Key, Rule};
 #[cfg(test)]
 use rules::Kind;
+use rules::{Key, Rule};
 
 pub const MAP_NAME: &str = "job_hints";
 /// TASK_COMM_LEN: the `job_hints` key (bpf-templates/scx_job_hints_intf.h, checked by `intf.rs`).
@@ -181,7 +181,12 @@ impl JobHints {
         Self::with_json(hint_args, file, None, watch)
     }
 
-    pub fn with_json(hint_args: &[String], file: Option<PathBuf>, inline: Option<String>, watch: bool) -> Result<JobHints, String> {
+    pub fn with_json(
+        hint_args: &[String],
+        file: Option<PathBuf>,
+        inline: Option<String>,
+        watch: bool,
+    ) -> Result<JobHints, String> {
         let mut cli = BTreeMap::new();
         for h in hint_args {
             let (p, ns) = parse_hint_arg(h)?;
@@ -423,12 +428,22 @@ mod tests {
         let (c, r) = parse_hints_any(r#"{"job_long": 39000}"#).unwrap();
         assert_eq!((c["job_long"], r.len()), (39_000_000_000, 0));
         assert!(parse_hints_any(r#"[{"argv": "x"}]"#).is_err());
-        let j = JobHints::with_json(&["job_=7".into()], None, Some(r#"[{"argv": "a *", "expect_ms": 1}, {"comm": "job_", "expect_ms": 2}]"#.into()), false).unwrap();
+        let j = JobHints::with_json(
+            &["job_=7".into()],
+            None,
+            Some(r#"[{"argv": "a *", "expect_ms": 1}, {"comm": "job_", "expect_ms": 2}]"#.into()),
+            false,
+        )
+        .unwrap();
         assert_eq!(j.hints["job_"], 7_000_000); // --hint beats --hints-json
         assert!(j.has_rules());
         assert_eq!(j.describe().unwrap()["rules"][0]["argv"], "a *");
         assert_eq!(exec::job_len_value(1, 2)[8], 2);
-        let i = rules::ProcInfo { pid: 1, argv: vec!["/usr/bin/xz".into(), "-9".into(), "a b.log".into()], ..Default::default() };
+        let i = rules::ProcInfo {
+            pid: 1,
+            argv: vec!["/usr/bin/xz".into(), "-9".into(), "a b.log".into()],
+            ..Default::default()
+        };
         assert_eq!(exec::normalise(&i), "xz -9 a b.log");
     }
 

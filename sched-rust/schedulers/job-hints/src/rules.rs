@@ -83,10 +83,13 @@ impl Rule {
     }
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert(self.kind().name().into(), match &self.key {
-            Key::Pgid(n) | Key::Sid(n) => json!(n),
-            _ => json!(self.pattern()),
-        });
+        m.insert(
+            self.kind().name().into(),
+            match &self.key {
+                Key::Pgid(n) | Key::Sid(n) => json!(n),
+                _ => json!(self.pattern()),
+            },
+        );
         m.insert("expect_ns".into(), json!(self.expect_ns));
         if let Some(s) = &self.source {
             m.insert("source".into(), json!(s));
@@ -308,7 +311,9 @@ pub fn best_match<'a>(rules: &'a [Rule], info: &ProcInfo) -> Option<&'a Rule> {
 /// One rule from JSON: `{"argv"|"cgroup"|"pgid"|"sid"|"comm": KEY, "expect_ms": N
 /// (or "expect": "2s"), "source": "..."}`.
 pub fn parse_rule(v: &Value, index: usize) -> Result<Rule, String> {
-    let o = v.as_object().ok_or_else(|| format!("hint #{index}: expected an object like {{\"argv\": \"xz *\", \"expect_ms\": 3000}}"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| format!("hint #{index}: expected an object like {{\"argv\": \"xz *\", \"expect_ms\": 3000}}"))?;
     let mut key = None;
     for k in ["argv", "cgroup", "pgid", "sid", "comm"] {
         let Some(val) = o.get(k) else { continue };
@@ -336,7 +341,11 @@ pub fn parse_rule(v: &Value, index: usize) -> Result<Rule, String> {
                     .or_else(|| val.as_str().and_then(|s| s.trim().parse().ok()))
                     .filter(|n| *n > 0)
                     .ok_or_else(|| format!("hint #{index}: {k} must be a positive integer"))?;
-                if k == "pgid" { Key::Pgid(n) } else { Key::Sid(n) }
+                if k == "pgid" {
+                    Key::Pgid(n)
+                } else {
+                    Key::Sid(n)
+                }
             }
         });
     }
@@ -433,7 +442,13 @@ mod tests {
         .enumerate()
         .map(|(i, v)| parse_rule(v, i).unwrap())
         .collect();
-        let mut i = ProcInfo { pid: 5, argv: vec!["sh".into(), "-c".into(), "x".into()], cgroup: Some("/b/c".into()), pgid: Some(9), sid: Some(7) };
+        let mut i = ProcInfo {
+            pid: 5,
+            argv: vec!["sh".into(), "-c".into(), "x".into()],
+            cgroup: Some("/b/c".into()),
+            pgid: Some(9),
+            sid: Some(7),
+        };
         let b = best_match(&rules, &i).unwrap();
         assert_eq!((b.kind(), b.expect_ns, b.index), (Kind::Argv, 1_000_000, 4)); // first argv match wins
         i.argv = vec!["bash".into()];
@@ -454,12 +469,16 @@ mod tests {
         assert_eq!(r.source.as_deref(), Some("learned"));
         assert_eq!(r.to_json(), json!({"argv": "xz *", "expect_ns": 2_000_000_000u64, "source": "learned"}));
         assert_eq!(parse_rule(&json!({"pgid": "42", "expect_ms": 1}), 0).unwrap().key, Key::Pgid(42));
-        assert!(parse_rule(&json!({"argv": "a", "cgroup": "/b", "expect_ms": 1}), 0).unwrap_err().contains("not several"));
+        assert!(parse_rule(&json!({"argv": "a", "cgroup": "/b", "expect_ms": 1}), 0)
+            .unwrap_err()
+            .contains("not several"));
         assert!(parse_rule(&json!({"argv": "a"}), 0).unwrap_err().contains("expect_ms"));
         assert!(parse_rule(&json!({"argv": "a", "expect_ms": 0}), 0).is_err());
         assert!(parse_rule(&json!({"pgid": -1, "expect_ms": 1}), 0).is_err());
         assert!(parse_rule(&json!({"comm": "much_too_long_name", "expect_ms": 1}), 0).is_err());
-        assert!(parse_rule(&json!({"argv": "a", "expect_ms": 1, "colour": 1}), 0).unwrap_err().contains("unknown field"));
+        assert!(parse_rule(&json!({"argv": "a", "expect_ms": 1, "colour": 1}), 0)
+            .unwrap_err()
+            .contains("unknown field"));
         assert!(parse_rule(&json!(["argv"]), 0).is_err());
     }
 
