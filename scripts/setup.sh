@@ -7,6 +7,7 @@
 #   npm packages    npm ci when package-lock.json changed
 #   TypeScript      compiled to dist/
 #   Rust            sched-rust/ release build (the scheduler loader), if present
+#                   and the rustfmt and clippy components (npm test checks sched-rust with them)
 #   sandbox kernel  a Debian kernel with sched_ext in the user's cache directory
 #                   (SCX_MCP_CACHE, default ~/.cache/scx-mcp); SCX_MCP_KERNEL pins a release
 #
@@ -91,6 +92,24 @@ logged make -C fixtures/workloads -j2
 if [ -f sched-rust/Cargo.toml ]; then
 	if ! command -v cargo >/dev/null; then
 		echo "setup.sh: cargo is needed to build sched-rust/ (install Rust: rustup or Debian's cargo)" >&2; exit 1
+	fi
+	# rustfmt and clippy: npm test checks sched-rust with them (scripts/cargo-test.sh).
+	# rustup's default profile has both; a minimal one gets them from rustup's download
+	# server (network, as the crates the build below fetches); Debian's cargo gets them
+	# from Debian's packages (rustfmt, rust-clippy: built from the same rustc source).
+	if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+		if command -v rustup >/dev/null; then
+			say "adding the rustfmt and clippy components (rustup)"
+			logged rustup component add rustfmt clippy
+		else
+			say "installing rustfmt and clippy (Debian packages)"
+			export DEBIAN_FRONTEND=noninteractive
+			logged $SUDO apt-get update -q
+			logged $SUDO apt-get install -y -q --no-install-recommends rustfmt rust-clippy
+		fi
+		if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+			echo "setup.sh: cargo fmt and cargo clippy are still missing after installing them" >&2; exit 1
+		fi
 	fi
 	say "building sched-rust (release)"
 	# build artifacts live in the cache, outside the clone, so fresh clones reuse them

@@ -3,6 +3,7 @@
 # exits non-zero if any failed, and says which.
 #   0. the static checks: the architecture's dependency rules (dependency-cruiser), eslint, prettier
 #   1. cargo test (sched-rust's loader and hints crates)
+#      after cargo fmt --check and cargo clippy -D warnings (scripts/cargo-test.sh says which failed)
 #   2. vitest, everything but the monitor's tests
 #   3. vitest, the tests that judge a scheduler by how much slower it makes a probe, alone (a second
 #      VM sharing the two cores hides the slowdown: seen in CI, and in a fresh run where one_cpu
