@@ -16,11 +16,10 @@
  * history; the best configuration becomes a named preset of the entry when it beat the defaults.
  */
 import type { JobHints } from '../job-hints.js';
-import { join } from 'node:path';
+import { basename } from 'node:path';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
-import { stateDir } from '../paths.js';
-import { compileBpf } from '../toolchain/compile.js';
+import { buildPaths, buildScheduler } from '../builds/build.js';
 import { asParamSpecs, requireScx, scxArgs } from '../scx/catalog.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
@@ -104,6 +103,8 @@ export interface ConfigSummary {
 
 export interface TuneResult {
   entry: string;
+  /** The build every trial loaded (core/builds: static analysis, clang, an id), with each trial's --param values; null for an scx binary entry. */
+  buildId: string | null;
   workload: { id: string; title: string };
   objective: ObjectivePart[];
   searched: { name: string; min: number; max: number; log: boolean; kind: string }[];
@@ -210,6 +211,7 @@ interface TunePlan {
   defs: MetricDef[];
   primary: MetricDef;
   entry: StoreEntry;
+  source: string;
   sourcePath: string;
   /** An scx binary (sched-ext/scx) instead of a .bpf.o: its options from its --help, started with arguments instead of --param. */
   scx: ReturnType<typeof requireScx> | null;
@@ -224,8 +226,8 @@ interface TunePlan {
 interface TuneRun {
   o: TuneOptions;
   p: TunePlan;
-  /** The .bpf.o every trial loads with its own --param values (the binary for an scx entry). */
-  object: string;
+  /** The build every trial loads with its own --param values (core/builds), null for an scx entry (its binary is started). */
+  build: { buildId: string; object: string } | null;
   session: SandboxSession;
   t0: number;
   deadline: number;
@@ -242,12 +244,12 @@ interface TuneRun {
 export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
   const p = await planTune(o);
-  const object = await buildForTrials(o, p);
+  const build = await buildForTrials(o, p);
   const session = o.session ?? (await SandboxSession.start({ kernel: o.kernel, cpus: 2, log: p.log }));
   const t: TuneRun = {
     o,
     p,
-    object,
+    build,
     session,
     t0,
     deadline: o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY,
@@ -276,7 +278,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
 /** Check the objective, the entry's parameters and the budget, and plan the candidates and rungs. */
 async function planTune(o: TuneOptions): Promise<TunePlan> {
   const defs = checkObjective(o.workload, o.objective);
-  const { entry, sourcePath } = await o.store.get(o.entry);
+  const { entry, source, sourcePath } = await o.store.get(o.entry);
   const fixed: ParamSet = { ...(o.fixed ?? {}) };
   // an scx binary (sched-ext/scx): its options from its --help, started with arguments instead of --param
   const scx = entry.kind === 'scx' ? requireScx(entry) : null;
@@ -290,18 +292,33 @@ async function planTune(o: TuneOptions): Promise<TunePlan> {
   log(
     `tuning ${o.entry} on ${o.workload.id}: ${dims.map((d) => `${d.name} ${d.min}..${d.max}${d.log ? ' (log)' : ''}`).join(', ')}; ${cands.length} candidates, rungs ${plan.rungs.join('/')}, at most ${plan.trials} trials`,
   );
-  return { defs, primary: defs[0]!, entry, sourcePath, scx, fixed, dims, plan, cands, log };
+  return { defs, primary: defs[0]!, entry, source, sourcePath, scx, fixed, dims, plan, cands, log };
 }
 
-/** One object, loaded with different --param values (an scx entry needs none: its binary is started). */
-async function buildForTrials(o: TuneOptions, p: TunePlan): Promise<string> {
-  const object = join(stateDir(), 'builds', 'tune', `${o.entry}-v${p.entry.version}.bpf.o`);
-  const built = p.scx ? null : await compileBpf({ source: p.sourcePath, out: object, kernel: o.kernel });
-  if (built && !built.ok) {
-    const d = built.diagnostics.find((x) => x.severity === 'error');
-    throw new ScxError('COMPILE_FAILED', `${o.entry} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}`);
+/**
+ * One build of the entry at its defaults through core/builds (static analysis, clang, a build id:
+ * the same as build_scheduler's for the entry), loaded with different --param values. An scx entry
+ * needs none: its binary is started.
+ */
+async function buildForTrials(o: TuneOptions, p: TunePlan): Promise<{ buildId: string; object: string } | null> {
+  if (p.scx) return null;
+  const rec = await buildScheduler({
+    source: p.source,
+    fileName: basename(p.sourcePath),
+    origin: { kind: 'library', entry: o.entry, version: p.entry.version },
+    paramSpecs: p.entry.params,
+    kernel: o.kernel,
+  });
+  if (!rec.ok) {
+    const first = rec.findings.find((f) => f.severity === 'error') ?? rec.diagnostics.find((d) => d.severity === 'error');
+    throw new ScxError(
+      rec.stage === 'static' ? 'BAD_INPUT' : 'COMPILE_FAILED',
+      `${o.entry} ${rec.stage === 'static' ? 'stopped at static analysis' : 'does not compile'} (build ${rec.id})${first ? `: ${first.file}:${first.line}: ${first.message}` : ''}`,
+      'fix the entry (build_scheduler shows every finding), then tune again',
+    );
   }
-  return object;
+  p.log(`built ${o.entry} v${p.entry.version} as ${rec.id}`);
+  return { buildId: rec.id, object: buildPaths(rec.id).object };
 }
 
 function stopReason(t: TuneRun): string | null {
@@ -364,7 +381,7 @@ function rungCandidates(t: TuneRun, batch: { id: number; params: ParamSet }[]): 
         }
       : {
           name: `c${c.id}`,
-          object: t.object,
+          object: t.build!.object,
           via: 'loader' as const,
           params: withFixed(t, c.params),
           source: `${o.entry} ${key(c.params)}`,
@@ -455,6 +472,7 @@ async function tuneResult(t: TuneRun, result: HalvingResult): Promise<TuneResult
   const preset = await savePreset(t, result, cmp);
   return {
     entry: o.entry,
+    buildId: t.build?.buildId ?? null,
     workload: { id: o.workload.id, title: o.workload.title },
     objective: o.objective,
     searched: p.dims.map((d) => ({ name: d.name, min: d.min, max: d.max, log: d.log, kind: d.kind })),
