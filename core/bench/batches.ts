@@ -1,21 +1,26 @@
 /**
  * The real-program batch benchmark (issue 18): the five scenarios of fixtures/batches (sqlite3
  * joins, gzip/sort over logs, lame encodes, git add+gc, a python3 unittest suite), each one long
- * job and many short ones of the same program, run in one sandbox boot under
+ * job and twelve short ones of the same program, told apart only by their arguments (numbered
+ * inputs; the long job at a seeded position), run in one sandbox boot under
  *   default            the kernel's scheduler
  *   sjf/ljf (c)        no hints (history only); the sjf run also learns (scx-job-hints --learn)
- *   sjf/ljf (a)        argv hints as an agent writes them from the file names
- *   sjf/ljf (b)        learned lengths from the previous (c) run of the same batch
- * Every run has its own bounds, from the CPU time each job used in that run: makespan bound
- * max(longest job, total / CPUs); the SPT optimum of mean completion (shortest first, list
- * scheduling on the CPUs, optimal for mean flow time on identical machines).
+ *   sjf/ljf (a)        argv hints an agent writes from the sizes of the inputs each job names
+ *                      (core/bench/input-hints.ts); none where the commands name no input
+ *   sjf/ljf (b)        lengths learned from the earlier (c) runs of the same batch
+ *   scx_* (d)          sched-ext/scx's production schedulers set-up installed, their defaults
+ * `repeats` rounds, interleaved: every configuration once per round, the order reversed in every
+ * other round (so drift over the boot does not favour the configurations run first). Every run
+ * has its own bounds, from the CPU time each job used in that run: makespan bound max(longest job,
+ * total / CPUs); the SPT optimum of mean completion (shortest first, list scheduling on the CPUs,
+ * optimal for mean flow time on identical machines). The report gives medians, min–max and the
+ * median of each run's gap to its bound.
  *
- *   node dist/core/bench/batches.js [--scenarios logs,media] [--scale 1] [--out docs/batches.md]
+ * The command line is bin/run-batches.ts (npm run bench:batches).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { cacheDir, repoRoot } from '../paths.js';
 import { ensureKernel } from '../kernel/fetch.js';
@@ -23,34 +28,15 @@ import { compileBpf } from '../toolchain/compile.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { HintRule } from '../job-hints.js';
 import { jobsFromLoaderLines, learnedHints, recordJobs } from '../learned-lengths.js';
+import { median } from '../model/stats.js';
+import { LibraryEntry } from '../model/entry.js';
+import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
+import { installedScxEntries, scxCandidate } from './scx-candidates.js';
+import { otherQemuVms } from './sessions.js';
+import { inputSizeHints } from './input-hints.js';
 
 export const SCENARIOS = ['analytics', 'logs', 'media', 'git', 'tests'] as const;
-type Scenario = (typeof SCENARIOS)[number];
-
-/** What an agent writes after reading the job list: the file with "long" in its name is the long one. */
-const AGENT_HINTS: Record<Scenario, HintRule[]> = {
-  analytics: [
-    { argv: 'sqlite3 * orders-long.csv *', expect_ms: 20000, source: 'agent' },
-    { argv: 'sqlite3 *', expect_ms: 500, source: 'agent' },
-  ],
-  logs: [
-    { argv: '* */access-long.log', expect_ms: 20000, source: 'agent' },
-    { argv: 'gzip *', expect_ms: 500, source: 'agent' },
-    { argv: 'sort *', expect_ms: 500, source: 'agent' },
-  ],
-  media: [
-    { argv: 'lame * */take-long.wav -', expect_ms: 20000, source: 'agent' },
-    { argv: 'lame *', expect_ms: 500, source: 'agent' },
-  ],
-  git: [
-    { argv: '*repo-long*', expect_ms: 20000, source: 'agent' },
-    { argv: 'git *', expect_ms: 500, source: 'agent' },
-  ],
-  tests: [
-    { argv: 'python3 -m unittest -q suite.test_long', expect_ms: 20000, source: 'agent' },
-    { argv: 'python3 -m unittest *', expect_ms: 500, source: 'agent' },
-  ],
-};
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface JobRun {
   index: number;
@@ -110,24 +96,70 @@ export function batchMetrics(jobs: JobRun[], cpus: number): BatchMetrics {
   };
 }
 
-interface Row {
-  scenario: Scenario;
-  policy: string;
-  hints: string;
-  m: BatchMetrics | null;
-  error?: string;
-  hinted?: number;
+/** Bytes of a file, or of everything below a directory; undefined when the path does not exist. */
+export function bytesOf(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    if (!st.isDirectory()) return st.size;
+    return readdirSync(path).reduce((a, n) => a + (bytesOf(join(path, n)) ?? 0), 0);
+  } catch {
+    return undefined;
+  }
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (n: string) => {
-    const i = args.indexOf(n);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const scenarios = (opt('--scenarios')?.split(',') ?? [...SCENARIOS]) as Scenario[];
-  const scale = Number(opt('--scale') ?? '1');
-  const out = opt('--out') ?? join(repoRoot, 'docs', 'batches.md');
+/** One configuration of a scenario: a policy and the job knowledge it is given. */
+export interface Config {
+  policy: string;
+  /** '-', '(a) input sizes', '(b) learned', '(c) none', '(d) scx defaults' */
+  hints: string;
+}
+
+export interface Run {
+  scenario: Scenario;
+  round: number;
+  config: Config;
+  m: BatchMetrics | null;
+  error?: string;
+  /** jobs the scheduler sized from job_lens (scx-job-hints' exec_hinted) */
+  hinted?: number;
+  rules?: number;
+  load1: number;
+  otherVms: number;
+}
+
+export interface BatchOptions {
+  scenarios?: Scenario[];
+  scale?: number;
+  repeats?: number;
+  /** leave out sched-ext/scx's schedulers */
+  noScx?: boolean;
+  log?: (line: string) => void;
+  /** after every run: the runs so far (to write a partial report) */
+  progress?: (runs: Run[], env: BatchEnv) => Promise<void>;
+}
+
+export interface BatchEnv {
+  started: string;
+  cpus: number;
+  accel: string;
+  kernel: string;
+  scale: number;
+  repeats: number;
+  /** per scenario: why its (a) rows are missing, when they are */
+  noAgentHints: Partial<Record<Scenario, string>>;
+  scx: string[];
+}
+
+/** The configurations of one round in run order; the sjf (c) run learns, so it comes before (b) in forward rounds. */
+export function roundOrder(configs: Config[], round: number): Config[] {
+  return round % 2 === 1 ? configs : [...configs].reverse();
+}
+
+export async function runBatches(opts: BatchOptions = {}): Promise<{ runs: Run[]; env: BatchEnv }> {
+  const log = opts.log ?? (() => undefined);
+  const scenarios = opts.scenarios ?? [...SCENARIOS];
+  const scale = opts.scale ?? 1;
+  const repeats = Math.max(1, opts.repeats ?? 3);
   const base = join(cacheDir(), 'batches');
   for (const s of scenarios) await execa('python3', [join(repoRoot, 'fixtures/batches/gen.py'), s, join(base, s), '--scale', String(scale)]);
   const kernel = await ensureKernel();
@@ -138,96 +170,225 @@ async function main(): Promise<void> {
     if (!r.ok) throw new Error(`${p} did not compile`);
     obj[p] = join(objDir, `${p}.bpf.o`);
   }
+  const scx = opts.noScx
+    ? []
+    : installedScxEntries().map(
+        (n) => scxCandidate(LibraryEntry.parse(JSON.parse(readFileSync(join(repoRoot, 'library', n, 'entry.json'), 'utf8')))).candidate,
+      );
   const learnedPath = join(objDir, 'learned.json');
+  const agent: Partial<Record<Scenario, HintRule[]>> = {};
+  const env: BatchEnv = {
+    started: new Date().toISOString(),
+    cpus: 2,
+    accel: '',
+    kernel: kernel.release,
+    scale,
+    repeats,
+    noAgentHints: {},
+    scx: scx.map((c) => c.name),
+  };
+  for (const s of scenarios) {
+    const commands = readFileSync(join(base, s, 'jobs.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    // the agent sizes what the jobs read: the batch's inputs, under its directory (not the git
+    // directories the jobs write, which set-up makes afresh in the guest)
+    const dir = join(base, s);
+    const h = inputSizeHints(commands, (p) => (p.startsWith(`${dir}/`) ? bytesOf(p) : undefined));
+    if (h.none) env.noAgentHints[s] = h.none;
+    else agent[s] = h.rules;
+  }
   const session = await SandboxSession.start({ kernel });
-  const rows: Row[] = [];
-  const started = new Date().toISOString();
-  let cpus = 2;
+  env.accel = session.accel.accel;
+  const runs: Run[] = [];
   try {
-    cpus = Number((await session.step({ kind: 'run', command: 'nproc', timeoutS: 30 })).stdout?.trim()) || 2;
-    for (const s of scenarios) {
-      const dir = join(base, s);
-      const cmd = `sh ${join(repoRoot, 'fixtures/batches/run-batch.sh')} ${dir}`;
-      const runOnce = async (policy: string, hintsName: string, hints?: HintRule[], learn = false): Promise<void> => {
-        const row: Row = { scenario: s, policy, hints: hintsName, m: null };
-        try {
-          if (policy !== 'default') {
-            const load = await session.step({
-              kind: 'load',
-              object: obj[policy]!,
-              via: 'loader',
-              statsIntervalMs: 60_000,
-              ...(hints?.length ? { hints } : {}),
-              ...(learn ? { learn } : {}),
-            });
-            if (!load.ok) throw new Error(`load ${policy}: ${load.error}`);
+    env.cpus = Number((await session.step({ kind: 'run', command: 'nproc', timeoutS: 30 })).stdout?.trim()) || 2;
+    for (let round = 1; round <= repeats; round++) {
+      for (const s of scenarios) {
+        const cmd = `sh ${join(repoRoot, 'fixtures/batches/run-batch.sh')} ${join(base, s)}`;
+        const configs: Config[] = [
+          { policy: 'default', hints: '-' },
+          { policy: 'sjf', hints: '(c) none' },
+          { policy: 'ljf', hints: '(c) none' },
+          ...(agent[s] ? ['sjf', 'ljf'].map((policy) => ({ policy, hints: '(a) input sizes' })) : []),
+          { policy: 'sjf', hints: '(b) learned' },
+          { policy: 'ljf', hints: '(b) learned' },
+          ...scx.map((c) => ({ policy: c.name, hints: '(d) scx defaults' })),
+        ];
+        for (const config of roundOrder(configs, round)) {
+          const run: Run = { scenario: s, round, config, m: null, load1: loadavg()[0]!, otherVms: otherQemuVms() };
+          const learn = config.policy === 'sjf' && config.hints === '(c) none';
+          const hints =
+            config.hints === '(a) input sizes' ? agent[s] : config.hints === '(b) learned' ? await learnedHints(s, { path: learnedPath }) : undefined;
+          if (hints) run.rules = hints.length;
+          const peer = scx.find((c) => c.name === config.policy)?.scx;
+          let proc: Awaited<ReturnType<typeof startScxInGuest>>['proc'] = null;
+          try {
+            if (peer) {
+              const st = await startScxInGuest(session, { ...peer, label: `start ${config.policy}` });
+              proc = st.proc;
+              if (!st.step.ok) throw new Error(st.step.error ?? `${config.policy} did not start`);
+            } else if (config.policy !== 'default') {
+              const load = await session.step({
+                kind: 'load',
+                object: obj[config.policy]!,
+                via: 'loader',
+                statsIntervalMs: 60_000,
+                ...(hints?.length ? { hints } : {}),
+                ...(learn ? { learn } : {}),
+              });
+              if (!load.ok) throw new Error(`load ${config.policy}: ${load.error}`);
+            }
+            const r = await session.step({ kind: 'run', command: cmd, timeoutS: 900 });
+            const jobs = parseBatchOutput(r.stdout ?? '');
+            if (jobs.length === 0) throw new Error(`no job lines: ${(r.stderr ?? '').slice(0, 300)}`);
+            run.m = batchMetrics(jobs, env.cpus);
+            if (peer && proc) {
+              await stopScxInGuest(session, proc);
+              proc = null;
+            } else if (config.policy !== 'default') {
+              const un = await session.step({ kind: 'unload' });
+              const lines = (un.loader?.lines ?? []) as Record<string, unknown>[];
+              const st = lines.filter((l) => l.type === 'stats').at(-1)?.stats as Record<string, number> | undefined;
+              run.hinted = st?.exec_hinted;
+              if (learn) await recordJobs(s, jobsFromLoaderLines(lines), { path: learnedPath });
+            }
+          } catch (e) {
+            run.error = (e as Error).message;
+            if (proc) await stopScxInGuest(session, proc).catch(() => undefined);
+            else if (config.policy !== 'default') await session.step({ kind: 'unload' }).catch(() => undefined);
           }
-          const r = await session.step({ kind: 'run', command: cmd, timeoutS: 900 });
-          const jobs = parseBatchOutput(r.stdout ?? '');
-          if (jobs.length === 0) throw new Error(`no job lines: ${(r.stderr ?? '').slice(0, 300)}`);
-          row.m = batchMetrics(jobs, cpus);
-          if (policy !== 'default') {
-            const un = await session.step({ kind: 'unload' });
-            const lines = (un.loader?.lines ?? []) as Record<string, unknown>[];
-            const st = lines.filter((l) => l.type === 'stats').at(-1)?.stats as Record<string, number> | undefined;
-            row.hinted = st?.exec_hinted;
-            if (learn) await recordJobs(s, jobsFromLoaderLines(lines), { path: learnedPath });
-          }
-        } catch (e) {
-          row.error = (e as Error).message;
-          await session.step({ kind: 'unload' }).catch(() => undefined);
+          runs.push(run);
+          log(
+            JSON.stringify({
+              ...run,
+              m: run.m && { makespanS: run.m.makespanS, boundS: run.m.boundS, meanCompletionS: run.m.meanCompletionS, sptMeanS: run.m.sptMeanS },
+            }),
+          );
+          await opts.progress?.(runs, env);
         }
-        rows.push(row);
-        console.log(JSON.stringify(row));
-      };
-      await runOnce('default', '-');
-      await runOnce('sjf', '(c) none', undefined, true);
-      await runOnce('ljf', '(c) none');
-      await runOnce('sjf', '(a) argv', AGENT_HINTS[s]);
-      await runOnce('ljf', '(a) argv', AGENT_HINTS[s]);
-      const learned = await learnedHints(s, { path: learnedPath });
-      await runOnce('sjf', `(b) learned (${learned.length} rules)`, learned);
-      await runOnce('ljf', `(b) learned (${learned.length} rules)`, learned);
-      await writeFile(out, report(rows, { started, cpus, accel: session.accel.accel, kernel: kernel.release, scale }));
+      }
     }
   } finally {
     await session.finish();
   }
-  await writeFile(out, report(rows, { started, cpus, accel: session.accel.accel, kernel: kernel.release, scale }));
-  console.log(`wrote ${out}`);
+  return { runs, env };
 }
 
-function report(rows: Row[], env: { started: string; cpus: number; accel: string; kernel: string; scale: number }): string {
-  const f = (x: number) => x.toFixed(2);
-  const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)} %`;
+/** A configuration's runs summarized: medians, min–max, and the median of each run's own gaps. */
+export interface Row {
+  scenario: Scenario;
+  config: Config;
+  n: number;
+  errors: string[];
+  makespan: { median: number; min: number; max: number };
+  /** median over runs of makespan / that run's bound − 1 */
+  vsBound: number;
+  mean: { median: number; min: number; max: number };
+  /** median over runs of mean completion / that run's SPT optimum − 1 */
+  vsSpt: number;
+  hinted?: number;
+  rules?: number;
+  failedJobs: number;
+}
+
+export function summarizeRuns(runs: Run[]): Row[] {
+  const rows: Row[] = [];
+  const key = (r: Run) => `${r.scenario}\0${r.config.policy}\0${r.config.hints}`;
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  for (const g of groups.values()) {
+    const ok = g.filter((r) => r.m);
+    const ms = ok.map((r) => r.m!);
+    const span = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+    const hinted = g.flatMap((r) => (r.hinted === undefined ? [] : [r.hinted]));
+    const rules = g.flatMap((r) => (r.rules === undefined ? [] : [r.rules]));
+    rows.push({
+      scenario: g[0]!.scenario,
+      config: g[0]!.config,
+      n: ok.length,
+      errors: g.flatMap((r) => (r.error ? [r.error] : [])),
+      makespan: span(ms.map((m) => m.makespanS)),
+      vsBound: median(ms.map((m) => m.makespanS / m.boundS - 1)),
+      mean: span(ms.map((m) => m.meanCompletionS)),
+      vsSpt: median(ms.map((m) => m.meanCompletionS / m.sptMeanS - 1)),
+      ...(hinted.length ? { hinted: median(hinted) } : {}),
+      ...(rules.length ? { rules: median(rules) } : {}),
+      failedJobs: ms.reduce((a, m) => a + m.failed, 0),
+    });
+  }
+  return rows;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %` : '');
+
+/** The issue's bar, per scenario, from the summarized rows: what (a)/(b) reached, and the best scx peer. */
+export function barLines(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const s of SCENARIOS) {
+    const rs = rows.filter((r) => r.scenario === s && r.n > 0);
+    const def = rs.find((r) => r.config.policy === 'default');
+    if (!def) continue;
+    const informed = (p: string) => rs.filter((r) => r.config.policy === p && /^\((a|b)\)/.test(r.config.hints));
+    const bestBy = (xs: Row[], f: (r: Row) => number) => xs.reduce<Row | undefined>((b, r) => (!b || f(r) < f(b) ? r : b), undefined);
+    const l = bestBy(informed('ljf'), (r) => r.makespan.median);
+    const j = bestBy(informed('sjf'), (r) => r.mean.median);
+    const peer = bestBy(
+      rs.filter((r) => r.config.hints.startsWith('(d)')),
+      (r) => r.makespan.median,
+    );
+    const peerMean = bestBy(
+      rs.filter((r) => r.config.hints.startsWith('(d)')),
+      (r) => r.mean.median,
+    );
+    const vsDef = (a: number, b: number) => pct(a / b - 1);
+    const parts = [
+      l
+        ? `ljf ${l.config.hints}: makespan ${pct(l.vsBound)} vs bound (bar ≤ +10 %), ${vsDef(l.makespan.median, def.makespan.median)} vs default (bar ≤ −25 %): ${l.vsBound <= 0.1 && l.makespan.median <= 0.75 * def.makespan.median ? 'met' : 'not met'}`
+        : 'ljf: no (a)/(b) run',
+      j ? `sjf ${j.config.hints}: mean completion ${pct(j.vsSpt)} vs SPT (bar ≤ +10 %): ${j.vsSpt <= 0.1 ? 'met' : 'not met'}` : 'sjf: no (a)/(b) run',
+      peer
+        ? `best scx by makespan ${peer.config.policy} ${peer.makespan.median.toFixed(2)} s (${vsDef(peer.makespan.median, def.makespan.median)} vs default)`
+        : '',
+      peerMean ? `by mean completion ${peerMean.config.policy} ${peerMean.mean.median.toFixed(2)} s (${vsDef(peerMean.mean.median, def.mean.median)})` : '',
+    ].filter(Boolean);
+    out.push(`- **${s}**: ${parts.join('; ')}.`);
+  }
+  return out;
+}
+
+export function batchReport(runs: Run[], env: BatchEnv, extra: { loads?: string } = {}): string {
+  const rows = summarizeRuns(runs);
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '');
+  const spread = (x: { median: number; min: number; max: number }) => `${f(x.median)} (${f(x.min)}–${f(x.max)})`;
   const out = [
-    '# Real-program batches: default vs sjf vs ljf, with and without job knowledge',
+    '# Real-program batches: default vs sjf vs ljf vs the scx schedulers, with and without job knowledge',
     '',
-    `Measured by \`node dist/core/bench/batches.js\` (core/bench/batches.ts) on ${env.started}: kernel ${env.kernel}, ${env.cpus} vCPUs, ${env.accel}, scale ${env.scale}, one run per row (no repeats: read small differences as noise).`,
-    'Each scenario (fixtures/batches/gen.py) is one long job and twelve short ones of the same real program, all started at once by fixtures/batches/run-batch.sh.',
-    'Bounds come from the CPU time each job used in that same run: makespan bound = max(longest job, total CPU / CPUs); SPT = mean completion of shortest-first list scheduling on the CPUs.',
-    '(a) argv hints an agent writes from the file names; (b) lengths learned from the sjf (c) run just before (scx-job-hints --learn); (c) no hints. `exec_hinted`: jobs the scheduler sized from job_lens.',
+    `Measured by \`npm run bench:batches\` (bin/run-batches.ts, core/bench/batches.ts) from ${env.started}: kernel ${env.kernel}, ${env.cpus} vCPUs, ${env.accel}, scale ${env.scale}, ${env.repeats} rounds in one boot, interleaved (every other round in reverse order)${extra.loads ? `; ${extra.loads}` : ''}.`,
+    'Each scenario (fixtures/batches/gen.py) is one long job and twelve short ones of the same real program, started at once by fixtures/batches/run-batch.sh. The inputs are numbered, not named by length, and the long job sits at a seeded place in the list.',
+    "Bounds come from the CPU time each job used in that same run: makespan bound = max(longest job, total CPU / CPUs); SPT = mean completion of shortest-first list scheduling on the CPUs. Times are medians over the rounds, with min–max; 'vs bound' and 'vs SPT' are the medians of each run's own gap.",
+    '(a) argv hints an agent writes from the sizes of the inputs each command names (core/bench/input-hints.ts: expected length ∝ input bytes); (b) lengths learned from the earlier sjf (c) runs of the same batch (scx-job-hints --learn; the median of those runs); (c) no hints; (d) sched-ext/scx schedulers with their defaults. `exec_hinted`: jobs the scheduler sized from job_lens (median).',
     '',
-    '| scenario | policy | hints | makespan s | vs bound | vs default | mean completion s | vs SPT | vs default | exec_hinted | jobs failed |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...Object.entries(env.noAgentHints).map(([s, why]) => `No (a) rows for ${s}: ${why}.`),
+    '',
+    '## Against the bar (issue 18: with (a) or (b), ljf makespan within 10 % of the bound and 25 % below the default; sjf mean completion within 10 % of SPT)',
+    '',
+    ...barLines(rows),
+    '',
+    '| scenario | policy | hints | runs | makespan s | vs bound | vs default | mean completion s | vs SPT | vs default | exec_hinted | jobs failed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const d = rows.find((x) => x.scenario === r.scenario && x.policy === 'default')?.m;
-    if (!r.m) {
-      out.push(`| ${r.scenario} | ${r.policy} | ${r.hints} | failed: ${r.error ?? '?'} |||||||||`);
+    const d = rows.find((x) => x.scenario === r.scenario && x.config.policy === 'default');
+    const rel = (a: number, b: number | undefined) => (b && r.config.policy !== 'default' ? pct(a / b - 1) : '');
+    const hints = r.rules !== undefined && r.config.hints === '(b) learned' ? `(b) learned (${r.rules} rules)` : r.config.hints;
+    if (!r.n) {
+      out.push(`| ${r.scenario} | ${r.config.policy} | ${hints} | 0 | failed: ${(r.errors[0] ?? '?').replace(/\|/g, '/').slice(0, 200)} ||||||||`);
       continue;
     }
     out.push(
-      `| ${r.scenario} | ${r.policy} | ${r.hints} | ${f(r.m.makespanS)} | ${pct(r.m.makespanS, r.m.boundS)} | ${d && r.policy !== 'default' ? pct(r.m.makespanS, d.makespanS) : ''} | ${f(r.m.meanCompletionS)} | ${pct(r.m.meanCompletionS, r.m.sptMeanS)} | ${d && r.policy !== 'default' ? pct(r.m.meanCompletionS, d.meanCompletionS) : ''} | ${r.hinted ?? ''} | ${r.m.failed} |`,
+      `| ${r.scenario} | ${r.config.policy} | ${hints} | ${r.n}${r.errors.length ? ` (${r.errors.length} failed)` : ''} | ${spread(r.makespan)} | ${pct(r.vsBound)} | ${rel(r.makespan.median, d?.makespan.median)} | ${spread(r.mean)} | ${pct(r.vsSpt)} | ${rel(r.mean.median, d?.mean.median)} | ${r.hinted ?? ''} | ${r.failedJobs} |`,
     );
   }
   return out.join('\n') + '\n';
-}
-
-if (process.argv[1] && process.argv[1].endsWith('batches.js') && existsSync(process.argv[1])) {
-  await mkdir(join(repoRoot, 'docs'), { recursive: true });
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
 }
