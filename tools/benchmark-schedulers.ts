@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { chartPng } from '../core/bench/chart.js';
 import { compareBuilds } from '../core/bench/compare.js';
-import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
+import { workloadFor } from '../core/bench/workloads.js';
 import { runsDir } from '../core/paths.js';
 import { CommandFields } from '../core/command.js';
-import { WorkloadProfile } from '../core/profile/profile.js';
-import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
+import { hintsParam, printedParam, quickParam, reads, workloadParams, WorkloadProfileOut } from './shapes.js';
 import { BuildId } from '../core/model/names.js';
 
 const Stats = z.object({
@@ -26,35 +25,20 @@ export const benchmarkSchedulersTool = defineTool({
   name: 'benchmark_schedulers',
   title: 'Benchmark builds side by side in the sandbox',
   description: [
-    'Measure one or more builds (from build_scheduler) against the kernel default on a benchmark fixture, all in one sandbox boot,',
-    "repeats interleaved (default, A, B, default, A, B, …) so the host's slow moments spread over every policy. Returns per metric the median,",
-    'min–max, improvement vs the kernel default and the distance from the theoretical bound where one exists (batch: makespan ≥ max(longest job,',
-    "total CPU time / CPUs), mean completion ≥ the SPT optimum), the simulator's predicted ranking beside the measured one, failed runs with",
-    "the kernel's reason, a chart and a markdown table. Library builds' medians are recorded in the library history (so search and memory learn).",
-    `Fixtures: ${FIXTURE_IDS.join(', ')}; or any command (wall time, and optionally a number it prints). Takes minutes under emulation (each run a few seconds, plus boot).`,
+    'Measure builds against the kernel default on a fixture or your command, in one sandbox boot, repeats interleaved (default, A, B, default, …) so slow moments of the host spread over every policy.',
+    'Returns per metric the median, min–max, the change vs the kernel default and the gap to the theoretical bound where one exists (batch makespan and mean completion),',
+    "the simulator's predicted ranking beside the measured one, failed runs with the kernel's reason, a chart and a markdown table.",
+    "Library builds' medians go into the library history. Takes minutes under emulation.",
   ].join(' '),
   input: {
     buildIds: z.array(BuildId).min(1).max(6).describe('builds to compare (a failed verify_bpf is refused)'),
-    workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture (or give command)'),
-    command: z
-      .string()
-      .min(1)
-      .max(4096)
-      .optional()
-      .describe(
-        'or your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (and, with printed, the last number it prints)',
-      ),
+    ...workloadParams('its wall time (and, with printed, the last number it prints)'),
     ...CommandFields,
-    printed: z
-      .object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() })
-      .optional()
-      .describe('with command: it prints a number worth comparing (e.g. a p99 latency: better "lower")'),
+    printed: printedParam,
     repeats: z.number().int().min(1).max(10).default(3),
-    quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
+    quick: quickParam,
     record: z.boolean().default(true).describe("record library builds' medians with record_result's store"),
-    hints: JobHints.optional().describe(
-      'for the builds that read them (sjf, ljf, hybrid): job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)',
-    ),
+    hints: hintsParam('the builds that read them (sjf, ljf, hybrid)'),
     learn: z
       .boolean()
       .default(true)
@@ -63,13 +47,8 @@ export const benchmarkSchedulersTool = defineTool({
       ),
   },
   output: {
-    workload: z.object({ id: z.string(), title: z.string(), description: z.string(), primary: z.string() }),
-    environment: z.object({
-      kernel: z.string().nullable(),
-      accelerator: z.string().nullable(),
-      guestCpus: z.number().nullable(),
-      bootMs: z.number().nullable(),
-    }),
+    workload: reads({ id: z.string(), title: z.string(), primary: z.string() }),
+    environment: reads({ kernel: z.string().nullable(), accelerator: z.string().nullable(), bootMs: z.number().nullable() }),
     policies: z.array(
       z.object({
         name: z.string(),
@@ -81,9 +60,7 @@ export const benchmarkSchedulersTool = defineTool({
     ),
     predictions: z.array(z.object({ metric: z.string(), predicted: z.array(z.string()), measured: z.array(z.string()), agreement: z.number().nullable() })),
     sameWork: z.boolean(),
-    profile: WorkloadProfile.nullable().describe(
-      'the fixture profiled under the kernel default (what profile_workload says of it): its fingerprint goes into the recorded history',
-    ),
+    profile: WorkloadProfileOut.describe('the workload profiled under the kernel default (its fingerprint goes into the history records)'),
     recorded: z.array(z.object({ policy: z.string(), entry: z.string(), recordId: z.string(), outcome: z.string() })),
     hints: z
       .object({ from: z.enum(['given', 'learned', 'none']), rules: z.number(), learnedNow: z.number() })

@@ -7,6 +7,7 @@ import { buildScxEntry } from '../core/builds/scx-build.js';
 import { applyPatch } from '../core/toolchain/patch.js';
 import { resolveInWorkspace } from '../core/workspace.js';
 import { defineTool } from './define.js';
+import { Params, reads } from './shapes.js';
 import { EntryName, PresetName } from '../core/model/names.js';
 
 const MAX_SOURCE = 512 * 1024;
@@ -15,12 +16,9 @@ export const buildSchedulerTool = defineTool({
   name: 'build_scheduler',
   title: 'Build a scheduler',
   description: [
-    'Compile a sched_ext scheduler for the sandbox kernel, with static analysis first.',
-    'Give exactly one of: `entry` (a library scheduler, optionally with `patch`, a unified diff against its source),',
-    '`source` (BPF C you wrote; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c), or `path` (a .bpf.c file in the workspace).',
-    "`params` set the scheduler's SCX_PARAM tunables (typed and range-checked); `preset` takes a named set the entry has (tune_scheduler makes them).",
-    'Static analysis catches missing NULL checks, unbounded loops, non-GPL licences, kfuncs the kernel lacks and a missing ops table in milliseconds, with file:line and a fix;',
-    'only clean sources are compiled. Returns a buildId for verify_bpf. Same input, same buildId, and its `verification`: a build that already passed verify_bpf on its kernel needs no second verification before deploy_scx.',
+    'Compile a sched_ext scheduler for the sandbox kernel, static analysis first (NULL checks, unbounded loops, licence, kfuncs the kernel lacks, the ops table: file:line and a fix); only clean sources are compiled.',
+    'Give exactly one of `entry` (a library scheduler, optionally with `patch`), `source` (your BPF C; include "scx_common.bpf.h", see bpf-templates/fifo/fifo.bpf.c) or `path`.',
+    'Returns a buildId for verify_bpf; the same input gives the same buildId, and a build that already passed verify_bpf on its kernel (`verification`) can go straight to deploy_scx.',
   ].join(' '),
   input: {
     entry: EntryName.optional().describe('library entry name, e.g. "ljf"'),
@@ -35,7 +33,7 @@ export const buildSchedulerTool = defineTool({
     params: z
       .record(z.string(), z.union([z.number(), z.boolean()]))
       .optional()
-      .describe('parameter values, e.g. {"slice_us": 2000}'),
+      .describe('the scheduler\'s SCX_PARAM tunables (typed, range-checked), e.g. {"slice_us": 2000}'),
     preset: PresetName.optional().describe('a named parameter set of the entry (from tune_scheduler; see scx://library/<name>); `params` override it'),
   },
   output: {
@@ -44,12 +42,14 @@ export const buildSchedulerTool = defineTool({
     stage: BuildRecord.shape.stage,
     name: z.string(),
     kernel: z.string(),
-    params: BuildRecord.shape.params,
-    origin: BuildRecord.shape.origin,
-    findings: BuildRecord.shape.findings,
-    diagnostics: BuildRecord.shape.diagnostics,
-    durations: BuildRecord.shape.durations,
-    verification: BuildRecord.shape.verification,
+    params: Params,
+    origin: reads({ kind: z.string(), entry: z.string().optional() }).describe('kind: library, patch, source, path, or scx (a sched-ext/scx binary)'),
+    findings: z.array(reads({ file: z.string(), line: z.number(), rule: z.string(), severity: z.string(), message: z.string(), fix: z.string() })),
+    diagnostics: z.array(reads({ file: z.string(), line: z.number(), severity: z.string(), message: z.string() })).describe('from clang'),
+    durations: reads({ staticMs: z.number(), compileMs: z.number().nullable() }),
+    verification: reads({ verdict: z.enum(['pass', 'fail']), kernel: z.string(), reasons: z.array(z.string()) })
+      .nullable()
+      .describe("the latest verify_bpf verdict on the build's kernel"),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
@@ -115,13 +115,13 @@ export const buildSchedulerTool = defineTool({
   },
 });
 
-/** What to call next: verify_bpf, unless this same build (same input, same id) was verified on its kernel already (a second verify_bpf would boot a VM to repeat it). */
 /** The tool's structured answer for a build record, the same for BPF and scx binary builds. */
 export function buildStructured(rec: BuildRecord) {
   const { id, ok, stage, name, kernel, params, origin, findings, diagnostics, durations, verification } = rec;
   return { buildId: id, ok, stage, name, kernel, params, origin, findings, diagnostics, durations, verification };
 }
 
+/** What to call next: verify_bpf, unless this same build (same input, same id) was verified on its kernel already (a second verify_bpf would boot a VM to repeat it). */
 function nextStep(rec: { id: string; kernel: string; verification: { verdict: string; kernel: string; at: string; reasons: string[] } | null }): string {
   const v = rec.verification;
   if (v?.kernel === rec.kernel && v.verdict === 'pass')

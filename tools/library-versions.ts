@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
-import { HistoryRecord } from '../core/library/history.js';
 import { defineTool } from './define.js';
+import { HistoryOut } from './shapes.js';
 import { EntryName } from '../core/model/names.js';
 
 const Version = z.object({ version: z.number(), commit: z.string(), date: z.string(), message: z.string() });
@@ -10,13 +10,9 @@ export const libraryVersionsTool = defineTool({
   name: 'library_versions',
   title: 'List, diff or revert versions of a library scheduler',
   description: [
-    'Every change to a library scheduler (a new entry, a patched version saved with record_result saveAs, a preset, a revert) is a git commit in the library.',
-    '`action: "list"` shows an entry\'s versions with their commit messages (what changed and why);',
-    '`"diff"` shows the unified diff of its source and metadata between `from` and `to` (default: the current version);',
-    '`"revert"` makes version `to` the entry\'s newest version again (as a new version with that one as its parent: nothing is lost, and it can be reverted back).',
-    '`"history"` lists the entry\'s measured results (library history), newest first.',
-    'Lists are paged: `offset` and `limit` (versions oldest first), `next` is the offset of the next page (null on the last).',
-    'Use it when a modified scheduler did worse than the version before it.',
+    'Every change to a library scheduler (new entry, saved version, preset, revert) is a git commit.',
+    '`action` "list": its versions and their messages; "diff": source and metadata between `from` and `to`; "revert": makes version `to` the newest again (as a new version: nothing is lost);',
+    '"history": its measured results, newest first. Use it when a modified scheduler did worse than the version before.',
   ].join(' '),
   input: {
     entry: EntryName.describe('library scheduler, e.g. "ljf"'),
@@ -30,7 +26,7 @@ export const libraryVersionsTool = defineTool({
     entry: z.string(),
     current: z.number().describe("the entry's version after this call"),
     versions: z.array(Version).describe('list: this page of versions, oldest first; otherwise the newest page'),
-    history: z.array(HistoryRecord).describe('history: this page of measured results, newest first'),
+    history: z.array(HistoryOut).describe('history: this page of measured results, newest first'),
     total: z.number().describe('how many versions (list, diff, revert) or results (history) there are in all'),
     next: z.number().nullable().describe('offset of the next page, null on the last'),
     diff: z.string().nullable(),

@@ -24,11 +24,8 @@ export const recordResultTool = defineTool({
   name: 'record_result',
   title: 'Record a measured result',
   description: [
-    'Store what a scheduler achieved on a workload, so search ranks better next time and the memory (scx://memory) learns.',
-    'Give the buildId (or a library entry), the target, the workload (name, and the fingerprint from profile_workload),',
-    'the metrics measured under it and the baseline (kernel default) measured the same way. Record failures and regressions too.',
-    'To keep a scheduler you wrote or patched: `saveAs: "new-entry"` with `entry` metadata creates a library entry from the build;',
-    '`saveAs: "new-version"` stores a patched entry as its next version (git-versioned, with lineage and its verification result).',
+    'Store what a scheduler achieved on a workload (metrics, and the same metrics under the kernel default), so search ranks better next time and scx://memory learns. Record failures and regressions too.',
+    'To keep a scheduler you wrote or patched: `saveAs: "new-entry"` (with `entry` metadata) makes a library entry of the build; `"new-version"` stores a patched entry as its next version.',
   ].join(' '),
   input: {
     buildId: BuildId.optional(),
@@ -38,7 +35,7 @@ export const recordResultTool = defineTool({
       name: z.string().min(1).max(200),
       description: z.string().max(2000).optional(),
       command: z.string().max(4096).optional(),
-      fingerprint: Fingerprint.optional(),
+      fingerprint: Fingerprint.optional().describe('from profile_workload'),
     }),
     params: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
     metrics: z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TargetKind } from '../core/model/target.js';
-import { Deployment, TargetStatus } from '../core/targets/types.js';
 import { defineTool } from './define.js';
+import { DeploymentOut, TargetStatusOut } from './shapes.js';
 
 export const rollbackTool = defineTool({
   name: 'rollback',
@@ -14,9 +14,9 @@ export const rollbackTool = defineTool({
   output: {
     target: TargetKind,
     changed: z.boolean(),
-    from: Deployment.nullable(),
-    to: Deployment.nullable().describe('null = kernel default'),
-    status: TargetStatus,
+    from: DeploymentOut.nullable(),
+    to: DeploymentOut.nullable().describe('null = kernel default'),
+    status: TargetStatusOut,
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
-import { abortRollout, planRollout, RolloutSummary, runRollout, summarize } from '../core/fleet/rollout.js';
+import { abortRollout, planRollout, runRollout, summarize } from '../core/fleet/rollout.js';
 import { listRollouts, loadRollout, RolloutOptions, TimelineEntry } from '../core/fleet/state.js';
 import { defineTool, type ToolContext } from './define.js';
+import { RolloutOut, TimelineOut } from './shapes.js';
 
-const timeline = z.array(TimelineEntry);
 const line = (e: z.infer<typeof TimelineEntry>) => `${e.t}s ${e.host ?? 'rollout'}: ${e.event}${e.detail ? ` — ${e.detail}` : ''}`;
 
 /**
@@ -34,18 +34,17 @@ export const rolloutScxTool = defineTool({
   name: 'rollout_scx',
   title: 'Roll a verified scheduler out to a fleet (Ansible)',
   description: [
-    "Roll a build that passed verify_bpf out to the hosts of an Ansible inventory, through ansible-playbook and the project's playbooks (fleet/).",
-    'Preflight on every host (kernel, sched_ext, root, the build verified on that host\'s kernel: verify_bpf with "kernels" for the fleet\'s kernels); nothing is deployed if any host fails it.',
-    'Then the canary (`canary`: a count or host names), then batches of `batchSize`: each host gets the build and a detached `scx-mcp monitor` with your `monitor` rules and SLO probe, which rolls that host back on a regression or an ejection.',
-    'After each batch every touched host must stay healthy for `soakS`; a host that regresses is rolled back and counted, and more than `maxFailures` halts the rollout (the circuit breaker).',
-    'Only when the operator started the server with SCX_MCP_ALLOW_FLEET=1. Progress notifications per host. Per-host results go into the library history (library builds).',
-    'The state is kept on disk: rollout_status shows it (also after a restart), rollout_abort rolls back every touched host. Pass `resume` to carry on an interrupted rollout.',
+    'Roll a build that passed verify_bpf out to the hosts of an Ansible inventory (playbooks in fleet/).',
+    'Preflight on every host (kernel, sched_ext, root, the build verified on its kernel: verify_bpf `kernels`); nothing is deployed if a host fails it.',
+    'Then the canary, then batches: each host gets the build and a detached monitor with your `monitor` rules and probe, which rolls it back on a regression or an ejection;',
+    'after each batch the touched hosts must stay healthy for `soakS`, and more than `maxFailures` failed hosts halt the rollout.',
+    'Needs the server started with SCX_MCP_ALLOW_FLEET=1. Per-host results go into the library history. rollout_status shows the state (kept on disk), rollout_abort rolls back.',
   ].join(' '),
   input: {
     ...RolloutOptions.partial({ buildId: true, inventory: true }).shape,
     resume: z.string().optional().describe('the id of an interrupted rollout to carry on (the other fields are then ignored)'),
   },
-  output: { rollout: RolloutSummary, timeline },
+  output: { rollout: RolloutOut, timeline: TimelineOut },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handle(input, ctx) {
     requireFleetOptIn();
@@ -76,7 +75,7 @@ export const rolloutStatusTool = defineTool({
   description:
     "A rollout's status, per host (phase, batch, kernel, sched_ext state, why it failed, its history record) and its timeline; without an id, every rollout kept in the state directory. Read from disk, so it works after a restart and while another process carries the rollout out.",
   input: { rolloutId: z.string().optional() },
-  output: { rollouts: z.array(RolloutSummary), timeline: timeline.nullable() },
+  output: { rollouts: z.array(RolloutOut), timeline: TimelineOut.nullable() },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input) {
     if (input.rolloutId) {
@@ -101,7 +100,7 @@ export const rolloutAbortTool = defineTool({
   description:
     'Roll back every host the rollout touched to the kernel default (through Ansible: the monitor stopped, scx-mcp rollback on each host), whatever its status; a rollout still running stops at its next step.',
   input: { rolloutId: z.string() },
-  output: { rollout: RolloutSummary, timeline },
+  output: { rollout: RolloutOut, timeline: TimelineOut },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async handle(input, ctx) {
     requireFleetOptIn();

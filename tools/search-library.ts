@@ -3,6 +3,7 @@ import { Fingerprint } from '../core/model/fingerprint.js';
 import { searchLibrary } from '../core/library/search.js';
 import { Objective, Tag } from '../core/model/entry.js';
 import { defineTool } from './define.js';
+import { Numbers, Params, reads } from './shapes.js';
 import { scxAvailability } from '../core/scx/catalog.js';
 import type { LibraryStore } from '../core/library/store.js';
 
@@ -10,16 +11,19 @@ export const searchLibraryTool = defineTool({
   name: 'search_library',
   title: 'Search the scheduler library',
   description: [
-    'Find library schedulers that fit a workload, ranked, with the reasons for each rank.',
-    'Pass `objective`: what "better" means (makespan = the last job finishes sooner; mean_completion = the typical job finishes sooner; tail_latency; throughput; fairness; deadline; locality; priority_isolation; low_overhead).',
-    'Without it the objective is guessed from the words and returned (`objective.source: "inferred"`, with the phrases that decided it): check the guess and pass `objective` if it is wrong.',
-    'Describe the workload and the goal in words (`query`), filter by `tags`, add `constraints` (noUserspace, kernel, noHints) and pass the `fingerprint` from profile_workload:',
-    'entries that did well on workloads with a similar fingerprint rank higher (learned from record_result).',
-    'Each result says which objectives the entry serves and costs, the measured history behind it, score parts and plain-words reasons. Results are paged (`offset`, `limit`; `next` is the next offset).',
-    'Then read scx://library/<name> and build_scheduler with {"entry": name, "params": ...}.',
+    'Find library schedulers that fit a workload, ranked, with the reasons.',
+    'Pass `objective`, what "better" means: makespan (the last job finishes sooner), mean_completion (the typical job finishes sooner), tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead.',
+    'Without it, it is guessed from `query` and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
+    'Pass the `fingerprint` from profile_workload: entries that did well on similar workloads rank higher (learned from record_result).',
+    'Each result says which objectives the entry serves and costs, and the measured history behind it.',
+    'Then read scx://library/<name> and build_scheduler {"entry": name}.',
   ].join(' '),
   input: {
-    query: z.string().max(2000).optional().describe('e.g. "one long job and many short ones; finish the whole batch sooner"'),
+    query: z
+      .string()
+      .max(2000)
+      .optional()
+      .describe('the workload and the goal in words, e.g. "one long job and many short ones; finish the whole batch sooner"'),
     tags: z.array(Tag).max(10).optional(),
     fingerprint: Fingerprint.optional(),
     objective: Objective.optional().describe('what to optimise; when absent it is guessed from `query` and returned'),
@@ -41,45 +45,34 @@ export const searchLibraryTool = defineTool({
   },
   output: {
     results: z.array(
-      z.object({
+      reads({
         name: z.string(),
         title: z.string(),
         family: z.string(),
         score: z.number(),
-        parts: z.object({ text: z.number(), tags: z.number(), history: z.number(), objective: z.number() }),
+        parts: Numbers.describe('score parts: text, tags, history, objective'),
         why: z.array(z.string()),
-        objective: z.object({
+        objective: reads({
           match: z.enum(['main', 'serves', 'costs', 'no', 'none', 'undeclared']).describe('how the entry relates to the objective ranked for'),
-          serves: z.array(Objective),
-          costs: z.array(z.object({ objective: Objective, why: z.string() })),
+          serves: z.array(z.string()),
+          costs: z.array(reads({ objective: z.string(), why: z.string() })),
           evidence: z.string().describe("what the library measured for it on this objective's metrics"),
         }),
         presets: z
-          .array(
-            z.object({
-              name: z.string(),
-              params: z.record(z.string(), z.union([z.number(), z.boolean()])),
-              workload: z.string(),
-              improvementPct: z.number().nullable(),
-            }),
-          )
-          .describe('tuned parameter sets of this entry (build_scheduler {"entry", "preset"})'),
+          .array(reads({ name: z.string(), params: Params, workload: z.string() }))
+          .describe('tuned parameter sets (build_scheduler {"entry", "preset"})'),
       }),
     ),
-    objective: z
-      .object({
-        objective: Objective.nullable(),
-        source: z.enum(['given', 'inferred', 'none']),
-        confidence: z.number().optional(),
-        evidence: z.array(z.string()).optional(),
-        alternatives: z.array(z.object({ objective: Objective, score: z.number() })).optional(),
-        note: z.string(),
-      })
-      .describe('the objective ranked for: given, or guessed from the words (correct it with `objective`)'),
-    excluded: z.array(z.object({ name: z.string(), why: z.string() })).describe('entries the constraints ruled out'),
+    objective: reads({
+      objective: Objective.nullable(),
+      source: z.enum(['given', 'inferred', 'none']),
+      evidence: z.array(z.string()).optional(),
+      note: z.string(),
+    }).describe('the objective ranked for: given, or guessed from the words (then correct it with `objective`)'),
+    excluded: z.array(reads({ name: z.string(), why: z.string() })).describe('entries the constraints ruled out'),
     total: z.number().describe('how many entries matched in all'),
-    next: z.number().nullable().describe('offset of the next page, null on the last'),
-    weights: z.record(z.string(), z.unknown()).describe('the retrieval weights in use (tuned from recorded outcomes)'),
+    next: z.number().nullable().describe('offset of the next page; null on the last'),
+    weights: z.record(z.string(), z.unknown()).describe('the retrieval weights in use'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {

@@ -2,53 +2,40 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { chartPng } from '../core/bench/chart.js';
-import { FIXTURE_IDS, workloadFor } from '../core/bench/workloads.js';
+import { workloadFor } from '../core/bench/workloads.js';
 import { ScxError } from '../core/errors.js';
-import { WorkloadProfile } from '../core/profile/profile.js';
 import { runsDir } from '../core/paths.js';
 import { CommandFields } from '../core/command.js';
 import { tuneScheduler } from '../core/tune/tune.js';
-import { JobHints } from '../core/job-hints.js';
 import { defineTool } from './define.js';
+import { hintsParam, Numbers, once, Params, printedParam, quickParam, reads, workloadParams, WorkloadProfileOut } from './shapes.js';
 import { EntryName, PresetName } from '../core/model/names.js';
 
-const Params = z.record(z.string(), z.union([z.number(), z.boolean()]));
-const Summary = z.object({
-  params: Params,
-  trials: z.number(),
-  score: z.object({ median: z.number(), min: z.number(), max: z.number() }).nullable(),
-  metrics: z.record(z.string(), z.object({ median: z.number(), min: z.number(), max: z.number(), n: z.number() })),
-});
+// the fields of a configuration's runs an agent compares (min–max: the spread; the rest of each object passes)
+const Summary = once(
+  'Summary',
+  reads({
+    params: Params,
+    trials: z.number(),
+    score: reads({ median: z.number() }).nullable(),
+    metrics: z.record(z.string(), reads({ median: z.number(), min: z.number(), max: z.number() })),
+  }),
+);
 
 export const tuneSchedulerTool = defineTool({
   name: 'tune_scheduler',
   title: "Tune a scheduler's parameters in the sandbox",
   description: [
-    "Search a library scheduler's typed parameters for the values that do best on a workload fixture, measured in the sandbox:",
-    'successive halving over quasi-random parameter sets (every candidate runs once, the better half again, and so on), each trial a real run',
-    'through the loader with --param, with the kernel default run in the same boot as the reference. Failed trials (load, stall, error exit,',
-    'a regression beyond maxRegressionPct) eliminate their candidate and are never proposed. Returns the best parameters, their improvement over',
-    "the entry's defaults and over the kernel default with min–max spread (beyondSpread: the runs did not overlap), every trial, and a chart.",
-    'Every trial is recorded in the library history; the best becomes a named preset of the entry (build_scheduler {"entry", "preset"}).',
-    `Fixtures: ${FIXTURE_IDS.join(', ')}, or any command (objective "wall_ms", or "value" for the number it prints). Objective: a metric name (e.g. "makespan_ms", "mean_completion_ms", "wakeup_p99_us", "requests_per_s") or weighted metrics.`,
-    'Takes minutes (about 20 trials of a few seconds each under emulation, plus boot); progress is reported; cancellable.',
+    "Search a library scheduler's parameters for the values that do best on a fixture or your command, in the sandbox: successive halving over quasi-random parameter sets,",
+    'each trial a real run, with the kernel default run in the same boot as the reference. Failed trials (load, stall, error exit, beyond maxRegressionPct) eliminate their candidate.',
+    "Returns the best parameters and their improvement over the entry's defaults and the kernel default (beyondSpread: the runs did not overlap), every trial, and a chart.",
+    'Every trial goes into the library history; the best becomes a preset (build_scheduler {"entry", "preset"}). Takes minutes; cancellable.',
   ].join(' '),
   input: {
     entry: EntryName.describe('library scheduler, e.g. "ljf"'),
-    workload: z.enum(FIXTURE_IDS).optional().describe('benchmark fixture to tune on (or give command)'),
-    command: z
-      .string()
-      .min(1)
-      .max(4096)
-      .optional()
-      .describe(
-        'or tune on your own workload: a shell command run in the sandbox guest (any program installed on this machine: the guest sees its filesystem), measured by its wall time (objective "wall_ms") or, with printed, the last number it prints ("value")',
-      ),
+    ...workloadParams('its wall time (objective "wall_ms") or, with printed, the number it prints ("value")'),
     ...CommandFields,
-    printed: z
-      .object({ better: z.enum(['lower', 'higher']), unit: z.string().max(20).optional() })
-      .optional()
-      .describe('with command: it prints a number to optimise (e.g. a p99 latency: better "lower")'),
+    printed: printedParam,
     objective: z
       .union([
         z.string(),
@@ -57,7 +44,9 @@ export const tuneSchedulerTool = defineTool({
           .min(1)
           .max(5),
       ])
-      .describe('metric to optimise in its natural direction, or [{metric, weight}] for a weighted mix'),
+      .describe(
+        'metric to optimise in its natural direction (e.g. "makespan_ms", "mean_completion_ms", "wakeup_p99_us", "requests_per_s"), or [{metric, weight}]',
+      ),
     budget: z.number().int().min(2).max(60).default(20).describe('trials (scheduler runs) at most'),
     minutes: z.number().min(1).max(240).default(30).describe('no new round starts after this'),
     only: z.array(z.string()).max(12).optional().describe('tune only these parameters (default: all with a declared range)'),
@@ -75,17 +64,15 @@ export const tuneSchedulerTool = defineTool({
       .default(100)
       .describe("a trial this much worse (%, primary metric) than the entry's defaults in the same round counts as failed"),
     preset: PresetName.optional().describe('name for the best configuration (default tuned-<workload>)'),
-    quick: z.boolean().default(false).describe('small fixture sizes (a smoke run)'),
+    quick: quickParam,
     seed: z.number().int().min(0).max(1e6).default(0),
-    hints: JobHints.optional().describe(
-      'for sjf, ljf, hybrid, given to every trial: job hints fed through scx-job-hints. Rules [{"argv": "xz * /data/big/*", "expect_ms": 30000}, {"cgroup": "/batch.slice", "expect_ms": 500}, {"pgid": 4242, "expect_ms": 80}, {"comm": "job_", "expect_ms": 40}] (argv: a glob over the command line, matched at exec; precedence argv > cgroup > pgid > sid > comm, first rule of a kind wins; optional "source") or the old {"task-name prefix": ms}; needs sched-rust built (npm run setup)',
-    ),
+    hints: hintsParam('sjf, ljf, hybrid, given to every trial'),
   },
   output: {
     entry: z.string(),
-    workload: z.object({ id: z.string(), title: z.string() }),
-    objective: z.array(z.object({ metric: z.string(), weight: z.number() })),
-    searched: z.array(z.object({ name: z.string(), min: z.number(), max: z.number(), log: z.boolean(), kind: z.string() })),
+    workload: reads({ id: z.string(), title: z.string() }),
+    objective: z.array(reads({ metric: z.string(), weight: z.number() })),
+    searched: z.array(reads({ name: z.string(), min: z.number(), max: z.number() })),
     fixed: Params,
     budget: z.number(),
     plannedCandidates: z.number(),
@@ -93,32 +80,20 @@ export const tuneSchedulerTool = defineTool({
     kernelDefault: Summary,
     defaults: Summary,
     best: Summary.nullable(),
-    improvement: z.object({
+    improvement: reads({
+      metric: z.string(),
       vsDefaultsPct: z.number().nullable(),
       vsKernelPct: z.number().nullable(),
-      metric: z.string(),
       beyondSpread: z.boolean(),
       pairedPct: z.number().nullable(),
-      pairs: z.number(),
     }),
     trials: z.array(
-      z.object({
-        index: z.number(),
-        rung: z.number(),
-        candidate: z.number(),
-        params: Params,
-        ok: z.boolean(),
-        score: z.number().nullable(),
-        failure: z.string().nullable(),
-        metrics: z.record(z.string(), z.number()),
-        kernelDefault: z.record(z.string(), z.number()),
-        recordId: z.string().nullable(),
-      }),
+      reads({ index: z.number(), params: Params, ok: z.boolean(), score: z.number().nullable(), failure: z.string().nullable(), metrics: Numbers }),
     ),
-    preset: z.object({ name: z.string(), params: Params }).nullable(),
+    preset: reads({ name: z.string(), params: Params }).nullable(),
     stopped: z.string().nullable(),
-    environment: z.object({ kernel: z.string().nullable(), accelerator: z.string().nullable(), guestCpus: z.number().nullable() }),
-    profile: WorkloadProfile.nullable().describe("the fixture profiled under the kernel default: its fingerprint is in every trial's history record"),
+    environment: reads({ kernel: z.string().nullable(), accelerator: z.string().nullable() }),
+    profile: WorkloadProfileOut.describe('the workload profiled under the kernel default (its fingerprint goes into the history records)'),
     chartPath: z.string(),
     durationMs: z.number(),
   },

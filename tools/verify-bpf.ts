@@ -1,51 +1,50 @@
 import { z } from 'zod';
 import { getBuild } from '../core/builds/build.js';
-import { ProgramStats } from '../core/builds/verify.js';
 import { KERNEL_SPEC, verifyOnKernels } from '../core/builds/verify-kernels.js';
-import { LoadFailure } from '../core/sandbox/verifier-log.js';
 import { SandboxResult } from '../core/sandbox/results.js';
 import { saveLog } from '../core/logs.js';
 import { defineTool } from './define.js';
+import { LoadFailureOut, ProgramOut, reads, SandboxOut } from './shapes.js';
 import { BuildId } from '../core/model/names.js';
 
 export const verifyBpfTool = defineTool({
   name: 'verify_bpf',
   title: 'Verify a build in the sandbox',
   description: [
-    'Run a build through the real kernel in a throwaway sandbox VM: the kernel verifier (load), a stress run',
-    '(stress-ng + hackbench) under the scheduler, the sched_ext state afterwards, and unload.',
-    'Verdict pass/fail with reasons; on a verifier rejection the parsed log points at file:line with a fix hint;',
-    "a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel's reason. Only passing builds can be deployed.",
-    'Takes tens of seconds under software emulation per kernel (more with a long stress run); a load still verifying',
-    'after 60 s (20 s with KVM) is stopped as a loop the verifier cannot bound, naming the loop. The verifier log in the',
-    'result is the part that explains the failure; the whole log is a resource (resource_link scx://logs/<buildId>-verifier-<kernel>).',
-    '`kernels` verifies on several kernels, one VM each: "sandbox" (the default), "host" (this machine\'s own kernel, needed before deploy_scx to the host),',
-    'or Debian releases (e.g. "7.2.12+deb13-amd64"; fetched on first use): kfuncs and the verifier differ between releases, and each verdict is kept with the build.',
+    'Run a build through the real kernel in a throwaway sandbox VM: verifier (load), a stress run (stress-ng + hackbench) under the scheduler, the sched_ext state, unload.',
+    "Verdict pass/fail with reasons: a verifier rejection points at file:line with a fix hint (the whole log is linked, scx://logs/...); a scheduler the kernel ejects (stall, scx_bpf_error) fails with the kernel's reason; a load still verifying after 60 s (20 s with KVM) is stopped as an unbounded loop.",
+    'Only passing builds can be deployed. Takes tens of seconds per kernel under emulation.',
   ].join(' '),
   input: {
     buildId: BuildId.describe('from build_scheduler'),
     stressSeconds: z.number().int().min(1).max(120).default(5).describe('seconds of stress-ng under the scheduler'),
-    kernels: z.array(z.string().regex(KERNEL_SPEC)).min(1).max(6).optional().describe('kernels to verify on: "sandbox" (default), "host", or Debian releases'),
+    kernels: z
+      .array(z.string().regex(KERNEL_SPEC))
+      .min(1)
+      .max(6)
+      .optional()
+      .describe(
+        'kernels to verify on, one VM each: "sandbox" (default), "host" (this machine\'s kernel: needed before deploy_scx to the host), or Debian releases (e.g. "7.2.12+deb13-amd64", fetched on first use); kfuncs and the verifier differ between releases',
+      ),
   },
   output: {
     buildId: z.string(),
     verdict: z.enum(['pass', 'fail']),
     reasons: z.array(z.string()),
-    programs: z.array(ProgramStats),
+    programs: z.array(ProgramOut),
     stressSeconds: z.number(),
-    sandbox: SandboxResult,
+    sandbox: SandboxOut,
     kernels: z
       .array(
-        z.object({
+        reads({
           spec: z.string(),
           kernel: z.string(),
           verdict: z.enum(['pass', 'fail']),
           reasons: z.array(z.string()),
-          programs: z.array(ProgramStats),
-          loadFailure: LoadFailure.nullable(),
+          loadFailure: LoadFailureOut.nullable(),
         }),
       )
-      .describe('the verdict on each kernel (the other fields describe the first)'),
+      .describe('the verdict on each kernel (the fields above describe the first)'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
