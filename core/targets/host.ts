@@ -2,25 +2,21 @@
  * The host target: the real machine, opt-in (--allow-host, root, a kernel with sched_ext). Loads
  * start the Rust loader detached, so a deployed scheduler outlives the server.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { JobHints } from '../job-hints.js';
 import { hostRunDir } from './run-dir.js';
 import { HostCommands } from './run-as.js';
 import { execGroup } from './host-exec.js';
-import { loaderArgs, loaderBinary, startDecided, startOutcome } from '../loader/process.js';
-import { parseLoaderOutput } from '../loader/protocol.js';
-import { loaderFailure, parseStateOutput } from '../sandbox/session.js';
+import { LOADER_NOT_BUILT, LoaderProcess, loaderBinary } from '../loader/process.js';
+import { hostTransport } from '../loader/transports.js';
+import { parseStateOutput } from '../sandbox/session.js';
 import { loaderDir } from '../sandbox/image.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
 import { isScxBuild, scxCommand } from '../builds/scx-build.js';
 import { isScxBinaryCmdline, startScxOnHost } from '../scx/host.js';
-import { Deployment, HINTS_NEED_LOADER, type ExecOptions, type ExecResult, type Target } from './types.js';
-
-const HOST_PIN_DIR = '/sys/fs/bpf/scx-mcp';
+import { Deployment, type ExecOptions, type ExecResult, type Target } from './types.js';
 
 /** sched_ext's sysfs (SCX_LOADER_SYSFS: the loader's own override, so the loader, the backend and the monitor read the same place) */
 export function hostSchedExtSysfs(): string {
@@ -65,8 +61,8 @@ function signalLoader(pid: number, sig: NodeJS.Signals): void {
 }
 
 /**
- * The real machine. Loads through the Rust loader when it is built (parameters, stats, the exit
- * record, job hints; the same JSON-lines protocol as in the sandbox), else with bpftool. The loader
+ * The real machine. Loads through the Rust loader (parameters, stats, the exit record, job hints;
+ * the same LoaderProcess as in the sandbox, over the host transport: core/loader). The loader
  * process outlives the server (the scheduler stays deployed); its pid file lets a later server
  * unload it.
  */
@@ -96,60 +92,31 @@ export class HostBackend implements Target {
       const deployment: Deployment = { buildId: build.id, name: build.name, since: new Date().toISOString() };
       return startScxOnHost({ binary, args, opsName, runDir: join(hostRunDir(), `${build.id}-${Date.now()}`), deployment, state: () => this.state() });
     }
-    const bin = join(loaderDir(), loaderBinary({ hints }));
-    if (existsSync(bin)) return this.loadWithLoader(bin, build, hints);
-    if (hints) return { ok: false, error: HINTS_NEED_LOADER };
-    const dir = `${HOST_PIN_DIR}/${build.id}`;
-    await execa('mkdir', ['-p', dir]);
-    const r = await execa('bpftool', ['struct_ops', 'register', buildPaths(build.id).object, dir], { reject: false, timeout: 120_000 });
-    const after = await this.state();
-    if (r.exitCode !== 0 || after.state !== 'enabled') {
-      await rm(dir, { recursive: true, force: true });
-      return { ok: false, error: `load on the host failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` };
-    }
-    return { ok: true };
+    return this.loadWithLoader(build, hints);
   }
-  /** Start the loader detached, wait for its "attached" (or error/exit) line; the same outcome rules as the sandbox's. */
-  private async loadWithLoader(bin: string, build: BuildRecord, hints?: JobHints) {
+  /** Start the loader detached (LoaderProcess over the host transport), wait for its outcome; the same outcome rules as the sandbox's. */
+  private async loadWithLoader(build: BuildRecord, hints?: JobHints) {
+    if (!existsSync(join(loaderDir(), loaderBinary({ hints })))) return { ok: false, error: LOADER_NOT_BUILT };
     const dir = join(hostRunDir(), `${build.id}-${Date.now()}`);
     await mkdir(dir, { recursive: true });
-    const args = loaderArgs({ object: buildPaths(build.id).object, statsIntervalMs: 5000, hints });
-    const out = openSync(join(dir, 'out'), 'w');
-    const err = openSync(join(dir, 'err'), 'w');
-    const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, err] });
-    closeSync(out);
-    closeSync(err);
-    let exitCode: number | null = null;
-    child.on('exit', (code, sig) => void (exitCode = code ?? (sig ? 128 : -1)));
-    child.unref();
-    if (child.pid) writeFileSync(join(dir, 'pid'), String(child.pid));
     // what runs, for a later server that finds this loader by its pid file (adopt())
     const deployment: Deployment = { buildId: build.id, name: build.name, since: new Date().toISOString(), ...(hints ? { hints } : {}) };
     writeFileSync(join(dir, 'deployment.json'), JSON.stringify(deployment) + '\n');
-    const t0 = performance.now();
-    let loader = parseLoaderOutput('');
-    while (performance.now() - t0 < 300_000) {
-      loader = parseLoaderOutput(readFileSync(join(dir, 'out'), 'utf8'));
-      if (startDecided(loader) || exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 50)); // the exit status, if it stopped
-    const after = await this.state();
-    const { ok, error: errLine } = startOutcome(loader, after.state);
+    const loader = new LoaderProcess(hostTransport(loaderDir(), dir), { object: buildPaths(build.id).object, statsIntervalMs: 5000, hints });
+    const { ok, failure: f, output, state, stderr } = await loader.start(() => this.state(), 300);
     if (ok) return { ok: true };
-    if (child.pid) signalLoader(child.pid, 'SIGTERM');
-    const stderr = readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    await loader.stop(10);
     await rm(dir, { recursive: true, force: true });
-    if (errLine) {
-      const f = loaderFailure(errLine);
+    if (f) {
       return {
         ok: false,
         error: `load on the host failed (${f.stage}): ${f.reason}${f.file && f.line ? ` at ${f.file}:${f.line}` : ''}${f.hint ? `; ${f.hint}` : ''}`,
       };
     }
+    const tail = stderr.trim().split('\n').slice(-3).join(' | ');
     return {
       ok: false,
-      error: `scx-loader did not attach on the host (exit status ${exitCode ?? 'none yet'}, sched_ext ${after.state})${stderr ? `: ${stderr}` : ''}`,
+      error: `scx-loader did not attach on the host (exit status ${output.exitCode ?? 'none yet'}, sched_ext ${state.state})${tail ? `: ${tail}` : ''}`,
     };
   }
 
@@ -167,8 +134,6 @@ export class HostBackend implements Target {
         await rm(join(hostRunDir(), d), { recursive: true, force: true });
       }
     }
-    // bpftool pins (loads without the loader)
-    if (existsSync(HOST_PIN_DIR)) for (const d of await readdir(HOST_PIN_DIR)) await rm(`${HOST_PIN_DIR}/${d}`, { recursive: true, force: true });
     for (let i = 0; i < 100 && (await this.state()).state === 'enabled'; i++) await new Promise((r) => setTimeout(r, 100));
   }
   /**
