@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { cacheDir, repoRoot } from '../paths.js';
 import { ensureKernel } from '../kernel/fetch.js';
-import { compileBpf } from '../toolchain/compile.js';
+import { buildPaths, buildScheduler } from '../builds/build.js';
 import { SandboxSession } from '../sandbox/session.js';
 import type { HintRule } from '../job-hints.js';
 import { jobsFromLoaderLines, learnedHints, recordJobs } from '../learned-lengths.js';
@@ -166,9 +166,17 @@ export async function runBatches(opts: BatchOptions = {}): Promise<{ runs: Run[]
   const objDir = join(tmpdir(), `batches-${process.pid}`);
   const obj: Record<string, string> = {};
   for (const p of ['sjf', 'ljf']) {
-    const r = await compileBpf({ source: join(repoRoot, 'library', p, `${p}.bpf.c`), out: join(objDir, `${p}.bpf.o`), kernel });
-    if (!r.ok) throw new Error(`${p} did not compile`);
-    obj[p] = join(objDir, `${p}.bpf.o`);
+    // built like build_scheduler builds the entry at its defaults: static analysis, clang, a build id
+    const entry = LibraryEntry.parse(JSON.parse(readFileSync(join(repoRoot, 'library', p, 'entry.json'), 'utf8')));
+    const rec = await buildScheduler({
+      source: readFileSync(join(repoRoot, 'library', p, `${p}.bpf.c`), 'utf8'),
+      fileName: `${p}.bpf.c`,
+      origin: { kind: 'library', entry: p, version: entry.version },
+      paramSpecs: entry.params,
+      kernel,
+    });
+    if (!rec.ok) throw new Error(`${p} did not build (build ${rec.id}, stage ${rec.stage})`);
+    obj[p] = buildPaths(rec.id).object;
   }
   const scx = opts.noScx
     ? []
