@@ -194,6 +194,10 @@ async function main(): Promise<void> {
     );
   else
     notes.push('scx-loader was not built: every scheduler was loaded with bpftool at its default parameters (unit_us defaults may not match the batch unit).');
+  if (plan.workloads.some((w) => w.id.startsWith('batch-')))
+    notes.push(
+      "The uneven-batch fixtures (batch-join, batch-hash) name every job by its length (job_L039_00), and ljf and sjf read it from the task name (unit_us): their rows check the policies' ordering, not job knowledge, and no headline rests on them. Real programs whose jobs do not name their length: docs/batches.md (npm run bench:batches).",
+    );
   for (const s of skipped) notes.push(`Not benchmarked: ${s}.`);
   if (monitor.contended)
     notes.push(
