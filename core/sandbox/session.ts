@@ -21,9 +21,6 @@ import { LoaderProcess } from '../loader/process.js';
 import { guestTransport } from '../loader/transports.js';
 import type { LoadFailure } from '../loader/verifier-log.js';
 
-/** core/targets/host.ts still takes it from here until its loader launch uses LoaderProcess (core/loader). */
-export { loaderFailure } from '../loader/failure.js';
-
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */
   sshPort?: number;

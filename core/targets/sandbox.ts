@@ -3,10 +3,11 @@ import { ScxError } from '../errors.js';
 import { JobHints } from '../job-hints.js';
 import { SandboxSession } from '../sandbox/session.js';
 import { loaderAvailable } from '../sandbox/image.js';
+import { LOADER_NOT_BUILT } from '../loader/process.js';
 import { buildPaths, type BuildRecord } from '../builds/build.js';
 import { isScxBuild, scxCommand } from '../builds/scx-build.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from '../scx/guest.js';
-import { HINTS_NEED_LOADER, type ExecOptions, type ExecResult, type Target } from './types.js';
+import { type ExecOptions, type ExecResult, type Target } from './types.js';
 
 export class SandboxBackend implements Target {
   readonly schedExtSysfs = '/sys/kernel/sched_ext';
@@ -27,13 +28,11 @@ export class SandboxBackend implements Target {
       this.scx = r.step.ok ? r.proc : null;
       return { ok: r.step.ok, error: r.step.error, step: r.step };
     }
-    const loader = loaderAvailable();
-    if (hints && !loader) return { ok: false, error: HINTS_NEED_LOADER };
+    if (!loaderAvailable()) return { ok: false, error: LOADER_NOT_BUILT };
     const step = await this.session.step({
       kind: 'load',
       object: buildPaths(build.id).object,
       label: `deploy ${build.name}`,
-      via: loader ? 'loader' : 'bpftool',
       ...(hints ? { hints } : {}),
     });
     return { ok: step.ok, error: step.error, step };
