@@ -6,14 +6,17 @@ import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verif
 export function loaderFailure(e: LoaderError): LoadFailure {
   const v: Partial<NonNullable<LoaderError['verifier']>> = e.verifier ?? {};
   const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
-  const parsed = log
-    ? parseLoadFailure(
-        log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`,
-      )
-    : null;
-  // no verifier log: libbpf's errors may show a failure before verification, a kfunc or relocation the kernel lacks (a link failure)
-  const linkFailure = !log && e.libbpf_errors?.length ? parseLoadFailure(e.libbpf_errors.join('\n')) : null;
+  // no verifier walk, only libbpf's errors (the loader then passes those as the log): a failure before verification,
+  // e.g. a kfunc or relocation the kernel lacks, which is a link failure
+  const libbpfOnly = log.split('\n').every((l) => !l.trim() || l.startsWith('libbpf: '));
+  const linkFailure = libbpfOnly && e.libbpf_errors?.length ? parseLoadFailure(e.libbpf_errors.join('\n')) : null;
   const link = linkFailure?.stage === 'link' ? linkFailure : null;
+  const parsed =
+    log && !link
+      ? parseLoadFailure(
+          log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`,
+        )
+      : null;
   const stage = stageOf(e, Boolean(v.reason || log), link !== null);
   // our parser picks the verifier's own reason line (e.g. "R0 invalid mem access ..."); the loader's is a fallback
   const reason = parsed?.reason ?? link?.reason ?? v.reason ?? String(e.message ?? 'load failed');
