@@ -194,6 +194,115 @@ static __always_inline bool vtime_before(u64 a, u64 b)
 	return (s64)(a - b) < 0;
 }
 
+/* ---- what most policies do the same way ----------------------------------
+ *
+ * Small pieces that several schedulers of the library share word for word;
+ * each keeps its policy in its own file and calls these for the mechanics.
+ */
+
+/*
+ * select_cpu's usual first step: the kernel's default CPU for waking @p in
+ * *@cpu (its previous CPU if that is idle, else an idle one nearby, else the
+ * previous one). If that CPU is idle, @p goes straight to its local queue
+ * with a slice of @slice ns, so enqueue is skipped, and the result is true.
+ */
+static __always_inline bool scx_select_cpu_direct(struct task_struct *p, s32 prev_cpu,
+						  u64 wake_flags, u64 slice, s32 *cpu)
+{
+	bool is_idle = false, direct;
+
+	*cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	direct = is_idle; /* a copy the insert below cannot change */
+	if (direct)
+		scx_insert(p, SCX_DSQ_LOCAL, slice, 0);
+	return direct;
+}
+
+/* select_cpu's whole body for most policies: the above, counting direct wakeups in *@stat. */
+static __always_inline s32 scx_select_cpu_stat(struct task_struct *p, s32 prev_cpu,
+					       u64 wake_flags, u64 slice, u64 *stat)
+{
+	s32 cpu;
+
+	if (scx_select_cpu_direct(p, prev_cpu, wake_flags, slice, &cpu))
+		stat_add(stat, 1);
+	return cpu;
+}
+
+/* init_task's usual body: create @p's entry in the task-storage @map; 0 or -ENOMEM. */
+static __always_inline s32 scx_task_storage_init(void *map, struct task_struct *p)
+{
+	if (!bpf_task_storage_get(map, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Per-CPU arrays and loops are sized for at most this many CPUs. */
+#ifndef MAX_CPUS
+#define MAX_CPUS 1024
+#endif
+
+/* The number of CPU ids, at most MAX_CPUS. */
+static __always_inline u32 nr_cpus(void)
+{
+	u32 nr = scx_bpf_nr_cpu_ids();
+
+	return nr < MAX_CPUS ? nr : MAX_CPUS;
+}
+
+/*
+ * Create DSQs 0 to @n - 1, for schedulers whose queues are numbered from 0
+ * (one per CPU: scx_create_dsqs(nr_cpus())); 0, or the first error.
+ */
+static __always_inline s32 scx_create_dsqs(u32 n)
+{
+	s32 i, ret;
+
+	bpf_for(i, 0, n) {
+		ret = scx_bpf_create_dsq((u64)i, -1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Exponentially weighted average: @avg moved a quarter of the way to @sample. */
+static __always_inline u64 ewma(u64 avg, u64 sample)
+{
+	return (avg * 3 + sample) / 4;
+}
+
+/*
+ * @ns of CPU time (or of a deadline) scaled by 100 / @weight, the task's
+ * p->scx.weight: 100 is nice 0, so a task of twice the weight ages half as fast.
+ */
+static __always_inline u64 weight_scale(u64 ns, u32 weight)
+{
+	return ns * 100 / (weight ? weight : 1);
+}
+
+/*
+ * Idle credit: raise *@vtime to at most @credit ns behind the virtual clock
+ * @now, so a long sleeper does not come back owed the whole time it slept.
+ * True if it was raised.
+ */
+static __always_inline bool vtime_limit_credit(u64 *vtime, u64 now, u64 credit)
+{
+	u64 floor = now - credit;
+
+	if (!vtime_before(*vtime, floor))
+		return false;
+	*vtime = floor;
+	return true;
+}
+
+/* Move the virtual clock *@clock forward to @vtime (racy across CPUs, but it only moves forward). */
+static __always_inline void vtime_advance(u64 *clock, u64 vtime)
+{
+	if (vtime_before(*clock, vtime))
+		*clock = vtime;
+}
+
 /* ---- task names ----------------------------------------------------------
  *
  * Maps keyed by a task-name prefix (sjf/ljf/hybrid's job_hints, prio_class's

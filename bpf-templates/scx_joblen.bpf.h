@@ -23,7 +23,7 @@
  * ordered by the policy's key (JOB_DSQ, keys in dsq_vtime), wakeups straight
  * to an idle CPU, the running job kept while it is still first, a starvation
  * guard, and the CPU-time accounting the estimate and the keys need. A policy
- * supplies only its order key, joblen_key(), and says what it adds.
+ * supplies only its order, job_order() or joblen_key(), and says what it adds.
  *
  * Include it after scx_common.bpf.h and after declaring
  *   SCX_PARAM(u64, slice_us, ...)   slice of the job queue, in us
@@ -35,11 +35,17 @@
  *   SCX_PARAM(u64, sys_burst_us, ...) bursts below this use the lane, in us
  *   u64 stat_sys, stat_hinted, stat_named, stat_history;   (bumped here)
  * and after it define
+ *   static __always_inline u64 job_order(u64 expected, u64 run)
+ * a job's place in the queue (length-ish ns, lower runs first) from how long
+ * it is expected to run and how long it has run; the core turns it into the
+ * key, order_key(job_order(...), tctx->seq), and sends tasks whose bursts
+ * stay below sys_burst_us to the system lane. Without a system lane (hybrid),
+ * define instead
  *   static __always_inline bool joblen_key(struct task_struct *p,
  *           struct task_ctx *tctx, u64 extra, u64 *key)
  * which sets @p's queue key counting @extra ns of CPU time not charged yet
- * (the current run of a task still on a CPU); false sends it to the system
- * lane. Keys are order_key(length-ish ns, tctx->seq): lower runs first.
+ * (the current run of a task still on a CPU). Keys are
+ * order_key(length-ish ns, tctx->seq): lower runs first.
  * To add fields to the per-task context, define SCX_JOBLEN_CTX_EXTRA first
  * (e.g. `#define SCX_JOBLEN_CTX_EXTRA u64 vtime;`).
  *
@@ -344,14 +350,7 @@ static __always_inline bool job_length(struct task_ctx *tctx, u64 extra,
 static __always_inline s32 joblen_select_cpu(struct task_struct *p, s32 prev_cpu,
 					     u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-
-	if (is_idle) {
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &stat_direct);
 }
 
 /* Before @p is queued: its estimate is current and its wait starts now. */
@@ -480,7 +479,7 @@ static __always_inline u64 joblen_stopping(struct task_struct *p, struct task_ct
 	tctx->job_run_ns += used;
 	if (!runnable) {
 		/* going to sleep: the burst is over, fold it into the average */
-		tctx->avg_burst_ns = (tctx->avg_burst_ns * 3 + tctx->burst_ns) / 4;
+		tctx->avg_burst_ns = ewma(tctx->avg_burst_ns, tctx->burst_ns);
 		tctx->burst_ns = 0;
 	}
 	return used;
@@ -536,11 +535,18 @@ static __always_inline bool lane_enqueue(struct task_struct *p, u64 enq_flags, u
 	return true;
 }
 
-/* The system lane's key: joblen_key() for a task whose bursts reach sys_burst_us. */
-static __always_inline bool lane_length(struct task_ctx *tctx, u64 extra,
-					u64 *expected, u64 *run)
+static __always_inline u64 job_order(u64 expected, u64 run);
+
+/* The key with a system lane: job_order() for a task whose bursts reach sys_burst_us, else false. */
+static __always_inline bool joblen_key(struct task_struct *p,
+				       struct task_ctx *tctx, u64 extra, u64 *key)
 {
-	return job_length(tctx, extra, sys_burst_us * NSEC_PER_USEC, expected, run);
+	u64 expected, run;
+
+	if (!job_length(tctx, extra, sys_burst_us * NSEC_PER_USEC, &expected, &run))
+		return false;
+	*key = order_key(job_order(expected, run), tctx->seq);
+	return true;
 }
 #endif /* SYS_DSQ */
 

@@ -23,7 +23,6 @@
 SCX_LICENSE_GPL;
 
 #define CENTRAL_DSQ 0
-#define MAX_CPUS 1024
 
 /* The CPU that makes the decisions (CPU 0 if this one does not exist). */
 SCX_PARAM(u32, central_cpu, 0);
@@ -41,13 +40,6 @@ UEI_DEFINE(uei);
 u32 wants_work[MAX_CPUS];
 /* How many CPUs wait (racy hint: only decides how hard to poke). */
 u32 nr_waiting;
-
-static __always_inline u32 nr_cpus(void)
-{
-	u32 nr = scx_bpf_nr_cpu_ids();
-
-	return nr < MAX_CPUS ? nr : MAX_CPUS;
-}
 
 static __always_inline s32 the_central_cpu(void)
 {

@@ -45,12 +45,7 @@ struct task_ctx {
 	u64 started_at; /* when it last got a CPU */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 {
@@ -61,27 +56,25 @@ static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 static __always_inline u64 new_deadline(struct task_struct *p,
 					struct task_ctx *tctx, u64 now)
 {
-	u32 weight = p->scx.weight ? p->scx.weight : 1;
 	u64 rel = deadline_us * NSEC_PER_USEC;
 
 	if (tctx)
 		rel += tctx->avg_run_ns * run_pct / 100;
-	return now + rel * 100 / weight;
+	return now + weight_scale(rel, p->scx.weight);
 }
 
 s32 BPF_STRUCT_OPS(edf_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	struct task_ctx *tctx;
+	s32 cpu;
 
-	if (is_idle) {
+	if (scx_select_cpu_direct(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &cpu)) {
+		/* it runs now: its deadline counts from now */
 		tctx = task_ctx(p);
 		if (tctx)
 			tctx->deadline = new_deadline(p, tctx, scx_now());
 		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
 	}
 	return cpu;
 }
@@ -119,21 +112,15 @@ void BPF_STRUCT_OPS(edf_running, struct task_struct *p)
 void BPF_STRUCT_OPS(edf_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 ran;
 
-	if (!tctx || !tctx->started_at)
-		return;
-	ran = scx_now() - tctx->started_at;
-	tctx->avg_run_ns = (tctx->avg_run_ns * 3 + ran) / 4;
+	if (tctx && tctx->started_at)
+		tctx->avg_run_ns = ewma(tctx->avg_run_ns, scx_now() - tctx->started_at);
 }
 
 s32 BPF_STRUCT_OPS(edf_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	if (!bpf_task_storage_get(&task_ctxs, p, 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -ENOMEM;
-	return 0;
+	return scx_task_storage_init(&task_ctxs, p);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(edf_init)

@@ -38,7 +38,11 @@ s32 BPF_STRUCT_OPS(fifo_select_cpu, struct task_struct *p, s32 prev_cpu,
 	bool is_idle = false;
 	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 
-	/* An idle CPU was found: run there right away, no queueing. */
+	/*
+	 * An idle CPU was found: run there right away, no queueing. (Spelled
+	 * out in this template; other policies call scx_select_cpu_direct()
+	 * or scx_select_cpu_stat() from scx_common.bpf.h for this.)
+	 */
 	if (is_idle) {
 		stat_add(&stat_direct, 1);
 		stat_add(&stat_slice_ns, slice_us * NSEC_PER_USEC);

@@ -75,8 +75,7 @@ static __always_inline u64 blend_key(struct task_struct *p,
 				     struct task_ctx *tctx, u64 extra)
 {
 	u64 pct = fair_share_pct(), expected, run, len;
-	u32 weight = p->scx.weight ? p->scx.weight : 1;
-	u64 vtime = tctx->vtime + extra * 100 / weight;
+	u64 vtime = tctx->vtime + weight_scale(extra, p->scx.weight);
 
 	job_length(tctx, extra, 0, &expected, &run);
 	len = remaining_ns(expected, run);
@@ -103,7 +102,7 @@ s32 BPF_STRUCT_OPS(hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 
 void BPF_STRUCT_OPS(hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	u64 slice = slice_us * NSEC_PER_USEC, floor, key;
+	u64 slice = slice_us * NSEC_PER_USEC, key;
 	struct task_ctx *tctx = task_ctx(p);
 
 	if (!tctx) {
@@ -114,9 +113,7 @@ void BPF_STRUCT_OPS(hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	joblen_queued(p, tctx, enq_flags);
 
 	/* fair part: a sleeper keeps at most one slice of credit */
-	floor = vtime_now - slice;
-	if (vtime_before(tctx->vtime, floor))
-		tctx->vtime = floor;
+	vtime_limit_credit(&tctx->vtime, vtime_now, slice);
 
 	if (tctx->source != SRC_HISTORY)
 		stat_add(&stat_jobs, 1);
@@ -141,19 +138,18 @@ void BPF_STRUCT_OPS(hybrid_running, struct task_struct *p)
 	struct task_ctx *tctx = task_ctx(p);
 
 	joblen_running(p, tctx);
-	if (tctx && vtime_before(vtime_now, tctx->vtime))
-		vtime_now = tctx->vtime;
+	if (tctx)
+		vtime_advance(&vtime_now, tctx->vtime);
 }
 
 void BPF_STRUCT_OPS(hybrid_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u32 weight = p->scx.weight ? p->scx.weight : 1;
 	u64 used = joblen_stopping(p, tctx, runnable);
 
 	/* the fair part: weighted CPU time */
 	if (tctx)
-		tctx->vtime += used * 100 / weight;
+		tctx->vtime += weight_scale(used, p->scx.weight);
 }
 
 void BPF_STRUCT_OPS(hybrid_enable, struct task_struct *p)

@@ -29,7 +29,6 @@ SCX_LICENSE_GPL;
 
 #define WAKE_DSQ 0 /* interactive wakeups, FIFO, served first */
 #define HOG_DSQ 1  /* everything else, FIFO */
-#define MAX_CPUS 1024
 
 /* Slice of CPU-bound tasks, in microseconds. */
 SCX_PARAM(u64, slice_us, 5000);
@@ -60,12 +59,7 @@ struct task_ctx {
 	u64 started_at;   /* when it last got a CPU */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 /* Per CPU: since when it has been running a hog (0: not running one). */
 struct {
@@ -103,16 +97,14 @@ static __always_inline bool preemptible_hog(s32 cpu, u64 now)
 /* Cut short a hog's slice somewhere: the task's own CPU first, else any CPU. */
 static __always_inline void kick_a_hog(struct task_struct *p, u64 now)
 {
-	s32 cpu = scx_bpf_task_cpu(p), i, nr = scx_bpf_nr_cpu_ids();
+	s32 cpu = scx_bpf_task_cpu(p), i;
 
 	if (preemptible_hog(cpu, now) && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 		stat_add(&stat_kicks, 1);
 		return;
 	}
-	bpf_for(i, 0, nr) {
-		if (i >= MAX_CPUS)
-			break;
+	bpf_for(i, 0, nr_cpus()) {
 		if (preemptible_hog(i, now) && bpf_cpumask_test_cpu(i, p->cpus_ptr)) {
 			scx_bpf_kick_cpu(i, SCX_KICK_PREEMPT);
 			stat_add(&stat_kicks, 1);
@@ -124,18 +116,10 @@ static __always_inline void kick_a_hog(struct task_struct *p, u64 now)
 s32 BPF_STRUCT_OPS(interactive_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	struct task_ctx *tctx;
+	struct task_ctx *tctx = task_ctx(p);
+	u64 slice = (tctx && is_interactive(tctx) ? wake_slice_us : slice_us) * NSEC_PER_USEC;
 
-	if (is_idle) {
-		tctx = task_ctx(p);
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL,
-			   (tctx && is_interactive(tctx) ? wake_slice_us : slice_us) *
-				   NSEC_PER_USEC, 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice, &stat_direct);
 }
 
 void BPF_STRUCT_OPS(interactive_enqueue, struct task_struct *p, u64 enq_flags)
@@ -208,7 +192,7 @@ void BPF_STRUCT_OPS(interactive_stopping, struct task_struct *p, bool runnable)
 	tctx->burst_ns += scx_now() - tctx->started_at;
 	if (!runnable) {
 		/* going to sleep: fold the burst into the average */
-		tctx->avg_burst_ns = (tctx->avg_burst_ns * 3 + tctx->burst_ns) / 4;
+		tctx->avg_burst_ns = ewma(tctx->avg_burst_ns, tctx->burst_ns);
 		tctx->burst_ns = 0;
 	}
 }
@@ -216,10 +200,7 @@ void BPF_STRUCT_OPS(interactive_stopping, struct task_struct *p, bool runnable)
 s32 BPF_STRUCT_OPS(interactive_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	if (!bpf_task_storage_get(&task_ctxs, p, 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -ENOMEM;
-	return 0;
+	return scx_task_storage_init(&task_ctxs, p);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(interactive_init)

@@ -47,16 +47,10 @@ UEI_DEFINE(uei);
 
 #define LEN_MAX (1ULL << 50) /* about 13 days, in ns */
 
-/* The order key: longest first (LEN_MAX - length); past its estimate a job is as long as it has run. */
-static __always_inline bool joblen_key(struct task_struct *p,
-				       struct task_ctx *tctx, u64 extra, u64 *key)
+/* The queue order: longest first (LEN_MAX - length); past its estimate a job is as long as it has run. */
+static __always_inline u64 job_order(u64 expected, u64 run)
 {
-	u64 expected, run;
-
-	if (!lane_length(tctx, extra, &expected, &run))
-		return false;
-	*key = order_key(LEN_MAX - MIN(MAX(expected, run), LEN_MAX), tctx->seq);
-	return true;
+	return LEN_MAX - MIN(MAX(expected, run), LEN_MAX);
 }
 
 s32 BPF_STRUCT_OPS(ljf_select_cpu, struct task_struct *p, s32 prev_cpu,

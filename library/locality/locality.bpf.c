@@ -23,8 +23,6 @@
 
 SCX_LICENSE_GPL;
 
-#define MAX_CPUS 1024 /* DSQ i is CPU i's queue */
-
 /* Time slice, in microseconds. */
 SCX_PARAM(u64, slice_us, 5000);
 /* A task that ran this recently is cache-hot and prefers to wait for its CPU, in microseconds. */
@@ -45,19 +43,7 @@ struct task_ctx {
 	u64 last_ran; /* when it last stopped running */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
-
-static __always_inline u32 nr_cpus(void)
-{
-	u32 nr = scx_bpf_nr_cpu_ids();
-
-	return nr < MAX_CPUS ? nr : MAX_CPUS;
-}
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 s32 BPF_STRUCT_OPS(locality_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
@@ -128,22 +114,12 @@ void BPF_STRUCT_OPS(locality_stopping, struct task_struct *p, bool runnable)
 s32 BPF_STRUCT_OPS(locality_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	if (!bpf_task_storage_get(&task_ctxs, p, 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -ENOMEM;
-	return 0;
+	return scx_task_storage_init(&task_ctxs, p);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(locality_init)
 {
-	s32 i, ret;
-
-	bpf_for(i, 0, nr_cpus()) {
-		ret = scx_bpf_create_dsq((u64)i, -1);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return scx_create_dsqs(nr_cpus()); /* DSQ i is CPU i's queue */
 }
 
 void BPF_STRUCT_OPS(locality_exit, struct scx_exit_info *ei)

@@ -22,8 +22,6 @@
 
 SCX_LICENSE_GPL;
 
-#define MAX_CPUS 1024 /* DSQ i is CPU i's queue */
-
 /* Time slice, in microseconds. */
 SCX_PARAM(u64, slice_us, 5000);
 /* An idle CPU steals only from a queue holding at least this many tasks. */
@@ -36,24 +34,10 @@ u64 stat_kicks;      /* idle CPUs woken to steal */
 
 UEI_DEFINE(uei);
 
-static __always_inline u32 nr_cpus(void)
-{
-	u32 nr = scx_bpf_nr_cpu_ids();
-
-	return nr < MAX_CPUS ? nr : MAX_CPUS;
-}
-
 s32 BPF_STRUCT_OPS(percpu_steal_select_cpu, struct task_struct *p,
 		   s32 prev_cpu, u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-
-	if (is_idle) {
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &stat_direct);
 }
 
 void BPF_STRUCT_OPS(percpu_steal_enqueue, struct task_struct *p, u64 enq_flags)
@@ -100,14 +84,7 @@ void BPF_STRUCT_OPS(percpu_steal_dispatch, s32 cpu, struct task_struct *prev)
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(percpu_steal_init)
 {
-	s32 i, ret;
-
-	bpf_for(i, 0, nr_cpus()) {
-		ret = scx_bpf_create_dsq((u64)i, -1);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return scx_create_dsqs(nr_cpus()); /* DSQ i is CPU i's queue */
 }
 
 void BPF_STRUCT_OPS(percpu_steal_exit, struct scx_exit_info *ei)

@@ -215,18 +215,16 @@ static __always_inline bool serve(u32 cls, u64 now)
 s32 BPF_STRUCT_OPS(prio_class_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	s32 cpu;
 
-	if (is_idle)
-		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
+	scx_select_cpu_direct(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &cpu);
 	return cpu;
 }
 
 void BPF_STRUCT_OPS(prio_class_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 now = scx_now(), floor;
+	u64 now = scx_now();
 	u32 cls = CLS_NORMAL;
 
 	if (tctx)
@@ -237,9 +235,7 @@ void BPF_STRUCT_OPS(prio_class_enqueue, struct task_struct *p, u64 enq_flags)
 	if (scx_bpf_dsq_nr_queued(cls) == 0) {
 		/* the class was idle: it starts waiting now, with no banked credit */
 		class_served_at[cls] = now;
-		floor = vtime_now - slice_us * NSEC_PER_USEC;
-		if (vtime_before(class_vtime[cls], floor))
-			class_vtime[cls] = floor;
+		vtime_limit_credit(&class_vtime[cls], vtime_now, slice_us * NSEC_PER_USEC);
 	}
 	count_class(cls);
 	scx_insert(p, cls, slice_us * NSEC_PER_USEC, enq_flags);
@@ -294,7 +290,7 @@ void BPF_STRUCT_OPS(prio_class_stopping, struct task_struct *p, bool runnable)
 	if (cls >= NR_CLASSES)
 		return;
 	__sync_fetch_and_add(&class_vtime[cls],
-			     (scx_now() - tctx->started_at) * 100 / class_weight(cls));
+			     weight_scale(scx_now() - tctx->started_at, class_weight(cls)));
 }
 
 s32 BPF_STRUCT_OPS(prio_class_init_task, struct task_struct *p,
@@ -312,15 +308,7 @@ s32 BPF_STRUCT_OPS(prio_class_init_task, struct task_struct *p,
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(prio_class_init)
 {
-	u32 c;
-	s32 ret;
-
-	for (c = 0; c < NR_CLASSES; c++) {
-		ret = scx_bpf_create_dsq(c, -1);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return scx_create_dsqs(NR_CLASSES);
 }
 
 void BPF_STRUCT_OPS(prio_class_exit, struct scx_exit_info *ei)

@@ -53,14 +53,7 @@ static __always_inline u64 rr_slice(void)
 s32 BPF_STRUCT_OPS(rr_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-
-	if (is_idle) {
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, rr_slice(), 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, rr_slice(), &stat_direct);
 }
 
 void BPF_STRUCT_OPS(rr_enqueue, struct task_struct *p, u64 enq_flags)

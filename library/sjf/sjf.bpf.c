@@ -45,16 +45,10 @@ UEI_DEFINE(uei);
 
 #include "scx_joblen.bpf.h"
 
-/* The order key: shortest remaining expected time first. */
-static __always_inline bool joblen_key(struct task_struct *p,
-				       struct task_ctx *tctx, u64 extra, u64 *key)
+/* The queue order: shortest remaining expected time first. */
+static __always_inline u64 job_order(u64 expected, u64 run)
 {
-	u64 expected, run;
-
-	if (!lane_length(tctx, extra, &expected, &run))
-		return false;
-	*key = order_key(remaining_ns(expected, run), tctx->seq);
-	return true;
+	return remaining_ns(expected, run);
 }
 
 s32 BPF_STRUCT_OPS(sjf_select_cpu, struct task_struct *p, s32 prev_cpu,

@@ -43,12 +43,7 @@ struct task_ctx {
 	u64 started_at; /* when it last got a CPU */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 static __always_inline struct task_ctx *task_ctx(struct task_struct *p)
 {
@@ -63,20 +58,12 @@ static __always_inline u64 slice_ns(void)
 s32 BPF_STRUCT_OPS(vtime_fair_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-
-	if (is_idle) {
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, slice_ns(), 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice_ns(), &stat_direct);
 }
 
 void BPF_STRUCT_OPS(vtime_fair_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 floor = vtime_now - (u64)max_credit_slices * slice_ns();
 	u64 vtime = tctx ? tctx->vtime : vtime_now;
 
 	/*
@@ -84,10 +71,9 @@ void BPF_STRUCT_OPS(vtime_fair_enqueue, struct task_struct *p, u64 enq_flags)
 	 * the past and hold a CPU until it caught up: keep at most the allowed
 	 * credit.
 	 */
-	if (vtime_before(vtime, floor)) {
-		vtime = floor;
+	if (vtime_limit_credit(&vtime, vtime_now, (u64)max_credit_slices * slice_ns())) {
 		if (tctx)
-			tctx->vtime = floor;
+			tctx->vtime = vtime;
 		stat_add(&stat_clamped, 1);
 	}
 	stat_add(&stat_enqueued, 1);
@@ -107,22 +93,17 @@ void BPF_STRUCT_OPS(vtime_fair_running, struct task_struct *p)
 	if (!tctx)
 		return;
 	tctx->started_at = scx_now();
-	/* racy across CPUs, but it only ever moves forward: good enough */
-	if (vtime_before(vtime_now, tctx->vtime))
-		vtime_now = tctx->vtime;
+	vtime_advance(&vtime_now, tctx->vtime);
 }
 
 void BPF_STRUCT_OPS(vtime_fair_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u32 weight = p->scx.weight ? p->scx.weight : 1;
-	u64 used;
 
 	if (!tctx || !tctx->started_at)
 		return;
-	used = scx_now() - tctx->started_at;
 	/* charge the time used, scaled by the inverse of the task's weight */
-	tctx->vtime += used * 100 / weight;
+	tctx->vtime += weight_scale(scx_now() - tctx->started_at, p->scx.weight);
 }
 
 void BPF_STRUCT_OPS(vtime_fair_enable, struct task_struct *p)
@@ -137,10 +118,7 @@ void BPF_STRUCT_OPS(vtime_fair_enable, struct task_struct *p)
 s32 BPF_STRUCT_OPS(vtime_fair_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	if (!bpf_task_storage_get(&task_ctxs, p, 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -ENOMEM;
-	return 0;
+	return scx_task_storage_init(&task_ctxs, p);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(vtime_fair_init)
