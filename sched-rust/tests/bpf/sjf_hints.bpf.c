@@ -26,7 +26,6 @@
 SCX_LICENSE_GPL;
 
 #define SHARED_DSQ 0
-#define COMM_LEN 16
 
 /* Time slice, in microseconds. */
 SCX_PARAM(u64, slice_us, 5000);
@@ -54,12 +53,7 @@ struct task_ctx {
 	u64 seq; /* first-enqueue order, stable tie-breaker */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_ctx);
-} task_ctxs SEC(".maps");
+SCX_TASK_STORAGE(task_ctxs, struct task_ctx);
 
 u64 next_seq;
 
@@ -98,14 +92,7 @@ static __always_inline u64 expected_runtime(struct task_struct *p, bool *hinted)
 s32 BPF_STRUCT_OPS(sjf_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
-	bool is_idle = false;
-	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-
-	if (is_idle) {
-		stat_add(&stat_direct, 1);
-		scx_insert(p, SCX_DSQ_LOCAL, slice_us * NSEC_PER_USEC, 0);
-	}
-	return cpu;
+	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &stat_direct);
 }
 
 void BPF_STRUCT_OPS(sjf_enqueue, struct task_struct *p, u64 enq_flags)
