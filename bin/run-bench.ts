@@ -190,10 +190,9 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   if (useLoader)
     notes.push(
-      `Library schedulers were loaded with scx-loader (sched-rust); schedulers with a \`unit_us\` parameter got unit_us=${plan.batchUnitMs * 1000} to match the batch's unit. The FIFO template was loaded with bpftool.`,
+      `Library schedulers were loaded with scx-loader (sched-rust); schedulers with a \`unit_us\` parameter got unit_us=${plan.batchUnitMs * 1000} to match the batch's unit. The FIFO template was loaded at its defaults.`,
     );
-  else
-    notes.push('scx-loader was not built: every scheduler was loaded with bpftool at its default parameters (unit_us defaults may not match the batch unit).');
+  else notes.push('scx-loader was not built (npm run setup builds it): no scheduler could be loaded, every run failed.');
   if (plan.workloads.some((w) => w.id.startsWith('batch-')))
     notes.push(
       "The uneven-batch fixtures (batch-join, batch-hash) name every job by its length (job_L039_00), and ljf and sjf read it from the task name (unit_us): their rows check the policies' ordering, not job knowledge, and no headline rests on them. Real programs whose jobs do not name their length: docs/batches.md (npm run bench:batches).",

@@ -1,7 +1,6 @@
 /**
  * npm run bench:sandbox [-- --runs N]
- * How long the sandbox takes: boot (with the host's filesystem mounted), scheduler load (bpftool
- * and scx-loader), unload, the whole run, and verify_bpf's whole verification (boot, verifier,
+ * How long the sandbox takes: boot (with the host's filesystem mounted), scheduler load (scx-loader), unload, the whole run, and verify_bpf's whole verification (boot, verifier,
  * 1 s of stress, unload), over N runs; and the guest image's size.
  * A benchmark, not a test: it prints a table and asserts nothing.
  */
@@ -27,14 +26,13 @@ if (!build.ok) throw new Error('FIFO template does not compile');
 
 const boot: number[] = [];
 const load: number[] = [];
-const loadLoader: number[] = [];
 const verify: number[] = [];
 const unload: number[] = [];
 const total: number[] = [];
 let accel = '';
 for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
-  const r = await runSandboxJob([{ kind: 'load', object: obj }, { kind: 'unload' }, { kind: 'load', object: obj, via: 'loader' }, { kind: 'unload' }]);
+  const r = await runSandboxJob([{ kind: 'load', object: obj }, { kind: 'unload' }]);
   total.push(performance.now() - t0);
   if (!r.ok) {
     console.error(`run ${i + 1} failed: ${r.error?.message ?? r.steps.find((s) => !s.ok)?.error}`);
@@ -44,7 +42,6 @@ for (let i = 0; i < runs; i++) {
   boot.push(r.timings.bootMs);
   load.push(r.steps[0]!.hostMs);
   unload.push(r.steps[1]!.hostMs);
-  if (r.steps[2]?.ok) loadLoader.push(r.steps[2].hostMs);
   process.stderr.write(`run ${i + 1}/${runs}: boot ${r.timings.bootMs} ms, load ${r.steps[0]!.hostMs} ms, total ${Math.round(total.at(-1)!)} ms\n`);
 }
 
@@ -73,8 +70,7 @@ console.log(
     ['phase', 'n', 'min', 'median', 'max'],
     [
       row('boot (QEMU start → agent ready)', boot),
-      row('load fifo, bpftool (put + register + state)', load),
-      row('load fifo, scx-loader (put + attach + state)', loadLoader),
+      row('load fifo, scx-loader (put + attach + state)', load),
       row('unload (remove link → disabled)', unload),
       row('whole run incl. dmesg + shutdown', total),
       row('verify_bpf fifo (boot, verifier, 1 s stress, unload)', verify),

@@ -9,7 +9,6 @@ import { learnedHints, recordJobs } from '../learned-lengths.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { ScxError } from '../errors.js';
 import type { HistoryInput, LibraryStore } from '../library/store.js';
-import { loaderAvailable } from '../sandbox/image.js';
 import { buildPaths, buildSource, getBuild, type BuildRecord } from '../builds/build.js';
 import { chartForResult, markdownSection } from './report.js';
 import { runBenchmark, type BenchmarkResult, type Candidate, type WorkloadProfile } from './runner.js';
@@ -126,7 +125,6 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       );
   }
   const names = candidateNames(builds);
-  const via = loaderAvailable() ? ('loader' as const) : ('bpftool' as const);
   const learned = !o.hints && o.learnScope ? await learnedHints(o.learnScope) : [];
   const hintsFrom: CompareResult['hints']['from'] = o.hints ? 'given' : learned.length ? 'learned' : 'none';
   const candidates: Candidate[] = [];
@@ -141,14 +139,13 @@ export async function compareBuilds(o: CompareOptions): Promise<CompareResult> {
       if (slice === undefined && typeof def === 'number') slice = def;
     }
     const scx = isScxBuild(b) ? scxCommand(b) : null;
-    const src = scx || via !== 'loader' ? '' : await buildSource(b.id, b).catch(() => '');
+    const src = scx ? '' : await buildSource(b.id, b).catch(() => '');
     const hinted = !!o.hints && /\bjob_hints\b/.test(src);
     const execHalf = /\bjob_lens\b/.test(src) || /scx_joblen\.bpf\.h/.test(src);
     const hints = hinted ? o.hints : execHalf && learned.length ? learned : undefined;
     candidates.push({
       name: names[i]!,
       object: scx ? scx.binary : buildPaths(b.id).object,
-      via,
       ...(scx ? { scx } : {}),
       ...(hints ? { hints } : {}),
       ...(o.learnScope && execHalf ? { learn: true } : {}),

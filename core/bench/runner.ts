@@ -401,7 +401,7 @@ async function runCandidate(run: BenchRun, session: SandboxSession, rec: RunReco
   return unloadCandidate(session, rec, cand, scxProc);
 }
 
-/** Start an scx binary in the guest, or load the .bpf.o (bpftool, or scx-loader with params, hints, learning). */
+/** Start an scx binary in the guest, or load the .bpf.o with the loader (params, hints, learning). */
 async function loadCandidate(session: SandboxSession, cand: Candidate): Promise<{ load: StepResult; scxProc: ScxGuestProcess | null }> {
   if (cand.scx) {
     const s = await startScxInGuest(session, { ...cand.scx, label: `start ${cand.name}` });
@@ -410,16 +410,11 @@ async function loadCandidate(session: SandboxSession, cand: Candidate): Promise<
   const load = await session.step({
     kind: 'load',
     object: cand.object,
-    via: cand.via ?? 'bpftool',
     label: `load ${cand.name}`,
-    ...(cand.via === 'loader'
-      ? {
-          statsIntervalMs: 60_000,
-          ...(cand.params ? { params: cand.params } : {}),
-          ...(cand.hints ? { hints: cand.hints } : {}),
-          ...(cand.learn ? { learn: true } : {}),
-        }
-      : {}),
+    statsIntervalMs: 60_000,
+    ...(cand.params ? { params: cand.params } : {}),
+    ...(cand.hints ? { hints: cand.hints } : {}),
+    ...(cand.learn ? { learn: true } : {}),
   });
   return { load, scxProc: null };
 }

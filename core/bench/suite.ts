@@ -67,7 +67,7 @@ export async function buildSchedulers(
     if (name === 'fifo') {
       source = join(templatesDir, 'fifo', 'fifo.bpf.c');
       entry = { name: 'fifo', family: 'fifo', params: [{ name: 'slice_us', default: 20000 }] };
-      // the template's slice (SCX_PARAM default) is what bpftool loads
+      // the template's slice (SCX_PARAM default) is what the loader loads without --param
       const m = /SCX_PARAM\(u64,\s*slice_us,\s*(\d+)\)/.exec(readFileSync(source, 'utf8'));
       if (m) entry.params = [{ name: 'slice_us', default: Number(m[1]) }];
       label = 'bpf-templates/fifo';
@@ -115,7 +115,6 @@ export async function buildSchedulers(
         name,
         object,
         source: label + (params ? ` (unit_us=${params.unit_us})` : ''),
-        via: o.useLoader && name !== 'fifo' ? 'loader' : 'bpftool',
         ...(params ? { params } : {}),
         sim: simPolicyFor(entry.family, typeof slice === 'number' ? slice : undefined),
       },

@@ -24,9 +24,7 @@ export interface Candidate {
   name: string;
   /** Host path of the compiled .bpf.o. */
   object: string;
-  /** How to load it: bpftool (default), or the Rust scx-loader (needed for params). */
-  via?: 'bpftool' | 'loader';
-  /** Loader only: values for the scheduler's SCX_PARAM parameters. */
+  /** Values for the scheduler's SCX_PARAM parameters (the loader's --param). */
   params?: Record<string, number | boolean>;
   /** How core/sim models this policy (for the predicted ranking); null/absent: no prediction. */
   sim?: SimModel | null;

@@ -32,8 +32,8 @@ export const SandboxStep = z.discriminatedUnion('kind', [
     kind: z.literal('load'),
     object: z.string().describe('host path of the compiled .bpf.o'),
     label: z.string().optional(),
-    // every load goes through the Rust loader (scx-loader, or scx-job-hints for hints); `via` is accepted until its last callers drop it
-    via: z.enum(['bpftool', 'loader']).optional().describe('ignored: every load goes through the Rust scx-loader (parameters, stats, exit record)'),
+    // every load goes through the Rust loader; 'loader' is still accepted from callers that name it (core/bench/batches.ts)
+    via: z.literal('loader').optional().describe('the only way: the Rust scx-loader (scx-job-hints with hints or learn)'),
     params: z
       .record(z.string(), z.union([z.number(), z.boolean()]))
       .optional()

@@ -382,7 +382,6 @@ function rungCandidates(t: TuneRun, batch: { id: number; params: ParamSet }[]): 
       : {
           name: `c${c.id}`,
           object: t.build!.object,
-          via: 'loader' as const,
           params: withFixed(t, c.params),
           source: `${o.entry} ${key(c.params)}`,
           ...(o.hints ? { hints: o.hints } : {}),
