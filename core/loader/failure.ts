@@ -7,9 +7,10 @@ export function loaderFailure(e: LoaderError): LoadFailure {
   const v: Partial<NonNullable<LoaderError['verifier']>> = e.verifier ?? {};
   const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
   // no verifier walk, only libbpf's errors (the loader then passes those as the log): a failure before verification,
-  // e.g. a kfunc or relocation the kernel lacks, which is a link failure
+  // a kfunc (an extern) or relocation the kernel lacks: a link failure (a struct_ops type the kernel lacks is not one)
   const libbpfOnly = log.split('\n').every((l) => !l.trim() || l.startsWith('libbpf: '));
-  const linkFailure = libbpfOnly && e.libbpf_errors?.length ? parseLoadFailure(e.libbpf_errors.join('\n')) : null;
+  const errors = (e.libbpf_errors ?? []).join('\n');
+  const linkFailure = libbpfOnly && /\bextern \(|\brelo/i.test(errors) ? parseLoadFailure(errors) : null;
   const link = linkFailure?.stage === 'link' ? linkFailure : null;
   const parsed =
     log && !link
