@@ -22,6 +22,15 @@ export const OPERATOR: Actor = { client: 'operator (scx-mcp command line)' };
 /** What triggered a rollback. */
 export type RollbackTrigger = 'tool' | 'monitor_rule' | 'monitor_probe' | 'ejection' | 'shutdown';
 
+/** What scx-mcp did with scx_loader's scheduler (org.scx.Loader on the system bus). */
+export interface ScxLoaderAudit {
+  action: 'stopped' | 'restored' | 'restore_failed';
+  scheduler: string;
+  mode: number;
+  args: string[];
+  error?: string;
+}
+
 export type AuditEvent =
   | {
       event: 'deploy';
@@ -35,6 +44,8 @@ export type AuditEvent =
       replaced: string | null;
       outcome: 'ok' | 'failed';
       error?: string;
+      /** scx_loader's scheduler, stopped through D-Bus before the load (and run again if the load failed) */
+      scxLoader?: ScxLoaderAudit;
     }
   | {
       event: 'rollback';
@@ -46,6 +57,8 @@ export type AuditEvent =
       changed: boolean;
       outcome: 'ok' | 'failed';
       error?: string;
+      /** scx_loader asked to run its scheduler again (a rollback to the bottom of the stack) */
+      scxLoader?: ScxLoaderAudit;
     }
   | {
       event: 'host_command';

@@ -19,14 +19,16 @@
  */
 import { ScxError } from '../errors.js';
 import { JobHints } from '../job-hints.js';
-import { appendAudit, assertAuditWritable, OPERATOR, type Actor, type AuditEvent, type RollbackTrigger } from './audit.js';
+import { appendAudit, assertAuditWritable, OPERATOR, type Actor, type AuditEvent, type RollbackTrigger, type ScxLoaderAudit } from './audit.js';
 import { HostCommands } from './run-as.js';
 import { SandboxSession, type SessionOptions } from '../sandbox/session.js';
 import type { StepResult } from '../sandbox/results.js';
 import { buildSource, getBuild, requireVerified, type BuildRecord } from '../builds/build.js';
 import { sha256Hex } from '../model/hash.js';
 import { TargetKind } from '../model/target.js';
-import { Deployment, TargetStatus, type Target } from './types.js';
+import { Deployment, TargetStatus, type DisplacedScxLoader, type Target } from './types.js';
+import { hostDisplacedRecord, restoreScxLoader, stopScxLoader } from './scx-loader.js';
+import { verifyBudgetS } from '../sandbox/session.js';
 import { SandboxBackend } from './sandbox.js';
 import { HostBackend, hostRefusal } from './host.js';
 
@@ -38,6 +40,8 @@ interface TargetState {
   starting?: Promise<Target>;
   current: Deployment | null;
   previous: (Deployment | null)[];
+  /** scx_loader's scheduler, stopped by the first deploy (the bottom of the stack); run again on rollback to it */
+  displaced: DisplacedScxLoader | null;
 }
 
 export interface TargetManagerOptions {
@@ -45,6 +49,11 @@ export interface TargetManagerOptions {
   /** Whom workload commands on the host run as (scx-mcp serve --run-as): USER|UID[:GROUP|GID], or root. */
   runAs?: string;
   sandbox?: SessionOptions;
+}
+
+/** What a deploy or rollback did with scx_loader's scheduler, for the audit line. */
+interface LoaderNote {
+  audit?: ScxLoaderAudit;
 }
 
 /** Who asked for a rollback, and why (for the audit log). */
@@ -56,8 +65,8 @@ export interface RollbackCause {
 
 export class TargetManager {
   private readonly targets: Record<TargetKind, TargetState> = {
-    sandbox: { current: null, previous: [] },
-    host: { current: null, previous: [] },
+    sandbox: { current: null, previous: [], displaced: null },
+    host: { current: null, previous: [], displaced: null },
   };
   /** Workload commands on the host: whom they run as, the audit of each. */
   readonly hostCommands: HostCommands;
@@ -73,6 +82,7 @@ export class TargetManager {
         t.backend = undefined;
         t.current = null;
         t.previous = [];
+        t.displaced = null;
       } else {
         return t.backend;
       }
@@ -83,6 +93,7 @@ export class TargetManager {
       const host = new HostBackend(this.hostCommands);
       // a scheduler an earlier server deployed is this server's to roll back or replace
       t.current ??= await host.adopt();
+      t.displaced ??= t.current ? hostDisplacedRecord.read() : null;
       return (t.backend = host);
     }
     t.starting ??= SandboxSession.start(this.opts.sandbox).then((s) => (t.backend = new SandboxBackend(s)));
@@ -110,7 +121,7 @@ export class TargetManager {
       const st = await b.state();
       schedExt = { state: st.state, ops: st.ops };
     }
-    return { target: kind, available, reason, kernel: b?.kernel() ?? null, current: t.current, previous: t.previous, schedExt };
+    return { target: kind, available, reason, kernel: b?.kernel() ?? null, current: t.current, previous: t.previous, schedExt, scxLoader: t.displaced };
   }
 
   /** Deploy a verified build; whatever ran before is unloaded and remembered. */
@@ -158,6 +169,7 @@ export class TargetManager {
     }
     if (kind === 'host') {
       assertAuditWritable(); // a host change that cannot be recorded is not made
+      const loader: LoaderNote = {};
       const audit = (outcome: 'ok' | 'failed', replacedName: string | null, error?: string) =>
         appendAudit(
           {
@@ -172,11 +184,12 @@ export class TargetManager {
             replaced: replacedName,
             outcome,
             ...(error ? { error } : {}),
+            ...(loader.audit ? { scxLoader: loader.audit } : {}),
           },
           opts.actor ?? OPERATOR,
         );
       try {
-        const r = await this.deployOn(build, kind, opts);
+        const r = await this.deployOn(build, kind, opts, loader);
         audit('ok', r.replaced?.name ?? null);
         return r;
       } catch (e) {
@@ -191,6 +204,7 @@ export class TargetManager {
     build: BuildRecord,
     kind: TargetKind,
     opts: { hints?: JobHints },
+    loader: LoaderNote = {},
   ): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     const buildId = build.id;
     const b = (await this.backend(kind, true))!;
@@ -199,16 +213,29 @@ export class TargetManager {
     if (kernel) requireVerified(build, kernel, kind);
     const t = this.targets[kind];
     const replaced = t.current;
+    // nothing of ours runs: a scheduler scx_loader runs is asked to stop (and remembered) instead of refused
+    const displaced = replaced ? null : await stopScxLoader(b, this.loaderWaitS(b));
+    if (displaced) loader.audit = { action: 'stopped', scheduler: displaced.scheduler, mode: displaced.mode, args: displaced.args };
     if (replaced) await b.unload();
     const res = await b.load(build, opts.hints);
     if (!res.ok) {
       // put back what was running before, so the target is never left worse than we found it
       if (replaced) await b.load(await getBuild(replaced.buildId), replaced.hints).catch(() => undefined);
+      let restored = '';
+      if (displaced) {
+        const back = await this.restoreLoader(kind, b, displaced);
+        loader.audit = back.audit;
+        restored = back.audit.action === 'restored' ? `; scx_loader runs ${displaced.scheduler} again` : `; ${back.audit.error}`;
+      }
       throw new ScxError(
         'BAD_INPUT',
         `deploying ${build.name} to ${kind} failed: ${res.error}`,
-        replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default',
+        (replaced ? `the previous scheduler (${replaced.name}) was restored` : 'the target runs the kernel default') + restored,
       );
+    }
+    if (displaced) {
+      t.displaced = displaced;
+      if (kind === 'host') hostDisplacedRecord.write(displaced);
     }
     t.previous.push(replaced);
     t.current = { buildId, name: build.name, since: new Date().toISOString(), ...(opts.hints ? { hints: opts.hints } : {}) };
@@ -245,12 +272,13 @@ export class TargetManager {
         console.error(`[scx-mcp] audit: ${(err as Error).message}`);
       }
     };
+    const loader: LoaderNote = {};
     try {
-      const r = await this.rollbackOn(kind, to);
-      audit({ to: r.to?.name ?? null, changed: r.changed });
+      const r = await this.rollbackOn(kind, to, loader);
+      audit({ to: r.to?.name ?? null, changed: r.changed, ...(loader.audit ? { scxLoader: loader.audit } : {}) });
       return r;
     } catch (e) {
-      audit({ changed: true, outcome: 'failed', error: (e as Error).message });
+      audit({ changed: true, outcome: 'failed', error: (e as Error).message, ...(loader.audit ? { scxLoader: loader.audit } : {}) });
       throw e;
     }
   }
@@ -258,7 +286,8 @@ export class TargetManager {
   private async rollbackOn(
     kind: TargetKind,
     to: 'previous' | 'default',
-  ): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean }> {
+    loader: LoaderNote = {},
+  ): Promise<{ status: TargetStatus; from: Deployment | null; to: Deployment | null; changed: boolean; scxLoader?: ScxLoaderAudit }> {
     const t = this.targets[kind];
     // the host backend is cheap to open, and opening it adopts what an earlier server left deployed;
     // a sandbox VM that is not running has nothing to roll back
@@ -281,8 +310,34 @@ export class TargetManager {
         throw new ScxError('VM_CRASHED', `rolled back to the kernel default: re-loading ${target.name} failed (${res.error})`);
       }
       t.current = { ...target, since: new Date().toISOString() };
+    } else if (t.displaced) {
+      // the bottom of the stack: what scx_loader ran before our first deploy
+      const d = t.displaced;
+      t.displaced = null;
+      if (kind === 'host') hostDisplacedRecord.write(null);
+      const back = await this.restoreLoader(kind, b, d);
+      loader.audit = back.audit;
+      if (back.audit.action !== 'restored') throw new ScxError('BAD_INPUT', `rolled back to the kernel default: ${back.audit.error}`);
     }
-    return { status: await this.status(kind), from, to: t.current, changed: true };
+    return { status: await this.status(kind), from, to: t.current, changed: true, ...(loader.audit ? { scxLoader: loader.audit } : {}) };
+  }
+
+  /** How long scx_loader's scheduler may take to stop or attach: loading under emulation is slow (the verifier budget plus a minute). */
+  private loaderWaitS(b: Target): number {
+    return b instanceof SandboxBackend ? verifyBudgetS(b.session.accel.accel, b.session.opts) + 60 : 120;
+  }
+
+  /** Ask scx_loader to run `d` again; never throws (the outcome is in the audit note). */
+  private async restoreLoader(kind: TargetKind, b: Target, d: DisplacedScxLoader): Promise<{ audit: ScxLoaderAudit }> {
+    const base = { scheduler: d.scheduler, mode: d.mode, args: d.args };
+    try {
+      await restoreScxLoader(b, d, this.loaderWaitS(b));
+      return { audit: { action: 'restored', ...base } };
+    } catch (e) {
+      return {
+        audit: { action: 'restore_failed', ...base, error: `asking scx_loader on ${kind} to run ${d.scheduler} again failed: ${(e as Error).message}` },
+      };
+    }
   }
 
   /** Run a command on a target (the sandbox VM, or the host when allowed: as the invoking user, audited). */

@@ -14,6 +14,15 @@ export const Deployment = z.object({
 });
 export type Deployment = z.infer<typeof Deployment>;
 
+/** The scheduler scx_loader (the org.scx.Loader D-Bus service) ran on a target before scx-mcp deployed there, as it reported it. */
+export const DisplacedScxLoader = z.object({
+  scheduler: z.string().describe('CurrentScheduler, e.g. scx_bpfland'),
+  mode: z.number().int().describe('SchedulerMode (0 auto, 1 gaming, 2 powersave, 3 lowlatency, 4 server)'),
+  args: z.array(z.string()).describe('CurrentSchedulerArgs; empty when it was started by mode'),
+  stoppedAt: z.string().describe('when scx-mcp asked scx_loader to stop it'),
+});
+export type DisplacedScxLoader = z.infer<typeof DisplacedScxLoader>;
+
 export const TargetStatus = z.object({
   target: TargetKind,
   available: z.boolean(),
@@ -22,6 +31,9 @@ export const TargetStatus = z.object({
   current: Deployment.nullable().describe('the scheduler scx-mcp deployed that is running now; null = kernel default'),
   previous: z.array(Deployment.nullable()).describe('what ran before, most recent last; null = kernel default'),
   schedExt: z.object({ state: z.string(), ops: z.string().nullable() }).nullable(),
+  scxLoader: DisplacedScxLoader.nullable().describe(
+    "what scx_loader ran before scx-mcp's first deploy here, stopped through D-Bus; a rollback to the bottom of the stack asks scx_loader to run it again. null = scx_loader was not running a scheduler (or is not there)",
+  ),
 });
 export type TargetStatus = z.infer<typeof TargetStatus>;
 
