@@ -173,4 +173,6 @@ if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
 fi
 # ---- sched-ext/scx's production schedulers (pinned crates.io versions, built once into the cache) ----
 if [ "$QUIET" = 1 ]; then scripts/scx-schedulers.sh --quiet; else scripts/scx-schedulers.sh; fi
+# ---- scx_loader (the org.scx.Loader D-Bus service; only its test runs it), pinned, cached beside them ----
+if [ "$QUIET" = 1 ]; then scripts/scx-loader.sh --quiet; else scripts/scx-loader.sh; fi
 say "ready"
