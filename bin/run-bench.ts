@@ -30,6 +30,7 @@ import { cacheDir, repoRoot } from '../core/paths.js';
 import { otherQemuVms, runBenchmark, SandboxPool, type BenchmarkResult, type Candidate } from '../core/bench/runner.js';
 import { installedScxEntries } from '../core/bench/scx-candidates.js';
 import { peerSection } from '../core/bench/scx-peers.js';
+import { sideBySide, type BatchEnv, type Run } from '../core/bench/batches.js';
 import { chartForResult, extractAnalysis, jsonReport, markdownReport, textReport, type ReportMeta } from '../core/bench/report.js';
 import { benchPlan, buildSchedulers, withTuned, writeSeedHistory, PREFERRED_LIBRARY } from '../core/bench/suite.js';
 
@@ -234,7 +235,11 @@ async function main(): Promise<void> {
   const previous = existsSync(outMd) ? extractAnalysis(readFileSync(outMd, 'utf8')) : null;
   // the side-by-side with sched-ext/scx's schedulers, when they ran (core/bench/scx-peers.ts)
   const peers = peerSection(results, (n) => ran.some((x) => x.candidates.some((c) => c.name === n && c.scx)));
-  await writeFile(outMd, markdownReport(results, meta, charts, previous) + (peers ? `\n${peers}` : ''));
+  // the real-program batches' (a)-(d) side by side, from the last npm run bench:batches (docs/results/batches.json)
+  const batchesJson = join(dirname(outMd), 'results', 'batches.json');
+  const batches = existsSync(batchesJson) ? (JSON.parse(readFileSync(batchesJson, 'utf8')) as { runs: Run[]; env: BatchEnv }) : null;
+  const real = batches ? sideBySide(batches.runs, batches.env) : '';
+  await writeFile(outMd, markdownReport(results, meta, charts, previous) + (peers ? `\n${peers}` : '') + (real ? `\n${real}` : ''));
   say(`wrote ${relative(process.cwd(), outMd)} and ${relative(process.cwd(), chartDir)}/ (${readdirSync(chartDir).length} files)`);
   if (quick || values['no-seed']) return;
   for (const [entry, n] of Object.entries(await writeSeedHistory(ran, meta.date))) say(`library/${entry}/history.json: ${n} result(s) from this run`);

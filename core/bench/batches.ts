@@ -400,3 +400,63 @@ export function batchReport(runs: Run[], env: BatchEnv, extra: { loads?: string 
   }
   return out.join('\n') + '\n';
 }
+
+/**
+ * (a)–(d) side by side for docs/results.md: per scenario, the kernel default and the best row of
+ * each kind of job knowledge, on makespan (against the bound) and on mean completion (against SPT).
+ */
+export function sideBySide(runs: Run[], env: BatchEnv): string {
+  const rows = summarizeRuns(runs).filter((r) => r.n > 0);
+  const kinds = ['(c) none', '(a) input sizes', '(b) learned', '(d) scx defaults'];
+  const best = (rs: Row[], f: (r: Row) => number) => rs.reduce<Row | undefined>((b, r) => (!b || f(r) < f(b) ? r : b), undefined);
+  const table = (title: string, value: (r: Row) => number, gap: (r: Row) => number, gapName: string) => {
+    const out = [
+      `**${title}** (median s, its gap to ${gapName}, and the change against the default; the best row of each kind)`,
+      '',
+      `| scenario | kernel default | ${kinds.join(' | ')} |`,
+      `|---|---|${kinds.map(() => '---').join('|')}|`,
+    ];
+    for (const s of SCENARIOS) {
+      const rs = rows.filter((r) => r.scenario === s);
+      const d = rs.find((r) => r.config.policy === 'default');
+      if (!d) continue;
+      const cell = (r: Row | undefined) =>
+        r
+          ? `${r.config.policy === 'default' ? '' : `${r.config.policy} `}${value(r).toFixed(2)} (${pct(gap(r))}${r === d ? '' : `; ${pct(value(r) / value(d) - 1)}`})`
+          : '–';
+      out.push(
+        `| ${s} | ${cell(d)} | ${kinds
+          .map((k) =>
+            cell(
+              best(
+                rs.filter((r) => r.config.hints === k),
+                value,
+              ),
+            ),
+          )
+          .join(' | ')} |`,
+      );
+    }
+    return out;
+  };
+  return [
+    '## Real-program batches: (a)–(d) side by side',
+    '',
+    `From \`npm run bench:batches\` (${env.started}, ${env.repeats} rounds interleaved in one boot, ${env.accel}; every row and the host load in docs/batches.md). Jobs are real programs told apart only by their arguments (sqlite3, gzip/sort, lame, git, python3 unittest). (a) hints from input sizes, (b) learned lengths, (c) none, (d) sched-ext/scx with their defaults.`,
+    '',
+    ...table(
+      'Makespan',
+      (r) => r.makespan.median,
+      (r) => r.vsBound,
+      'the bound',
+    ),
+    '',
+    ...table(
+      'Mean completion',
+      (r) => r.mean.median,
+      (r) => r.vsSpt,
+      'the SPT optimum',
+    ),
+    '',
+  ].join('\n');
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barLines, batchMetrics, parseBatchOutput, parseTimes, roundOrder, sptMean, summarizeRuns, type Run } from '../../core/bench/batches.js';
+import { barLines, batchMetrics, sideBySide, parseBatchOutput, parseTimes, roundOrder, sptMean, summarizeRuns, type Run } from '../../core/bench/batches.js';
 import { inputSizeHints, pathsIn } from '../../core/bench/input-hints.js';
 
 describe('real-program batch metrics', () => {
@@ -89,5 +89,9 @@ describe('batch rounds: interleaving, medians and the bar', () => {
     // 7.5 s is +7.1 % over the bound but only 31.8 % below the 11 s default: met; sjf 2.1 vs 2 SPT: met
     expect(bar).toMatch(/ljf \(a\) input sizes: makespan \+7\.1 % vs bound .* -31\.8 % vs default .*: met/);
     expect(bar).toMatch(/sjf \(b\) learned: mean completion \+5\.0 % vs SPT .*: met/);
+    const env = { started: 't', cpus: 2, accel: 'tcg', kernel: 'k', scale: 1, repeats: 3, noAgentHints: {}, scx: ['scx_lavd'] };
+    const side = sideBySide(runs, env);
+    // makespan: the default's median with its gap, the best (a) row with its gap and change; no (c) row, a failed scx row
+    expect(side).toContain('| logs | 11.00 (+57.1 %) | – | ljf 7.50 (+7.1 %; -31.8 %) | sjf 9.00 (+28.6 %; -18.2 %) | – |');
   });
 });
