@@ -89,7 +89,7 @@ export const MonitorStatusOut = reads({
 /** The verifier's numbers for one program (core/builds/verify-report.ts ProgramStats). */
 export const ProgramOut = reads({ name: str, verifiedInsns: numOrNull, totalStates: numOrNull });
 
-/** A failed load, the verifier log parsed (core/sandbox/verifier-log.ts LoadFailure). */
+/** A failed load, the verifier log parsed (core/loader/verifier-log.ts LoadFailure). */
 export const LoadFailureOut = once(
   'LoadFailure',
   reads({

@@ -240,7 +240,6 @@ export async function runBatches(opts: BatchOptions = {}): Promise<{ runs: Run[]
               const load = await session.step({
                 kind: 'load',
                 object: obj[config.policy]!,
-                via: 'loader',
                 statsIntervalMs: 60_000,
                 ...(hints?.length ? { hints } : {}),
                 ...(learn ? { learn } : {}),

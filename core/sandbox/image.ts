@@ -60,7 +60,7 @@ export function loaderDir(): string {
   return join(cacheDir(), 'sched-rust-target', 'release');
 }
 
-/** Whether scx-loader is built (then loads go through it, not bpftool). */
+/** Whether scx-loader is built (every load goes through it; without it a load answers LOADER_NOT_BUILT). */
 export function loaderAvailable(): boolean {
   return existsSync(join(loaderDir(), 'scx-loader'));
 }

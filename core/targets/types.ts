@@ -37,8 +37,6 @@ export const TargetStatus = z.object({
 });
 export type TargetStatus = z.infer<typeof TargetStatus>;
 
-export const HINTS_NEED_LOADER = 'job hints need the Rust loader (scx-job-hints), which is not built: run npm run setup';
-
 /** Why a workload command runs on the host (its audit line says so). */
 export type HostCommandPurpose = Extract<AuditEvent, { event: 'host_command' }>['purpose'];
 
