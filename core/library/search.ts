@@ -6,7 +6,9 @@
  *  - history: how the entry did on past workloads with a similar fingerprint
  *    (similarity-weighted mean of outcomes, shrunk towards 0 when there is little evidence).
  *  - objective: 1 when the objective asked for (or guessed from the words, objective.ts) is the
- *    entry's main one, 0.6 when it also serves it, -0.5 when it trades it away (entry.json objectives).
+ *    entry's main one, 0.6 when it also serves it, -0.5 when it trades it away (entry.json objectives);
+ *    a positive objective part is scaled by (1 + history) when the entry measured worse than the
+ *    default on similar workloads (history < 0): measurements outweigh what an entry claims.
  * The first three are combined with the retrieval weights that learning.ts tunes from outcomes; the
  * objective adds OBJECTIVE_WEIGHT.given when it was given, or the guess's confidence x OBJECTIVE_WEIGHT.inferred.
  * Constraints exclude entries (kernel, userspace) or rank them lower (no hints).
@@ -317,7 +319,14 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
       notes.push('without hints it must read job lengths from length-coded task names or learn them from history (ranked lower: no hints available)');
     }
     if (c.noUserspace && e.userspace) notes.push(`its userspace part (${e.userspace}) is optional: it runs without it`);
-    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objectivePart(e, objective)) };
+    let objPart = objectivePart(e, objective);
+    if (hist < 0 && objPart > 0) {
+      // measured worse than the default on similar workloads: what the entry claims to serve counts
+      // for as much as its measurements leave of it (history -1: nothing)
+      objPart *= 1 + hist;
+      notes.push(`measured worse than the kernel default on similar workloads (history ${hist.toFixed(2)}): its claim to the objective counts for ${Math.round((1 + hist) * 100)} %`);
+    }
+    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart) };
     const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
     scored.push({ e, score, parts, fit, recs, notes });
   }

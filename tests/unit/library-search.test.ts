@@ -379,6 +379,23 @@ describe('learning the retrieval weights', () => {
     expect(trace.at(-1)).toBe('hit'); // once history carries enough weight, the best-measured entry ranks first
   });
 
+  it('lets measurements outweigh what an entry claims to serve: one that measured worse than the default on similar workloads loses its objective credit', () => {
+    const obj = { serves: ['makespan' as const], costs: [], needs: [] };
+    const es = [
+      { ...entries.find((e) => e.name === 's_rr')!, objectives: obj },
+      { ...entries.find((e) => e.name === 's_ljf')!, objectives: obj },
+    ];
+    const q = { query: 'round robin time slicing among similar jobs', fingerprint: fp, objective: 'makespan' as const, limit: 2 };
+    // no measurements: the words pick s_rr
+    expect(rankEntries(es, [], DEFAULT_WEIGHTS, q)[0]!.name).toBe('s_rr');
+    const history = [rec(1, 's_rr', 1400), rec(2, 's_rr', 1350), rec(3, 's_ljf', 800)];
+    const [top, second] = rankEntries(es, history, DEFAULT_WEIGHTS, q);
+    expect(top!.name).toBe('s_ljf');
+    expect(second!.parts.history).toBeLessThan(0);
+    expect(second!.parts.objective).toBeLessThan(1);
+    expect(second!.why.join(' ')).toMatch(/measured worse than the kernel default on similar workloads .* counts for \d+ %/);
+  });
+
   it('does not learn from one entry alone or from results without a profile', () => {
     const one = learnFromResult(entries, rec(0, 's_ljf', 650), [], DEFAULT_WEIGHTS);
     expect(one.evaluated).toBe(false);
