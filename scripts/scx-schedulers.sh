@@ -137,8 +137,8 @@ for pin in "${PINS[@]}"; do
 			# parse again only when the help changed or the parser is newer than what it wrote
 			if cmp -s "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"; then rm -f "$ROOT/help/$name.txt.new"; else mv "$ROOT/help/$name.txt.new" "$ROOT/help/$name.txt"; fi
 			P="$ROOT/params/$name.json"
-			if [ -f dist/core/scx/params-cli.js ] && { [ ! -s "$P" ] || [ ! "$P" -nt "$ROOT/help/$name.txt" ] || [ ! "$P" -nt dist/core/scx/help.js ]; }; then
-				node dist/core/scx/params-cli.js "$name" "$version" "$ROOT/help/$name.txt" >"$ROOT/params/$name.json.new" &&
+			if [ -f dist/bin/scx-params.js ] && { [ ! -s "$P" ] || [ ! "$P" -nt "$ROOT/help/$name.txt" ] || [ ! "$P" -nt dist/core/scx/help.js ]; }; then
+				node dist/bin/scx-params.js "$name" "$version" "$ROOT/help/$name.txt" >"$ROOT/params/$name.json.new" &&
 					mv "$ROOT/params/$name.json.new" "$ROOT/params/$name.json"
 			fi
 		else
