@@ -17,6 +17,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stateDir } from './paths.js';
 import type { HintRule } from './job-hints.js';
+import { asMessage, type LoaderLine } from './loader/protocol.js';
+import { median } from './model/stats.js';
 
 /** Runs kept per command line. */
 const KEEP = 8;
@@ -50,13 +52,12 @@ async function load(path: string): Promise<Store> {
   return { version: 1, scopes: {} };
 }
 
-/** The job_done lines among loader output lines. */
-export function jobsFromLoaderLines(lines: Record<string, unknown>[]): JobDone[] {
-  return lines.flatMap((l) =>
-    l.type === 'job_done' && typeof l.cmdline === 'string' && typeof l.cpu_ms === 'number'
-      ? [{ cmdline: l.cmdline, cpu_ms: l.cpu_ms, ...(typeof l.wall_ms === 'number' ? { wall_ms: l.wall_ms } : {}) }]
-      : [],
-  );
+/** The job_done lines among loader output lines (typed by the loader protocol; other shapes are left out). */
+export function jobsFromLoaderLines(lines: LoaderLine[]): JobDone[] {
+  return lines.flatMap((l) => {
+    const m = asMessage(l, 'job_done');
+    return m ? [{ cmdline: m.cmdline, cpu_ms: m.cpu_ms, wall_ms: m.wall_ms }] : [];
+  });
 }
 
 /**
@@ -92,12 +93,6 @@ export async function recordJobs(
 /** A glob that matches exactly this text (scx-job-hints' glob: * ? [ and \ are special). */
 export function globEscape(text: string): string {
   return text.replace(/[\\*?[]/g, (c) => `\\${c}`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Argv hints from what `scope` ran before: one rule per command line, the median of its recorded CPU times. */

@@ -29,9 +29,11 @@ describe('learned lengths', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'learned-')), 'l.json');
     const lines = [
       { type: 'stats' },
-      { type: 'job_done', cmdline: 'xz -9 big[1].log', cpu_ms: 900, wall_ms: 1000 },
-      { type: 'job_done', cmdline: 'xz -9 small.log', cpu_ms: 30 },
-      { type: 'job_done', cmdline: 'sleep 1', cpu_ms: 0.4 },
+      // the shape scx-job-hints --learn prints (sched-rust/schedulers/job-hints/src/exec.rs)
+      { type: 'job_done', pid: 101, cmdline: 'xz -9 big[1].log', cpu_ms: 900, wall_ms: 1000, hint: null },
+      { type: 'job_done', pid: 102, cmdline: 'xz -9 small.log', cpu_ms: 30, wall_ms: 31 },
+      { type: 'job_done', pid: 103, cmdline: 'sleep 1', cpu_ms: 0.4, wall_ms: 1000 },
+      { type: 'job_done', pid: 104, cmdline: 'not the protocol', cpu_ms: '12' }, // left out: not a job_done message
     ];
     const jobs = jobsFromLoaderLines(lines);
     expect(jobs).toHaveLength(3);
