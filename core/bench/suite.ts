@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { KernelInfo } from '../kernel/fetch.js';
-import { repoRoot, stateDir, templatesDir } from '../paths.js';
-import { compileBpf } from '../toolchain/compile.js';
+import { repoRoot, templatesDir } from '../paths.js';
+import { buildPaths, buildScheduler } from '../builds/build.js';
 import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
 import type { BenchmarkResult, Candidate } from './runner.js';
@@ -44,6 +44,7 @@ interface LibraryEntry {
   family?: string;
   source?: string;
   params?: { name: string; default: number | boolean }[];
+  version?: number;
 }
 
 export interface BuiltScheduler {
@@ -58,7 +59,6 @@ export async function buildSchedulers(
   names: readonly string[],
   o: { unitMs: number; useLoader: boolean; log: (s: string) => void },
 ): Promise<BuiltScheduler[]> {
-  const outDir = join(stateDir(), 'builds', 'bench');
   const out: BuiltScheduler[] = [];
   for (const name of names) {
     let source: string;
@@ -94,14 +94,26 @@ export async function buildSchedulers(
       source = join(dir, entry.source ?? `${name}.bpf.c`);
       label = `library/${name}`;
     }
-    const object = join(outDir, `${name}.bpf.o`);
+    // built like build_scheduler builds it: static analysis, clang, a build id (core/builds)
+    let object = '';
     try {
-      const r = await compileBpf({ source, out: object, kernel });
-      if (!r.ok) {
-        const d = r.diagnostics.find((x) => x.severity === 'error');
-        out.push({ candidate: { name, object }, skipped: `${label} does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}` });
+      const rec = await buildScheduler({
+        source: readFileSync(source, 'utf8'),
+        fileName: basename(source),
+        origin: name === 'fifo' ? { kind: 'path', path: source } : { kind: 'library', entry: name, version: entry.version ?? 1 },
+        kernel,
+      });
+      if (!rec.ok) {
+        const f = rec.findings.find((x) => x.severity === 'error');
+        const d = rec.diagnostics.find((x) => x.severity === 'error');
+        const why =
+          rec.stage === 'static'
+            ? `stops at static analysis${f ? `: ${f.file}:${f.line}: ${f.message}` : ''}`
+            : `does not compile${d ? `: ${d.file}:${d.line}: ${d.message}` : ''}`;
+        out.push({ candidate: { name, object }, skipped: `${label} ${why} (build ${rec.id})` });
         continue;
       }
+      object = buildPaths(rec.id).object;
     } catch (e) {
       out.push({ candidate: { name, object }, skipped: `${label}: ${(e as Error).message}` });
       continue;
