@@ -7,11 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureKernel } from '../core/kernel/fetch.js';
-import { stateDir, templatesDir } from '../core/paths.js';
+import { templatesDir } from '../core/paths.js';
 import { ensureGuestImage } from '../core/sandbox/image.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
-import { buildScheduler } from '../core/builds/build.js';
-import { compileBpf } from '../core/toolchain/compile.js';
+import { buildFile, buildScheduler } from '../core/builds/build.js';
 import { verifyBuild } from '../core/builds/verify.js';
 import { summarize } from '../core/model/stats.js';
 import { formatTable } from '../core/bench/table.js';
@@ -20,9 +19,7 @@ const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 
 const kernel = await ensureKernel();
-const obj = join(stateDir(), 'builds', 'bench', 'fifo.bpf.o');
-const build = await compileBpf({ source: join(templatesDir, 'fifo', 'fifo.bpf.c'), out: obj, kernel });
-if (!build.ok) throw new Error('FIFO template does not compile');
+const { object: obj } = await buildFile(join(templatesDir, 'fifo', 'fifo.bpf.c'), kernel);
 
 const boot: number[] = [];
 const load: number[] = [];

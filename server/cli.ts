@@ -18,7 +18,7 @@ import { hostToken, tokenNotice, userTokenPath } from './token.js';
 import { ensureKernel } from '../core/kernel/fetch.js';
 import { stateDir, templatesDir } from '../core/paths.js';
 import { runSandboxJob } from '../core/sandbox/session.js';
-import { compileBpf } from '../core/toolchain/compile.js';
+import { buildFile } from '../core/builds/build.js';
 
 const RUN_AS = [
   '--run-as <user>',
@@ -229,11 +229,8 @@ program
   .action(async () => {
     const log = (l: string) => console.error(`[demo] ${l}`);
     const kernel = await ensureKernel({ log });
-    const out = join(stateDir(), 'builds', 'demo', 'fifo.bpf.o');
-    const build = await compileBpf({ source: join(templatesDir, 'fifo', 'fifo.bpf.c'), out, kernel });
-    if (!build.ok)
-      throw new Error(`FIFO template failed to compile:\n${build.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n')}`);
-    log(`compiled fifo.bpf.c in ${build.durationMs} ms`);
+    const { record, object: out } = await buildFile(join(templatesDir, 'fifo', 'fifo.bpf.c'), kernel);
+    log(`built fifo.bpf.c as ${record.id} (static analysis, clang)`);
     const bench = 'hackbench -g 4 -l 200';
     const result = await runSandboxJob(
       [

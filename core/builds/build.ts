@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
@@ -186,4 +186,24 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
   }
   await saveBuild(rec);
   return rec;
+}
+
+/**
+ * Build a .bpf.c file on disk (the FIFO template for `demo` and `bench:sandbox`) the way
+ * build_scheduler builds it: static analysis, clang, a build id. Throws, naming the first finding
+ * or compiler error, when it does not build.
+ */
+export async function buildFile(path: string, kernel: KernelInfo): Promise<{ record: BuildRecord; object: string }> {
+  const record = await buildScheduler({ source: await readFile(path, 'utf8'), fileName: basename(path), origin: { kind: 'path', path }, kernel });
+  if (!record.ok) {
+    const f = record.findings.find((x) => x.severity === 'error');
+    const d = record.diagnostics.find((x) => x.severity === 'error');
+    const first = record.stage === 'static' ? f && `${f.file}:${f.line}: ${f.message}` : d && `${d.file}:${d.line}:${d.column}: ${d.message}`;
+    throw new ScxError(
+      record.stage === 'static' ? 'BAD_INPUT' : 'COMPILE_FAILED',
+      `${path} ${record.stage === 'static' ? 'stops at static analysis' : 'does not compile'} (build ${record.id})${first ? `: ${first}` : ''}`,
+      'fix the file (build_scheduler shows every finding), then run again',
+    );
+  }
+  return { record, object: buildPaths(record.id).object };
 }
