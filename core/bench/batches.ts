@@ -29,9 +29,8 @@ import { SandboxSession } from '../sandbox/session.js';
 import type { HintRule } from '../job-hints.js';
 import { jobsFromLoaderLines, learnedHints, recordJobs } from '../learned-lengths.js';
 import { median } from '../model/stats.js';
-import { LibraryEntry } from '../model/entry.js';
 import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
-import { installedScxEntries, scxCandidate } from './scx-candidates.js';
+import { installedScxCandidates, seedEntry } from './scx-candidates.js';
 import { otherQemuVms } from './sessions.js';
 import { inputSizeHints } from './input-hints.js';
 
@@ -167,7 +166,8 @@ export async function runBatches(opts: BatchOptions = {}): Promise<{ runs: Run[]
   const obj: Record<string, string> = {};
   for (const p of ['sjf', 'ljf']) {
     // built like build_scheduler builds the entry at its defaults: static analysis, clang, a build id
-    const entry = LibraryEntry.parse(JSON.parse(readFileSync(join(repoRoot, 'library', p, 'entry.json'), 'utf8')));
+    const entry = seedEntry(p);
+    if (!entry) throw new Error(`library/${p}/entry.json is missing or not a valid entry`);
     const rec = await buildScheduler({
       source: readFileSync(join(repoRoot, 'library', p, `${p}.bpf.c`), 'utf8'),
       fileName: `${p}.bpf.c`,
@@ -178,11 +178,7 @@ export async function runBatches(opts: BatchOptions = {}): Promise<{ runs: Run[]
     if (!rec.ok) throw new Error(`${p} did not build (build ${rec.id}, stage ${rec.stage})`);
     obj[p] = buildPaths(rec.id).object;
   }
-  const scx = opts.noScx
-    ? []
-    : installedScxEntries().map(
-        (n) => scxCandidate(LibraryEntry.parse(JSON.parse(readFileSync(join(repoRoot, 'library', n, 'entry.json'), 'utf8')))).candidate,
-      );
+  const scx = opts.noScx ? [] : installedScxCandidates();
   const learnedPath = join(objDir, 'learned.json');
   const agent: Partial<Record<Scenario, HintRule[]>> = {};
   const env: BatchEnv = {
@@ -329,6 +325,9 @@ export function summarizeRuns(runs: Run[]): Row[] {
 
 const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %` : '');
 
+/** The row with the lowest `f` (the best, for times), if any. */
+const lowest = (rows: Row[], f: (r: Row) => number) => rows.reduce<Row | undefined>((b, r) => (!b || f(r) < f(b) ? r : b), undefined);
+
 /** The issue's bar, per scenario, from the summarized rows: what (a)/(b) reached, and the best scx peer. */
 export function barLines(rows: Row[]): string[] {
   const out: string[] = [];
@@ -337,14 +336,13 @@ export function barLines(rows: Row[]): string[] {
     const def = rs.find((r) => r.config.policy === 'default');
     if (!def) continue;
     const informed = (p: string) => rs.filter((r) => r.config.policy === p && /^\((a|b)\)/.test(r.config.hints));
-    const bestBy = (xs: Row[], f: (r: Row) => number) => xs.reduce<Row | undefined>((b, r) => (!b || f(r) < f(b) ? r : b), undefined);
-    const l = bestBy(informed('ljf'), (r) => r.makespan.median);
-    const j = bestBy(informed('sjf'), (r) => r.mean.median);
-    const peer = bestBy(
+    const l = lowest(informed('ljf'), (r) => r.makespan.median);
+    const j = lowest(informed('sjf'), (r) => r.mean.median);
+    const peer = lowest(
       rs.filter((r) => r.config.hints.startsWith('(d)')),
       (r) => r.makespan.median,
     );
-    const peerMean = bestBy(
+    const peerMean = lowest(
       rs.filter((r) => r.config.hints.startsWith('(d)')),
       (r) => r.mean.median,
     );
@@ -407,7 +405,6 @@ export function batchReport(runs: Run[], env: BatchEnv, extra: { loads?: string 
 export function sideBySide(runs: Run[], env: BatchEnv): string {
   const rows = summarizeRuns(runs).filter((r) => r.n > 0);
   const kinds = ['(c) none', '(a) input sizes', '(b) learned', '(d) scx defaults'];
-  const best = (rs: Row[], f: (r: Row) => number) => rs.reduce<Row | undefined>((b, r) => (!b || f(r) < f(b) ? r : b), undefined);
   const table = (title: string, value: (r: Row) => number, gap: (r: Row) => number, gapName: string) => {
     const out = [
       `**${title}** (median s, its gap to ${gapName}, and the change against the default; the best row of each kind)`,
@@ -427,7 +424,7 @@ export function sideBySide(runs: Run[], env: BatchEnv): string {
         `| ${s} | ${cell(d)} | ${kinds
           .map((k) =>
             cell(
-              best(
+              lowest(
                 rs.filter((r) => r.config.hints === k),
                 value,
               ),

@@ -22,17 +22,32 @@ export function scxCandidate(entry: LibraryEntry): { candidate: Candidate; skipp
   return a.available ? { candidate } : { candidate, skipped: `library/${entry.name}: ${a.reason}` };
 }
 
-/** The seed library's scx entries whose binaries set-up installed: the peers every benchmark runs. */
-export function installedScxEntries(libraryDir = join(repoRoot, 'library')): string[] {
+/** A seed library entry (<libraryDir>/<name>/entry.json), parsed; null when it is missing or not a valid entry. */
+export function seedEntry(name: string, libraryDir = join(repoRoot, 'library')): LibraryEntry | null {
+  try {
+    return LibraryEntry.parse(JSON.parse(readFileSync(join(libraryDir, name, 'entry.json'), 'utf8')));
+  } catch {
+    return null;
+  }
+}
+
+/** The seed library's scx entries whose binaries set-up installed. */
+function installedScx(libraryDir: string): LibraryEntry[] {
   if (!existsSync(libraryDir)) return [];
   return readdirSync(libraryDir)
     .sort()
-    .filter((d) => {
-      try {
-        const e = LibraryEntry.parse(JSON.parse(readFileSync(join(libraryDir, d, 'entry.json'), 'utf8')));
-        return e.kind === 'scx' && scxAvailability(e).available;
-      } catch {
-        return false;
-      }
+    .flatMap((d) => {
+      const e = seedEntry(d, libraryDir);
+      return e && e.kind === 'scx' && scxAvailability(e).available ? [e] : [];
     });
+}
+
+/** The names of the seed library's scx entries whose binaries set-up installed: the peers every benchmark runs. */
+export function installedScxEntries(libraryDir = join(repoRoot, 'library')): string[] {
+  return installedScx(libraryDir).map((e) => e.name);
+}
+
+/** Their benchmark candidates (the binary with its own defaults). */
+export function installedScxCandidates(libraryDir = join(repoRoot, 'library')): Candidate[] {
+  return installedScx(libraryDir).map((e) => scxCandidate(e).candidate);
 }
