@@ -19,26 +19,18 @@ import { TargetManager } from '../../core/targets/manager.js';
 import { buildScheduler, saveBuild, type BuildRecord } from '../../core/builds/build.js';
 import { repoRoot } from '../../core/paths.js';
 import { kernel } from '../helpers.js';
+import { restoreEnvAfterAll } from '../env.js';
 
 describe.skipIf(existsSync('/sys/kernel/sched_ext'))('host target on a kernel without sched_ext', () => {
   const root = mkdtempSync(join(tmpdir(), 'scx-host-'));
-  const saved = { sysfs: process.env.SCX_LOADER_SYSFS, run: process.env.SCX_MCP_RUN_DIR };
+  restoreEnvAfterAll('SCX_LOADER_SYSFS', 'SCX_MCP_RUN_DIR');
   beforeAll(() => {
     mkdirSync(join(root, 'sysfs', 'root'), { recursive: true });
     writeFileSync(join(root, 'sysfs', 'state'), 'disabled\n');
     process.env.SCX_LOADER_SYSFS = join(root, 'sysfs');
     process.env.SCX_MCP_RUN_DIR = join(root, 'run');
   });
-  afterAll(() => {
-    for (const [k, v] of [
-      ['SCX_LOADER_SYSFS', saved.sysfs],
-      ['SCX_MCP_RUN_DIR', saved.run],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("loads through the real scx-loader and reports the kernel's refusal in the loader's words; no process or file is left", async () => {
     expect(loaderAvailable()).toBe(true);
@@ -82,7 +74,8 @@ describe.skipIf(existsSync('/sys/kernel/sched_ext'))('host target on a kernel wi
  */
 describe.skipIf(existsSync('/sys/kernel/sched_ext') || process.getuid?.() !== 0)('host deploys and rollbacks are audited', () => {
   const root = mkdtempSync(join(tmpdir(), 'scx-host-audit-'));
-  const saved = { sysfs: process.env.SCX_LOADER_SYSFS, run: process.env.SCX_MCP_RUN_DIR, cache: process.env.SCX_MCP_CACHE };
+  // registered before the afterAll below, so it runs after it (vitest runs after-hooks as a stack): the unload still sees the test's directories
+  restoreEnvAfterAll('SCX_LOADER_SYSFS', 'SCX_MCP_RUN_DIR', 'SCX_MCP_CACHE');
   const sysfs = join(root, 'sysfs');
   const agent = { client: 'test-agent 1.0' };
   let build: BuildRecord;
@@ -132,14 +125,6 @@ while :; do sleep 0.1; done
   afterAll(async () => {
     useFakeLoader();
     await new HostBackend().unload().catch(() => undefined); // no stand-in loader outlives the test
-    for (const [k, v] of [
-      ['SCX_LOADER_SYSFS', saved.sysfs],
-      ['SCX_MCP_RUN_DIR', saved.run],
-      ['SCX_MCP_CACHE', saved.cache],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     rmSync(root, { recursive: true, force: true });
   });
 

@@ -10,6 +10,7 @@ import { SandboxSession, runSandboxJob } from '../../core/sandbox/session.js';
 import { MAX_REPLY_CHARS } from '../../core/sandbox/reply.js';
 import { SandboxVM } from '../../core/sandbox/vm.js';
 import { build, kernel } from '../helpers.js';
+import { restoreEnvAfterAll } from '../env.js';
 
 const env = { ...process.env };
 afterEach(() => {
@@ -137,7 +138,7 @@ describe('a guest that answers too much or verifies too long', () => {
 
 describe('kernel cache', () => {
   // each test points SCX_MCP_CACHE at a scratch cache (a kernel copy is ~100 MB): removed and restored after
-  const saved = { cache: process.env.SCX_MCP_CACHE, kernel: process.env.SCX_MCP_KERNEL };
+  restoreEnvAfterAll('SCX_MCP_CACHE', 'SCX_MCP_KERNEL');
   const scratch: string[] = [];
   const scratchCache = () => {
     const d = mkdtempSync(join(tmpdir(), 'scx-cache-'));
@@ -146,13 +147,6 @@ describe('kernel cache', () => {
   };
   afterAll(() => {
     for (const d of scratch) rmSync(d, { recursive: true, force: true });
-    for (const [k, v] of [
-      ['SCX_MCP_CACHE', saved.cache],
-      ['SCX_MCP_KERNEL', saved.kernel],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
   });
 
   it('a corrupt cached kernel is detected and fetched again', async () => {

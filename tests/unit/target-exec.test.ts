@@ -11,12 +11,13 @@ import { HostCommands } from '../../core/targets/run-as.js';
 import { exitSinceEnabled, schedulerExit } from '../../core/targets/kernel-log.js';
 import { readSample, sampleScript, SAMPLE_SCRIPT } from '../../core/monitor/sampler.js';
 import type { ExecOptions, ExecResult } from '../../core/targets/types.js';
+import { restoreEnvAfterAll } from '../env.js';
 
 const agent = { client: 'unit-test 1.0' };
 
 describe('host Target.exec', () => {
   const root = mkdtempSync(join(tmpdir(), 'scx-exec-'));
-  const saved = { sysfs: process.env.SCX_LOADER_SYSFS, run: process.env.SCX_MCP_RUN_DIR };
+  restoreEnvAfterAll('SCX_LOADER_SYSFS', 'SCX_MCP_RUN_DIR');
   beforeAll(() => {
     mkdirSync(join(root, 'sysfs', 'root'), { recursive: true });
     writeFileSync(join(root, 'sysfs', 'state'), 'enabled\n');
@@ -25,16 +26,7 @@ describe('host Target.exec', () => {
     process.env.SCX_LOADER_SYSFS = join(root, 'sysfs');
     process.env.SCX_MCP_RUN_DIR = join(root, 'run');
   });
-  afterAll(() => {
-    for (const [k, v] of [
-      ['SCX_LOADER_SYSFS', saved.sysfs],
-      ['SCX_MCP_RUN_DIR', saved.run],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('runs a command with the server privileges: stdout, stderr and the exit status, unaudited', async () => {
     const host = new HostBackend();
