@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs sched-ext/scx's production schedulers (crates.io, pinned versions) into the
-# cache, outside the clone, so fresh clones reuse them. Called by scripts/setup.sh.
+# cache, outside the clone, so fresh clones reuse them, and beside them scx_loader (the
+# org.scx.Loader D-Bus service: only its test runs it; scx-mcp cooperates with one it finds on a
+# host's system bus, core/scx/loader-dbus.ts). Called by scripts/setup.sh.
 #
 #   $CACHE/scx-bin/bin/<name>         the binaries (cargo install --locked --root)
-#   $CACHE/scx-bin/status.json        per scheduler: ok/failed, version, build seconds
+#   $CACHE/scx-bin/status.json        per crate: ok/failed, version, build seconds
 #   $CACHE/scx-bin/help/<name>.txt    the binary's own --help, recorded at install time
 #   $CACHE/scx-bin/params/<name>.json typed parameters parsed from that --help
 #   $CACHE/scx-bin/logs/<name>.log    the cargo log of the last build attempt
@@ -33,6 +35,8 @@ say() { [ "$QUIET" = 1 ] || echo "[setup] $*"; }
 # name=version, the versions published on crates.io (checked with `cargo info`)
 PINS=(scx_bpfland=1.1.4 scx_lavd=1.1.4 scx_rusty=1.1.4 scx_flash=1.1.4 scx_cosmos=1.1.7
       scx_p2dq=1.1.4 scx_tickless=1.1.4)
+# not schedulers: installed the same way, no parameters read from their --help
+SERVICES=(scx_loader=1.1.3)
 WANT="${SCX_MCP_SCX_SCHEDULERS:-}"
 
 ROOT="$CACHE/scx-bin"
@@ -102,9 +106,10 @@ EOF
 }
 
 failed=()
-for pin in "${PINS[@]}"; do
+for pin in "${PINS[@]}" "${SERVICES[@]}"; do
 	name="${pin%%=*}"; version="${pin#*=}"
 	if [ -n "$WANT" ] && [[ " $WANT " != *" $name "* ]]; then continue; fi
+	service=0; [[ " ${SERVICES[*]} " == *" $pin "* ]] && service=1
 	bin="$ROOT/bin/$name"
 	secs="$(prev_status "$name" buildSeconds)"
 	state=ok; err=""
@@ -125,11 +130,13 @@ for pin in "${PINS[@]}"; do
 			state=failed
 			err="$(grep -m1 -E '^error' "$ROOT/logs/$name.log" | head -c 300)"
 			[ -n "$err" ] || err="cargo install failed"
-			echo "scx-schedulers.sh: $name $version failed to build (${secs}s); its library entry is unavailable. Log: $ROOT/logs/$name.log" >&2
+			echo "scx-schedulers.sh: $name $version failed to build (${secs}s); $([ $service = 1 ] && echo "its test is skipped" || echo "its library entry is unavailable"). Log: $ROOT/logs/$name.log" >&2
 			tail -n 8 "$ROOT/logs/$name.log" >&2
 		fi
 	fi
-	if [ "$state" = ok ] && [ -x "$bin" ]; then
+	if [ "$state" = ok ] && [ ! -x "$bin" ]; then
+		state=failed; err="cargo install left no $bin"
+	elif [ "$state" = ok ] && [ "$service" = 0 ]; then
 		# typed parameters from the binary's own --help (never a hand-copied list)
 		# some print their help on stderr and exit non-zero (scx_lavd 1.1.4: status 255): the text decides
 		"$bin" --help >"$ROOT/help/$name.txt.new" 2>&1

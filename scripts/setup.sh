@@ -171,8 +171,6 @@ if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	logged $SUDO apt-get install -y -q --no-install-recommends fonts-dejavu-core
 fi
-# ---- sched-ext/scx's production schedulers (pinned crates.io versions, built once into the cache) ----
+# ---- sched-ext/scx's production schedulers and scx_loader (pinned crates.io versions, built once into the cache) ----
 if [ "$QUIET" = 1 ]; then scripts/scx-schedulers.sh --quiet; else scripts/scx-schedulers.sh; fi
-# ---- scx_loader (the org.scx.Loader D-Bus service; only its test runs it), pinned, cached beside them ----
-if [ "$QUIET" = 1 ]; then scripts/scx-loader.sh --quiet; else scripts/scx-loader.sh; fi
 say "ready"

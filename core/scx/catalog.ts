@@ -173,27 +173,15 @@ export function scxEntryMarkdown(entry: LibraryEntry): string[] {
   ];
 }
 
-export const ScxLoaderStatus = z.object({
-  name: z.literal('scx_loader'),
-  version: z.string(),
-  status: z.enum(['ok', 'failed']),
-  buildSeconds: z.number().optional(),
-  error: z.string().optional(),
-  checkedAt: z.string().optional(),
-});
-
 /**
- * scx_loader (the org.scx.Loader D-Bus service), which scripts/scx-loader.sh installs beside the
- * schedulers; only its test runs it (scx-mcp cooperates with one it finds, core/scx/loader-dbus.ts).
+ * scx_loader (the org.scx.Loader D-Bus service), which scripts/scx-schedulers.sh installs beside the
+ * schedulers and records in the same status.json; only its test runs it (scx-mcp cooperates with
+ * one it finds, core/scx/loader-dbus.ts).
  */
 export function scxLoaderAvailability(): ScxAvailability {
   const binary = join(scxBinDir(), 'bin', 'scx_loader');
-  let st: z.infer<typeof ScxLoaderStatus>;
-  try {
-    st = ScxLoaderStatus.parse(JSON.parse(readFileSync(join(scxBinDir(), 'scx_loader.json'), 'utf8')));
-  } catch {
-    return { available: false, binary, version: null, reason: 'scx_loader is not installed: run scripts/scx-loader.sh (npm run setup does)' };
-  }
+  const st = readScxStatus().schedulers.scx_loader;
+  if (!st) return { available: false, binary, version: null, reason: 'scx_loader is not installed: run scripts/scx-schedulers.sh (npm run setup does)' };
   if (st.status !== 'ok')
     return {
       available: false,
@@ -201,6 +189,6 @@ export function scxLoaderAvailability(): ScxAvailability {
       version: st.version,
       reason: `scx_loader ${st.version} failed to build at set-up: ${st.error ?? 'see the log'} (${join(scxBinDir(), 'logs', 'scx_loader.log')})`,
     };
-  if (!existsSync(binary)) return { available: false, binary, version: st.version, reason: `${binary} is missing: run scripts/scx-loader.sh` };
+  if (!existsSync(binary)) return { available: false, binary, version: st.version, reason: `${binary} is missing: run scripts/scx-schedulers.sh` };
   return { available: true, binary, version: st.version };
 }

@@ -1,7 +1,7 @@
 /**
  * Cooperating with scx_loader, for real, in the sandbox guest: a system bus (dbus-daemon with its
  * own configuration), polkitd with scx_loader's action and a rule letting root, and scx_loader
- * 1.1.x itself (built at set-up, scripts/scx-loader.sh), all started by
+ * 1.1.x itself (built at set-up, scripts/scx-schedulers.sh), all started by
  * tests/integration/guest/scx-loader/start.sh from the host's binaries (the guest sees the host's
  * filesystem). scx_loader starts scx_bpfland through D-Bus; a deploy of one of our library
  * schedulers through the normal path asks it to stop (remembering what it ran, with its arguments),
