@@ -25,6 +25,17 @@
  * guard, and the CPU-time accounting the estimate and the keys need. A policy
  * supplies only its order, job_order() or joblen_key(), and says what it adds.
  *
+ * The core's callbacks are struct_ops programs defined here, with fixed names,
+ * for the policy's SCX_OPS_DEFINE table to point at:
+ *   joblen_select_cpu, joblen_dispatch, joblen_init_task, joblen_init  (every policy)
+ *   joblen_enqueue, joblen_running, joblen_stopping   (with a system lane only)
+ * A policy without a system lane (hybrid) writes its own enqueue, running and
+ * stopping around joblen_queued(), joblen_run_start() and joblen_charge().
+ * The policy file keeps its .exit (UEI_RECORD) and its ops table, and defines
+ * only what it adds (hybrid: .enable). No program is defined here that a
+ * policy's table does not use: every struct_ops program in an object must
+ * belong to its ops table.
+ *
  * Include it after scx_common.bpf.h and after declaring
  *   SCX_PARAM(u64, slice_us, ...)   slice of the job queue, in us
  *   SCX_PARAM(u64, unit_us, ...)    CPU time one size unit stands for, in us
@@ -346,9 +357,9 @@ static __always_inline bool job_length(struct task_ctx *tctx, u64 extra,
 	return est >= min_burst_ns;
 }
 
-/* A wakeup that finds an idle CPU runs there at once, without queueing. */
-static __always_inline s32 joblen_select_cpu(struct task_struct *p, s32 prev_cpu,
-					     u64 wake_flags)
+/* .select_cpu: a wakeup that finds an idle CPU runs there at once, without queueing. */
+s32 BPF_STRUCT_OPS(joblen_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
 {
 	return scx_select_cpu_stat(p, prev_cpu, wake_flags, slice_us * NSEC_PER_USEC, &stat_direct);
 }
@@ -436,8 +447,8 @@ static __always_inline bool rescue_starved(s32 cpu)
 	return moved;
 }
 
-/* Starved tasks first, then the system lane, then the running job if still first, then the queue. */
-static __always_inline void joblen_dispatch(s32 cpu, struct task_struct *prev)
+/* .dispatch: starved tasks first, then the system lane, then the running job if still first, then the queue. */
+void BPF_STRUCT_OPS(joblen_dispatch, s32 cpu, struct task_struct *prev)
 {
 	if (rescue_starved(cpu))
 		return;
@@ -451,7 +462,7 @@ static __always_inline void joblen_dispatch(s32 cpu, struct task_struct *prev)
 }
 
 /* @p gets a CPU: its run starts now. */
-static __always_inline void joblen_running(struct task_struct *p, struct task_ctx *tctx)
+static __always_inline void joblen_run_start(struct task_struct *p, struct task_ctx *tctx)
 {
 	if (!tctx)
 		return;
@@ -465,8 +476,8 @@ static __always_inline void joblen_running(struct task_struct *p, struct task_ct
 }
 
 /* @p leaves the CPU: charge the run to its job and burst; returns its length in ns. */
-static __always_inline u64 joblen_stopping(struct task_struct *p, struct task_ctx *tctx,
-					   bool runnable)
+static __always_inline u64 joblen_charge(struct task_struct *p, struct task_ctx *tctx,
+					 bool runnable)
 {
 	u64 used;
 
@@ -485,8 +496,9 @@ static __always_inline u64 joblen_stopping(struct task_struct *p, struct task_ct
 	return used;
 }
 
-/* A new task: its context, and its place in spawn order. */
-static __always_inline s32 joblen_init_task(struct task_struct *p)
+/* .init_task: a new task's context, and its place in spawn order. */
+s32 BPF_STRUCT_OPS(joblen_init_task, struct task_struct *p,
+		   struct scx_init_task_args *args)
 {
 	struct task_ctx *tctx;
 
@@ -498,7 +510,8 @@ static __always_inline s32 joblen_init_task(struct task_struct *p)
 	return 0;
 }
 
-static __always_inline s32 joblen_init(void)
+/* .init: the queues (the system lane's, if any, and the job queue). */
+s32 BPF_STRUCT_OPS_SLEEPABLE(joblen_init)
 {
 #ifdef SYS_DSQ
 	s32 ret = scx_bpf_create_dsq(SYS_DSQ, -1);
@@ -547,6 +560,29 @@ static __always_inline bool joblen_key(struct task_struct *p,
 		return false;
 	*key = order_key(job_order(expected, run), tctx->seq);
 	return true;
+}
+
+/* .enqueue with a system lane: the job queue by key, or the system lane first-come-first-served. */
+void BPF_STRUCT_OPS(joblen_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	u64 key;
+
+	if (lane_enqueue(p, enq_flags, &key))
+		scx_insert_vtime(p, JOB_DSQ, slice_us * NSEC_PER_USEC, key, enq_flags);
+	else
+		scx_insert(p, SYS_DSQ, sys_burst_us * NSEC_PER_USEC, enq_flags);
+}
+
+/* .running with a system lane: only the core's accounting. */
+void BPF_STRUCT_OPS(joblen_running, struct task_struct *p)
+{
+	joblen_run_start(p, task_ctx(p));
+}
+
+/* .stopping with a system lane: only the core's accounting. */
+void BPF_STRUCT_OPS(joblen_stopping, struct task_struct *p, bool runnable)
+{
+	joblen_charge(p, task_ctx(p), runnable);
 }
 #endif /* SYS_DSQ */
 

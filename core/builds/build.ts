@@ -16,6 +16,7 @@ import { sha256Hex } from '../model/hash.js';
 import { BUILD_ID_RE } from '../model/names.js';
 import { buildsDir } from '../paths.js';
 import { compileBpf, type Diagnostic } from '../toolchain/compile.js';
+import { bpfIncludeDirs, projectHeaders } from '../toolchain/includes.js';
 import { applyParams } from '../toolchain/params.js';
 import { Finding, staticCheck } from '../toolchain/static-check.js';
 
@@ -158,7 +159,13 @@ export async function buildScheduler(input: BuildInput): Promise<BuildRecord> {
   await writeFile(srcPath, source);
 
   const t0 = performance.now();
-  const findings = staticCheck(source, { file: input.fileName, targetKfuncs: input.kernel.manifest.kfuncs, targetKernel: input.kernel.release });
+  const findings = staticCheck(source, {
+    file: input.fileName,
+    targetKfuncs: input.kernel.manifest.kfuncs,
+    targetKernel: input.kernel.release,
+    // the headers clang will read from the same -I directories (bpf-templates/ first)
+    headers: projectHeaders(source, bpfIncludeDirs(input.includeDirs)),
+  });
   const staticMs = Math.round(performance.now() - t0);
   const name = /\.name\s*=\s*"([^"]*)"/.exec(source)?.[1] ?? input.fileName.replace(/\.bpf\.c$/, '');
   const rec: BuildRecord = {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
-import { templatesDir } from '../paths.js';
+import { bpfIncludeDirs } from './includes.js';
 
 export interface Diagnostic {
   file: string;
@@ -77,9 +77,7 @@ export async function compileBpf(opts: CompileOptions): Promise<CompileResult> {
     '-D__TARGET_ARCH_x86',
     '-mcpu=v3',
     '-Wall',
-    '-I',
-    templatesDir,
-    ...(opts.includeDirs ?? []).flatMap((d) => ['-I', d]),
+    ...bpfIncludeDirs(opts.includeDirs).flatMap((d) => ['-I', d]),
     // the kernel's generated headers are system headers: their warnings are not the scheduler's
     '-isystem',
     opts.kernel.dir,

@@ -31,6 +31,12 @@ export interface StaticCheckOptions {
   targetKfuncs?: string[];
   /** Target kernel release, for messages. */
   targetKernel?: string;
+  /**
+   * The project headers the source includes (projectHeaders() in includes.ts: the `#include "..."`
+   * files found in the build's include directories). Callbacks defined there count as defined;
+   * findings still point into the scheduler's file.
+   */
+  headers?: Array<{ file: string; text: string }>;
 }
 
 export const MAX_SOURCE_BYTES = 512 * 1024;
@@ -125,7 +131,15 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     );
   } else {
     const body = ops[2]!;
-    for (const m of body.matchAll(/\.(\w+)\s*=\s*(?:\(\s*void\s*\*\s*\))?\s*(\w+)/g)) callbacks.set(m[1]!, m[2]!);
+    const memberAt = new Map<string, number>(); // member -> index of `.member` in the source
+    const bodyStart = ops.index + ops[0].indexOf(body);
+    for (const m of body.matchAll(/\.(\w+)\s*=\s*(?:\(\s*void\s*\*\s*\))?\s*(\w+)/g)) {
+      callbacks.set(m[1]!, m[2]!);
+      memberAt.set(m[1]!, bodyStart + m.index);
+    }
+    const headers = opts.headers ?? [];
+    /** The header that defines struct_ops program `fn`, if the file does not. */
+    const headerDefining = (fn: string) => headers.find((h) => definesStructOps(h.text, fn));
     const nameM = /\.name\s*=\s*"([^"]*)"/.exec(body);
     const opsAt = lineColOf(source, ops.index);
     if (!nameM) {
@@ -151,8 +165,12 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     // an enqueue that inserts nowhere leaves tasks unrunnable: the watchdog ejects the scheduler after 30 s
     const enq = callbacks.get('enqueue');
     if (enq) {
-      const def = new RegExp(`BPF_STRUCT_OPS\\(\\s*${enq}\\b[^)]*\\)\\s*\\{`).exec(source);
-      const bodyText = def ? blockAt(source, def.index + def[0].length - 1) : '';
+      const defRe = new RegExp(`BPF_STRUCT_OPS\\(\\s*${enq}\\b[^)]*\\)\\s*\\{`);
+      const local = defRe.exec(source);
+      // defined in an included header: read its body there, report at the ops table's .enqueue
+      const header = local ? undefined : headers.find((h) => defRe.test(h.text));
+      const def = local ?? (header ? defRe.exec(header.text) : null);
+      const bodyText = def ? blockAt(local ? source : header!.text, def.index + def[0].length - 1) : '';
       if (
         def &&
         !/\b(scx_insert\w*|scx_bpf_dsq_insert\w*|scx_bpf_dispatch\w*|bpf_map_push_elem|bpf_map_update_elem|bpf_obj_new|bpf_rbtree_add\w*|bpf_list_push\w*)\s*\(/.test(
@@ -160,26 +178,25 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
         )
       ) {
         add(
-          lineColOf(source, def.index),
+          lineColOf(source, local ? local.index : memberAt.get('enqueue')!),
           'enqueue-drops-task',
           'warning',
-          `${enq} (the .enqueue callback) never inserts the task into a queue or stores it: tasks would never run, and the kernel's watchdog would eject the scheduler ("runnable task stall")`,
+          `${enq} (the .enqueue callback${header ? `, defined in ${header.file}` : ''}) never inserts the task into a queue or stores it: tasks would never run, and the kernel's watchdog would eject the scheduler ("runnable task stall")`,
           'end every path of enqueue with scx_insert(p, SCX_DSQ_GLOBAL or a DSQ you created, slice, enq_flags)',
         );
       }
     }
-    // callbacks must name functions defined in this file
+    // callbacks must name functions defined in this file, or struct_ops programs of a project header it includes
     for (const [member, fn] of callbacks) {
       if (member === 'name' || member === 'flags' || /^(timeout_ms|exit_dump_len|hotplug_seq|dispatch_max_batch)$/.test(member)) continue;
-      if (!new RegExp(`BPF_STRUCT_OPS(?:_SLEEPABLE)?\\(\\s*${fn}\\b`).test(source) && !new RegExp(`\\b${fn}\\s*\\(`).test(source.replace(body, ''))) {
-        add(
-          opsAt,
-          'ops-callbacks',
-          'error',
-          `.${member} points at ${fn}, which is not defined in this file`,
-          `define it with BPF_STRUCT_OPS(${fn}, ...) before the ops table`,
-        );
-      }
+      if (definesStructOps(source, fn) || new RegExp(`\\b${fn}\\s*\\(`).test(source.replace(body, '')) || headerDefining(fn)) continue;
+      add(
+        opsAt,
+        'ops-callbacks',
+        'error',
+        `.${member} points at ${fn}, which is not defined in this file${headers.length ? ` or in the headers it includes (${headers.map((h) => h.file).join(', ')})` : ''}`,
+        `define it with BPF_STRUCT_OPS(${fn}, ...) before the ops table`,
+      );
     }
   }
 
@@ -236,6 +253,14 @@ export function staticCheck(source: string, opts: StaticCheckOptions): Finding[]
     checkStack(body, add, atNode);
   }
   return findings.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Whether `text` defines struct_ops program `fn`: BPF_STRUCT_OPS(fn, ...), BPF_STRUCT_OPS_SLEEPABLE(fn) or SEC("struct_ops/...") ... BPF_PROG(fn, ...). */
+function definesStructOps(text: string, fn: string): boolean {
+  return (
+    new RegExp(`BPF_STRUCT_OPS(?:_SLEEPABLE)?\\(\\s*${fn}\\b`).test(text) ||
+    new RegExp(`SEC\\(\\s*"struct_ops(?:\\.s)?(?:/[^"]*)?"\\s*\\)[\\w\\s*]*?\\bBPF_PROG\\(\\s*${fn}\\b`).test(text)
+  );
 }
 
 /** The text of the {...} block whose opening brace is at `open`. */

@@ -94,12 +94,6 @@ static __always_inline bool joblen_key(struct task_struct *p,
 	return true;
 }
 
-s32 BPF_STRUCT_OPS(hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
-		   u64 wake_flags)
-{
-	return joblen_select_cpu(p, prev_cpu, wake_flags);
-}
-
 void BPF_STRUCT_OPS(hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	u64 slice = slice_us * NSEC_PER_USEC, key;
@@ -128,16 +122,11 @@ void BPF_STRUCT_OPS(hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	scx_insert_vtime(p, JOB_DSQ, slice, order_key(key, tctx->seq), enq_flags);
 }
 
-void BPF_STRUCT_OPS(hybrid_dispatch, s32 cpu, struct task_struct *prev)
-{
-	joblen_dispatch(cpu, prev);
-}
-
 void BPF_STRUCT_OPS(hybrid_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = task_ctx(p);
 
-	joblen_running(p, tctx);
+	joblen_run_start(p, tctx);
 	if (tctx)
 		vtime_advance(&vtime_now, tctx->vtime);
 }
@@ -145,7 +134,7 @@ void BPF_STRUCT_OPS(hybrid_running, struct task_struct *p)
 void BPF_STRUCT_OPS(hybrid_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = task_ctx(p);
-	u64 used = joblen_stopping(p, tctx, runnable);
+	u64 used = joblen_charge(p, tctx, runnable);
 
 	/* the fair part: weighted CPU time */
 	if (tctx)
@@ -160,30 +149,20 @@ void BPF_STRUCT_OPS(hybrid_enable, struct task_struct *p)
 		tctx->vtime = vtime_now;
 }
 
-s32 BPF_STRUCT_OPS(hybrid_init_task, struct task_struct *p,
-		   struct scx_init_task_args *args)
-{
-	return joblen_init_task(p);
-}
-
-s32 BPF_STRUCT_OPS_SLEEPABLE(hybrid_init)
-{
-	return joblen_init();
-}
-
 void BPF_STRUCT_OPS(hybrid_exit, struct scx_exit_info *ei)
 {
 	UEI_RECORD(uei, ei);
 }
 
+/* select_cpu, dispatch, init_task and init are the job-length core's (scx_joblen.bpf.h) */
 SCX_OPS_DEFINE(hybrid_ops,
-	       .select_cpu = (void *)hybrid_select_cpu,
+	       .select_cpu = (void *)joblen_select_cpu,
 	       .enqueue = (void *)hybrid_enqueue,
-	       .dispatch = (void *)hybrid_dispatch,
+	       .dispatch = (void *)joblen_dispatch,
 	       .running = (void *)hybrid_running,
 	       .stopping = (void *)hybrid_stopping,
 	       .enable = (void *)hybrid_enable,
-	       .init_task = (void *)hybrid_init_task,
-	       .init = (void *)hybrid_init,
+	       .init_task = (void *)joblen_init_task,
+	       .init = (void *)joblen_init,
 	       .exit = (void *)hybrid_exit,
 	       .name = "hybrid");

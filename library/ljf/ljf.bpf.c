@@ -53,60 +53,19 @@ static __always_inline u64 job_order(u64 expected, u64 run)
 	return LEN_MAX - MIN(MAX(expected, run), LEN_MAX);
 }
 
-s32 BPF_STRUCT_OPS(ljf_select_cpu, struct task_struct *p, s32 prev_cpu,
-		   u64 wake_flags)
-{
-	return joblen_select_cpu(p, prev_cpu, wake_flags);
-}
-
-void BPF_STRUCT_OPS(ljf_enqueue, struct task_struct *p, u64 enq_flags)
-{
-	u64 key;
-
-	if (lane_enqueue(p, enq_flags, &key))
-		scx_insert_vtime(p, JOB_DSQ, slice_us * NSEC_PER_USEC, key, enq_flags);
-	else
-		scx_insert(p, SYS_DSQ, sys_burst_us * NSEC_PER_USEC, enq_flags);
-}
-
-void BPF_STRUCT_OPS(ljf_dispatch, s32 cpu, struct task_struct *prev)
-{
-	joblen_dispatch(cpu, prev);
-}
-
-void BPF_STRUCT_OPS(ljf_running, struct task_struct *p)
-{
-	joblen_running(p, task_ctx(p));
-}
-
-void BPF_STRUCT_OPS(ljf_stopping, struct task_struct *p, bool runnable)
-{
-	joblen_stopping(p, task_ctx(p), runnable);
-}
-
-s32 BPF_STRUCT_OPS(ljf_init_task, struct task_struct *p,
-		   struct scx_init_task_args *args)
-{
-	return joblen_init_task(p);
-}
-
-s32 BPF_STRUCT_OPS_SLEEPABLE(ljf_init)
-{
-	return joblen_init();
-}
-
 void BPF_STRUCT_OPS(ljf_exit, struct scx_exit_info *ei)
 {
 	UEI_RECORD(uei, ei);
 }
 
+/* every callback but .exit is the job-length core's (scx_joblen.bpf.h) */
 SCX_OPS_DEFINE(ljf_ops,
-	       .select_cpu = (void *)ljf_select_cpu,
-	       .enqueue = (void *)ljf_enqueue,
-	       .dispatch = (void *)ljf_dispatch,
-	       .running = (void *)ljf_running,
-	       .stopping = (void *)ljf_stopping,
-	       .init_task = (void *)ljf_init_task,
-	       .init = (void *)ljf_init,
+	       .select_cpu = (void *)joblen_select_cpu,
+	       .enqueue = (void *)joblen_enqueue,
+	       .dispatch = (void *)joblen_dispatch,
+	       .running = (void *)joblen_running,
+	       .stopping = (void *)joblen_stopping,
+	       .init_task = (void *)joblen_init_task,
+	       .init = (void *)joblen_init,
 	       .exit = (void *)ljf_exit,
 	       .name = "ljf");

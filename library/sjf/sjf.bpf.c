@@ -51,60 +51,19 @@ static __always_inline u64 job_order(u64 expected, u64 run)
 	return remaining_ns(expected, run);
 }
 
-s32 BPF_STRUCT_OPS(sjf_select_cpu, struct task_struct *p, s32 prev_cpu,
-		   u64 wake_flags)
-{
-	return joblen_select_cpu(p, prev_cpu, wake_flags);
-}
-
-void BPF_STRUCT_OPS(sjf_enqueue, struct task_struct *p, u64 enq_flags)
-{
-	u64 key;
-
-	if (lane_enqueue(p, enq_flags, &key))
-		scx_insert_vtime(p, JOB_DSQ, slice_us * NSEC_PER_USEC, key, enq_flags);
-	else
-		scx_insert(p, SYS_DSQ, sys_burst_us * NSEC_PER_USEC, enq_flags);
-}
-
-void BPF_STRUCT_OPS(sjf_dispatch, s32 cpu, struct task_struct *prev)
-{
-	joblen_dispatch(cpu, prev);
-}
-
-void BPF_STRUCT_OPS(sjf_running, struct task_struct *p)
-{
-	joblen_running(p, task_ctx(p));
-}
-
-void BPF_STRUCT_OPS(sjf_stopping, struct task_struct *p, bool runnable)
-{
-	joblen_stopping(p, task_ctx(p), runnable);
-}
-
-s32 BPF_STRUCT_OPS(sjf_init_task, struct task_struct *p,
-		   struct scx_init_task_args *args)
-{
-	return joblen_init_task(p);
-}
-
-s32 BPF_STRUCT_OPS_SLEEPABLE(sjf_init)
-{
-	return joblen_init();
-}
-
 void BPF_STRUCT_OPS(sjf_exit, struct scx_exit_info *ei)
 {
 	UEI_RECORD(uei, ei);
 }
 
+/* every callback but .exit is the job-length core's (scx_joblen.bpf.h) */
 SCX_OPS_DEFINE(sjf_ops,
-	       .select_cpu = (void *)sjf_select_cpu,
-	       .enqueue = (void *)sjf_enqueue,
-	       .dispatch = (void *)sjf_dispatch,
-	       .running = (void *)sjf_running,
-	       .stopping = (void *)sjf_stopping,
-	       .init_task = (void *)sjf_init_task,
-	       .init = (void *)sjf_init,
+	       .select_cpu = (void *)joblen_select_cpu,
+	       .enqueue = (void *)joblen_enqueue,
+	       .dispatch = (void *)joblen_dispatch,
+	       .running = (void *)joblen_running,
+	       .stopping = (void *)joblen_stopping,
+	       .init_task = (void *)joblen_init_task,
+	       .init = (void *)joblen_init,
 	       .exit = (void *)sjf_exit,
 	       .name = "sjf");

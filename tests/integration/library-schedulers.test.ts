@@ -18,6 +18,7 @@ import { ensureKernel, type KernelInfo } from '../../core/kernel/fetch.js';
 import type { SandboxResult, StepResult } from '../../core/sandbox/results.js';
 import { SandboxSession } from '../../core/sandbox/session.js';
 import { compileBpf } from '../../core/toolchain/compile.js';
+import { bpfIncludeDirs, projectHeaders } from '../../core/toolchain/includes.js';
 import { staticCheck } from '../../core/toolchain/static-check.js';
 
 const libraryDir = fileURLToPath(new URL('../../library/', import.meta.url));
@@ -90,7 +91,9 @@ describe('scheduler library on the sandbox kernel (one VM)', () => {
     const outDir = mkdtempSync(join(tmpdir(), 'scx-library-'));
     for (const name of names) {
       const source = join(libraryDir, name, `${name}.bpf.c`);
-      const f = staticCheck(readFileSync(source, 'utf8'), { file: `${name}.bpf.c`, targetKfuncs: kernel.manifest.kfuncs, targetKernel: kernel.release });
+      const text = readFileSync(source, 'utf8');
+      const headers = projectHeaders(text, bpfIncludeDirs());
+      const f = staticCheck(text, { file: `${name}.bpf.c`, targetKfuncs: kernel.manifest.kfuncs, targetKernel: kernel.release, headers });
       if (f.length)
         throw new Error(`${name}: static analysis is not clean:\n${f.map((x) => `${x.file}:${x.line}: ${x.severity} ${x.rule}: ${x.message}`).join('\n')}`);
       findings.set(name, f.length);

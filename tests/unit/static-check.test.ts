@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bpfIncludeDirs, projectHeaders } from '../../core/toolchain/includes.js';
 import { listLoops, staticCheck } from '../../core/toolchain/static-check.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -118,5 +120,113 @@ describe('static analysis of schedulers', () => {
         .map((x) => x.rule)
         .sort(),
     ).toEqual(['ops-callbacks', 'ops-name', 'stack-size']);
+  });
+});
+
+describe('callbacks defined in the project headers a scheduler includes', () => {
+  const withHeaders = (f: string, text = src(f), dirs = bpfIncludeDirs()) =>
+    staticCheck(text, { file: f, targetKfuncs: kfuncs, targetKernel: '7.3.4', headers: projectHeaders(text, dirs) });
+
+  it('reads the job-length core and what it includes from bpf-templates/, not the kernel headers', () => {
+    expect(projectHeaders(src('library/sjf/sjf.bpf.c'), bpfIncludeDirs()).map((h) => h.file)).toEqual([
+      'scx_common.bpf.h',
+      'scx_joblen.bpf.h',
+      'scx_job_hints_intf.h',
+    ]);
+  });
+  it.each(['sjf', 'ljf', 'hybrid'])('%s: its table points at the core callbacks, which are defined in scx_joblen.bpf.h', (name) => {
+    const f = `library/${name}/${name}.bpf.c`;
+    expect(src(f)).toMatch(/\.dispatch = \(void \*\)joblen_dispatch,/);
+    expect(withHeaders(f)).toEqual([]);
+    // without the headers the same table names functions defined nowhere
+    const alone = check(f).filter((x) => x.rule === 'ops-callbacks');
+    expect(alone.map((x) => x.message)).toContain('.dispatch points at joblen_dispatch, which is not defined in this file');
+    expect(alone.every((x) => x.severity === 'error' && x.file === f)).toBe(true);
+  });
+  it('a callback defined nowhere is still an error, at the ops table of the scheduler file', () => {
+    const f = 'library/sjf/sjf.bpf.c';
+    const text = src(f).replace('(void *)joblen_stopping,', '(void *)joblen_stopping_missing,');
+    const found = withHeaders(f, text);
+    const tableLine = text.split('\n').findIndex((l) => l.startsWith('SCX_OPS_DEFINE(')) + 1;
+    expect(found).toEqual([
+      expect.objectContaining({
+        file: f,
+        line: tableLine,
+        rule: 'ops-callbacks',
+        severity: 'error',
+        message: expect.stringMatching(
+          /^\.stopping points at joblen_stopping_missing, which is not defined in this file or in the headers it includes \(scx_common\.bpf\.h, /,
+        ),
+      }),
+    ]);
+  });
+
+  const tmp = mkdtempSync(join(tmpdir(), 'static-check-headers-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const inc = join(tmp, 'include');
+  const outside = join(tmp, 'outside');
+  mkdirSync(join(inc, 'sub'), { recursive: true });
+  mkdirSync(outside, { recursive: true });
+  const prog = (fn: string, body: string) => `void BPF_STRUCT_OPS(${fn}, struct task_struct *p, u64 enq_flags)\n{\n${body}\n}\n`;
+  writeFileSync(join(inc, 'core.h'), `#include "sub/more.h"\n${prog('core_enqueue', '\tscx_insert(p, SCX_DSQ_GLOBAL, 1000, enq_flags);')}`);
+  writeFileSync(join(inc, 'sub', 'more.h'), `#include "near.h"\n`);
+  writeFileSync(join(inc, 'sub', 'near.h'), prog('near_running', ''));
+  writeFileSync(join(inc, 'drops.h'), prog('drops_enqueue', '\tstat_add(&stat_x, 1);'));
+  writeFileSync(join(outside, 'out.h'), prog('out_dispatch', ''));
+  writeFileSync(join(inc, 'commented.h'), prog('commented_dispatch', ''));
+  const sched = (includes: string[], table: string[]) =>
+    [
+      '#include "scx_common.bpf.h"',
+      ...includes.map((i) => `#include ${i}`),
+      '/* #include "commented.h" */',
+      '// #include "commented.h"',
+      'SCX_LICENSE_GPL;',
+      'UEI_DEFINE(uei);',
+      'void BPF_STRUCT_OPS(t_exit, struct scx_exit_info *ei)',
+      '{',
+      '\tUEI_RECORD(uei, ei);',
+      '}',
+      'SCX_OPS_DEFINE(t_ops,',
+      ...table.map((t) => `\t       ${t},`),
+      '\t       .exit = (void *)t_exit,',
+      '\t       .name = "t");',
+      '',
+    ].join('\n');
+  const dirs = [inc, ...bpfIncludeDirs()];
+
+  it('follows includes inside an include dir (nested, relative to the including header) and reads nothing else', () => {
+    const text = sched(['"core.h"', '"../outside/out.h"', `"${join(outside, 'out.h')}"`, '"missing.h"', '<core.h>'], []);
+    expect(projectHeaders(text, dirs).map((h) => h.file)).toEqual(['scx_common.bpf.h', 'core.h', join('sub', 'more.h'), join('sub', 'near.h')]);
+  });
+  it('accepts callbacks from included headers, refuses one from a header outside the include dirs', () => {
+    const text = sched(
+      ['"core.h"', '"../outside/out.h"'],
+      ['.enqueue = (void *)core_enqueue', '.running = (void *)near_running', '.dispatch = (void *)out_dispatch'],
+    );
+    const found = withHeaders('t.bpf.c', text, dirs);
+    const tableLine = text.split('\n').findIndex((l) => l.startsWith('SCX_OPS_DEFINE(')) + 1;
+    expect(found.map((x) => `${x.rule}:${x.severity}:${x.line}:${x.message.split(',')[0]}`)).toEqual([
+      `ops-callbacks:error:${tableLine}:.dispatch points at out_dispatch`,
+    ]);
+    // the same header inside the include dir is read
+    writeFileSync(join(inc, 'out.h'), readFileSync(join(outside, 'out.h')));
+    expect(withHeaders('t.bpf.c', text.replace('"../outside/out.h"', '"out.h"'), dirs)).toEqual([]);
+    // a header that is only mentioned in a comment is not read
+    expect(withHeaders('t.bpf.c', sched(['"core.h"'], ['.enqueue = (void *)core_enqueue', '.dispatch = (void *)commented_dispatch']), dirs)).toEqual([
+      expect.objectContaining({ rule: 'ops-callbacks', message: expect.stringContaining('commented_dispatch') }),
+    ]);
+  });
+  it("reads an enqueue from a header and reports one that drops the task at the table's .enqueue line", () => {
+    const text = sched(['"drops.h"'], ['.enqueue = (void *)drops_enqueue']);
+    const enqLine = text.split('\n').findIndex((l) => l.includes('.enqueue =')) + 1;
+    expect(withHeaders('t.bpf.c', text, dirs)).toEqual([
+      expect.objectContaining({
+        file: 't.bpf.c',
+        line: enqLine,
+        rule: 'enqueue-drops-task',
+        severity: 'warning',
+        message: expect.stringContaining('drops_enqueue (the .enqueue callback, defined in drops.h) never inserts'),
+      }),
+    ]);
   });
 });
