@@ -1,48 +1,42 @@
 /** The loader's `error` line as a LoadFailure: what the sandbox's results and the host's deploy answer report. */
 import type { LoaderError } from './protocol.js';
-import { excerptLog, hintFor, parseLoadFailure, type LoadFailure } from './verifier-log.js';
+import type { LoadFailure } from './verifier-log.js';
 
-/** A loader `error` line as a LoadFailure: where the verifier stopped, why, and what to do. */
+/** A loader `error` line as a LoadFailure: the loader's own `failure` (where the verifier stopped, why, what to do), renamed. */
 export function loaderFailure(e: LoaderError): LoadFailure {
-  const v: Partial<NonNullable<LoaderError['verifier']>> = e.verifier ?? {};
-  const log = typeof e.verifier_log === 'string' ? e.verifier_log : '';
-  // no verifier walk, only libbpf's errors (the loader then passes those as the log): a failure before verification,
-  // a kfunc (an extern) or relocation the kernel lacks: a link failure (a struct_ops type the kernel lacks is not one)
-  const libbpfOnly = log.split('\n').every((l) => !l.trim() || l.startsWith('libbpf: '));
-  const errors = (e.libbpf_errors ?? []).join('\n');
-  const linkFailure = libbpfOnly && /\bextern \(|\brelo/i.test(errors) ? parseLoadFailure(errors) : null;
-  const link = linkFailure?.stage === 'link' ? linkFailure : null;
-  const parsed =
-    log && !link
-      ? parseLoadFailure(
-          log.includes('BEGIN PROG LOAD LOG') ? log : `libbpf: prog '${v.prog ?? '?'}': -- BEGIN PROG LOAD LOG --\n${log}\n-- END PROG LOAD LOG --`,
-        )
-      : null;
-  const stage = stageOf(e, Boolean(v.reason || log), link !== null);
-  // our parser picks the verifier's own reason line (e.g. "R0 invalid mem access ..."); the loader's is a fallback
-  const reason = parsed?.reason ?? link?.reason ?? v.reason ?? String(e.message ?? 'load failed');
+  const f = e.failure;
+  // argument errors (and scx-job-hints' hint errors) come before the runner: their message is all there is
+  if (!f) return { ...NOTHING, reason: e.message, hint: e.hint ?? NO_HINT, log: e.message };
   return {
-    stage,
-    program: v.prog ?? parsed?.program ?? null,
-    file: v.location?.file ?? parsed?.file ?? null,
-    line: v.location?.line ?? parsed?.line ?? null,
-    column: parsed?.column ?? null,
-    sourceLine: v.location?.code ?? parsed?.sourceLine ?? null,
-    instruction: parsed?.instruction ?? null,
-    reason,
-    explanation: parsed?.explanation ?? null,
-    insnsProcessed: v.insns_processed ?? parsed?.insnsProcessed ?? null,
-    insnLimitHit: parsed?.insnLimitHit ?? false,
-    errno: parsed?.errno ?? link?.errno ?? null,
-    hint: String(e.hint ?? '') || link?.hint || hintFor(`${reason}\n${log}`),
-    log: excerptLog(log || String(e.message ?? '')),
-    ...(e.code === 'verify_timeout' ? { timedOutS: typeof e.verify_timeout_s === 'number' ? e.verify_timeout_s : null } : {}),
+    stage: f.stage,
+    program: f.program,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    sourceLine: f.source_line,
+    instruction: f.instruction,
+    reason: f.reason,
+    explanation: f.explanation,
+    insnsProcessed: f.insns_processed,
+    insnLimitHit: f.insn_limit_hit,
+    errno: f.errno,
+    hint: f.hint,
+    log: f.log,
+    ...(f.timed_out_s !== undefined && f.timed_out_s !== null ? { timedOutS: f.timed_out_s } : {}),
   };
 }
 
-/** The loader's stage as a LoadFailure stage: a link failure libbpf reported, the verifier, attaching, or opening the object. */
-function stageOf(e: LoaderError, verifierSaid: boolean, link: boolean): LoadFailure['stage'] {
-  if (link) return 'link';
-  if (e.stage === 'load') return verifierSaid ? 'verifier' : 'unknown';
-  return e.stage === 'attach' ? 'attach' : e.stage === 'open' ? 'object' : 'unknown';
-}
+const NO_HINT = 'Read the reason and the quoted source line; fix the code there and build again.';
+const NOTHING = {
+  stage: 'unknown',
+  program: null,
+  file: null,
+  line: null,
+  column: null,
+  sourceLine: null,
+  instruction: null,
+  explanation: null,
+  insnsProcessed: null,
+  insnLimitHit: false,
+  errno: null,
+} as const;

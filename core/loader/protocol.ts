@@ -26,13 +26,28 @@ import { z } from 'zod';
 const int = z.number().int();
 const nint = int.nullable();
 
-/** Where the verifier stopped (verifier.rs summary_json). */
-export const VerifierSummary = z.looseObject({
-  prog: z.string().nullable(),
-  reason: z.string().nullable(),
-  location: z.looseObject({ file: z.string(), line: int, code: z.string().nullable().optional() }).nullable(),
+/**
+ * What failed and what to do about it (sched-rust/scx-loader/src/failure.rs, which reads the
+ * verifier log; nothing here reads it again): every error line of the runner carries it.
+ */
+export const LoaderFailure = z.looseObject({
+  stage: z.enum(['verifier', 'link', 'object', 'attach', 'unknown']),
+  program: z.string().nullable(),
+  file: z.string().nullable(),
+  line: nint,
+  column: nint,
+  source_line: z.string().nullable(),
+  instruction: z.object({ index: int, text: z.string() }).nullable(),
+  reason: z.string(),
+  explanation: z.string().nullable(),
   insns_processed: nint,
+  insn_limit_hit: z.boolean(),
+  errno: z.string().nullable(),
+  hint: z.string(),
+  log: z.string(),
+  timed_out_s: z.number().nullable().optional(),
 });
+export type LoaderFailure = z.infer<typeof LoaderFailure>;
 
 export const LoaderError = z.looseObject({
   type: z.literal('error'),
@@ -41,8 +56,8 @@ export const LoaderError = z.looseObject({
   hint: z.string().nullable().optional(),
   code: z.string().optional().describe('e.g. not_found, open_failed, unknown_param, no_sched_ext, verify_timeout'),
   exit_code: int,
-  verifier: VerifierSummary.nullable().optional(),
-  verifier_log: z.string().nullable().optional(),
+  failure: LoaderFailure.optional().describe('every error line of the runner (not argument errors): what failed, where, why, what to do'),
+  verifier_log: z.string().nullable().optional().describe('load: the whole log (libbpf errors before it, then the verifier log)'),
   verify_timeout_s: z.number().optional(),
   libbpf_errors: z.array(z.string()).optional(),
   kernel_log: z.array(z.string()).optional(),

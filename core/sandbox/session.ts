@@ -394,6 +394,8 @@ cat /sys/kernel/sched_ext/state`,
       } else if (whole.length > 16 * 1024) {
         errorLine.verifier_log = `[${whole.length} characters: the failing part is in loadFailure.log]`;
       }
+      // the loader's failure is loadFailure (renamed): the line keeps a pointer instead of a second copy of its log excerpt
+      if (errorLine.failure) errorLine.failure.log = '[in loadFailure.log]';
       this.firstLoadFailure ??= failure;
       if (!output.running) this.loader = undefined;
     }

@@ -29,6 +29,7 @@ pub mod btf;
 pub mod cli;
 pub mod env;
 pub mod exit;
+pub mod failure;
 pub mod kmsg;
 pub mod libbpf_log;
 pub mod objinfo;

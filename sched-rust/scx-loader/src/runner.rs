@@ -13,6 +13,7 @@ use serde_json::{json, Map as JMap, Value};
 use crate::cli::{ParamArgs, RunArgs};
 use crate::env::{self, SchedExtSysfs};
 use crate::exit::{self, ExitInfo, ExitStatus};
+use crate::failure;
 use crate::kmsg::Kmsg;
 use crate::libbpf_log;
 use crate::objinfo::{ObjectInfo, StructOpsDesc};
@@ -42,15 +43,20 @@ impl Failure {
         hint: Option<&str>,
         extra: Value,
     ) -> Failure {
+        let message = message.into();
         let mut m = JMap::new();
         m.insert("type".into(), json!("error"));
         m.insert("stage".into(), json!(stage));
-        m.insert("message".into(), json!(message.into()));
+        m.insert("message".into(), json!(message));
         m.insert("hint".into(), json!(hint));
         if let Value::Object(x) = extra {
             for (k, v) in x {
                 m.insert(k, v);
             }
+        }
+        // every error line says what failed and what to do (failure.rs); a rejected load brings its own
+        if !m.contains_key("failure") {
+            m.insert("failure".into(), failure::plain(stage, &message, hint).to_json());
         }
         m.insert("exit_code".into(), json!(status.code()));
         Failure { status, event: Value::Object(m) }
@@ -863,34 +869,26 @@ fn load_failure(err: &str, own_log: Option<(String, String)>, kmsg: &mut Kmsg) -
             },
         );
     }
-    let log = verifier::extract(&captured);
-    let mut message = match (&log.prog, &log.reason) {
-        (Some(p), Some(r)) => format!("verifier rejected program '{p}': {r}"),
-        (None, Some(r)) => format!("load failed: {r}"),
-        _ => format!("load failed: {err}"),
-    };
-    if !message.contains(err) {
-        message.push_str(&format!(" ({err})"));
-    }
-    let hint = log.hint.clone().or_else(|| {
-        if err.contains("Operation not permitted") {
-            Some("loading needs root with CAP_BPF/CAP_SYS_ADMIN".into())
-        } else if log.libbpf_errors.iter().any(|l| l.contains("sched_ext_ops") && l.contains("not found")) {
-            Some("the running kernel has no struct sched_ext_ops: it was built without sched_ext".into())
-        } else {
-            None
-        }
-    });
+    let kernel_log =
+        kmsg.read_new("", 20).into_iter().filter(|l| l.contains("bpf") || l.contains("sched_ext")).collect::<Vec<_>>();
+    rejected_load(err, &captured, kernel_log)
+}
+
+/// The `{"type":"error","stage":"load"}` line of a load the kernel (or libbpf) refused: the
+/// whole log, libbpf's errors, the kernel's lines, and what it all means (`failure`).
+pub fn rejected_load(err: &str, captured: &[verifier::Captured], kernel_log: Vec<String>) -> Failure {
+    let log = verifier::extract(captured);
+    let (message, f) = failure::from_load(&log, err);
     Failure::new(
         ExitStatus::LoadFailed,
         "load",
         message,
-        hint.as_deref(),
+        Some(&f.hint),
         json!({
             "verifier_log": log.verifier_log_field(),
-            "verifier": log.summary_json(),
             "libbpf_errors": log.libbpf_errors,
-            "kernel_log": kmsg.read_new("", 20).into_iter().filter(|l| l.contains("bpf") || l.contains("sched_ext")).collect::<Vec<_>>(),
+            "kernel_log": kernel_log,
+            "failure": f.to_json(),
         }),
     )
 }
@@ -993,12 +991,15 @@ impl VerifyBudget {
 /// The `{"type":"error"}` line of a load stopped by the verification budget.
 pub fn verify_timeout_failure(secs: u64) -> Failure {
     let message = format!("verification did not finish within {secs} s: likely a loop the verifier cannot bound");
+    let hint = "bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX); a bound read from memory (a map value, a task field) is not one";
+    let mut f = failure::plain("load", &message, Some(hint));
+    f.timed_out_s = Some(secs);
     Failure::new(
         ExitStatus::LoadFailed,
         "load",
-        message.clone(),
-        Some("bound every loop by a constant the verifier can see: bpf_for(i, 0, MAX), `i < n && i < MAX`, or bpf_repeat(MAX); a bound read from memory (a map value, a task field) is not one"),
-        json!({"code": "verify_timeout", "verify_timeout_s": secs, "verifier": {"prog": null, "reason": message, "location": null, "insns_processed": null}}),
+        message,
+        Some(hint),
+        json!({"code": "verify_timeout", "verify_timeout_s": secs, "failure": f.to_json()}),
     )
 }
 
@@ -1046,7 +1047,9 @@ mod tests {
             f.event["message"],
             "verification did not finish within 60 s: likely a loop the verifier cannot bound"
         );
-        assert_eq!(f.event["verifier"]["reason"], f.event["message"]);
+        assert_eq!(f.event["failure"]["reason"], f.event["message"]);
+        assert_eq!(f.event["failure"]["stage"], "verifier");
+        assert_eq!(f.event["failure"]["timed_out_s"], 60);
         assert!(f.event["hint"].as_str().unwrap().contains("bpf_for"));
     }
 

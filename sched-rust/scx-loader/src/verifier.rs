@@ -1,12 +1,12 @@
-//! Extraction of the verifier log from libbpf's captured output, plus a
-//! best-effort summary (failing program, reason line, source location, hint).
+//! Extraction of the verifier log from libbpf's captured output (what it means: failure.rs),
+//! the veristat-style numbers of accepted programs, and whether a rejection is worth a verbose reload.
 //!
 //! libbpf prints a rejected program's log as one WARN message:
 //! `libbpf: prog 'NAME': -- BEGIN PROG LOAD LOG --\n<log>-- END PROG LOAD LOG --\n`
 //! preceded by lines such as `libbpf: prog 'NAME': BPF program load failed: ...`
 //! and followed by `libbpf: failed to load object ...`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub const BEGIN_MARK: &str = "-- BEGIN PROG LOAD LOG --";
 pub const END_MARK: &str = "-- END PROG LOAD LOG --";
@@ -28,13 +28,6 @@ pub struct LoadLog {
     pub preceding_errors: Vec<String>,
     /// Program named on the BEGIN line.
     pub prog: Option<String>,
-    /// The verifier's complaint (last meaningful log line), or the last libbpf error.
-    pub reason: Option<String>,
-    /// The last `; code @ file:line` annotation before the reason.
-    pub location: Option<SourceLoc>,
-    /// `processed N insns`.
-    pub insns_processed: Option<u64>,
-    pub hint: Option<String>,
 }
 
 impl LoadLog {
@@ -48,21 +41,6 @@ impl LoadLog {
         }
         s.push_str(&self.log);
         s
-    }
-
-    pub fn summary_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("prog".into(), json!(self.prog));
-        m.insert("reason".into(), json!(self.reason));
-        m.insert(
-            "location".into(),
-            match &self.location {
-                Some(l) => json!({"file": l.file, "line": l.line, "code": l.code}),
-                None => Value::Null,
-            },
-        );
-        m.insert("insns_processed".into(), json!(self.insns_processed));
-        Value::Object(m)
     }
 }
 
@@ -113,7 +91,6 @@ pub fn extract(captured: &[Captured]) -> LoadLog {
             break;
         }
     }
-    analyse(&mut out);
     out
 }
 
@@ -227,49 +204,35 @@ pub fn verbose_reload_needed(short_log: &str) -> bool {
 
 /// Same as [`extract`], for a plain text dump (e.g. stderr of a previous run).
 pub fn extract_from_text(text: &str) -> LoadLog {
-    extract(&[Captured { level: "warn", text: text.to_string() }])
+    extract(&messages_of_text(text))
+}
+
+/// A text dump of libbpf's output as the messages libbpf printed: one per line, except a program's
+/// log, which is one message from its BEGIN line to its END line.
+pub fn messages_of_text(text: &str) -> Vec<Captured> {
+    let warn = |text: String| Captured { level: "warn", text };
+    let mut out = Vec::new();
+    let mut block: Option<String> = None;
+    for l in text.split_inclusive('\n') {
+        match block.as_mut() {
+            Some(b) => {
+                b.push_str(l);
+                if l.contains(END_MARK) {
+                    out.extend(block.take().map(warn));
+                }
+            }
+            None if l.contains(BEGIN_MARK) && !l.contains(END_MARK) => block = Some(l.to_string()),
+            None => out.push(warn(l.to_string())),
+        }
+    }
+    out.extend(block.map(warn));
+    out
 }
 
 fn prog_name(head: &str) -> Option<String> {
     let s = head.find("prog '")? + 6;
     let e = head[s..].find('\'')? + s;
     Some(head[s..e].to_string())
-}
-
-fn is_noise(l: &str) -> bool {
-    let t = l.trim();
-    if t.is_empty()
-        || t.starts_with(';')
-        || t.starts_with("verification time")
-        || t.starts_with("stack depth")
-        || t.starts_with("processed ")
-        || t.starts_with("from ")
-        || t.starts_with("mark_precise")
-        || t.starts_with("last_idx")
-        || t.starts_with("regs=")
-        || t.starts_with("parent ")
-        || t.starts_with("func#")
-        || t.starts_with("Func#")
-        || t.starts_with("Validating ")
-        || t.starts_with("reg type unsupported")
-        || t.starts_with("Live regs")
-        || t.starts_with("Global function ")
-        || t.starts_with("R1 type=ctx")
-        || (t.starts_with("subprog ") && t.contains("insns_self"))
-        || (t.starts_with("func '") && t.contains(" has btf_id "))
-    {
-        return true;
-    }
-    // "12: (85) call ..." / "12: R0=..." / "0: R1=ctx() R10=fp0" instruction and state dumps
-    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
-    if digits > 0 && t[digits..].starts_with(':') {
-        return true;
-    }
-    // "R0=... R1=..." bare state line
-    if t.starts_with('R') && t.contains('=') && !t.contains(' ') {
-        return true;
-    }
-    false
 }
 
 fn parse_loc(l: &str) -> Option<SourceLoc> {
@@ -279,92 +242,6 @@ fn parse_loc(l: &str) -> Option<SourceLoc> {
     let colon = fl.rfind(':')?;
     let line: u32 = fl[colon + 1..].trim().parse().ok()?;
     Some(SourceLoc { file: fl[..colon].to_string(), line, code: code.trim().to_string() })
-}
-
-fn analyse(out: &mut LoadLog) {
-    let lines: Vec<&str> = out.log.lines().collect();
-    for l in &lines {
-        if let Some(p) = l.trim().strip_prefix("processed ") {
-            if let Some(n) = p.split_whitespace().next().and_then(|n| n.parse().ok()) {
-                out.insns_processed = Some(n);
-            }
-        }
-        if let Some(i) = l.find("Processed ") {
-            // "BPF program is too large. Processed 1000001 insn"
-            if let Some(n) = l[i + 10..].split_whitespace().next().and_then(|n| n.parse().ok()) {
-                out.insns_processed = Some(n);
-            }
-        }
-    }
-    let reason_idx = lines.iter().rposition(|l| !is_noise(l));
-    if let Some(i) = reason_idx {
-        out.reason = Some(lines[i].trim().to_string());
-        out.location = lines[..i].iter().rev().find_map(|l| parse_loc(l));
-    } else if out.location.is_none() {
-        out.location = lines.iter().rev().find_map(|l| parse_loc(l));
-    }
-    if out.reason.is_none() {
-        // No log (e.g. a kfunc that could not be resolved): use the first
-        // specific libbpf error, skipping the generic "failed to load object".
-        out.reason = out
-            .libbpf_errors
-            .iter()
-            .find(|l| !l.contains("failed to load object") && !l.contains("failed to load BPF skeleton"))
-            .or(out.libbpf_errors.last())
-            .map(|l| l.trim_start_matches("libbpf: ").to_string());
-    }
-    let all = format!("{}\n{}", out.log, out.libbpf_errors.join("\n"));
-    out.hint = hint_for(&all, out.insns_processed).map(String::from);
-}
-
-/// A fix suggestion for common verifier / libbpf failures.
-pub fn hint_for(text: &str, insns: Option<u64>) -> Option<&'static str> {
-    let has = |s: &str| text.contains(s);
-    if has("non-GPL compatible") || has("GPL-compatible") {
-        return Some("The program's licence must be GPL-compatible for kfuncs: declare SCX_LICENSE_GPL; in the scheduler source.");
-    }
-    if has("not found in kernel or module BTFs") || has("wasn't resolved") || has("kfunc") && has("not found") {
-        return Some("The program calls a kfunc that the target kernel does not export (or with another signature): use the scx_* wrappers from scx_common.bpf.h and check scx_target_api.h for the kernel's API.");
-    }
-    if has("BPF program is too large") || insns.map(|n| n > 1_000_000).unwrap_or(false) || has("too many states") {
-        return Some("The verifier hit its 1M-instruction limit, usually a loop whose bound it cannot prove: bound loops by a compile-time constant (bpf_for(i, 0, N) or `for (i = 0; i < N; i++)` with constant N) or use bpf_loop().");
-    }
-    if has("infinite loop detected") || has("back-edge") {
-        return Some(
-            "The verifier found a loop it cannot prove terminates: use a constant bound (bpf_for) or bpf_loop().",
-        );
-    }
-    if has("map_value_or_null") || has("_or_null") {
-        return Some("A pointer that may be NULL (e.g. a bpf_map_lookup_elem() result or a kfunc returning a pointer) is dereferenced: check it (`if (!p) return ...;`) before use.");
-    }
-    if has("write into map forbidden") {
-        return Some("Write into read-only memory (.rodata): scx_bpf_error() format strings must be in writable memory (use the scx_bpf_error macro from scx_common.bpf.h); const volatile parameters are read-only.");
-    }
-    if has("Unreleased reference") || has("unreleased reference") {
-        return Some("A reference acquired in the program (e.g. bpf_task_acquire, bpf_cpumask_create, bpf_obj_new) is not released on every path: release it before each return.");
-    }
-    if has("invalid access to map value") || has("value is outside of the allowed memory range") {
-        return Some("Out-of-bounds access to a map value or array: check the index against the size (`if (idx >= N) return ...;`) before use.");
-    }
-    if has("min value is negative") || has("unbounded min value") || has("unbounded memory access") {
-        return Some("An index or offset may be negative or unbounded: clamp it (`if (i < 0 || i >= N) return ...;` or `i &= MASK`).");
-    }
-    if has("invalid mem access 'scalar'") {
-        return Some("A plain integer is dereferenced as a pointer: read kernel memory through typed pointers (BPF_CORE_READ) or fix the pointer's origin.");
-    }
-    if has("is not allowed in this context") || has("calling kernel function") && has("is not allowed") {
-        return Some("This kfunc may not be called from this callback (e.g. a sleepable-only kfunc or one restricted to ops.dispatch/ops.init): move the call to a callback where it is allowed.");
-    }
-    if has("At program exit the register R0") || has("R0 !read_ok") {
-        return Some("The callback's return value is missing or out of the allowed range for this struct_ops member.");
-    }
-    if has("function calls are not allowed while holding a lock") || has("bpf_spin_lock") {
-        return Some("Calls are not allowed while holding a bpf_spin_lock: release the lock first.");
-    }
-    if has("Operation not permitted") || has("EPERM") {
-        return Some("Loading BPF needs root (CAP_BPF + CAP_SYS_ADMIN) and a kernel that allows it.");
-    }
-    None
 }
 
 #[cfg(test)]
@@ -414,6 +291,10 @@ stack depth 4\n\
 processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n\
 -- END PROG LOAD LOG --\n";
 
+    fn failure(l: &LoadLog) -> crate::failure::LoadFailure {
+        crate::failure::from_load(l, "Permission denied (os error 13)").1
+    }
+
     fn cap(level: &'static str, t: &str) -> Captured {
         Captured { level, text: t.to_string() }
     }
@@ -432,12 +313,16 @@ processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
         assert!(l.log.ends_with("mark_read 0\n"));
         assert!(!l.log.contains(BEGIN_MARK) && !l.log.contains(END_MARK));
         assert_eq!(l.prog.as_deref(), Some("bad_enqueue"));
-        assert_eq!(l.reason.as_deref(), Some("R0 invalid mem access 'map_value_or_null'"));
-        assert_eq!(l.location, Some(SourceLoc { file: "bad.bpf.c".into(), line: 25, code: "*v += 1;".into() }));
-        assert_eq!(l.insns_processed, Some(6));
+        let f = failure(&l);
+        assert_eq!(f.reason, "R0 invalid mem access 'map_value_or_null'");
+        assert_eq!(
+            (f.file.as_deref(), f.line, f.source_line.as_deref()),
+            (Some("bad.bpf.c"), Some(25), Some("*v += 1;"))
+        );
+        assert_eq!(f.insns_processed, Some(6));
         assert_eq!(l.preceding_errors, vec![SAMPLE.trim_end().to_string()]);
         assert_eq!(l.libbpf_errors.len(), 3);
-        assert!(l.hint.as_deref().unwrap().contains("NULL"));
+        assert!(f.hint.contains("NULL"));
         let field = l.verifier_log_field();
         assert!(field.starts_with("libbpf: prog 'bad_enqueue': BPF program load failed"));
         assert!(field.contains("R0 invalid mem access"));
@@ -453,11 +338,10 @@ processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
         ];
         let l = extract(&caps);
         assert_eq!(l.log, "");
-        assert_eq!(
-            l.reason.as_deref(),
-            Some("extern (func ksym) 'scx_bpf_dispatch': not found in kernel or module BTFs")
-        );
-        assert!(l.hint.unwrap().contains("kfunc"));
+        let f = failure(&l);
+        assert_eq!(f.stage, "link");
+        assert_eq!(f.reason, "kfunc scx_bpf_dispatch is not in the target kernel");
+        assert!(f.hint.contains("kfunc"));
     }
 
     #[test]
@@ -468,11 +352,11 @@ processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 BPF program is too large. Processed 1000001 insn\n\
 processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 1000 peak_states 1000 mark_read 1\n\
 -- END PROG LOAD LOG --\n";
-        let l = extract_from_text(text);
-        assert_eq!(l.insns_processed, Some(1000001));
-        assert_eq!(l.reason.as_deref(), Some("BPF program is too large. Processed 1000001 insn"));
-        assert_eq!(l.location.as_ref().unwrap().line, 10);
-        assert!(l.hint.unwrap().contains("1M-instruction"));
+        let f = failure(&extract_from_text(text));
+        assert_eq!(f.insns_processed, Some(1000001));
+        assert_eq!(f.reason, "BPF program is too large. Processed 1000001 insn");
+        assert_eq!(f.line, Some(10));
+        assert!(f.hint.contains("1,000,000-instruction"));
     }
 
     #[test]
@@ -488,23 +372,25 @@ subprog 0 (loop_enqueue) main insns_self 1000001 insns_total 1000001 stack 8\n\
 processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001 peak_states 1226 mark_read 0\n\
 -- END PROG LOAD LOG --\n",
         );
-        assert_eq!(l.reason.as_deref(), Some("BPF program is too large. Processed 1000001 insn"));
-        assert_eq!(l.insns_processed, Some(1000001));
+        let f = failure(&l);
+        assert_eq!(f.reason, "BPF program is too large. Processed 1000001 insn");
+        assert_eq!(f.insns_processed, Some(1000001));
         assert!(!verbose_reload_needed(&l.log));
     }
 
     #[test]
     fn gpl_hint() {
         let l = extract_from_text("libbpf: prog 'x': -- BEGIN PROG LOAD LOG --\n0: (85) call scx_bpf_dsq_insert#123\ncannot call kernel function from non-GPL compatible program\nprocessed 1 insns (limit 1000000)\n-- END PROG LOAD LOG --\n");
-        assert_eq!(l.reason.as_deref(), Some("cannot call kernel function from non-GPL compatible program"));
-        assert!(l.hint.unwrap().contains("SCX_LICENSE_GPL"));
+        let f = failure(&l);
+        assert_eq!(f.reason, "cannot call kernel function from non-GPL compatible program");
+        assert!(f.hint.contains("SCX_LICENSE_GPL"));
     }
 
     #[test]
     fn unterminated_block_is_kept() {
         let l = extract_from_text("libbpf: prog 'x': -- BEGIN PROG LOAD LOG --\nR2 invalid mem access 'scalar'\n");
         assert_eq!(l.log, "R2 invalid mem access 'scalar'\n");
-        assert_eq!(l.reason.as_deref(), Some("R2 invalid mem access 'scalar'"));
+        assert_eq!(failure(&l).reason, "R2 invalid mem access 'scalar'");
     }
 
     #[test]
