@@ -16,7 +16,7 @@ import { searchLibrary } from '../core/library/search.js';
 import { LibraryStore } from '../core/library/store.js';
 import { repoRoot, templatesDir } from '../core/paths.js';
 import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../core/model/fingerprint.js';
-import { HELDOUT4_NOTE, HELDOUT_NOTE, LABELLED_SETS, loadLabelled, precisionAt1 } from '../core/bench/search-precision.js';
+import { LABELLED_SETS, SET_NOTES, TARGET_SET, loadLabelled, precisionAt1 } from '../core/bench/search-precision.js';
 import { summarize } from '../core/model/stats.js';
 import { formatTable } from '../core/bench/table.js';
 
@@ -120,21 +120,20 @@ try {
   let heldMisses: Awaited<ReturnType<typeof precisionAt1>>['misses'] = [];
   for (const set of LABELLED_SETS) {
     const p = await precisionAt1(store, loadLabelled(set));
-    prows.push([
-      set === 'heldout4' ? 'heldout4 (real questions, not tuned on)' : set === 'heldout' ? 'heldout (not tuned on)' : set,
-      p.n,
-      p.text.toFixed(2),
-      p.objectiveGuessed.toFixed(2),
-      p.withObjective.toFixed(2),
-    ]);
-    if (set === 'heldout4') heldMisses = p.misses;
+    prows.push([SET_NOTES[set]?.label ?? set, p.n, p.text.toFixed(2), p.objectiveGuessed.toFixed(2), p.withObjective.toFixed(2)]);
+    if (set === TARGET_SET) heldMisses = p.misses;
   }
   console.log('\nsearch_library precision@1 on the labelled sets (seed library):\n');
   console.log(formatTable(['set', 'items', 'text alone', 'objective guessed right', 'objective given'], prows));
-  const held = prows.at(-1)!;
-  console.log(`\nheldout: ${HELDOUT_NOTE}\nheldout4: ${HELDOUT4_NOTE}`);
+  const held = prows[LABELLED_SETS.indexOf(TARGET_SET)]!;
   console.log(
-    `\ntargets on the real-question held-out set (heldout4): text alone >= 0.9: ${Number(held[2]) >= 0.9 ? 'met' : 'NOT met'} (${held[2]}); objective given 1.0: ${Number(held[4]) >= 1 ? 'met' : 'NOT met'} (${held[4]})`,
+    '\n' +
+      Object.entries(SET_NOTES)
+        .map(([set, n]) => `${set}: ${n.note}`)
+        .join('\n'),
+  );
+  console.log(
+    `\ntargets on the real-question held-out set (${TARGET_SET}): text alone >= 0.9: ${Number(held[2]) >= 0.9 ? 'met' : 'NOT met'} (${held[2]}); objective given 1.0: ${Number(held[4]) >= 1 ? 'met' : 'NOT met'} (${held[4]})`,
   );
   for (const m of heldMisses)
     console.log(`  held-out miss (${m.mode}): want ${m.want}, got ${m.got}, objective ${m.guessed ?? 'not guessed'}: "${m.description.slice(0, 90)}"`);

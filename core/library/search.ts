@@ -156,7 +156,7 @@ function textWhy(hit: MiniResult): string {
 const pct = (x: number) => `${Math.abs(x).toFixed(0)} %`;
 
 /** How much the objective counts: given, it decides among entries (text orders those that serve it); guessed, it leans (by the shares of the objectives the words suggest). */
-export const OBJECTIVE_WEIGHT = { given: 1, inferred: 0.5 } as const;
+export const OBJECTIVE_WEIGHT = { given: 1, inferred: 0.75 } as const;
 
 /** The objective search ranked for, and where it came from. */
 export interface ObjectiveUsed {
