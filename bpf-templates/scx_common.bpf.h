@@ -229,10 +229,16 @@ static __always_inline s32 scx_select_cpu_stat(struct task_struct *p, s32 prev_c
 	return cpu;
 }
 
+/* @p's entry in the task-storage @map, created if it has none; NULL if it cannot be. */
+static __always_inline void *scx_task_storage_new(void *map, struct task_struct *p)
+{
+	return bpf_task_storage_get(map, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 /* init_task's usual body: create @p's entry in the task-storage @map; 0 or -ENOMEM. */
 static __always_inline s32 scx_task_storage_init(void *map, struct task_struct *p)
 {
-	if (!bpf_task_storage_get(map, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+	if (!scx_task_storage_new(map, p))
 		return -ENOMEM;
 	return 0;
 }

@@ -33,8 +33,8 @@
  * stopping around joblen_queued(), joblen_run_start() and joblen_charge().
  * The policy file keeps its .exit (UEI_RECORD) and its ops table, and defines
  * only what it adds (hybrid: .enable). No program is defined here that a
- * policy's table does not use: every struct_ops program in an object must
- * belong to its ops table.
+ * policy's table does not use: a struct_ops program outside the object's ops
+ * table has nothing to attach to.
  *
  * Include it after scx_common.bpf.h and after declaring
  *   SCX_PARAM(u64, slice_us, ...)   slice of the job queue, in us
@@ -500,10 +500,8 @@ static __always_inline u64 joblen_charge(struct task_struct *p, struct task_ctx 
 s32 BPF_STRUCT_OPS(joblen_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	struct task_ctx *tctx;
+	struct task_ctx *tctx = scx_task_storage_new(&task_ctxs, p);
 
-	tctx = bpf_task_storage_get(&task_ctxs, p, 0,
-				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!tctx)
 		return -ENOMEM;
 	tctx->seq = __sync_fetch_and_add(&next_seq, 1);
