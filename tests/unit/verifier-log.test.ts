@@ -39,6 +39,12 @@ describe('loaderFailure maps the loader error line', () => {
     expect(f).not.toHaveProperty('timedOutS');
   });
 
+  it('the same object loaded by scx-loader in the sandbox (libbpf 1.7 names the errno)', () => {
+    const f = failure('loader-error-null-deref-7.3-libbpf-1.7.json');
+    expect(f).toMatchObject({ stage: 'verifier', file: 'null_deref.bpf.c', line: 19, column: 7, errno: '-EACCES' });
+    expect(f.reason).toBe("R0 invalid mem access 'map_value_or_null'");
+  });
+
   it('a non-GPL licence', () => {
     const f = failure('loader-error-non-gpl-7.3.json');
     expect(f.reason).toBe('cannot call kernel function from non-GPL compatible program');

@@ -110,8 +110,9 @@ pub fn from_load(l: &LoadLog, err: &str) -> (String, LoadFailure) {
     } else {
         None
     };
-    let walk = if !vlog.is_empty() && link.is_none() { Some(verifier_walk(&vlog)) } else { None };
-    // no log at all: the first specific libbpf error, skipping the generic "failed to load object"
+    // only libbpf's errors (e.g. a struct_ops type the kernel lacks): there is no walk to read
+    let walk = if !libbpf_only { Some(verifier_walk(&vlog)) } else { None };
+    // no verifier log: the first specific libbpf error, skipping the generic "failed to load object"
     let libbpf_reason = l
         .libbpf_errors
         .iter()
@@ -484,45 +485,40 @@ fn at_location(l: &str) -> Option<(String, u64, u64)> {
     })
 }
 
-/// The errno libbpf named: "load failed: Permission denied", "failed to load: -13" or "error: -EINVAL".
+/// The errno libbpf named: "load failed: Permission denied", "failed to load: -13" or "error: -EINVAL";
+/// libbpf 1.7 names it "load failed: -EACCES", "failed to load: -EACCES". The first in the text wins.
 fn errno_of(text: &str) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
-    let mut consider = |at: usize, v: Option<String>| {
-        if let Some(v) = v {
-            if best.as_ref().is_none_or(|(b, _)| at < *b) {
-                best = Some((at, v));
-            }
+    // "-13", "-EACCES" (or "EACCES" where the minus is optional)
+    fn code(r: &str, minus_optional: bool) -> Option<String> {
+        let (minus, r) = match r.strip_prefix('-') {
+            Some(r) => ("-", r),
+            None if minus_optional => ("", r),
+            None => return None,
+        };
+        let d = digits(r);
+        if d > 0 && minus == "-" {
+            return Some(format!("-{}", &r[..d]));
+        }
+        let n = r.strip_prefix('E')?.bytes().take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit()).count();
+        (n > 0).then(|| format!("{minus}E{}", &r[1..1 + n]))
+    }
+    let mut found: Vec<(usize, String)> = Vec::new();
+    let mut first = |pat: &str, read: &dyn Fn(&str) -> Option<String>| {
+        if let Some(m) = text.match_indices(pat).find_map(|(i, p)| Some((i, read(&text[i + p.len()..])?))) {
+            found.push(m);
         }
     };
-    for (i, p) in text.match_indices("load failed: ") {
-        let r = &text[i + p.len()..];
+    first("load failed: ", &|r| {
         let n = r.bytes().take_while(|b| b.is_ascii_alphabetic() || *b == b' ').count();
-        consider(i, (n > 0).then(|| r[..n].trim().to_string()));
         if n > 0 {
-            break;
+            Some(r[..n].trim().to_string())
+        } else {
+            code(r, false)
         }
-    }
-    for (i, p) in text.match_indices("failed to load: -") {
-        let r = &text[i + p.len()..];
-        let d = digits(r);
-        consider(i, (d > 0).then(|| format!("-{}", &r[..d])));
-        if d > 0 {
-            break;
-        }
-    }
-    for (i, p) in text.match_indices("error: ") {
-        let r = &text[i + p.len()..];
-        let neg = r.starts_with('-');
-        let r = r.strip_prefix('-').unwrap_or(r);
-        let n = r
-            .strip_prefix('E')
-            .map_or(0, |x| x.bytes().take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit()).count());
-        consider(i, (n > 0).then(|| format!("{}E{}", if neg { "-" } else { "" }, &r[1..1 + n])));
-        if n > 0 {
-            break;
-        }
-    }
-    best.map(|(_, v)| v)
+    });
+    first("failed to load: ", &|r| code(r, false));
+    first("error: ", &|r| code(r, true).filter(|c| c.trim_start_matches('-').starts_with('E')));
+    found.into_iter().min_by_key(|(i, _)| *i).map(|(_, v)| v)
 }
 
 fn any(t: &str, pats: &[&str]) -> bool {
@@ -695,6 +691,10 @@ mod tests {
     const OLD_KFUNC: &str = include_str!("../../../fixtures/logs/libbpf-old-kfunc-7.3.txt");
     const INSN_LIMIT: &str = include_str!("../../../fixtures/logs/verifier-insn-limit-level4-7.3.txt");
 
+    // the same objects loaded in the sandbox VM (kernel 7.3) by scx-loader, whose libbpf (1.7) names errnos
+    const NULL_DEREF_17: &str = include_str!("../../../fixtures/logs/verifier-null-deref-7.3-libbpf-1.7.txt");
+    const NON_GPL_17: &str = include_str!("../../../fixtures/logs/libbpf-non-gpl-7.3-libbpf-1.7.txt");
+
     fn parse(text: &str) -> LoadFailure {
         from_text(text, "Permission denied (os error 13)").expect("a failure")
     }
@@ -722,6 +722,28 @@ mod tests {
         assert!(f.hint.contains("NULL"));
         assert!(f.hint.contains("check it"));
         assert!(f.log.contains("R0 invalid mem access 'map_value_or_null'"));
+    }
+
+    #[test]
+    fn what_libbpf_1_7_prints_for_the_same_objects() {
+        let f = parse(NULL_DEREF_17);
+        let old = parse(NULL_DEREF);
+        assert_eq!(f.errno.as_deref(), Some("-EACCES"));
+        assert_eq!(
+            (f.stage, &f.program, &f.file, f.line, f.column),
+            (old.stage, &old.program, &old.file, old.line, old.column)
+        );
+        assert_eq!((&f.source_line, &f.instruction, &f.reason), (&old.source_line, &old.instruction, &old.reason));
+        assert_eq!((&f.explanation, f.insns_processed, &f.hint), (&old.explanation, old.insns_processed, &old.hint));
+        let f = parse(NON_GPL_17);
+        assert_eq!(f.errno.as_deref(), Some("-EINVAL"));
+        assert_eq!(f.reason, "cannot call kernel function from non-GPL compatible program");
+        assert_eq!(f.insns_processed, Some(0));
+        assert_eq!(errno_of("libbpf: prog 'p': failed to load: -13\n"), Some("-13".into()));
+        assert_eq!(errno_of("x error: -EINVAL"), Some("-EINVAL".into()));
+        assert_eq!(errno_of("x error: EPERM"), Some("EPERM".into()));
+        assert_eq!(errno_of("error: 12 load failed: -EACCES"), Some("-EACCES".into()));
+        assert_eq!(errno_of("failed to load object 'x'"), None);
     }
 
     #[test]
@@ -850,8 +872,16 @@ mod tests {
 
     #[test]
     fn a_kernel_without_sched_ext_ops() {
-        let f = parse("libbpf: struct_ops init_kern: struct sched_ext_ops is not found in kernel BTF\nlibbpf: failed to load object 'x'\n");
+        // what a kernel built without sched_ext makes libbpf say: no verifier log, libbpf's error is the reason
+        let (message, f) = from_load(
+            &crate::verifier::extract_from_text(
+                "libbpf: struct_ops init_kern: struct bpf_struct_ops_sched_ext_ops is not found in kernel BTF\n",
+            ),
+            "No such process (os error 3)",
+        );
         assert_eq!(f.stage, "verifier");
+        assert_eq!(f.reason, "struct_ops init_kern: struct bpf_struct_ops_sched_ext_ops is not found in kernel BTF");
+        assert_eq!(message, format!("load failed: {} (No such process (os error 3))", f.reason));
         assert!(f.hint.contains("without sched_ext"));
     }
 
@@ -890,6 +920,10 @@ mod tests {
         assert_eq!(e["exit_code"], 4);
         golden("loader-error-null-deref-7.3.json", &e);
         golden("loader-error-non-gpl-7.3.json", &error_line(NON_GPL, "Invalid argument (os error 22)"));
+        golden(
+            "loader-error-null-deref-7.3-libbpf-1.7.json",
+            &error_line(NULL_DEREF_17, "Permission denied (os error 13)"),
+        );
         let e = error_line(OLD_KFUNC, "No such file or directory (os error 2)");
         assert_eq!(e["failure"]["stage"], "link");
         golden("loader-error-old-kfunc-7.3.json", &e);
