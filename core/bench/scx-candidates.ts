@@ -22,13 +22,25 @@ export function scxCandidate(entry: LibraryEntry): { candidate: Candidate; skipp
   return a.available ? { candidate } : { candidate, skipped: `library/${entry.name}: ${a.reason}` };
 }
 
-/** A seed library entry (<libraryDir>/<name>/entry.json), parsed; null when it is missing or not a valid entry. */
-export function seedEntry(name: string, libraryDir = join(repoRoot, 'library')): LibraryEntry | null {
+/** A seed library entry (<libraryDir>/<name>/entry.json), parsed, or why there is none: missing, not JSON, not a valid entry. */
+export function readSeedEntry(name: string, libraryDir = join(repoRoot, 'library')): { entry: LibraryEntry } | { entry: null; why: string } {
+  const file = join(libraryDir, name, 'entry.json');
+  if (!existsSync(file)) return { entry: null, why: `library/${name} does not exist` };
+  let json: unknown;
   try {
-    return LibraryEntry.parse(JSON.parse(readFileSync(join(libraryDir, name, 'entry.json'), 'utf8')));
-  } catch {
-    return null;
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return { entry: null, why: `library/${name}/entry.json is not valid JSON: ${(e as Error).message}` };
   }
+  const r = LibraryEntry.safeParse(json);
+  return r.success
+    ? { entry: r.data }
+    : { entry: null, why: `library/${name}/entry.json is not a valid entry: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}` };
+}
+
+/** A seed library entry, parsed; null when it is missing or not a valid entry. */
+export function seedEntry(name: string, libraryDir = join(repoRoot, 'library')): LibraryEntry | null {
+  return readSeedEntry(name, libraryDir).entry;
 }
 
 /** The seed library's scx entries whose binaries set-up installed. */

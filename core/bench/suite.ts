@@ -12,8 +12,8 @@ import { buildPaths, buildScheduler } from '../builds/build.js';
 import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
 import type { BenchmarkResult, Candidate } from './runner.js';
-import { scxCandidate } from './scx-candidates.js';
-import type { LibraryEntry as FullLibraryEntry } from '../model/entry.js';
+import { readSeedEntry, scxCandidate, seedEntry } from './scx-candidates.js';
+import type { LibraryEntry } from '../model/entry.js';
 import { sha256Hex } from '../model/hash.js';
 import { fixtureWorkload, simPolicyFor, type FixtureId, type Workload } from './workloads.js';
 
@@ -39,13 +39,8 @@ export function benchPlan(o: { quick: boolean; repeats?: number; only?: string[]
   return { workloads, repeats: o.repeats ?? (o.quick ? 1 : 3), batchUnitMs: unitMs };
 }
 
-interface LibraryEntry {
-  name: string;
-  family?: string;
-  source?: string;
-  params?: { name: string; default: number | boolean }[];
-  version?: number;
-}
+/** What the benchmark reads of an entry: the FIFO template has none of its own, so it is made up here. */
+type BenchEntry = Pick<LibraryEntry, 'name' | 'family'> & { source?: string; params?: { name: string; default: unknown }[]; version?: number };
 
 export interface BuiltScheduler {
   candidate: Candidate;
@@ -62,7 +57,7 @@ export async function buildSchedulers(
   const out: BuiltScheduler[] = [];
   for (const name of names) {
     let source: string;
-    let entry: LibraryEntry | null;
+    let entry: BenchEntry;
     let label: string;
     if (name === 'fifo') {
       source = join(templatesDir, 'fifo', 'fifo.bpf.c');
@@ -72,26 +67,20 @@ export async function buildSchedulers(
       if (m) entry.params = [{ name: 'slice_us', default: Number(m[1]) }];
       label = 'bpf-templates/fifo';
     } else {
-      const dir = join(repoRoot, 'library', name);
-      const ej = join(dir, 'entry.json');
-      if (!existsSync(ej)) {
-        out.push({ candidate: { name, object: '' }, skipped: `library/${name} does not exist` });
+      const read = readSeedEntry(name);
+      if (!read.entry) {
+        out.push({ candidate: { name, object: '' }, skipped: read.why });
         continue;
       }
-      try {
-        entry = JSON.parse(readFileSync(ej, 'utf8')) as LibraryEntry;
-      } catch (e) {
-        out.push({ candidate: { name, object: '' }, skipped: `library/${name}/entry.json is not valid JSON: ${(e as Error).message}` });
-        continue;
-      }
-      if ((entry as { kind?: string }).kind === 'scx') {
+      if (read.entry.kind === 'scx') {
         // a sched-ext/scx binary: nothing to compile, run with its own defaults (core/bench/scx-candidates.ts)
-        const c = scxCandidate(entry as unknown as FullLibraryEntry);
+        const c = scxCandidate(read.entry);
         out.push(c);
         o.log(c.skipped ? `not benchmarked: ${c.skipped}` : `scx binary ${c.candidate.object}`);
         continue;
       }
-      source = join(dir, entry.source ?? `${name}.bpf.c`);
+      entry = read.entry;
+      source = join(repoRoot, 'library', name, read.entry.source ?? `${name}.bpf.c`);
       label = `library/${name}`;
     }
     // built like build_scheduler builds it: static analysis, clang, a build id (core/builds)
@@ -161,10 +150,9 @@ export async function writeSeedHistory(
   for (const { result: r, candidates } of runs) {
     const library = candidates.flatMap((c) => {
       const entry = c.name.replace(/\+tuned$/, '');
-      const ej = join(libraryDir, entry, 'entry.json');
-      if (!c.source?.startsWith(`library/${entry}`) || !existsSync(ej)) return [];
-      const version = (JSON.parse(readFileSync(ej, 'utf8')) as { version?: number }).version ?? 1;
-      return [{ policy: c.name, entry, params: c.params ?? {}, version }];
+      const seed = c.source?.startsWith(`library/${entry}`) ? seedEntry(entry, libraryDir) : null;
+      if (!seed) return [];
+      return [{ policy: c.name, entry, params: c.params ?? {}, version: seed.version ?? 1 }];
     });
     for (const { policy, record: h } of benchmarkHistory(r, library, `npm run bench (${date})`)) {
       const id = `seed-${sha256Hex(`${date}|${r.workload.id}|${policy}`, 16)}`;

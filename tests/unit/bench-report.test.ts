@@ -23,6 +23,7 @@ import {
 import { benchmarkHistory } from '../../core/bench/compare.js';
 import { benchPlan, withTuned, writeSeedHistory } from '../../core/bench/suite.js';
 import { HistoryRecord } from '../../core/library/history.js';
+import { repoRoot } from '../../core/paths.js';
 import {
   batchRunBounds,
   batchWorkload,
@@ -601,7 +602,9 @@ describe('history from a benchmark', () => {
     try {
       for (const n of ['ljf', 'sjf']) {
         mkdirSync(join(lib, n));
-        writeFileSync(join(lib, n, 'entry.json'), JSON.stringify({ name: n, version: 3 }));
+        // the seed's own entry (history is written only for valid entries), at version 3
+        const seed = JSON.parse(readFileSync(join(repoRoot, 'library', n, 'entry.json'), 'utf8')) as object;
+        writeFileSync(join(lib, n, 'entry.json'), JSON.stringify({ ...seed, version: 3 }));
       }
       const other = {
         ...HistoryRecord.parse({
