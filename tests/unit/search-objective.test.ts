@@ -214,11 +214,13 @@ describe('search_library with an objective (seed library)', () => {
     expect(h.text).toBeGreaterThanOrEqual(0.86);
     expect(h.withObjective).toBeGreaterThanOrEqual(0.93);
     expect(h.withObjective).toBeGreaterThanOrEqual(h.text);
-    // real questions from issue trackers: heldout4 was measured blind once at 0.65 / 0.875 and has since been
-    // tuned on (0.82 / 0.90); heldout5 was measured blind once at 0.45 / 0.725, and must not fall below that
+    // real questions from issue trackers, each measured blind once and then tuned on, but the newest:
+    // heldout4 0.65 / 0.875 (now 0.90 / 0.925), heldout5 0.45 / 0.725 (now 0.75 / 0.85), heldout6 0.625 / 0.90
+    // (blind); none may fall below those
     for (const [set, text, given] of [
-      ['heldout4', 0.8, 0.9],
-      ['heldout5', 0.45, 0.725],
+      ['heldout4', 0.9, 0.925],
+      ['heldout5', 0.75, 0.85],
+      ['heldout6', 0.625, 0.9],
     ] as const) {
       const r = got[set]!;
       console.log(
