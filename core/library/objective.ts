@@ -36,6 +36,7 @@ export function objectiveRules(): Record<Objective, readonly Rule[]> {
 /** Phrase rules per objective. Weights: 3 = says it outright, 2 = strong sign, 1 = a hint. */
 const RULES: Record<Objective, Rule[]> = {
   makespan: [
+    [/\b(long|longest)[\w -]{0,25}\bearly\b|\breverse order\w*\b.{0,20}\bsize\b/, 3], [/\bthe last (big|long|large|slow)\b/, 2],
     [/\b(long|longest|slow|slower|slowest|heavy)[\w -]{0,25}\b(first|earlier|sooner)\b|\bkicked off first\b/, 3], [/\bdecreasing order of (duration|length|run ?time|size)\b|\boverall (\w+ )?(run[- ]?time|time|duration)\b|\btotal run[- ]?time\b|\btail end\b|\blonger than (it|they) needs?\b/, 3], [/\b(started|start|run) (after|last|late)\b/, 1],
     [/\bmakespan\b/, 3], [/\b(whole|total) (batch|run|pipeline)\b|\bentire suite\b|\bwhole lot\b/, 2],
     [/\b(last|slowest|final) (job|task|step)\b.{0,40}\b(finish|done|complete|decides)/, 3],
@@ -45,6 +46,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\b(one|a) (huge|giant|long)\b.{0,40}\b(many|dozens|lots|small|short|tiny)\b/, 1],
   ],
   mean_completion: [
+    [/\b(small|short|fast)\w* to (big|large|long|slow)\w*\b|\b(small|short)\w* (jobs?|tasks?|batch\w*|requests?) (should )?(start|run|finish)\w* (quickly|first|early|soon)/, 3],
     [/\b(fast|faster|fastest|quick|quicker|short|shorter|small|smaller)[\w -]{0,25}\b(first|ahead)\b|\bpre-?empt (slow|long)/, 3], [/\b(feedback|failures?|breakage|results?)\b.{0,60}\b(sooner|faster|quicker|as soon as possible|earlier)\b|\bfeedback loop\b/, 2], [/\b(longer|slower)[\w -]{0,30}\b(later|last)\b/, 2],
     [/(?<!load )\b(mean|average|typical)\b(?! cpu)(?! load).{0,30}\b(completion|turnaround|waiting|wait|job|user|time|submission)\b/, 3],
     [/\bturnaround\b/, 2], [/\bshortest[- ]jobs?[- ]first\b/, 3],
@@ -53,6 +55,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\breturn fast\b|\bcome back fast\b/, 2], [/\bmatters more .{0,20}than when\b/, 2], [/\bshort jobs?\b.{0,30}\b(quick|soon|fast)/, 2], [/\bwait on each\b/, 2],
   ],
   tail_latency: [
+    [/\bxruns?\b|\b(sound|audio) (skips?|drops?|interrupt\w*|cuts?)\b|\bui slows?\b/, 3],
     [/\binteractiv\w* (system|desktop|use)\b|\bdesktop\b/, 1],
     [/\bp9\d(\.\d+)?\b|\b9\dth[- ]percentile\b|\b1 ?% lows\b/, 3], [/\blatency\b/, 2], [/\b(stutter\w*|lags?|laggy|glitch\w*|freez\w*|crackl\w*)\b|\boverrun counter\b/, 3],
     [/\bresponsive(ness)?\b|\bstay usable\b/, 1], [/\bframe( times?)?\b|\bdropped frames\b/, 2], [/\bspikes?\b/, 2],
@@ -60,6 +63,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bresponse time\b/, 2],
   ],
   throughput: [
+    [/\bmore threads than cores\b/, 2], [/\bmultiple queues\b|\bcentrali[sz]ed (task )?queue\b|\bspin-?wait\w*\b/, 2],
     [/\bsequentially\b|\bone (\w+ )?at a time\b/, 2], [/\b(worker'?s?|per[- ]worker|per[- ]thread) queues?\b|\bidle (threads|workers|cores|cpus)\b/, 2],
     [/\bcompet(e|es|ing) for\b/, 2],
     [/\bthroughput\b/, 3], [/\b(per hour|a second|jobs per)\b/, 2], [/\bas many\b/, 1],
@@ -69,6 +73,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bidentical batch\b|\bequal-sized\b/, 1], [/\bmost work done\b/, 2], [/\barrival order\b|\bfirst[- ]come\b/, 1],
   ],
   fairness: [
+    [/\bjobs? from the same\b|\bjam\w* the queue\b|\bhog\w* the (queue|cpu|machine)\b/, 2],
     [/\b(its|a|their|fair|cpu|equal) shares?\b/, 2],
     [/\bmulti-?user\b|\b(each|every|per) user\b|\b(person|user) ?[a-z0-9]\b.{0,100}\b(person|user) ?[a-z0-9]\b/, 2], [/\b(ensure|guarantee) fair\w*\b|\bhow much cpu\b|\bsplit\b.{0,20}\b(cpu|evenly)\b|\b50 ?\/ ?50\b|\bregardless of how many\b|\binterleav\w*\b/, 3],
     [/\bfair(ly|ness)?\b/, 3], [/\bstarv\w*\b/, 2], [/(?<!be |very |really )\bnice\b(?! if| to have)/, 2], [/\bproportion(al)?\b/, 3], [/\bshares?\b/, 1],
@@ -76,6 +81,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bsteady progress\b|\bsame pace\b|\bnobody (stuck|racing)\b/, 3], [/\b(a|its) turn\b/, 2], [/\blong (jobs?|ones?) must (keep|not)\b/, 2], [/\btenants?\b|\bdepartments\b/, 1], [/\bwithout cpu for long\b|\bmust not stall\b/, 3], [/\btime-share\b.{0,30}\bevenly\b/, 2], [/\bweight(s|ed)?\b/, 1], [/\bmixed\b/, 1],
   ],
   deadline: [
+    [/\bonce every\b|\b\d+ ?hz\b(?! tick)|\boverrun\b(?! counter)/, 2],
     [/\breal[- ]?time (loop|thread|task|control)\b|\bjitter\b/, 2],
     [/\bdeadlines?\b/, 3], [/\bdue\b(?! to)( time)?/, 3], [/\b(period|periodic|cycle|every \d+ ?ms)\b/, 2],
     [/\bmiss(es|ed|ing)?\b|\b(are|is) late\b/, 1], [/\bwithin \d+ ?ms\b/, 3], [/\bsoft real-time\b/, 2], [/\bbefore (the next tick|their presentation)\b/, 2], [/\btimestamp\b/, 2], [/\bcontrol (loop|cycle)\b/, 2],
@@ -87,6 +93,7 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bnuma\b/, 2], [/\blocality\b/, 3], [/\bworking sets?\b/, 2], [/\bwhere (its|their) data\b|\bstay on a core\b/, 2],
   ],
   priority_isolation: [
+    [/\bautogroup\b|\bunderweight\b|\bbackground (processes|tasks|work|builds?)\b/, 2],
     [/\bnice(ness)?\b.{0,80}\bbackground\b|\bbackground\b.{0,80}\bnice(ness)?\b/, 2],
     [/\bbackground\b.{0,100}\b(foreground|desktop|interactive)\b|\b(foreground|desktop)\b.{0,100}\bbackground\b/, 3],
     [/\bpriorit\w*\b/, 3], [/\bfavou?r\b/, 2], [/\bcome before\b|\balways win over\b|\bwork wins\b/, 3], [/\bdemote\b|\bin a lower class\b/, 3], [/\bunaffected\b/, 2],
@@ -95,8 +102,9 @@ const RULES: Record<Objective, Rule[]> = {
     [/\bover (the|background)\b/, 1], [/\bforeground\b/, 1],
   ],
   low_overhead: [
-    [/\blow[- ]noise\b|\b(reserve|reserves|reserving|dedicate|dedicates|dedicating)\b.{0,40}\b(cores?|cpus?)\b/, 3],
-    [/\bisolcpus\b/, 3], [/\bnohz(_full)?\b|\b(scheduler )?tick interrupts?\b|\bscheduler tick\b/, 3], [/\b(high|many|fewer|number of|too many|unnecessary) context switch\w*\b/, 2],
+    [/\b(time|spend\w*) (in )?context switch\w*\b/, 2],
+    [/\blow[- ]noise\b|\b(cores?|cpus?)\b.{0,20}\breserved\b|\b(reserve|reserves|reserving|dedicate|dedicates|dedicating)\b.{0,40}\b(cores?|cpus?)\b/, 3],
+    [/\bisolcpus\b/, 3], [/\bno_?hz(_full)?\b|\b(scheduler )?tick interrupts?\b|\bscheduler ticks?\b/, 3], [/\b(high|many|fewer|number of|too many|unnecessary) context switch\w*\b/, 2],
     [/\boverhead\b/, 3], [/\bsimplest\b|\bplain\b/, 2], [/\bbaseline\b|\breference point\b/, 3],
     [/\bundisturbed\b|\bnever interrupted\b|\bwithout scheduler interruptions\b/, 3],
     [/\b(one|single|dedicated|designated) (cpu|core)\b.{0,40}\b(decision|decisions|scheduling|sees)/, 3], [/\bglobal (policy|scheduling)\b/, 2],
@@ -117,7 +125,7 @@ const KEYWORDS: Record<Objective, [string, number][]> = {
   fairness: [['fair', 1], ['regular', 1], ['equal', 1], ['evenly', 1], ['weight', 1], ['starv', 1], ['portion', 2], ['proportion', 1], ['tenant', 1]],
   deadline: [['deadline', 1], ['period', 2], ['within', 1], ['cycle', 1]],
   locality: [['cache', 1], ['migrat', 1], ['warm', 1], ['numa', 1], ['bounc', 1], ['locality', 1], ['moved', 1]],
-  priority_isolation: [['priorit', 1], ['favour', 1], ['class', 1], ['tier', 2], ['isolat', 1], ['ahead of the', 1], ['no matter how', 2], ['foreground', 1], ['critical', 1], ['disturb', 2]],
+  priority_isolation: [['priorit', 1], ['favour', 1], ['class', 1], ['tier', 2], ['isolat', 1], ['ahead of the', 1], ['no matter how', 2], ['foreground', 1], ['critical', 1], ['disturb', 2], ['interfer', 2]],
   low_overhead: [['overhead', 1], ['simplest', 1], ['baseline', 1], ['undisturbed', 1], ['dispatching', 2], ['decision', 1], ['prototyp', 1]],
 };
 
