@@ -7,7 +7,7 @@ import type { JobDone } from '../learned-lengths.js';
 import type { WorkloadProfile } from '../profile/profile.js';
 import type { SandboxSession, SessionOptions } from '../sandbox/session.js';
 import type { SchedulerExit } from '../sandbox/kmsg.js';
-import type { LoadFailure } from '../loader/verifier-log.js';
+import type { LoadFailure } from '../loader/failure.js';
 import type { PolicyName } from '../sim/index.js';
 import type { MetricDef, Workload, WorkloadSample } from './workloads.js';
 

@@ -7,7 +7,7 @@
 import { ScxError } from '../errors.js';
 import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
 import { ensureHostKernel } from '../kernel/host.js';
-import type { LoadFailure } from '../loader/verifier-log.js';
+import type { LoadFailure } from '../loader/failure.js';
 import { verifyBuild, type ProgramStats, type VerifyOptions, type VerifyReport } from './verify.js';
 
 /** "sandbox" (the default sandbox kernel), "host" (this machine's own kernel), or a Debian release. */

@@ -7,7 +7,7 @@ import { ScxError } from '../errors.js';
 import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type BuildRecord } from './build.js';
 import { listLoops } from '../toolchain/static-check.js';
 import { saveLog } from '../logs.js';
-import type { LoadFailure } from '../loader/verifier-log.js';
+import type { LoadFailure } from '../loader/failure.js';
 import { SandboxSession } from '../sandbox/session.js';
 import { isScxBuild } from './scx-build.js';
 import { verifyScxBuild } from './scx-verify.js';

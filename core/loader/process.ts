@@ -8,7 +8,7 @@
 import { JobHints, jobHintArgs } from '../job-hints.js';
 import { loaderFailure } from './failure.js';
 import { firstMessage, hasLine, type LoaderError, type LoaderOutput } from './protocol.js';
-import type { LoadFailure } from './verifier-log.js';
+import type { LoadFailure } from './failure.js';
 
 export interface LoaderRun {
   /** the .bpf.o, as the loader's machine sees it */

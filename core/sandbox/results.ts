@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SchedulerExit } from './kmsg.js';
-import { LoadFailure } from '../loader/verifier-log.js';
+import { LoadFailure } from '../loader/failure.js';
 import { JobHints } from '../job-hints.js';
 
 export const SchedExtState = z.object({

@@ -19,7 +19,7 @@ import { checkWritablePath, SandboxVM } from './vm.js';
 import { hasLine } from '../loader/protocol.js';
 import { LoaderProcess } from '../loader/process.js';
 import { guestTransport } from '../loader/transports.js';
-import type { LoadFailure } from '../loader/verifier-log.js';
+import type { LoadFailure } from '../loader/failure.js';
 
 export interface SessionOptions {
   /** Forward the guest's port 22 to 127.0.0.1:<sshPort> (see startSsh). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loaderFailure } from '../../core/loader/failure.js';
 import { LoaderError, protocolIssues } from '../../core/loader/protocol.js';
-import { LoadFailure } from '../../core/loader/verifier-log.js';
+import { LoadFailure } from '../../core/loader/failure.js';
 
 const logs = join(import.meta.dirname, '../../fixtures/logs');
 /** A loader error line from fixtures/logs, checked against the protocol. */
