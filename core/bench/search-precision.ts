@@ -25,7 +25,7 @@ export interface LabelledItem {
  */
 export const HELDOUT_NOTE =
   'measured blind: text alone 0.87, objective given 0.93; since then one change prompted by a miss seen there (entries built for the guessed objective are candidates without a word in common)';
-export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'dev2', 'heldout', 'heldout4', 'heldout5', 'heldout6'] as const;
+export const LABELLED_SETS = ['labelled', 'tuning', 'dev', 'dev2', 'heldout', 'heldout4', 'heldout5', 'heldout6', 'heldout7'] as const;
 /**
  * heldout4: 40 real questions from public issue trackers and forums (sources per item), labelled and
  * committed before any measurement. Measured once on 2026-12-01: text alone 0.65 (objective guessed
@@ -55,10 +55,11 @@ export const SET_NOTES: Partial<Record<LabelledSet, { label: string; note: strin
   heldout: { label: 'heldout (not tuned on)', note: HELDOUT_NOTE },
   heldout4: { label: 'heldout4 (real questions, tuned on)', note: HELDOUT4_NOTE },
   heldout5: { label: 'heldout5 (real questions, tuned on)', note: HELDOUT5_NOTE },
-  heldout6: { label: 'heldout6 (real questions, not tuned on)', note: HELDOUT6_NOTE },
+  heldout6: { label: 'heldout6 (real questions, tuned on)', note: HELDOUT6_NOTE },
+  heldout7: { label: 'heldout7 (real questions, not tuned on)', note: HELDOUT7_NOTE },
 };
 /** The held-out set of real questions the issue's targets are judged on: the newest one no change was tuned on. */
-export const TARGET_SET: LabelledSet = 'heldout6';
+export const TARGET_SET: LabelledSet = 'heldout7';
 
 export function loadLabelled(set: LabelledSet): LabelledItem[] {
   return (JSON.parse(readFileSync(join(repoRoot, 'fixtures/search', `${set}.json`), 'utf8')) as { items: LabelledItem[] }).items;

@@ -216,11 +216,12 @@ describe('search_library with an objective (seed library)', () => {
     expect(h.withObjective).toBeGreaterThanOrEqual(h.text);
     // real questions from issue trackers, each measured blind once and then tuned on, but the newest:
     // heldout4 0.65 / 0.875 (now 0.90 / 0.925), heldout5 0.45 / 0.725 (now 0.75 / 0.85), heldout6 0.625 / 0.90
-    // (blind); none may fall below those
+    // (now 0.80 / 0.90), heldout7 0.575 / 0.775 (blind); none may fall below those
     for (const [set, text, given] of [
       ['heldout4', 0.9, 0.925],
       ['heldout5', 0.75, 0.85],
-      ['heldout6', 0.625, 0.9],
+      ['heldout6', 0.8, 0.9],
+      ['heldout7', 0.575, 0.775],
     ] as const) {
       const r = got[set]!;
       console.log(
