@@ -303,7 +303,8 @@ describe('the whole flow on a fixture, for real (stdio)', () => {
     expect(verified.programs.length).toBeGreaterThan(0);
     // veristat-style numbers for every program, from the verifier's own statistics (the loader's --verifier-stats)
     for (const p of verified.programs) {
-      expect(p.name, JSON.stringify(p)).toMatch(/^ljf_/);
+      // ljf's own callbacks (ljf_exit) and the job-length core's it points at (joblen_*, bpf-templates/scx_joblen.bpf.h)
+      expect(p.name, JSON.stringify(p)).toMatch(/^(ljf|joblen)_/);
       expect(p.verifiedInsns).toBeGreaterThan(0);
       expect(p.totalStates).toBeGreaterThanOrEqual(0);
       expect(p.peakStates).toBeGreaterThanOrEqual(0);
