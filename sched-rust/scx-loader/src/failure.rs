@@ -347,14 +347,16 @@ fn insn(l: &str) -> Option<(u64, &str)> {
     Some((l[..n].parse().ok()?, rest[2..].strip_prefix(") ")?))
 }
 
-struct Source {
-    code: String,
-    file: String,
-    line: u64,
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub code: String,
+    pub file: String,
+    pub line: u64,
 }
 
-/// `; CODE @ FILE:LINE`: the source line the verifier annotates the next instructions with.
-fn source_annotation(l: &str) -> Option<Source> {
+/// `; CODE @ FILE:LINE`: the source line the verifier annotates the next instructions with
+/// (also how verifier.rs tells whether a short log already names a source line).
+pub(crate) fn source_annotation(l: &str) -> Option<Source> {
     let body = l.strip_prefix("; ")?;
     body.match_indices(" @ ").find_map(|(i, _)| {
         let loc = body[i + 3..].trim_end();
@@ -684,6 +686,16 @@ mod tests {
     //! same logs (fixtures/logs), and the error lines those logs make (fixtures/logs/loader-error-*.json,
     //! which the TypeScript test maps to LoadFailure).
     use super::*;
+
+    #[test]
+    fn loc_parsing() {
+        assert_eq!(
+            source_annotation("; if (x) @ a/b.bpf.c:7"),
+            Some(Source { file: "a/b.bpf.c".into(), line: 7, code: "if (x)".into() })
+        );
+        assert_eq!(source_annotation("; no location"), None);
+        assert_eq!(source_annotation("5: (79) r1 = *(u64 *)(r0 +0)"), None);
+    }
     use crate::runner::{rejected_load, verify_timeout_failure};
 
     const NULL_DEREF: &str = include_str!("../../../fixtures/logs/verifier-null-deref-7.3.txt");

@@ -11,13 +11,6 @@ use serde_json::{json, Value};
 pub const BEGIN_MARK: &str = "-- BEGIN PROG LOAD LOG --";
 pub const END_MARK: &str = "-- END PROG LOAD LOG --";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceLoc {
-    pub file: String,
-    pub line: u32,
-    pub code: String,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadLog {
     /// The raw text between the BEGIN/END markers (all blocks, in order).
@@ -184,7 +177,9 @@ pub const VERBOSE_LOG_BYTES: usize = 1024 * 1024;
 /// and not when the verifier ran out of its budget (instructions, jump sequences): a reload would
 /// cost as long again, and static analysis points at the loop.
 pub fn verbose_reload_needed(short_log: &str) -> bool {
-    if short_log.trim().is_empty() || short_log.lines().any(|l| parse_loc(l).is_some()) {
+    if short_log.trim().is_empty()
+        || short_log.lines().any(|l| crate::failure::source_annotation(l.trim_start()).is_some())
+    {
         return false;
     }
     let insns = short_log
@@ -233,15 +228,6 @@ fn prog_name(head: &str) -> Option<String> {
     let s = head.find("prog '")? + 6;
     let e = head[s..].find('\'')? + s;
     Some(head[s..e].to_string())
-}
-
-fn parse_loc(l: &str) -> Option<SourceLoc> {
-    let t = l.trim().strip_prefix(';')?.trim();
-    let at = t.rfind(" @ ")?;
-    let (code, fl) = (&t[..at], &t[at + 3..]);
-    let colon = fl.rfind(':')?;
-    let line: u32 = fl[colon + 1..].trim().parse().ok()?;
-    Some(SourceLoc { file: fl[..colon].to_string(), line, code: code.trim().to_string() })
 }
 
 #[cfg(test)]
@@ -431,15 +417,5 @@ processed 1000001 insns (limit 1000000) max_states_per_insn 4 total_states 50001
         let s = stats_from_log("p", "verification time 5 usec\nstack depth max 0\nsubprog 0 (p) main insns_self 9 insns_total 9 stack 24\nprocessed 9 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0\n");
         assert_eq!(s.stack_depth, Some(24));
         assert_eq!(s.insns_processed, Some(9));
-    }
-
-    #[test]
-    fn loc_parsing() {
-        assert_eq!(
-            parse_loc("; if (x) @ a/b.bpf.c:7"),
-            Some(SourceLoc { file: "a/b.bpf.c".into(), line: 7, code: "if (x)".into() })
-        );
-        assert_eq!(parse_loc("; no location"), None);
-        assert_eq!(parse_loc("5: (79) r1 = *(u64 *)(r0 +0)"), None);
     }
 }
