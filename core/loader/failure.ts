@@ -1,6 +1,6 @@
 /** The loader's `error` line as a LoadFailure: what the sandbox's results and the host's deploy answer report. */
 import { z } from 'zod';
-import type { LoaderError } from './protocol.js';
+import { LoaderFailure, type LoaderError } from './protocol.js';
 
 /**
  * A failed load as the sandbox's results and the host's deploy answer report it: which program, which
@@ -8,7 +8,7 @@ import type { LoaderError } from './protocol.js';
  * how to fix it. The loader works all of that out from the verifier log (sched-rust/scx-loader/src/failure.rs).
  */
 export const LoadFailure = z.object({
-  stage: z.enum(['verifier', 'link', 'object', 'attach', 'unknown']),
+  stage: LoaderFailure.shape.stage, // the loader's stages, as it names them
   program: z.string().nullable(),
   file: z.string().nullable(),
   line: z.number().nullable(),
