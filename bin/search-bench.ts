@@ -7,7 +7,7 @@
  * Then precision@1 on the labelled description sets against the repo's seed library, from the
  * words alone and with the objective given; the held-out set was never used to tune search.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyDb, type HistoryRecord } from '../core/library/history.js';
@@ -58,6 +58,7 @@ async function makeLibrary(root: string, n: number): Promise<{ store: LibrarySto
     writeFileSync(join(seedDir, name, 'entry.json'), JSON.stringify(entry));
     writeFileSync(join(seedDir, name, `${name}.bpf.c`), source);
   }
+  cpSync(join(repoRoot, 'library', 'questions'), join(seedDir, 'questions'), { recursive: true }); // the shipped past questions vote too
   const history: HistoryRecord[] = Array.from({ length: n * 3 }, (_, i) => ({
     id: String(i),
     entry: `sched_${Math.floor(rnd() * n)}`,
@@ -119,7 +120,7 @@ try {
   const prows: (string | number)[][] = [];
   let heldMisses: Awaited<ReturnType<typeof precisionAt1>>['misses'] = [];
   for (const set of LABELLED_SETS) {
-    const p = await precisionAt1(store, loadLabelled(set));
+    const p = await precisionAt1(store, loadLabelled(set), set);
     prows.push([SET_NOTES[set]?.label ?? set, p.n, p.text.toFixed(2), p.objectiveGuessed.toFixed(2), p.withObjective.toFixed(2)]);
     if (set === TARGET_SET) heldMisses = p.misses;
   }

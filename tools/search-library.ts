@@ -13,7 +13,7 @@ export const searchLibraryTool = defineTool({
   description: [
     'Find library schedulers that fit a workload, ranked, with the reasons.',
     'Pass `objective`, what "better" means: makespan (the last job finishes sooner), mean_completion (the typical job finishes sooner), tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead.',
-    'Without it, it is guessed from `query` and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
+    'Without it, it is guessed from `query` and the past questions most like it, and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
     'Pass the `fingerprint` from profile_workload: entries that did well on similar workloads rank higher (learned from record_result).',
     'Each result says which objectives the entry serves and costs, and the measured history behind it.',
     'Then read scx://library/<name> and build_scheduler {"entry": name}.',
@@ -50,7 +50,7 @@ export const searchLibraryTool = defineTool({
         title: z.string(),
         family: z.string(),
         score: z.number(),
-        parts: Numbers.describe('score parts: text, tags, history, objective'),
+        parts: Numbers.describe("score parts: text, tags, history, objective, questions (the vote of users' past questions most like yours)"),
         why: z.array(z.string()),
         objective: reads({
           match: z.enum(['main', 'serves', 'costs', 'no', 'none', 'undeclared']).describe('how the entry relates to the objective ranked for'),

@@ -11,6 +11,8 @@
  *    default on similar workloads (history < 0): measurements outweigh what an entry claims.
  * The first three are combined with the retrieval weights that learning.ts tunes from outcomes; the
  * objective adds OBJECTIVE_WEIGHT.given when it was given, or the guess's confidence x OBJECTIVE_WEIGHT.inferred.
+ * Past questions (questions.ts) add a second opinion from users' words: the families of the questions most
+ * like the query vote, and an entry gains QUESTION_WEIGHT x its family's share x the best score before the vote.
  * Constraints exclude entries (kernel, userspace) or rank them lower (no hints).
  * Every result carries its parts and the reasons, in plain words.
  */
@@ -19,6 +21,7 @@ import { ScxError } from '../errors.js';
 import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
 import { inferObjective, OBJECTIVE_WORDS } from './objective.js';
+import { questionVotes, type Question, type QuestionVotes } from './questions.js';
 import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
 export interface SearchQuery {
@@ -53,7 +56,7 @@ export interface SearchResult {
   title: string;
   family: string;
   score: number;
-  parts: { text: number; tags: number; history: number; objective: number };
+  parts: { text: number; tags: number; history: number; objective: number; questions: number };
   why: string[];
   /** how it relates to the objective ranked for: its main one, one it also serves, one it costs, none, or it declares none */
   objective: { match: 'main' | 'serves' | 'costs' | 'no' | 'none' | 'undeclared'; serves: Objective[]; costs: { objective: Objective; why: string }[]; evidence: string };
@@ -158,6 +161,9 @@ const pct = (x: number) => `${Math.abs(x).toFixed(0)} %`;
 /** How much the objective counts: given, it decides among entries (text orders those that serve it); guessed, it leans (by the shares of the objectives the words suggest). */
 export const OBJECTIVE_WEIGHT = { given: 1, inferred: 0.75 } as const;
 
+/** How much the past questions' vote counts, relative to the best score before it (a family all neighbours voted for gains that score once more). */
+export const QUESTION_WEIGHT = 1;
+
 /** The objective search ranked for, and where it came from. */
 export interface ObjectiveUsed {
   objective: Objective | null;
@@ -235,32 +241,58 @@ function kernelAtLeast(have: string, need: string): boolean {
   return true;
 }
 
-/** The objective to rank for: the one given, else the one the query's words suggest. */
-export function objectiveFor(q: SearchQuery): ObjectiveUsed {
+/** How much the rules' reading of the words counts in the guess, against the past questions' objectives (1 - this). */
+export const RULE_SHARE = 0.7;
+
+/**
+ * The objective to rank for: the one given, else a guess from the query's words (objective.ts's rules) and the
+ * objectives of the past questions most like it (questions.ts), each objective's share mixed RULE_SHARE to 1 - RULE_SHARE.
+ */
+export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null): ObjectiveUsed {
   const g = q.query?.trim() ? inferObjective(q.query) : undefined;
-  const total = Object.values(g?.scores ?? {}).reduce((a, x) => a + x, 0);
-  const shares = Object.fromEntries(Object.entries(g?.scores ?? {}).map(([o, x]) => [o, x / total])) as Partial<Record<Objective, number>>;
-  if (q.objective) return { objective: q.objective, source: 'given', shares, note: `ranked for ${OBJECTIVE_WORDS[q.objective]}, as given` };
-  if (!g || q.guessObjective === false) return { objective: null, source: 'none', note: 'no objective given or guessed: pass `objective` to rank by what the entries optimise' };
-  if (!g.objective) return { objective: null, source: 'none', note: 'could not tell the objective from the words: pass `objective` (e.g. "makespan", "tail_latency")' };
+  const ruleTotal = Object.values(g?.scores ?? {}).reduce((a, x) => a + x, 0);
+  const mixed = new Map<Objective, number>();
+  const wRule = votes ? RULE_SHARE : 1;
+  for (const [o, x] of Object.entries(g?.scores ?? {}) as [Objective, number][]) mixed.set(o, (wRule * x) / ruleTotal);
+  for (const [o, x] of votes?.objectives ?? []) mixed.set(o, (mixed.get(o) ?? 0) + (ruleTotal ? 1 - wRule : 1) * x);
+  if (q.objective) {
+    // given: the words' other objectives only break ties among the entries that serve it
+    const words = Object.fromEntries(Object.entries(g?.scores ?? {}).map(([o, x]) => [o, x / ruleTotal])) as Partial<Record<Objective, number>>;
+    return { objective: q.objective, source: 'given', shares: words, note: `ranked for ${OBJECTIVE_WORDS[q.objective]}, as given` };
+  }
+  const shares = Object.fromEntries([...mixed].map(([o, x]) => [o, round(x)])) as Partial<Record<Objective, number>>;
+  if (q.guessObjective === false) return { objective: null, source: 'none', note: 'no objective given or guessed: pass `objective` to rank by what the entries optimise' };
+  const ranked = [...mixed].sort((a, b) => b[1] - a[1] || Objective.options.indexOf(a[0]) - Objective.options.indexOf(b[0]));
+  const best = ranked[0];
+  if (!best) return { objective: null, source: 'none', note: 'could not tell the objective from the words: pass `objective` (e.g. "makespan", "tail_latency")' };
+  const [objective, confidence] = best;
+  const fromWords = g?.objective === objective ? g.evidence : [];
+  const asked = votes?.neighbours.filter((n) => n.question.objective === objective).length ?? 0;
+  const from = [
+    ...(fromWords.length ? [fromWords.map((x) => `'${x}'`).join(', ')] : []),
+    ...(asked ? [`${asked} of the ${votes!.neighbours.length} past questions most like yours`] : []),
+  ].join(' and ');
+  const alternatives = ranked.slice(1, 3).map(([o, x]) => ({ objective: o, score: round(x) }));
   return {
-    objective: g.objective, source: 'inferred', confidence: g.confidence, evidence: g.evidence, alternatives: g.alternatives, shares,
-    note: `guessed ${OBJECTIVE_WORDS[g.objective]} from ${g.evidence.map((x) => `'${x}'`).join(', ')} (confidence ${g.confidence.toFixed(2)}`
-      + `${g.alternatives.length ? `; next: ${g.alternatives.map((a) => a.objective).join(', ')}` : ''}); if that is not the goal, pass \`objective\``,
+    objective, source: 'inferred', confidence: round(confidence), evidence: fromWords, alternatives, shares,
+    note: `guessed ${OBJECTIVE_WORDS[objective]} from ${from} (confidence ${confidence.toFixed(2)}`
+      + `${alternatives.length ? `; next: ${alternatives.map((a) => a.objective).join(', ')}` : ''}); if that is not the goal, pass \`objective\``,
   };
 }
 
 type Scored = { e: EntrySummary; score: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
+type Ranking = { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }>; votes: QuestionVotes | null };
 
 /** Every matching entry scored and sorted, the objective used, and what the constraints excluded. */
-export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }> } {
+export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery, questions: Question[] = []): Ranking {
   const text = new Map<string, { score: number; hit: MiniResult }>();
   if (q.query?.trim()) {
     const hits = indexFor(entries).search(q.query);
     const top = hits[0]?.score || 1;
     for (const h of hits) text.set(String(h.id), { score: h.score / top, hit: h });
   }
-  const objective = objectiveFor(q);
+  const votes = q.query?.trim() ? questionVotes(questions, q.query, processTerm) : null;
+  const objective = objectiveFor(q, votes);
   const wObj = objective.source === 'given' ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
 
   const explicit = new Set(q.tags ?? []);
@@ -301,7 +333,8 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     const fit = objectiveFit(e, objective.objective);
     // an entry built for the objective (given, or guessed: its main one) is a candidate even when no word matched
     const servesObjective = objective.source === 'given' ? fit.part > 0 : fit.match === 'main';
-    if (!t && !tagHits && !recs && !servesObjective && (q.query?.trim() || tagMass)) continue; // nothing in common
+    const asked = votes?.families.get(e.family) ?? 0;
+    if (!t && !tagHits && !recs && !servesObjective && !asked && (q.query?.trim() || tagMass)) continue; // nothing in common
     let hist = 0;
     if (recs) {
       let num = 0;
@@ -326,19 +359,25 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
       objPart *= 1 + hist;
       notes.push(`measured worse than the kernel default on similar workloads (history ${hist.toFixed(2)}): its claim to the objective counts for ${Math.round((1 + hist) * 100)} %`);
     }
-    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart) };
+    const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart), questions: round(asked) };
     const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
     scored.push({ e, score, parts, fit, recs, notes });
   }
+  if (votes) {
+    const top = Math.max(...scored.map((x) => x.score));
+    const scale = top > 0 ? top : 1;
+    for (const x of scored) x.score = round(x.score + QUESTION_WEIGHT * scale * x.parts.questions);
+  }
   scored.sort((a, b) => b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
-  return { ranked: scored, objective, excluded, text };
+  return { ranked: scored, objective, excluded, text, votes };
 }
 
 /** Reasons in words for one scored entry. */
-function explain({ e, score, parts, fit, recs, notes }: Scored, text: Map<string, { score: number; hit: MiniResult }>, q: SearchQuery, objective: ObjectiveUsed, history: HistoryRecord[]): SearchResult {
+function explain({ e, score, parts, fit, recs, notes }: Scored, { text, votes, objective }: Ranking, q: SearchQuery, history: HistoryRecord[]): SearchResult {
   const why: string[] = [];
   const t = text.get(e.name);
   if (t) why.push(textWhy(t.hit));
+  if (parts.questions && votes) why.push(askedWhy(e.family, votes));
   const explicit = new Set(q.tags ?? []);
   const implied = new Set((q.fingerprint ? impliedTags(q.fingerprint) : []).filter((x) => !explicit.has(x)));
   const fromQuery = e.tags.filter((x) => explicit.has(x));
@@ -376,16 +415,26 @@ function explain({ e, score, parts, fit, recs, notes }: Scored, text: Map<string
 }
 
 /** Pure ranking over entry summaries and history (the store wrapper is searchLibrary): one page of results. */
-export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): SearchResult[] {
-  return rankPage(entries, history, weights, q).results;
+export function rankEntries(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery, questions: Question[] = []): SearchResult[] {
+  return rankPage(entries, history, weights, q, questions).results;
 }
 
-export function rankPage(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery): SearchPage {
-  const { ranked, objective, excluded, text } = rankAll(entries, history, weights, q);
+export function rankPage(entries: EntrySummary[], history: HistoryRecord[], weights: RetrievalWeights, q: SearchQuery, questions: Question[] = []): SearchPage {
+  const ranking = rankAll(entries, history, weights, q, questions);
+  const { ranked, objective, excluded } = ranking;
   const offset = q.offset ?? 0;
   const limit = q.limit ?? 5;
-  const results = ranked.slice(offset, offset + limit).map((s) => explain(s, text, q, objective, history));
+  const results = ranked.slice(offset, offset + limit).map((s) => explain(s, ranking, q, history));
   return { results, objective, excluded, total: ranked.length, next: offset + limit < ranked.length ? offset + limit : null };
+}
+
+/** "3 of the 7 past questions most like yours were served by ljf, e.g. "..." (source)". */
+function askedWhy(family: string, votes: QuestionVotes): string {
+  const mine = votes.neighbours.filter((n) => n.question.expectedFamily === family);
+  const ex = mine[0]!.question;
+  const quote = ex.description.length > 90 ? `${ex.description.slice(0, 87)}...` : ex.description;
+  const share = Math.round((votes.families.get(family) ?? 0) * 100);
+  return `${mine.length} of the ${votes.neighbours.length} past questions most like yours were served by ${family} (${share} % of the vote), e.g. "${quote}"${ex.source ? ` (${ex.source})` : ''}`;
 }
 
 export interface SearchPage {
@@ -404,6 +453,8 @@ const round = (x: number) => Math.round(x * 10_000) / 10_000;
 export interface SearchSource {
   cachedSummaries(): EntrySummary[];
   history(): HistoryRecord[];
+  /** past questions in users' words (library/questions), when the source has them */
+  questions?(): Question[];
   learning(): { weights: RetrievalWeights; evaluations: number; rankedBestFirst: number };
 }
 
@@ -418,6 +469,6 @@ export async function searchLibrary(store: SearchSource, q: SearchQuery): Promis
     throw new ScxError('BAD_INPUT', `unknown objective "${q.objective}"`, `objectives: ${Objective.options.join(', ')}`);
   }
   const l = store.learning();
-  const page = rankPage(store.cachedSummaries(), store.history(), l.weights, q);
+  const page = rankPage(store.cachedSummaries(), store.history(), l.weights, q, store.questions?.() ?? []);
   return { ...page, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst } };
 }

@@ -35,6 +35,7 @@ import {
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
 import { checkLibraryDir, prepareLibrary } from './open.js';
+import { loadQuestions, type Question } from './questions.js';
 import { checkedPreset, findPreset, presetsOf, putPreset } from './presets.js';
 import { addResult, checkedResult, checkedTest, testsLine } from './results.js';
 import { checkName, checkSourceName, validEntry } from './validate.js';
@@ -64,6 +65,8 @@ export function defaultLibraryDir(): string {
 
 export class LibraryStore {
   private queue: Promise<unknown> = Promise.resolve();
+  private questionsDir: string | null = null;
+  private questionList: Question[] | undefined;
 
   private constructor(private readonly files: LibraryFiles, private readonly git: LibraryVersions) {}
 
@@ -90,7 +93,9 @@ export class LibraryStore {
     checkLibraryDir(dir);
     await mkdir(join(dir, 'entries'), { recursive: true });
     const store = new LibraryStore(new LibraryFiles(dir), new LibraryVersions(dir));
-    await store.locked(() => prepareLibrary(store.files, store.git, opts.seedDir === null ? null : opts.seedDir ?? join(repoRoot, 'library')));
+    const seedDir = opts.seedDir === null ? null : opts.seedDir ?? join(repoRoot, 'library');
+    await store.locked(() => prepareLibrary(store.files, store.git, seedDir));
+    store.questionsDir = seedDir && join(seedDir, 'questions');
     return store;
   }
 
@@ -116,6 +121,11 @@ export class LibraryStore {
   cachedSummaries(): EntrySummary[] {
     this.files.refresh();
     return this.files.cachedSummaries();
+  }
+
+  /** The past questions shipped with the seed (library/questions), read once; none without a seed. */
+  questions(): Question[] {
+    return (this.questionList ??= this.questionsDir ? loadQuestions(this.questionsDir) : []);
   }
 
   summaries(): EntrySummary[] {

@@ -46,7 +46,7 @@ export function opsTable(src: string): { ops: string[]; name: string | null } {
 }
 
 const dirs = readdirSync(libraryDir)
-  .filter((d) => statSync(join(libraryDir, d)).isDirectory())
+  .filter((d) => statSync(join(libraryDir, d)).isDirectory() && d !== 'questions') // questions/: past questions search asks (core/library/questions.ts)
   .sort();
 
 const entries = dirs.map((dir) => {

@@ -1,10 +1,10 @@
 /**
  * search_library's objective: the classifier's rules and where their phrases come from, the
  * guess returned with the results, the objective given, constraints, pagination, and
- * precision@1 on the labelled sets against the repo's seed library: the held-out set
- * (fixtures/search/heldout.json) was never used to tune search; its numbers are printed
- * and must not fall below what was measured when it was first run (text 0.87, objective 0.93).
- * (Earlier held-out sets, measured once each and then used for tuning, are dev.json and dev2.json.)
+ * precision@1 on the labelled sets against the repo's seed library: the held-out sets
+ * (fixtures/search/heldout.json, heldout8.json) were never used to tune search; their numbers are printed
+ * and must not fall below what was measured. The sets search asks as past questions (library/questions)
+ * are measured with their own questions left out (precisionAt1).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,10 +44,10 @@ function alternatives(src: string): string[] {
 
 describe('the objective classifier', () => {
   it("has rules for every objective, and every alternative of every rule matches a tuning description or the objective's own name", () => {
-    const tuning = (['labelled', 'tuning', 'dev', 'dev2', 'heldout4', 'heldout5', 'heldout6'] as const).flatMap((s) =>
+    const tuning = (['labelled', 'tuning', 'dev', 'dev2', 'heldout4', 'heldout5', 'heldout6', 'heldout7'] as const).flatMap((s) =>
       loadLabelled(s).map((i) => i.description.toLowerCase()),
     );
-    const held = (['heldout'] as const).flatMap((s) => loadLabelled(s).map((i) => i.description.toLowerCase()));
+    const held = (['heldout', 'heldout8'] as const).flatMap((s) => loadLabelled(s).map((i) => i.description.toLowerCase()));
     const rules = objectiveRules();
     const orphans: string[] = [];
     for (const o of Objective.options) {
@@ -189,7 +189,7 @@ describe('search_library with an objective (seed library)', () => {
     const lines: string[] = [];
     const got: Record<string, Awaited<ReturnType<typeof precisionAt1>>> = {};
     for (const set of LABELLED_SETS) {
-      const p = (got[set] = await precisionAt1(store, loadLabelled(set)));
+      const p = (got[set] = await precisionAt1(store, loadLabelled(set), set));
       lines.push(
         `  ${set.padEnd(9)} ${String(p.n).padStart(3)} items: text alone ${p.text.toFixed(2)} (objective guessed right ${p.objectiveGuessed.toFixed(2)}), objective given ${p.withObjective.toFixed(2)}`,
       );
@@ -202,9 +202,10 @@ describe('search_library with an objective (seed library)', () => {
         ...h.misses.map((m) => `  held-out miss (${m.mode}): want ${m.want}, got ${m.got}: "${m.description.slice(0, 70)}"`),
       ].join('\n'),
     );
+    // measured with their own questions left out of the past questions (before those were part of search: 1.0 / 1.0)
     for (const set of ['labelled', 'tuning'] as const) {
       expect(got[set]!.text, set).toBeGreaterThanOrEqual(0.95);
-      expect(got[set]!.withObjective, set).toBe(1);
+      expect(got[set]!.withObjective, set).toBeGreaterThanOrEqual(0.95);
     }
     expect(h.n).toBeGreaterThanOrEqual(30);
     // the issue's targets are 0.9 and 1.0. Measured blind on this set: 26/30 and 28/30 (a first run scored 27/30
@@ -215,13 +216,15 @@ describe('search_library with an objective (seed library)', () => {
     expect(h.withObjective).toBeGreaterThanOrEqual(0.93);
     expect(h.withObjective).toBeGreaterThanOrEqual(h.text);
     // real questions from issue trackers, each measured blind once and then tuned on, but the newest:
-    // heldout4 0.65 / 0.875 (now 0.90 / 0.925), heldout5 0.45 / 0.725 (now 0.75 / 0.85), heldout6 0.625 / 0.90
-    // (now 0.80 / 0.90), heldout7 0.575 / 0.775 (blind); none may fall below those
+    // heldout4 0.65 / 0.875, heldout5 0.45 / 0.725, heldout6 0.625 / 0.90, heldout7 0.575 / 0.775, heldout8
+    // 0.775 / 0.90 (blind, never among the past questions); the floors are today's numbers, with each set
+    // left out of the past questions
     for (const [set, text, given] of [
       ['heldout4', 0.9, 0.925],
-      ['heldout5', 0.75, 0.85],
-      ['heldout6', 0.8, 0.9],
-      ['heldout7', 0.575, 0.775],
+      ['heldout5', 0.85, 0.925],
+      ['heldout6', 0.875, 0.975],
+      ['heldout7', 0.725, 0.85],
+      ['heldout8', 0.775, 0.9],
     ] as const) {
       const r = got[set]!;
       console.log(

@@ -1,0 +1,80 @@
+/**
+ * Past questions: workload descriptions people wrote (issue trackers, forums, paraphrases), each with the
+ * scheduler family that serves it and the objective it asks for, shipped in library/questions/*.json.
+ * search_library asks them as a second opinion: the families of the questions most like the query's words
+ * (minisearch, BM25, the same term processing as the entries' index) vote, weighted by how alike they are.
+ * Entries are described in their authors' words; past questions are in users' words, which is what a query is.
+ *
+ * The sets kept out of any tuning (fixtures/search/heldout*.json) are never here; a precision run over a set
+ * that is here asks the others only (core/bench/search-precision.ts: leave the set out).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import MiniSearch from 'minisearch';
+import { z } from 'zod';
+import { ScxError } from '../errors.js';
+import { LibraryEntry, Objective } from '../model/entry.js';
+
+export const QuestionItem = z.object({
+  description: z.string().min(1),
+  expectedFamily: LibraryEntry.shape.family,
+  objective: Objective,
+  tags: z.array(z.string()).optional(),
+  source: z.string().optional(),
+  why: z.string().optional(),
+});
+export type QuestionItem = z.infer<typeof QuestionItem>;
+export const QuestionSet = z.object({ about: z.string(), items: z.array(QuestionItem).min(1) });
+
+/** One past question, with the set it came from (for leave-one-set-out measurement). */
+export type Question = QuestionItem & { set: string };
+
+/** The questions of every set in `dir` (library/questions): a set that does not validate is an error, not skipped. */
+export function loadQuestions(dir: string): Question[] {
+  if (!existsSync(dir)) return [];
+  const out: Question[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+    const set = f.slice(0, -'.json'.length);
+    const parsed = QuestionSet.safeParse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+    if (!parsed.success) throw new ScxError('BAD_INPUT', `${join(dir, f)} is not a question set: ${parsed.error.issues[0]?.message ?? ''}`, 'each item needs description, expectedFamily and objective: fix the file or move it out of library/questions');
+    for (const it of parsed.data.items) out.push({ ...it, set });
+  }
+  return out;
+}
+
+/** How many of the most alike questions vote. */
+export const NEIGHBOURS = 7;
+
+export interface QuestionVotes {
+  /** share of the neighbours' similarity per family, summing to 1 */
+  families: Map<string, number>;
+  /** share per objective, summing to 1 */
+  objectives: Map<Objective, number>;
+  neighbours: { question: Question; score: number }[];
+}
+
+const indexCache = new WeakMap<Question[], MiniSearch<{ id: number; description: string }>>();
+
+/** The families and objectives of the past questions most like `query`, or null when none shares a word. */
+export function questionVotes(questions: Question[], query: string, processTerm: (t: string) => string | null): QuestionVotes | null {
+  if (!questions.length || !query.trim()) return null;
+  let idx = indexCache.get(questions);
+  if (!idx) {
+    idx = new MiniSearch({ fields: ['description'], processTerm, searchOptions: { prefix: (t) => t.length > 3, combineWith: 'OR' } });
+    idx.addAll(questions.map((q, id) => ({ id, description: q.description })));
+    indexCache.set(questions, idx);
+  }
+  const neighbours = idx
+    .search(query)
+    .slice(0, NEIGHBOURS)
+    .map((h) => ({ question: questions[h.id as number]!, score: h.score }));
+  const total = neighbours.reduce((a, n) => a + n.score, 0);
+  if (!total) return null;
+  const families = new Map<string, number>();
+  const objectives = new Map<Objective, number>();
+  for (const { question: q, score } of neighbours) {
+    families.set(q.expectedFamily, (families.get(q.expectedFamily) ?? 0) + score / total);
+    objectives.set(q.objective, (objectives.get(q.objective) ?? 0) + score / total);
+  }
+  return { families, objectives, neighbours };
+}
