@@ -5,10 +5,10 @@
  * query and a weight; an objective's score is the sum of the weights of its rules that
  * match. The guess is the highest score; its confidence is its share of all scores.
  *
- * Every alternative in these rules matches at least one description of fixtures/search/labelled.json,
- * tuning.json, dev.json, dev2.json or heldout4.json (real questions, used for tuning once measured blind), or the
+ * Every alternative in these rules matches at least one description of the past questions (library/questions:
+ * labelled, tuning, dev, dev2 and the real-question sets heldout4-7, each used for tuning once measured blind), or the
  * objective's own name (tests/unit/search-objective.test.ts checks it): none was written for the held-out
- * descriptions (fixtures/search/heldout.json and the newest set of real questions), which measure them.
+ * descriptions (fixtures/search/heldout.json and heldout8.json), which measure them.
  */
 import { Objective } from '../model/entry.js';
 
