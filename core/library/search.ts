@@ -280,7 +280,7 @@ export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null)
   };
 }
 
-type Scored = { e: EntrySummary; score: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
+type Scored = { e: EntrySummary; score: number; factor: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
 type Ranking = { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }>; votes: QuestionVotes | null };
 
 /** Every matching entry scored and sorted, the objective used, and what the constraints excluded. */
@@ -361,12 +361,12 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     }
     const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart), questions: round(asked) };
     const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
-    scored.push({ e, score, parts, fit, recs, notes });
+    scored.push({ e, score, factor, parts, fit, recs, notes });
   }
   if (votes) {
     const top = Math.max(...scored.map((x) => x.score));
     const scale = top > 0 ? top : 1;
-    for (const x of scored) x.score = round(x.score + QUESTION_WEIGHT * scale * x.parts.questions);
+    for (const x of scored) x.score = round(x.score + x.factor * QUESTION_WEIGHT * scale * x.parts.questions); // a constraint's penalty holds for the vote too
   }
   scored.sort((a, b) => b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
   return { ranked: scored, objective, excluded, text, votes };

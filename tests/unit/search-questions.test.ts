@@ -85,6 +85,15 @@ describe('past questions', () => {
     expect(rankPage(entries, [], DEFAULT_WEIGHTS, { query: words, objective: 'fairness' }, qs).objective.objective).toBe('fairness');
   });
 
+  it("a constraint's penalty holds for the vote: without hints, a job-length entry keeps 0.6 of it", () => {
+    const entries = store.cachedSummaries();
+    const qs = [q('the zzqx frobnicator wibbles each gizmo', 'ljf', 'makespan')];
+    const query = { query: 'zzqx frobnicator wibbles', guessObjective: false, limit: 1 } as const;
+    const ljf = (c?: { noHints: boolean }) => rankPage(entries, [], DEFAULT_WEIGHTS, { ...query, constraints: c }, qs).results[0]!;
+    expect(ljf()).toMatchObject({ name: 'ljf', score: 1 });
+    expect(ljf({ noHints: true })).toMatchObject({ name: 'ljf', score: 0.6 });
+  });
+
   it('a precision run leaves the measured set, and any question worded like a measured one, out', async () => {
     const items = store.questions().filter((x) => x.set === 'tuning');
     const other = store.questions().find((x) => x.set !== 'tuning')!;
