@@ -243,6 +243,8 @@ function kernelAtLeast(have: string, need: string): boolean {
 
 /** How much the rules' reading of the words counts in the guess, against the past questions' objectives (1 - this). */
 export const RULE_SHARE = 0.7;
+/** A guess from the past questions alone needs at least this share of their vote: scattered neighbours are no guess. */
+export const QUESTIONS_ALONE_MIN_SHARE = 0.5;
 
 /**
  * The objective to rank for: the one given, else a guess from the query's words (objective.ts's rules) and the
@@ -264,7 +266,9 @@ export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null)
   if (q.guessObjective === false) return { objective: null, source: 'none', note: 'no objective given or guessed: pass `objective` to rank by what the entries optimise' };
   const ranked = [...mixed].sort((a, b) => b[1] - a[1] || Objective.options.indexOf(a[0]) - Objective.options.indexOf(b[0]));
   const best = ranked[0];
-  if (!best) return { objective: null, source: 'none', note: 'could not tell the objective from the words: pass `objective` (e.g. "makespan", "tail_latency")' };
+  // from the past questions alone (no rule matched the words), only a majority of their vote is a guess
+  if (!best || (!ruleTotal && best[1] < QUESTIONS_ALONE_MIN_SHARE))
+    return { objective: null, source: 'none', note: 'could not tell the objective from the words: pass `objective` (e.g. "makespan", "tail_latency")' };
   const [objective, confidence] = best;
   const fromWords = g?.objective === objective ? g.evidence : [];
   const asked = votes?.neighbours.filter((n) => n.question.objective === objective).length ?? 0;

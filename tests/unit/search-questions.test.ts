@@ -81,6 +81,13 @@ describe('past questions', () => {
     expect(top.why.join(' ')).toMatch(/1 of the 1 past questions most like yours were served by deadline .*example\.org\/forum/);
     expect(p.objective).toMatchObject({ objective: 'deadline', source: 'inferred' });
     expect(p.objective.note).toMatch(/past questions most like yours/);
+    // scattered neighbours (no objective with half of their vote) are no guess when no rule matched
+    const split = [
+      q('the zzqx frobnicator wibbles', 'deadline', 'deadline'),
+      q('zzqx frobnicator gizmo', 'fifo', 'throughput'),
+      q('gizmo wibbles zzqx', 'rr', 'fairness'),
+    ];
+    expect(rankPage(entries, [], DEFAULT_WEIGHTS, { query: words, limit: 3 }, split).objective).toMatchObject({ objective: null, source: 'none' });
     // given, the agent's objective stands
     expect(rankPage(entries, [], DEFAULT_WEIGHTS, { query: words, objective: 'fairness' }, qs).objective.objective).toBe('fairness');
   });
