@@ -7,18 +7,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Objective } from '../model/entry.js';
-import type { Question } from '../library/questions.js';
+import { QuestionSet, type Question, type QuestionItem } from '../library/questions.js';
 import { searchLibrary, type SearchSource } from '../library/search.js';
 import { repoRoot } from '../paths.js';
 
-export interface LabelledItem {
-  description: string;
-  expectedFamily: string;
-  objective: Objective;
-  tags?: string[];
-  source?: string;
-}
+/** One labelled description: the same shape as a past question (questions.ts's schema reads both). */
+export type LabelledItem = QuestionItem;
 
 /**
  * labelled and tuning were used to write the objective rules, dev and dev2 after each was measured
@@ -85,7 +79,7 @@ export function labelledPath(set: string): string {
 }
 
 export function loadLabelled(set: LabelledSet): LabelledItem[] {
-  return (JSON.parse(readFileSync(labelledPath(set), 'utf8')) as { items: LabelledItem[] }).items;
+  return QuestionSet.parse(JSON.parse(readFileSync(labelledPath(set), 'utf8'))).items;
 }
 
 /** `store` with the past questions of `set`, and any question worded as one of `items`, left out. */
