@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { ScxError } from '../core/errors.js';
 import { Fingerprint } from '../core/model/fingerprint.js';
 import { direction, improvementPct, inferOutcome } from '../core/library/history.js';
-import { LibraryEntry, Tag } from '../core/model/entry.js';
+import { LibraryEntry, Objective, Tag } from '../core/model/entry.js';
 import { declaredParams } from '../core/toolchain/params.js';
 import { buildSource, getBuild, type BuildRecord } from '../core/builds/build.js';
 import { TargetKind } from '../core/model/target.js';
 import { defineTool } from './define.js';
+import { LEARNED_SET } from '../core/library/questions.js';
 import { BuildId, EntryName } from '../core/model/names.js';
 
 const NewEntry = z.object({
@@ -33,7 +34,14 @@ export const recordResultTool = defineTool({
     target: TargetKind.default('sandbox'),
     workload: z.object({
       name: z.string().min(1).max(200),
-      description: z.string().max(2000).optional(),
+      description: z
+        .string()
+        .max(2000)
+        .optional()
+        .describe(
+          "the workload and its goal in words (what you searched search_library for): an improved result makes it a past question that search asks, served by this entry's family",
+        ),
+      objective: Objective.optional().describe('what the workload needed optimised (the objective you searched for); default: from the headline metric'),
       command: z.string().max(4096).optional(),
       fingerprint: Fingerprint.optional().describe('from profile_workload'),
     }),
@@ -143,6 +151,8 @@ export const recordResultTool = defineTool({
       note: input.note,
       at: new Date().toISOString(),
     });
+    const words = input.workload.description?.trim();
+    const asked = words ? store.questions().find((q) => q.set === LEARNED_SET && q.description === words) : undefined;
     const imp = Object.entries(improvements)
       .map(([m, x]) => `${m} ${x >= 0 ? '+' : ''}${x} %`)
       .join(', ');
@@ -151,6 +161,7 @@ export const recordResultTool = defineTool({
       summary:
         `Recorded ${outcome} result for ${entryName} on "${input.workload.name}"${imp ? ` (${imp} vs baseline)` : ''}.` +
         (saved ? ` Saved as ${saved.name} v${saved.version} (commit ${saved.commit.slice(0, 8)}).` : '') +
+        (asked ? ` Its description is a past question search_library asks, served by ${asked.expectedFamily} (${asked.source}).` : '') +
         ' The memory resource scx://memory is updated.',
     };
   },

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { repoRoot, templatesDir } from '../paths.js';
 import { buildPaths, buildScheduler } from '../builds/build.js';
-import { toHistoryRecord, type HistoryRecord } from '../library/history.js';
+import { SEED_RESULT_PREFIX, toHistoryRecord, type HistoryRecord } from '../library/history.js';
 import { benchmarkHistory } from './compare.js';
 import type { BenchmarkResult, Candidate } from './runner.js';
 import { readSeedEntry, scxCandidate, seedEntry } from './scx-candidates.js';
@@ -155,7 +155,7 @@ export async function writeSeedHistory(
       return [{ policy: c.name, entry, params: c.params ?? {}, version: seed.version ?? 1 }];
     });
     for (const { policy, record: h } of benchmarkHistory(r, library, `npm run bench (${date})`)) {
-      const id = `seed-${sha256Hex(`${date}|${r.workload.id}|${policy}`, 16)}`;
+      const id = `${SEED_RESULT_PREFIX}${sha256Hex(`${date}|${r.workload.id}|${policy}`, 16)}`;
       const e = byEntry.get(h.entry) ?? { fixtures: new Set<string>(), records: [] };
       e.fixtures.add(h.workload.command ?? '');
       e.records.push(toHistoryRecord({ ...h, at: date }, { id, version: h.version ?? 1 }));

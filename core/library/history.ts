@@ -3,6 +3,7 @@
  * test results, the retrieval weights and how they were tuned.
  */
 import { z } from 'zod';
+import { Objective } from '../model/entry.js';
 import { Fingerprint } from '../model/fingerprint.js';
 import { PresetName } from '../model/names.js';
 
@@ -14,7 +15,10 @@ export type Direction = z.infer<typeof Direction>;
 
 export const Workload = z.object({
   name: z.string().min(1),
+  /** the workload and its goal in words (what was searched for): an improved result makes it a past question (questions.ts) */
   description: z.string().optional(),
+  /** what the workload's owner wanted optimised */
+  objective: Objective.optional(),
   command: z.string().optional(),
   fingerprint: Fingerprint.optional(),
 });
@@ -41,6 +45,14 @@ export const HistoryRecord = z.object({
   at: z.string(),
 });
 export type HistoryRecord = z.infer<typeof HistoryRecord>;
+
+/** The id prefix of the results the seed ships (library/<name>/history.json, written by npm run bench on the fixtures). */
+export const SEED_RESULT_PREFIX = 'seed-';
+
+/** A result the seed shipped (measured on the benchmark fixtures), not one recorded in this library. */
+export function isSeedResult(r: Pick<HistoryRecord, 'id'>): boolean {
+  return r.id.startsWith(SEED_RESULT_PREFIX);
+}
 
 /** What recordResult takes: no id; outcome (computed from metrics vs baseline), params and time are optional. */
 export const HistoryInput = HistoryRecord.omit({ id: true }).extend({

@@ -26,6 +26,18 @@ export const OBJECTIVE_WORDS: Record<Objective, string> = {
   low_overhead: 'low overhead (a simple policy that costs little)',
 };
 
+/** Metrics that speak for an objective (history metrics are named freely; these are the names the benchmarks use). */
+export const OBJECTIVE_METRICS: Record<Objective, RegExp> = {
+  makespan: /makespan|wall/, mean_completion: /mean_completion|mean_ms|turnaround/, tail_latency: /p99|p999|latency|wakeup/,
+  throughput: /per_s|rps|throughput|ops|iters/, fairness: /fair|jain/, deadline: /miss|deadline/, locality: /migrat|cache/,
+  priority_isolation: /prio|isolation|class/, low_overhead: /overhead|switch/,
+};
+
+/** The objective a measured metric speaks for (by its name, e.g. makespan_ms, p99_latency_us), or undefined. */
+export function objectiveOfMetric(metric: string): Objective | undefined {
+  return Objective.options.find((o) => OBJECTIVE_METRICS[o].test(metric));
+}
+
 type Rule = [RegExp, number];
 
 /** The rules and the keywords (as rules), for tests that check where their phrases come from. */

@@ -5,6 +5,9 @@
  * (minisearch, BM25, the same term processing as the entries' index) vote, weighted by how alike they are.
  * Entries are described in their authors' words; past questions are in users' words, which is what a query is.
  *
+ * The library's own results add to them (learnedQuestions): a workload described in words whose measured result
+ * improved on the kernel default becomes a question served by the family that measured best on it.
+ *
  * The sets kept out of any tuning (fixtures/search/heldout*.json) are never here; a precision run over a set
  * that is here asks the others only (core/bench/search-precision.ts: leave the set out).
  */
@@ -13,7 +16,9 @@ import { join } from 'node:path';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
 import { ScxError } from '../errors.js';
-import { LibraryEntry, Objective } from '../model/entry.js';
+import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
+import { headlineImprovement, isSeedResult, type HistoryRecord } from './history.js';
+import { objectiveOfMetric } from './objective.js';
 
 export const QuestionItem = z.object({
   description: z.string().min(1),
@@ -38,6 +43,48 @@ export function loadQuestions(dir: string): Question[] {
     const parsed = QuestionSet.safeParse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
     if (!parsed.success) throw new ScxError('BAD_INPUT', `${join(dir, f)} is not a question set: ${parsed.error.issues[0]?.message ?? ''}`, 'each item needs description, expectedFamily and objective: fix the file or move it out of library/questions');
     for (const it of parsed.data.items) out.push({ ...it, set });
+  }
+  return out;
+}
+
+/** The set name of the questions the library's own results make. */
+export const LEARNED_SET = 'learned';
+/** A description shorter than this (in words) says too little to be asked. */
+const LEARNED_MIN_WORDS = 4;
+
+/**
+ * Past questions from the library's results: for each workload description (record_result's workload.description,
+ * the agent's words for it), the improved result with the largest headline gain becomes a question served by that
+ * entry's family. Its objective is the one the record names, else the one its headline metric speaks for, else the
+ * entry's main one. Results that regressed, failed or changed nothing teach no family, and neither do the results the
+ * seed ships: those are the benchmark fixtures' descriptions, not a user's words (search weighs them as history).
+ */
+export function learnedQuestions(history: readonly HistoryRecord[], entries: readonly EntrySummary[]): Question[] {
+  const family = new Map(entries.map((e) => [e.name, e]));
+  const best = new Map<string, { r: HistoryRecord; pct: number; e: EntrySummary }>();
+  for (const r of history) {
+    const words = r.workload.description?.trim();
+    const e = family.get(r.entry);
+    if (r.outcome !== 'improved' || isSeedResult(r) || !words || !e || words.split(/\s+/).length < LEARNED_MIN_WORDS) continue;
+    const key = words.toLowerCase().replace(/\s+/g, ' ');
+    const pct = headlineImprovement(r)?.pct ?? 0;
+    const had = best.get(key);
+    if (!had || pct > had.pct) best.set(key, { r, pct, e });
+  }
+  const out: Question[] = [];
+  for (const { r, pct, e } of best.values()) {
+    const head = headlineImprovement(r);
+    const objective = r.workload.objective ?? (head && objectiveOfMetric(head.metric)) ?? e.objectives?.serves[0];
+    const fam = LibraryEntry.shape.family.safeParse(e.family);
+    if (!objective || !fam.success) continue;
+    const gain = head ? `, ${head.metric} ${pct >= 0 ? '+' : ''}${pct.toFixed(0)} % vs the kernel default` : '';
+    out.push({
+      description: r.workload.description!.trim(),
+      expectedFamily: fam.data,
+      objective,
+      source: `your result ${r.id}: ${r.entry} on "${r.workload.name}"${gain}, ${r.at.slice(0, 10)}`,
+      set: LEARNED_SET,
+    });
   }
   return out;
 }

@@ -20,7 +20,7 @@ import MiniSearch, { type SearchResult as MiniResult } from 'minisearch';
 import { ScxError } from '../errors.js';
 import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
-import { inferObjective, OBJECTIVE_WORDS } from './objective.js';
+import { inferObjective, OBJECTIVE_METRICS, OBJECTIVE_WORDS } from './objective.js';
 import { questionVotes, type Question, type QuestionVotes } from './questions.js';
 import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
@@ -176,13 +176,6 @@ export interface ObjectiveUsed {
   shares?: Partial<Record<Objective, number>>;
   note: string;
 }
-
-/** Metrics that speak for an objective (history metrics are named freely; these are the names the benchmarks use). */
-const OBJECTIVE_METRICS: Record<Objective, RegExp> = {
-  makespan: /makespan|wall/, mean_completion: /mean_completion|mean_ms|turnaround/, tail_latency: /p99|p999|latency|wakeup/,
-  throughput: /per_s|rps|throughput|ops|iters/, fairness: /fair|jain/, deadline: /miss|deadline/, locality: /migrat|cache/,
-  priority_isolation: /prio|isolation|class/, low_overhead: /overhead|switch/,
-};
 
 function objectiveFit(e: EntrySummary, o: Objective | null): { part: number; match: SearchResult['objective']['match'] } {
   if (!o || !e.objectives) return { part: 0, match: o ? 'undeclared' : 'none' };

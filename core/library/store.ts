@@ -35,7 +35,7 @@ import {
   type RetrievalWeights, type WeightUpdate,
 } from './history.js';
 import { checkLibraryDir, prepareLibrary } from './open.js';
-import { loadQuestions, type Question } from './questions.js';
+import { learnedQuestions, loadQuestions, type Question } from './questions.js';
 import { checkedPreset, findPreset, presetsOf, putPreset } from './presets.js';
 import { addResult, checkedResult, checkedTest, testsLine } from './results.js';
 import { checkName, checkSourceName, validEntry } from './validate.js';
@@ -66,7 +66,8 @@ export function defaultLibraryDir(): string {
 export class LibraryStore {
   private queue: Promise<unknown> = Promise.resolve();
   private questionsDir: string | null = null;
-  private questionList: Question[] | undefined;
+  private seedQuestions: Question[] | undefined;
+  private askedQuestions: { key: string; list: Question[] } | undefined;
 
   private constructor(private readonly files: LibraryFiles, private readonly git: LibraryVersions) {}
 
@@ -123,9 +124,21 @@ export class LibraryStore {
     return this.files.cachedSummaries();
   }
 
-  /** The past questions shipped with the seed (library/questions), read once; none without a seed. */
+  /**
+   * The past questions search asks: those shipped with the seed (library/questions, read once; none without a
+   * seed) and those this library's improved results taught (questions.ts learnedQuestions). The same array until
+   * a result or an entry changes (the vote caches its index on it).
+   */
   questions(): Question[] {
-    return (this.questionList ??= this.questionsDir ? loadQuestions(this.questionsDir) : []);
+    const seed = (this.seedQuestions ??= this.questionsDir ? loadQuestions(this.questionsDir) : []);
+    const history = this.history();
+    const summaries = this.cachedSummaries();
+    const key = `${history.length}:${history.at(-1)?.id ?? ''}:${summaries.length}`;
+    if (this.askedQuestions?.key !== key) {
+      const learned = learnedQuestions(history, summaries);
+      this.askedQuestions = { key, list: learned.length ? [...seed, ...learned] : seed };
+    }
+    return this.askedQuestions.list;
   }
 
   summaries(): EntrySummary[] {
