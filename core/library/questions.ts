@@ -89,6 +89,23 @@ export function learnedQuestions(history: readonly HistoryRecord[], entries: rea
   return out;
 }
 
+const askedCache = new WeakMap<Question[], Map<Objective, Set<string>>>();
+
+/** The families the past questions that asked for `objective` were served by, or null when none asked for it. */
+export function familiesAskedFor(questions: Question[], objective: Objective): Set<string> | null {
+  let byObjective = askedCache.get(questions);
+  if (!byObjective) {
+    byObjective = new Map();
+    for (const q of questions) {
+      let families = byObjective.get(q.objective);
+      if (!families) byObjective.set(q.objective, (families = new Set()));
+      families.add(q.expectedFamily);
+    }
+    askedCache.set(questions, byObjective);
+  }
+  return byObjective.get(objective) ?? null;
+}
+
 /** How many of the most alike questions vote. */
 export const NEIGHBOURS = 7;
 

@@ -21,7 +21,7 @@ import { ScxError } from '../errors.js';
 import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
 import { inferObjective, OBJECTIVE_METRICS, OBJECTIVE_WORDS } from './objective.js';
-import { questionVotes, type Question, type QuestionVotes } from './questions.js';
+import { familiesAskedFor, questionVotes, type Question, type QuestionVotes } from './questions.js';
 import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
 export interface SearchQuery {
@@ -277,7 +277,7 @@ export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null)
   };
 }
 
-type Scored = { e: EntrySummary; score: number; factor: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
+type Scored = { e: EntrySummary; score: number; factor: number; unasked: boolean; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
 type Ranking = { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }>; votes: QuestionVotes | null };
 
 /** Every matching entry scored and sorted, the objective used, and what the constraints excluded. */
@@ -290,6 +290,8 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
   }
   const votes = q.query?.trim() ? questionVotes(questions, q.query, processTerm) : null;
   const objective = objectiveFor(q, votes);
+  // a given objective: the families the past questions that asked for it were served by rank first
+  const askedFor = objective.source === 'given' && objective.objective ? familiesAskedFor(questions, objective.objective) : null;
   const wObj = objective.source === 'given' ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
 
   const explicit = new Set(q.tags ?? []);
@@ -348,6 +350,8 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
       factor = 0.6;
       notes.push('without hints it must read job lengths from length-coded task names or learn them from history (ranked lower: no hints available)');
     }
+    const unasked = askedFor ? !askedFor.has(e.family) : false;
+    if (unasked) notes.push(`no past question that asked for ${objective.objective} was served by ${e.family}: ranked after the families that were`);
     if (c.noUserspace && e.userspace) notes.push(`its userspace part (${e.userspace}) is optional: it runs without it`);
     let objPart = objectivePart(e, objective);
     if (hist < 0 && objPart > 0) {
@@ -358,14 +362,14 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     }
     const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart), questions: round(asked) };
     const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
-    scored.push({ e, score, factor, parts, fit, recs, notes });
+    scored.push({ e, score, factor, unasked, parts, fit, recs, notes });
   }
   if (votes) {
     const top = Math.max(...scored.map((x) => x.score));
     const scale = top > 0 ? top : 1;
     for (const x of scored) x.score = round(x.score + x.factor * QUESTION_WEIGHT * scale * x.parts.questions); // a constraint's penalty holds for the vote too
   }
-  scored.sort((a, b) => b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
+  scored.sort((a, b) => Number(a.unasked) - Number(b.unasked) || b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
   return { ranked: scored, objective, excluded, text, votes };
 }
 

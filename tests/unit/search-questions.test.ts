@@ -1,7 +1,8 @@
 /**
  * Past questions (core/library/questions.ts): the shipped sets load and never hold a held-out question,
  * a broken set is a clear error, the neighbours' families and objectives vote, search ranks with the vote
- * and says why, and a precision run leaves the measured set out.
+ * and says why, a given objective ranks first the families its past questions were served by, and a precision run
+ * leaves the measured set out.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +100,24 @@ describe('past questions', () => {
     const ljf = (c?: { noHints: boolean }) => rankPage(entries, [], DEFAULT_WEIGHTS, { ...query, constraints: c }, qs).results[0]!;
     expect(ljf()).toMatchObject({ name: 'ljf', score: 1 });
     expect(ljf({ noHints: true })).toMatchObject({ name: 'ljf', score: 0.6 });
+  });
+
+  it('a given objective ranks first the families the past questions that asked for it were served by, and says so of the others', () => {
+    const entries = store.cachedSummaries().filter((e) => e.name === 'edf' || e.name === 'interactive');
+    // edf serves tail latency too (its second objective), and these words are its own
+    const query = { query: 'earliest deadline first: deadlines from weight and run length', objective: 'tail_latency', limit: 2 } as const;
+    expect(rankPage(entries, [], DEFAULT_WEIGHTS, query).results.map((r) => r.name)).toEqual(['edf', 'interactive']);
+    const qs = [q('audio crackles while compiling', 'interactive', 'tail_latency'), q('the control loop must run every 2 ms', 'deadline', 'deadline')];
+    const p = rankPage(entries, [], DEFAULT_WEIGHTS, query, qs);
+    expect(p.results.map((r) => r.name)).toEqual(['interactive', 'edf']);
+    expect(p.results[1]!.why.join(' ')).toMatch(/no past question that asked for tail_latency was served by deadline: ranked after the families that were/);
+    // an objective no past question asked for restricts nothing, and a guessed one neither
+    expect(rankPage(entries, [], DEFAULT_WEIGHTS, { ...query, objective: 'locality' }, qs).results.map((r) => r.name)).toEqual(
+      rankPage(entries, [], DEFAULT_WEIGHTS, { ...query, objective: 'locality' }).results.map((r) => r.name),
+    );
+    expect(
+      rankPage(entries, [], DEFAULT_WEIGHTS, { query: query.query, limit: 2 }, qs).results.every((r) => !/no past question that asked/.test(r.why.join(' '))),
+    ).toBe(true);
   });
 
   it('a precision run leaves the measured set, and any question worded like a measured one, out', async () => {
