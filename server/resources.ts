@@ -211,7 +211,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
               '4. build_scheduler: prefer an entry with a preset or params (configure); if it lacks something, a small patch (modify); only if nothing fits, your own source from bpf-templates/fifo (create). Fix every static finding it reports.',
               '5. verify_bpf on the buildId. On FAIL, read the reason and hint (file:line), fix, build again.',
               '6. deploy_scx {"target":"sandbox","monitor":{"workload":{"name":…,"fingerprint":…}}} (sjf/ljf/hybrid also take "hints": expected ms per task-name prefix) and run profile_workload again with the same command: compare with the baseline.',
-              '7. record_result with the metrics and the baseline, whether better or worse — the library and memory learn from both.',
+              "7. record_result with the metrics and the baseline, whether better or worse — the library and memory learn from both. Give workload.description (the words you searched with) and workload.objective: an improved result makes them a past question search asks, served by this entry's family.",
               "   benchmark_schedulers compares several builds with the kernel default in one boot on a fixture or on your command (and records them); tune_scheduler searches an entry's parameters on either and saves the best as a preset.",
               '8. If it is worse, rollback {"target":"sandbox","to":"default"} and try the next candidate; a saved version that did worse than its parent can be reverted with library_versions. Only deploy to the host when the user asks and the server allows it.',
             ].join('\n'),

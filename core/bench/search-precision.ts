@@ -126,6 +126,8 @@ export interface Precision {
   withObjective: number;
   /** how often the guessed objective was the labelled one */
   objectiveGuessed: number;
+  /** the labelled family among the first 3 results (what an agent reads on the first page), objective given */
+  withObjectiveTop3: number;
   misses: { mode: 'text' | 'objective'; want: string; got: string; guessed: string | null; description: string }[];
 }
 
@@ -135,6 +137,7 @@ export async function precisionAt1(library: SearchSource, items: LabelledItem[],
   let text = 0;
   let withObjective = 0;
   let guessed = 0;
+  let top3 = 0;
   const misses: Precision['misses'] = [];
   for (const it of items) {
     const tags = it.tags as never;
@@ -149,12 +152,13 @@ export async function precisionAt1(library: SearchSource, items: LabelledItem[],
         guessed: a.objective.objective,
         description: it.description,
       });
-    const b = await searchLibrary(store, { query: it.description, tags, objective: it.objective, limit: 1 });
+    const b = await searchLibrary(store, { query: it.description, tags, objective: it.objective, limit: 3 });
+    if (b.results.some((r) => r.family === it.expectedFamily)) top3++;
     if (b.results[0]?.family === it.expectedFamily) withObjective++;
     else
       misses.push({ mode: 'objective', want: it.expectedFamily, got: b.results[0]?.family ?? 'nothing', guessed: it.objective, description: it.description });
   }
   const n = items.length;
   const r = (x: number) => Math.round((x / n) * 1000) / 1000;
-  return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), misses };
+  return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), withObjectiveTop3: r(top3), misses };
 }

@@ -131,8 +131,8 @@ export class LibraryStore {
    */
   questions(): Question[] {
     const seed = (this.seedQuestions ??= this.questionsDir ? loadQuestions(this.questionsDir) : []);
-    const history = this.history();
-    const summaries = this.cachedSummaries();
+    const summaries = this.cachedSummaries(); // refreshes: history is current
+    const history = this.files.data.history;
     const key = `${history.length}:${history.at(-1)?.id ?? ''}:${summaries.length}`;
     if (this.askedQuestions?.key !== key) {
       const learned = learnedQuestions(history, summaries);
