@@ -6,9 +6,9 @@
  * match. The guess is the highest score; its confidence is its share of all scores.
  *
  * Every alternative in these rules matches at least one description of the past questions (library/questions:
- * labelled, tuning, dev, dev2 and the real-question sets heldout4-7, each used for tuning once measured blind), or the
+ * labelled, tuning, dev, dev2 and the real-question sets heldout4-9, each used for tuning once measured blind), or the
  * objective's own name (tests/unit/search-objective.test.ts checks it): none was written for the held-out
- * descriptions (fixtures/search/heldout.json and heldout8.json), which measure them.
+ * descriptions (fixtures/search/heldout.json and heldout10.json), which measure them.
  */
 import { Objective } from '../model/entry.js';
 
