@@ -67,7 +67,7 @@ export class LibraryStore {
   private queue: Promise<unknown> = Promise.resolve();
   private questionsDir: string | null = null;
   private seedQuestions: Question[] | undefined;
-  private askedQuestions: { key: string; list: Question[] } | undefined;
+  private askedQuestions: { key: string; summaries: EntrySummary[]; list: Question[] } | undefined;
 
   private constructor(private readonly files: LibraryFiles, private readonly git: LibraryVersions) {}
 
@@ -133,10 +133,10 @@ export class LibraryStore {
     const seed = (this.seedQuestions ??= this.questionsDir ? loadQuestions(this.questionsDir) : []);
     const summaries = this.cachedSummaries(); // refreshes: history is current
     const history = this.files.data.history;
-    const key = `${history.length}:${history.at(-1)?.id ?? ''}:${summaries.length}`;
-    if (this.askedQuestions?.key !== key) {
+    const key = `${history.length}:${history.at(-1)?.id ?? ''}`;
+    if (this.askedQuestions?.key !== key || this.askedQuestions.summaries !== summaries) {
       const learned = learnedQuestions(history, summaries);
-      this.askedQuestions = { key, list: learned.length ? [...seed, ...learned] : seed };
+      this.askedQuestions = { key, summaries, list: learned.length ? [...seed, ...learned] : seed };
     }
     return this.askedQuestions.list;
   }
