@@ -433,7 +433,8 @@ export function rankPage(entries: EntrySummary[], history: HistoryRecord[], weig
 function askedWhy(family: string, votes: QuestionVotes): string {
   const mine = votes.neighbours.filter((n) => n.question.expectedFamily === family);
   const ex = mine[0]!.question;
-  const quote = ex.description.length > 90 ? `${ex.description.slice(0, 87)}...` : ex.description;
+  const words = ex.description.replace(/[\p{Cc}\s]+/gu, ' ').trim(); // one line, whoever wrote it (a learned question is a record's words)
+  const quote = words.length > 90 ? `${words.slice(0, 87)}...` : words;
   const share = Math.round((votes.families.get(family) ?? 0) * 100);
   return `${mine.length} of the ${votes.neighbours.length} past questions most like yours were served by ${family} (${share} % of the vote), e.g. "${quote}"${ex.source ? ` (${ex.source})` : ''}`;
 }
