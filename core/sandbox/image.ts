@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { ScxError } from '../errors.js';
 import { cacheDir, guestDir, repoRoot } from '../paths.js';
@@ -55,8 +55,12 @@ async function busyboxPath(): Promise<string> {
   throw new ScxError('TOOL_MISSING', 'a static busybox is needed for the sandbox guest', 'install busybox-static (npm run setup does)');
 }
 
-/** Where setup builds sched-rust's release binaries (outside the clone). */
+/**
+ * Where sched-rust's release binaries (scx-loader, scx-job-hints) are: $SCX_MCP_LOADER_DIR, else where setup builds
+ * them (outside the clone). A fleet host's monitor is given the directory the rollout found or copied them to.
+ */
 export function loaderDir(): string {
+  if (process.env.SCX_MCP_LOADER_DIR) return resolve(process.env.SCX_MCP_LOADER_DIR);
   return join(cacheDir(), 'sched-rust-target', 'release');
 }
 

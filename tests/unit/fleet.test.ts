@@ -52,6 +52,32 @@ describe('fleet', () => {
     }
   });
 
+  it("deploy.sh starts the monitor with the loader it was given (the host's own, or the copy), whatever the cache", () => {
+    const d = mkdtempSync(join(tmpdir(), 'scx-fleet-'));
+    try {
+      // a stand-in for `node cli.js monitor`: it reports where it would look for the loader, then waits to be stopped
+      const cli = join(d, 'monitor.sh');
+      writeFileSync(cli, `printf '{"kind":"deployed","loader":"%s","cache":"%s"}\\n' "$SCX_MCP_LOADER_DIR" "\${SCX_MCP_CACHE:-default}"; sleep 30\n`);
+      const r = spawnSync(
+        'sh',
+        [role('scx_deploy', 'deploy.sh'), d, 'abcdef012345', Buffer.from('{}').toString('base64'), 'sh', cli, '/opt/x/release', 'nobody', '10'],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, SCX_MCP_CACHE: '' },
+        },
+      );
+      const j = JSON.parse(r.stdout) as { ok: boolean; pid: number };
+      try {
+        expect(j.ok).toBe(true);
+        expect(JSON.parse(readFileSync(join(d, 'monitor.jsonl'), 'utf8'))).toEqual({ kind: 'deployed', loader: '/opt/x/release', cache: 'default' });
+      } finally {
+        spawnSync('kill', [String(j.pid)]);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('the stage script carries the build to a host byte for byte (no python there)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'scx-fleet-'));
     const saved = process.env.SCX_MCP_STATE;

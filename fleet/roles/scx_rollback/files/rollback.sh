@@ -1,8 +1,8 @@
 #!/bin/sh
-# Stop this host's monitor and go back to the kernel default. Args: FLEET_DIR NODE CLI.
+# Stop this host's monitor and go back to the kernel default. Args: FLEET_DIR NODE CLI [LOADER_DIR].
 # `scx-mcp call rollback` adopts the loader the monitor started (by its pid file under /run/scx-mcp),
 # unloads it and writes the rollback to the audit log; at the kernel default it does nothing.
-dir=$1 node=$2 cli=$3
+dir=$1 node=$2 cli=$3 loader=${4:-}
 esc() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\n\t\r' '   '; }
 before=$(cat /sys/kernel/sched_ext/state 2>/dev/null || echo absent)
 ops=$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)
@@ -14,7 +14,9 @@ if [ -s "$dir/monitor.pid" ]; then
   rm -f "$dir/monitor.pid"
 fi
 export SCX_MCP_STATE="$dir/state" SCX_MCP_LIBRARY="$dir/library"
-[ -d "$dir/cache/sched-rust-target" ] && export SCX_MCP_CACHE="$dir/cache"
+# the loader the deploy used: the one it copied here, else the host's own
+[ -x "$dir/cache/sched-rust-target/release/scx-loader" ] && loader="$dir/cache/sched-rust-target/release"
+[ -n "$loader" ] && export SCX_MCP_LOADER_DIR="$loader"
 cd /
 out=$("$node" "$cli" call rollback '{"target":"host","to":"default"}' --allow-host 2>&1 </dev/null)
 rc=$?
