@@ -61,23 +61,22 @@ const LEARNED_MIN_WORDS = 4;
  */
 export function learnedQuestions(history: readonly HistoryRecord[], entries: readonly EntrySummary[]): Question[] {
   const family = new Map(entries.map((e) => [e.name, e]));
-  const best = new Map<string, { r: HistoryRecord; pct: number; e: EntrySummary }>();
+  const best = new Map<string, { r: HistoryRecord; head: ReturnType<typeof headlineImprovement>; e: EntrySummary }>();
   for (const r of history) {
     const words = r.workload.description?.trim();
     const e = family.get(r.entry);
     if (r.outcome !== 'improved' || isSeedResult(r) || !words || !e || words.split(/\s+/).length < LEARNED_MIN_WORDS) continue;
     const key = words.toLowerCase().replace(/\s+/g, ' ');
-    const pct = headlineImprovement(r)?.pct ?? 0;
+    const head = headlineImprovement(r);
     const had = best.get(key);
-    if (!had || pct > had.pct) best.set(key, { r, pct, e });
+    if (!had || (head?.pct ?? 0) > (had.head?.pct ?? 0)) best.set(key, { r, head, e });
   }
   const out: Question[] = [];
-  for (const { r, pct, e } of best.values()) {
-    const head = headlineImprovement(r);
+  for (const { r, head, e } of best.values()) {
     const objective = r.workload.objective ?? (head && objectiveOfMetric(head.metric)) ?? e.objectives?.serves[0];
     const fam = LibraryEntry.shape.family.safeParse(e.family);
     if (!objective || !fam.success) continue;
-    const gain = head ? `, ${head.metric} ${pct >= 0 ? '+' : ''}${pct.toFixed(0)} % vs the kernel default` : '';
+    const gain = head ? `, ${head.metric} ${head.pct >= 0 ? '+' : ''}${head.pct.toFixed(0)} % vs the kernel default` : '';
     out.push({
       description: r.workload.description!.trim(),
       expectedFamily: fam.data,
