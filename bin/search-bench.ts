@@ -7,7 +7,7 @@
  * Then precision@1 on the labelled description sets against the repo's seed library, from the
  * words alone and with the objective given; the held-out set was never used to tune search.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyDb, type HistoryRecord } from '../core/library/history.js';
@@ -16,7 +16,16 @@ import { searchLibrary } from '../core/library/search.js';
 import { LibraryStore } from '../core/library/store.js';
 import { repoRoot, templatesDir } from '../core/paths.js';
 import { FINGERPRINT_DIMENSIONS, type Fingerprint } from '../core/model/fingerprint.js';
-import { LABELLED_SETS, SET_NOTES, TARGET_SET, loadLabelled, precisionAt1 } from '../core/bench/search-precision.js';
+import {
+  LABELLED_SETS,
+  READINGS_PATH,
+  RecordedReadings,
+  SET_NOTES,
+  TARGET_SET,
+  loadLabelled,
+  precisionAt1,
+  precisionRead,
+} from '../core/bench/search-precision.js';
 import { summarize } from '../core/model/stats.js';
 import { formatTable } from '../core/bench/table.js';
 
@@ -145,6 +154,26 @@ try {
   );
   for (const m of heldMisses)
     console.log(`  held-out miss (${m.mode}): want ${m.want}, got ${m.got}, objective ${m.guessed ?? 'not guessed'}: "${m.description.slice(0, 90)}"`);
+
+  // the same sets with each question read by a model (what a client that lends its model gets), on recorded answers
+  if (existsSync(READINGS_PATH)) {
+    const recorded = RecordedReadings.parse(JSON.parse(readFileSync(READINGS_PATH, 'utf8')));
+    const sets = LABELLED_SETS.filter((set) => recorded.items.some((x) => x.id.startsWith(`${set}:`)));
+    const rrows: (string | number)[][] = [];
+    const misses: string[] = [];
+    for (const set of sets) {
+      const p = await precisionRead(store, loadLabelled(set), set, recorded);
+      rrows.push([SET_NOTES[set]?.label ?? set, p.n, p.text.toFixed(2), p.objectiveRead.toFixed(2), p.withObjective.toFixed(2), p.unanswered, p.refused]);
+      if (set === TARGET_SET) for (const m of p.misses) misses.push(`  read miss (${m.mode}): want ${m.want}, got ${m.got}: "${m.description.slice(0, 90)}"`);
+    }
+    console.log(`
+precision@1 with the question read by a model (sampling), on ${recorded.model}'s recorded answers (${READINGS_PATH.replace(repoRoot + '/', '')}):
+`);
+    console.log(
+      formatTable(['set', 'items', 'read: text alone', "model's objective right", 'read: objective given', 'unanswered requests', 'answers refused'], rrows),
+    );
+    console.log(misses.join('\n'));
+  }
 } finally {
   rmSync(proot, { recursive: true, force: true });
 }

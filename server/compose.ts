@@ -13,6 +13,7 @@ import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { allTools } from '../tools/index.js';
 import { boundLogData, boundResourceContents, boundToolResult, cutText, LOG_MESSAGE_CHARS } from './budget.js';
 import { registerResources } from './resources.js';
+import { clientReader } from './sampling.js';
 
 export const SERVER_NAME = 'scx-mcp';
 export const SERVER_VERSION = '0.1.0';
@@ -24,6 +25,7 @@ type Extra = {
     method: 'notifications/progress';
     params: { progressToken: string | number; progress: number; total?: number; message?: string };
   }) => Promise<void>;
+  sendRequest?: Parameters<typeof clientReader>[1];
 };
 
 export function errorResult(e: unknown): CallToolResult {
@@ -55,6 +57,7 @@ export function registerTool(server: McpServer, engines: ScxEngines, def: ToolDe
         engines,
         actor: { client: client ? `${client.name} ${client.version}` : 'unknown MCP client' },
         signal: extra.signal,
+        sample: clientReader(server, extra.sendRequest),
         async progress(message, progress, total) {
           step++;
           await server.sendLoggingMessage({ level: 'info', logger: def.name, data: message }).catch(() => {});

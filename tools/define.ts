@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { KernelInfo } from '../core/kernel/fetch.js';
+import type { Reader } from '../core/library/reading.js';
 import type { LibraryStore } from '../core/library/store.js';
 import type { TargetKind } from '../core/model/target.js';
 import type { MonitorConfig, MonitorStatus } from '../core/monitor/rules.js';
@@ -34,6 +35,8 @@ export interface ToolContext {
   progress(message: string, progress?: number, total?: number): Promise<void>;
   log(level: 'debug' | 'info' | 'warning' | 'error', message: string): Promise<void>;
   signal: AbortSignal;
+  /** The client's model, when the client declared sampling (MCP sampling/createMessage): one short completion per call. */
+  sample?: Reader;
 }
 
 export interface ToolResult<O> {

@@ -13,7 +13,8 @@ export const searchLibraryTool = defineTool({
   description: [
     'Find library schedulers that fit a workload, ranked, with the reasons.',
     'Pass `objective`, what "better" means: makespan (the last job finishes sooner), mean_completion (the typical job finishes sooner), tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead.',
-    'Without it, it is guessed from `query` and the past questions most like it, and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
+    'Without it, when the client supports sampling, the server asks the client\'s model to read `query` (one short completion; `read: false` skips it): its family ranks first and its objective is ranked for (`objective.source: "read"`).',
+    'Otherwise the objective is guessed from `query` and the past questions most like it, and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
     'Pass the `fingerprint` from profile_workload: entries that did well on similar workloads rank higher (learned from record_result).',
     'Each result says which objectives the entry serves and costs, and the measured history behind it.',
     'Then read scx://library/<name> and build_scheduler {"entry": name}.',
@@ -40,6 +41,7 @@ export const searchLibraryTool = defineTool({
       })
       .optional(),
     family: z.string().max(32).optional().describe('restrict to one policy family, e.g. "ljf"'),
+    read: z.boolean().default(true).describe('when the client supports sampling, ask its model which family and objective the query is about (default true)'),
     limit: z.number().int().min(1).max(50).default(5),
     offset: z.number().int().min(0).default(0).describe("skip this many results: the previous page's `next`"),
   },
@@ -65,10 +67,19 @@ export const searchLibraryTool = defineTool({
     ),
     objective: reads({
       objective: Objective.nullable(),
-      source: z.enum(['given', 'inferred', 'none']),
+      source: z.enum(['given', 'read', 'inferred', 'none']),
       evidence: z.array(z.string()).optional(),
       note: z.string(),
     }).describe('the objective ranked for: given, or guessed from the words (then correct it with `objective`)'),
+    reading: reads({
+      by: z.string().optional(),
+      family: z.string().optional(),
+      objective: Objective.optional(),
+      alsoFine: z.array(z.string()).optional(),
+      error: z.string().optional(),
+    })
+      .optional()
+      .describe("how the client's model read the query (sampling), or why it could not; absent when it was not asked"),
     excluded: z.array(reads({ name: z.string(), why: z.string() })).describe('entries the constraints ruled out'),
     total: z.number().describe('how many entries matched in all'),
     next: z.number().nullable().describe('offset of the next page; null on the last'),
@@ -77,16 +88,21 @@ export const searchLibraryTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handle(input, ctx) {
     const store = await ctx.engines.library();
-    const r = await searchLibrary(store, {
-      query: input.query,
-      tags: input.tags,
-      fingerprint: input.fingerprint,
-      family: input.family,
-      objective: input.objective,
-      constraints: input.constraints,
-      limit: input.limit,
-      offset: input.offset,
-    });
+    const r = await searchLibrary(
+      store,
+      {
+        query: input.query,
+        tags: input.tags,
+        fingerprint: input.fingerprint,
+        family: input.family,
+        objective: input.objective,
+        constraints: input.constraints,
+        limit: input.limit,
+        offset: input.offset,
+      },
+      input.read ? ctx.sample : undefined,
+      ctx.signal,
+    );
     const results = await Promise.all(
       r.results.map(async (x) => ({
         ...x,
@@ -107,7 +123,15 @@ export const searchLibraryTool = defineTool({
       .filter(Boolean)
       .join(' ');
     return {
-      structured: { results, objective, excluded: r.excluded, total: r.total, next: r.next, weights: r.weights as unknown as Record<string, unknown> },
+      structured: {
+        results,
+        objective,
+        ...(r.read ? { reading: 'reading' in r.read ? r.read.reading : r.read } : {}),
+        excluded: r.excluded,
+        total: r.total,
+        next: r.next,
+        weights: r.weights as unknown as Record<string, unknown>,
+      },
       summary:
         `Objective: ${r.objective.note}.\n` +
         (r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.') +

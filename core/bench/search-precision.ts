@@ -5,8 +5,11 @@
  * measured with that set left out of the past questions, so no question votes for itself.
  * Used by npm run bench:search and tests/unit/search-objective.test.ts.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { readingRequest, type Reader, type ReadingRequest } from '../library/reading.js';
 import { QuestionSet, type Question, type QuestionItem } from '../library/questions.js';
 import { searchLibrary, type SearchSource } from '../library/search.js';
 import { repoRoot } from '../paths.js';
@@ -161,4 +164,84 @@ export async function precisionAt1(library: SearchSource, items: LabelledItem[],
   const n = items.length;
   const r = (x: number) => Math.round((x / n) * 1000) / 1000;
   return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), withObjectiveTop3: r(top3), misses };
+}
+
+/**
+ * A model's answers to the requests search sends a client's model (reading.ts), recorded: each is kept with
+ * the digest of the exact request it answered, so an answer to a request the library has since changed
+ * (an entry's words, the guide) is not used but counted as unanswered.
+ */
+export const RecordedReadings = z.object({
+  about: z.string(),
+  model: z.string(),
+  items: z.array(z.object({ id: z.string(), objectiveGiven: z.boolean(), digest: z.string().regex(/^[0-9a-f]{64}$/), answer: z.string().max(4000) })),
+});
+export type RecordedReadings = z.infer<typeof RecordedReadings>;
+export const READINGS_PATH = join(repoRoot, 'docs/results/search-readings.json');
+
+export function requestDigest(req: ReadingRequest): string {
+  return createHash('sha256').update(`${req.system}\n\n${req.user}`).digest('hex');
+}
+
+/** The requests a reader is sent for `items` of `set`: from the words alone, and with the labelled objective. */
+export function readingPrompts(library: SearchSource, set: string, items: LabelledItem[]) {
+  const entries = library.cachedSummaries();
+  return items.flatMap((it, i) =>
+    [false, true].map((objectiveGiven) => {
+      const req = readingRequest(entries, it.description, objectiveGiven ? it.objective : undefined);
+      return { id: `${set}:${i}`, objectiveGiven, digest: requestDigest(req), system: req.system, user: req.user };
+    }),
+  );
+}
+
+export interface ReadPrecision {
+  n: number;
+  /** words alone, read by the model */
+  text: number;
+  /** the labelled objective given to the model and to search */
+  withObjective: number;
+  /** how often the model's objective was the labelled one */
+  objectiveRead: number;
+  /** requests with no recorded answer (never recorded, or the request has changed since) */
+  unanswered: number;
+  /** answers the checks refused (reading.ts) */
+  refused: number;
+  misses: { mode: 'text' | 'objective'; want: string; got: string; description: string }[];
+}
+
+/** precision@1 with each question read by the recorded model's answer to the request search would send now. */
+export async function precisionRead(library: SearchSource, items: LabelledItem[], set: string, recorded: RecordedReadings): Promise<ReadPrecision> {
+  const store = leavingOut(library, set, items);
+  const byDigest = new Map(recorded.items.map((x) => [x.digest, x.answer]));
+  let unanswered = 0;
+  const reader: Reader = async (req) => {
+    const answer = byDigest.get(requestDigest(req));
+    if (answer === undefined) {
+      unanswered++;
+      throw new Error('no recorded answer to this request');
+    }
+    return { text: answer, model: recorded.model };
+  };
+  let text = 0;
+  let withObjective = 0;
+  let objectiveRead = 0;
+  let refused = 0;
+  const misses: ReadPrecision['misses'] = [];
+  for (const it of items) {
+    const tags = it.tags as never;
+    for (const given of [false, true]) {
+      const before = unanswered;
+      const a = await searchLibrary(store, { query: it.description, tags, limit: 1, ...(given ? { objective: it.objective } : {}) }, reader);
+      if (a.read && 'error' in a.read && unanswered === before) refused++;
+      if (!given && a.read && 'reading' in a.read && a.read.reading.objective === it.objective) objectiveRead++;
+      const got = a.results[0]?.family ?? 'nothing';
+      if (got === it.expectedFamily) {
+        if (given) withObjective++;
+        else text++;
+      } else misses.push({ mode: given ? 'objective' : 'text', want: it.expectedFamily, got, description: it.description });
+    }
+  }
+  const n = items.length;
+  const r = (x: number) => Math.round((x / n) * 1000) / 1000;
+  return { n, text: r(text), withObjective: r(withObjective), objectiveRead: r(objectiveRead), unanswered, refused, misses };
 }

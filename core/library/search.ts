@@ -22,6 +22,7 @@ import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
 import { inferObjective, OBJECTIVE_METRICS, OBJECTIVE_WORDS } from './objective.js';
 import { familiesAskedFor, questionVotes, type Question, type QuestionVotes } from './questions.js';
+import { readQuestion, type Reader, type Reading } from './reading.js';
 import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
 export interface SearchQuery {
@@ -36,6 +37,8 @@ export interface SearchQuery {
   objective?: Objective;
   /** guess the objective from the words when none is given (default true) */
   guessObjective?: boolean;
+  /** the question as a language model read it (reading.ts): its family ranks first, its objective is ranked for unless one is given */
+  reading?: Reading;
   constraints?: SearchConstraints;
   limit?: number;
   /** skip this many results (pagination: the previous page's `next`) */
@@ -167,7 +170,7 @@ export const QUESTION_WEIGHT = 1;
 /** The objective search ranked for, and where it came from. */
 export interface ObjectiveUsed {
   objective: Objective | null;
-  source: 'given' | 'inferred' | 'none';
+  source: 'given' | 'read' | 'inferred' | 'none';
   /** for an inferred one: its confidence, the phrases that decided it, the runners-up */
   confidence?: number;
   evidence?: string[];
@@ -194,17 +197,21 @@ function objectiveFit(e: EntrySummary, o: Objective | null): { part: number; mat
  */
 function objectivePart(e: EntrySummary, used: ObjectiveUsed): number {
   const shares = used.shares ?? {};
+  const stated = isStated(used);
   let words = 0;
   for (const [o, share] of Object.entries(shares) as [Objective, number][]) {
-    if (used.source === 'given' && o === used.objective) continue;
+    if (stated && o === used.objective) continue;
     words += share * objectiveFit(e, o).part;
   }
-  if (used.source === 'given') {
+  if (stated) {
     const fit = objectiveFit(e, used.objective);
     return (fit.match === 'main' ? 1 : fit.match === 'serves' ? 0.95 : fit.part) + words / 2;
   }
   return words;
 }
+
+/** An objective given by the caller or read by a model counts as stated: it decides; a guess from the words only leans. */
+const isStated = (used: ObjectiveUsed) => used.source === 'given' || used.source === 'read';
 
 /** What the library measured for an entry on an objective's metrics (all its history, not only similar workloads): how often, the mean change, the best. */
 function measuredEvidence(history: HistoryRecord[], o: Objective | null): string {
@@ -250,10 +257,12 @@ export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null)
   const wRule = votes ? RULE_SHARE : 1;
   for (const [o, x] of Object.entries(g?.scores ?? {}) as [Objective, number][]) mixed.set(o, (wRule * x) / ruleTotal);
   for (const [o, x] of votes?.objectives ?? []) mixed.set(o, (mixed.get(o) ?? 0) + (ruleTotal ? 1 - wRule : 1) * x);
-  if (q.objective) {
-    // given: the words' other objectives only break ties among the entries that serve it
+  if (q.objective || q.reading) {
+    // given, or read by a model: the words' other objectives only break ties among the entries that serve it
     const words = Object.fromEntries(Object.entries(g?.scores ?? {}).map(([o, x]) => [o, x / ruleTotal])) as Partial<Record<Objective, number>>;
-    return { objective: q.objective, source: 'given', shares: words, note: `ranked for ${OBJECTIVE_WORDS[q.objective]}, as given` };
+    if (q.objective) return { objective: q.objective, source: 'given', shares: words, note: `ranked for ${OBJECTIVE_WORDS[q.objective]}, as given` };
+    const o = q.reading!.objective;
+    return { objective: o, source: 'read', shares: words, note: `ranked for ${OBJECTIVE_WORDS[o]}, as ${q.reading!.by} read your question; if that is not the goal, pass \`objective\`` };
   }
   const shares = Object.fromEntries([...mixed].map(([o, x]) => [o, round(x)])) as Partial<Record<Objective, number>>;
   if (q.guessObjective === false) return { objective: null, source: 'none', note: 'no objective given or guessed: pass `objective` to rank by what the entries optimise' };
@@ -277,7 +286,7 @@ export function objectiveFor(q: SearchQuery, votes: QuestionVotes | null = null)
   };
 }
 
-type Scored = { e: EntrySummary; score: number; factor: number; unasked: boolean; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
+type Scored = { e: EntrySummary; score: number; factor: number; unasked: boolean; readTier: number; parts: SearchResult['parts']; fit: ReturnType<typeof objectiveFit>; recs?: { r: HistoryRecord; sim: number }[]; notes: string[] };
 type Ranking = { ranked: Scored[]; objective: ObjectiveUsed; excluded: { name: string; why: string }[]; text: Map<string, { score: number; hit: MiniResult }>; votes: QuestionVotes | null };
 
 /** Every matching entry scored and sorted, the objective used, and what the constraints excluded. */
@@ -291,8 +300,12 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
   const votes = q.query?.trim() ? questionVotes(questions, q.query, processTerm) : null;
   const objective = objectiveFor(q, votes);
   // a given objective: the families the past questions that asked for it were served by rank first
-  const askedFor = objective.source === 'given' && objective.objective ? familiesAskedFor(questions, objective.objective) : null;
-  const wObj = objective.source === 'given' ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
+  const stated = isStated(objective);
+  const askedFor = stated && objective.objective ? familiesAskedFor(questions, objective.objective) : null;
+  const wObj = stated ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
+  // a model's reading: its family first, then the ones it said would also serve, then the rest
+  const reading = q.reading;
+  const readTier = (family: string) => (!reading ? 0 : family === reading.family ? 0 : reading.alsoFine.includes(family) ? 1 : 2);
 
   const explicit = new Set(q.tags ?? []);
   const implied = new Set((q.fingerprint ? impliedTags(q.fingerprint) : []).filter((t) => !explicit.has(t)));
@@ -331,9 +344,10 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     const recs = similar.get(e.name);
     const fit = objectiveFit(e, objective.objective);
     // an entry built for the objective (given, or guessed: its main one) is a candidate even when no word matched
-    const servesObjective = objective.source === 'given' ? fit.part > 0 : fit.match === 'main';
+    const servesObjective = stated ? fit.part > 0 : fit.match === 'main';
+    const tier = readTier(e.family);
     const asked = votes?.families.get(e.family) ?? 0;
-    if (!t && !tagHits && !recs && !servesObjective && !asked && (q.query?.trim() || tagMass)) continue; // nothing in common
+    if (!t && !tagHits && !recs && !servesObjective && !asked && !(reading && tier < 2) && (q.query?.trim() || tagMass)) continue; // nothing in common
     let hist = 0;
     if (recs) {
       let num = 0;
@@ -350,7 +364,9 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
       factor = 0.6;
       notes.push('without hints it must read job lengths from length-coded task names or learn them from history (ranked lower: no hints available)');
     }
-    const unasked = askedFor ? !askedFor.has(e.family) : false;
+    const unasked = askedFor && !reading ? !askedFor.has(e.family) : false;
+    if (reading && tier === 1) notes.push(`${reading.by} said ${e.family} would also serve: ranked after ${reading.family}, the family it read your question as`);
+    if (reading && tier === 2) notes.push(`${reading.by} read your question as ${reading.family}: ranked after it`);
     if (unasked) notes.push(`no past question that asked for ${objective.objective} was served by ${e.family}: ranked after the families that were`);
     if (c.noUserspace && e.userspace) notes.push(`its userspace part (${e.userspace}) is optional: it runs without it`);
     let objPart = objectivePart(e, objective);
@@ -362,20 +378,21 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
     }
     const parts = { text: round(t?.score ?? 0), tags: round(tagMass ? tagHits / tagMass : 0), history: round(hist), objective: round(objPart), questions: round(asked) };
     const score = round(factor * (weights.text * parts.text + weights.tags * parts.tags + weights.history * parts.history + wObj * parts.objective));
-    scored.push({ e, score, factor, unasked, parts, fit, recs, notes });
+    scored.push({ e, score, factor, unasked, readTier: tier, parts, fit, recs, notes });
   }
   if (votes) {
     const top = Math.max(...scored.map((x) => x.score));
     const scale = top > 0 ? top : 1;
     for (const x of scored) x.score = round(x.score + x.factor * QUESTION_WEIGHT * scale * x.parts.questions); // a constraint's penalty holds for the vote too
   }
-  scored.sort((a, b) => Number(a.unasked) - Number(b.unasked) || b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
+  scored.sort((a, b) => a.readTier - b.readTier || Number(a.unasked) - Number(b.unasked) || b.score - a.score || b.parts.text - a.parts.text || a.e.name.localeCompare(b.e.name));
   return { ranked: scored, objective, excluded, text, votes };
 }
 
 /** Reasons in words for one scored entry. */
 function explain({ e, score, parts, fit, recs, notes }: Scored, { text, votes, objective }: Ranking, q: SearchQuery, history: HistoryRecord[]): SearchResult {
   const why: string[] = [];
+  if (q.reading?.family === e.family) why.push(`${q.reading.by} read your question as ${e.family}, for ${q.reading.objective}`);
   const t = text.get(e.name);
   if (t) why.push(textWhy(t.hit));
   if (parts.questions && votes) why.push(askedWhy(e.family, votes));
@@ -460,8 +477,20 @@ export interface SearchSource {
   learning(): { weights: RetrievalWeights; evaluations: number; rankedBestFirst: number };
 }
 
-/** search_library: rank the library's entries for a query; returns the weights in use and how learning is doing. */
-export async function searchLibrary(store: SearchSource, q: SearchQuery): Promise<SearchPage & { weights: SearchWeights }> {
+/** How the question was read, when a reader was lent: the reading used, or why there is none. */
+export type ReadingOutcome = { reading: Reading } | { error: string };
+
+/**
+ * search_library: rank the library's entries for a query; returns the weights in use and how learning is doing.
+ * With a `reader` (a model the client lends) and words to read, the question is read first (reading.ts); a reading
+ * that fails leaves the words-only search, and says why.
+ */
+export async function searchLibrary(
+  store: SearchSource,
+  q: SearchQuery,
+  reader?: Reader,
+  signal?: AbortSignal,
+): Promise<SearchPage & { weights: SearchWeights; read?: ReadingOutcome }> {
   if (q.family !== undefined && !LibraryEntry.shape.family.safeParse(q.family).success) {
     throw new ScxError('BAD_INPUT', `unknown family "${q.family}"`, `families: ${LibraryEntry.shape.family.options.join(', ')}`);
   }
@@ -471,6 +500,10 @@ export async function searchLibrary(store: SearchSource, q: SearchQuery): Promis
     throw new ScxError('BAD_INPUT', `unknown objective "${q.objective}"`, `objectives: ${Objective.options.join(', ')}`);
   }
   const l = store.learning();
-  const page = rankPage(store.cachedSummaries(), store.history(), l.weights, q, store.questions?.() ?? []);
-  return { ...page, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst } };
+  const entries = store.cachedSummaries();
+  const read = reader && q.query?.trim() && !q.reading ? await readQuestion(reader, entries, q.query, q.objective, signal) : undefined;
+  const asked = read && 'reading' in read ? { ...q, reading: read.reading } : q;
+  const page = rankPage(entries, store.history(), l.weights, asked, store.questions?.() ?? []);
+  if (read && 'error' in read) page.objective = { ...page.objective, note: `${page.objective.note} (${read.error}: ranked from the words alone)` };
+  return { ...page, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst }, ...(read ? { read } : {}) };
 }
