@@ -71,6 +71,11 @@ describe('the official Python SDK drives the stdio server', () => {
     expect(report.versions).toBeGreaterThanOrEqual(1);
     expect(report.completion).toEqual(['ljf']);
     expect(report.resourceBytes).toBeGreaterThan(1000);
+    // the Python SDK's client answers the server's sampling request; the reading ranks, within the output schema
+    expect(report.sampled.requests).toEqual([{ maxTokens: 200, includeContext: 'none', hasQuestion: true }]);
+    expect(report.sampled.reading).toEqual({ family: 'ljf', objective: 'makespan', alsoFine: [], by: 'python-stand-in' });
+    expect(report.sampled.objective).toMatchObject({ objective: 'makespan', source: 'read' });
+    expect(report.sampled.top).toBe('ljf');
     console.log(
       `python mcp SDK ${report.sdkProtocol} client, negotiated ${report.negotiatedProtocol}; ${report.calls.length} calls validated against their output schemas`,
     );
