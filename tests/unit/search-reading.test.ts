@@ -3,8 +3,8 @@
  * written from the library's entries, the answer is checked before it counts, search ranks the read
  * family first, and over MCP the server asks only a client that declared sampling, on the tool call,
  * and falls back to the words when the answer is refused or nonsense. The client here answers with a
- * fixed text: what is tested is the server's side of the exchange, not a model's judgement (that is
- * measured in npm run bench:search, on recorded answers of a real model).
+ * fixed text: what is tested is the server's side of the exchange, not a model's judgement. That is
+ * measured on a real model's recorded answers (npm run bench:search), whose floors are checked here.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
+import { readFileSync } from 'node:fs';
+import { loadLabelled, precisionRead, READINGS_PATH, RecordedReadings } from '../../core/bench/search-precision.js';
 import { familyGuide, parseReading, readingRequest, readQuestion } from '../../core/library/reading.js';
 import { searchLibrary } from '../../core/library/search.js';
 import { LibraryStore } from '../../core/library/store.js';
@@ -91,6 +93,30 @@ describe('reading a question with a model', () => {
     await searchLibrary(store, { tags: ['batch'] }, async () => (asked++, answer('{}')));
     expect(asked).toBe(0);
   });
+});
+
+describe("precision@1 on a model's recorded answers (docs/results/search-readings.json)", () => {
+  it('every recorded answer answers the request search sends today, and the held-out sets read by the model stay at what was measured', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'scx-readings-'));
+    try {
+      const store = await LibraryStore.open({ dir: join(root, 'lib'), seedDir: join(repoRoot, 'library') });
+      const recorded = RecordedReadings.parse(JSON.parse(readFileSync(READINGS_PATH, 'utf8')));
+      // measured 2026-12-02, each set's answers recorded once (shuffled, opaque ids); heldout11 blind
+      for (const [set, text, given] of [
+        ['heldout10', 0.925, 0.925],
+        ['heldout11', 0.9, 0.925],
+      ] as const) {
+        const p = await precisionRead(store, loadLabelled(set), set, recorded);
+        // an entry's words changed since the answers were recorded: the requests differ, and the figures are stale
+        expect(p.unanswered, `${set}: recorded answers to requests search no longer sends; record them again (npm run bench:search:prompts -- ${set})`).toBe(0);
+        expect(p.refused, set).toBe(0);
+        expect(p.text, set).toBeGreaterThanOrEqual(text);
+        expect(p.withObjective, set).toBeGreaterThanOrEqual(given);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('search_library over MCP asks a client that declared sampling', () => {
