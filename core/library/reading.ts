@@ -118,7 +118,8 @@ export function parseReading(answer: ReaderAnswer, families: readonly string[]):
   const o = Objective.safeParse(objective);
   if (!o.success) return { error: `it named the objective "${a.data.objective.slice(0, 40)}", which is not one of ${Objective.options.join(', ')}` };
   const alsoFine = [...new Set((a.data.alsoFine ?? []).map((f) => f.trim().toLowerCase()))].filter((f) => f !== family && families.includes(f)).slice(0, 3);
-  return { reading: { family, objective: o.data, alsoFine, by: answer.model.slice(0, 80) || 'the client\'s model' } };
+  const by = answer.model.replace(/[\p{Cc}\s]+/gu, ' ').trim().slice(0, 80); // it is quoted in one-line reasons
+  return { reading: { family, objective: o.data, alsoFine, by: by || "the client's model" } };
 }
 
 /** Ask the reader and check its answer; a failure (refused, timed out, nonsense) is a reason, never a throw. */

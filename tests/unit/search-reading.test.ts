@@ -56,6 +56,10 @@ describe('reading a question with a model', () => {
     expect(parseReading(answer('```json\n{"family": "LJF", "objective": "makespan", "alsoFine": ["sjf", "nope", "ljf"]}\n```'), fams)).toEqual({
       reading: { family: 'ljf', objective: 'makespan', alsoFine: ['sjf'], by: 'stand-in-model' },
     });
+    const named = parseReading(answer('{"family": "sjf", "objective": "mean_completion"}', ' model\n\u0007x '), fams);
+    expect('reading' in named && named.reading.by).toBe('model x');
+    const unnamed = parseReading(answer('{"family": "sjf", "objective": "mean_completion"}', ''), fams);
+    expect('reading' in unnamed && unnamed.reading.by).toBe("the client's model");
     const err = (t: string) => {
       const r = parseReading(answer(t), fams);
       return 'error' in r ? r.error : 'no error';
