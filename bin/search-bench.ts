@@ -163,14 +163,35 @@ try {
     const misses: string[] = [];
     for (const set of sets) {
       const p = await precisionRead(store, loadLabelled(set), set, recorded);
-      rrows.push([SET_NOTES[set]?.label ?? set, p.n, p.text.toFixed(2), p.objectiveRead.toFixed(2), p.withObjective.toFixed(2), p.unanswered, p.refused]);
+      rrows.push([
+        SET_NOTES[set]?.label ?? set,
+        p.n,
+        p.text.toFixed(2),
+        p.objectiveRead.toFixed(2),
+        p.withObjective.toFixed(2),
+        p.withObjectiveTop3.toFixed(2),
+        p.unanswered,
+        p.refused,
+      ]);
       if (set === TARGET_SET) for (const m of p.misses) misses.push(`  read miss (${m.mode}): want ${m.want}, got ${m.got}: "${m.description.slice(0, 90)}"`);
     }
     console.log(`
 precision@1 with the question read by a model (sampling), on ${recorded.model}'s recorded answers (${READINGS_PATH.replace(repoRoot + '/', '')}):
 `);
     console.log(
-      formatTable(['set', 'items', 'read: text alone', "model's objective right", 'read: objective given', 'unanswered requests', 'answers refused'], rrows),
+      formatTable(
+        [
+          'set',
+          'items',
+          'read: text alone',
+          "model's objective right",
+          'read: objective given',
+          'read: objective given, in the first 3',
+          'unanswered requests',
+          'answers refused',
+        ],
+        rrows,
+      ),
     );
     console.log(misses.join('\n'));
   }

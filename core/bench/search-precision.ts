@@ -215,6 +215,8 @@ export interface ReadPrecision {
   unanswered: number;
   /** answers the checks refused (reading.ts) */
   refused: number;
+  /** the labelled family among the first 3 results, objective given */
+  withObjectiveTop3: number;
   misses: { mode: 'text' | 'objective'; want: string; got: string; description: string }[];
 }
 
@@ -235,12 +237,14 @@ export async function precisionRead(library: SearchSource, items: LabelledItem[]
   let withObjective = 0;
   let objectiveRead = 0;
   let refused = 0;
+  let top3 = 0;
   const misses: ReadPrecision['misses'] = [];
   for (const it of items) {
     const tags = it.tags as never;
     for (const given of [false, true]) {
       const before = unanswered;
-      const a = await searchLibrary(store, { query: it.description, tags, limit: 1, ...(given ? { objective: it.objective } : {}) }, reader);
+      const a = await searchLibrary(store, { query: it.description, tags, limit: 3, ...(given ? { objective: it.objective } : {}) }, reader);
+      if (given && a.results.some((x) => x.family === it.expectedFamily)) top3++;
       if (a.read && 'error' in a.read && unanswered === before) refused++;
       if (!given && a.read && 'reading' in a.read && a.read.reading.objective === it.objective) objectiveRead++;
       const got = a.results[0]?.family ?? 'nothing';
@@ -252,5 +256,5 @@ export async function precisionRead(library: SearchSource, items: LabelledItem[]
   }
   const n = items.length;
   const r = (x: number) => Math.round((x / n) * 1000) / 1000;
-  return { n, text: r(text), withObjective: r(withObjective), objectiveRead: r(objectiveRead), unanswered, refused, misses };
+  return { n, text: r(text), withObjective: r(withObjective), objectiveRead: r(objectiveRead), unanswered, refused, withObjectiveTop3: r(top3), misses };
 }
