@@ -140,20 +140,27 @@ export interface Precision {
   objectiveGuessed: number;
   /** the labelled family among the first 3 results (what an agent reads on the first page), objective given */
   withObjectiveTop3: number;
+  /** with a reader: the searches whose reading failed (no answer, or an answer the checks refused) */
+  readFailures: number;
   misses: { mode: 'text' | 'objective'; want: string; got: string; guessed: string | null; description: string }[];
 }
 
-/** precision@1 over `items` (of `set`, when it is one search asks: left out of the past questions). */
-export async function precisionAt1(library: SearchSource, items: LabelledItem[], set?: string): Promise<Precision> {
+/**
+ * precision@1 over `items` (of `set`, when it is one search asks: left out of the past questions). With a
+ * `reader`, every search has the question read first, as for a client that lends its model.
+ */
+export async function precisionAt1(library: SearchSource, items: LabelledItem[], set?: string, reader?: Reader): Promise<Precision> {
   const store = leavingOut(library, set, items);
   let text = 0;
   let withObjective = 0;
   let guessed = 0;
   let top3 = 0;
+  let readFailures = 0;
   const misses: Precision['misses'] = [];
   for (const it of items) {
     const tags = it.tags as never;
-    const a = await searchLibrary(store, { query: it.description, tags, limit: 1 });
+    const a = await searchLibrary(store, { query: it.description, tags, limit: 1 }, reader);
+    if (a.read && 'error' in a.read) readFailures++;
     if (a.objective.objective === it.objective) guessed++;
     if (a.results[0]?.family === it.expectedFamily) text++;
     else
@@ -164,7 +171,8 @@ export async function precisionAt1(library: SearchSource, items: LabelledItem[],
         guessed: a.objective.objective,
         description: it.description,
       });
-    const b = await searchLibrary(store, { query: it.description, tags, objective: it.objective, limit: 3 });
+    const b = await searchLibrary(store, { query: it.description, tags, objective: it.objective, limit: 3 }, reader);
+    if (b.read && 'error' in b.read) readFailures++;
     if (b.results.some((r) => r.family === it.expectedFamily)) top3++;
     if (b.results[0]?.family === it.expectedFamily) withObjective++;
     else
@@ -172,7 +180,7 @@ export async function precisionAt1(library: SearchSource, items: LabelledItem[],
   }
   const n = items.length;
   const r = (x: number) => Math.round((x / n) * 1000) / 1000;
-  return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), withObjectiveTop3: r(top3), misses };
+  return { n, text: r(text), withObjective: r(withObjective), objectiveGuessed: r(guessed), withObjectiveTop3: r(top3), readFailures, misses };
 }
 
 /**
@@ -203,26 +211,17 @@ export function readingPrompts(library: SearchSource, set: string, items: Labell
   );
 }
 
-export interface ReadPrecision {
-  n: number;
-  /** words alone, read by the model */
-  text: number;
-  /** the labelled objective given to the model and to search */
-  withObjective: number;
+export interface ReadPrecision extends Omit<Precision, 'objectiveGuessed' | 'readFailures'> {
   /** how often the model's objective was the labelled one */
   objectiveRead: number;
   /** requests with no recorded answer (never recorded, or the request has changed since) */
   unanswered: number;
   /** answers the checks refused (reading.ts) */
   refused: number;
-  /** the labelled family among the first 3 results, objective given */
-  withObjectiveTop3: number;
-  misses: { mode: 'text' | 'objective'; want: string; got: string; description: string }[];
 }
 
-/** precision@1 with each question read by the recorded model's answer to the request search would send now. */
+/** precisionAt1 with each question read by the recorded model's answer to the request search would send now. */
 export async function precisionRead(library: SearchSource, items: LabelledItem[], set: string, recorded: RecordedReadings): Promise<ReadPrecision> {
-  const store = leavingOut(library, set, items);
   const byDigest = new Map(recorded.items.map((x) => [x.digest, x.answer]));
   let unanswered = 0;
   const reader: Reader = async (req) => {
@@ -233,28 +232,6 @@ export async function precisionRead(library: SearchSource, items: LabelledItem[]
     }
     return { text: answer, model: recorded.model };
   };
-  let text = 0;
-  let withObjective = 0;
-  let objectiveRead = 0;
-  let refused = 0;
-  let top3 = 0;
-  const misses: ReadPrecision['misses'] = [];
-  for (const it of items) {
-    const tags = it.tags as never;
-    for (const given of [false, true]) {
-      const before = unanswered;
-      const a = await searchLibrary(store, { query: it.description, tags, limit: 3, ...(given ? { objective: it.objective } : {}) }, reader);
-      if (given && a.results.some((x) => x.family === it.expectedFamily)) top3++;
-      if (a.read && 'error' in a.read && unanswered === before) refused++;
-      if (!given && a.read && 'reading' in a.read && a.read.reading.objective === it.objective) objectiveRead++;
-      const got = a.results[0]?.family ?? 'nothing';
-      if (got === it.expectedFamily) {
-        if (given) withObjective++;
-        else text++;
-      } else misses.push({ mode: given ? 'objective' : 'text', want: it.expectedFamily, got, description: it.description });
-    }
-  }
-  const n = items.length;
-  const r = (x: number) => Math.round((x / n) * 1000) / 1000;
-  return { n, text: r(text), withObjective: r(withObjective), objectiveRead: r(objectiveRead), unanswered, refused, withObjectiveTop3: r(top3), misses };
+  const { objectiveGuessed, readFailures, ...p } = await precisionAt1(library, items, set, reader);
+  return { ...p, objectiveRead: objectiveGuessed, unanswered, refused: readFailures - unanswered };
 }
