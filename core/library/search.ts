@@ -299,12 +299,12 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
   }
   const votes = q.query?.trim() ? questionVotes(questions, q.query, processTerm) : null;
   const objective = objectiveFor(q, votes);
-  // a given objective: the families the past questions that asked for it were served by rank first
+  // a given objective: the families the past questions that asked for it were served by rank first (a reading orders by its families instead)
   const stated = isStated(objective);
-  const askedFor = stated && objective.objective ? familiesAskedFor(questions, objective.objective) : null;
+  const reading = q.reading;
+  const askedFor = stated && objective.objective && !reading ? familiesAskedFor(questions, objective.objective) : null;
   const wObj = stated ? OBJECTIVE_WEIGHT.given : objective.source === 'inferred' ? OBJECTIVE_WEIGHT.inferred : 0;
   // a model's reading: its family first, then the ones it said would also serve, then the rest
-  const reading = q.reading;
   const readTier = (family: string) => (!reading ? 0 : family === reading.family ? 0 : reading.alsoFine.includes(family) ? 1 : 2);
 
   const explicit = new Set(q.tags ?? []);
@@ -364,7 +364,7 @@ export function rankAll(entries: EntrySummary[], history: HistoryRecord[], weigh
       factor = 0.6;
       notes.push('without hints it must read job lengths from length-coded task names or learn them from history (ranked lower: no hints available)');
     }
-    const unasked = askedFor && !reading ? !askedFor.has(e.family) : false;
+    const unasked = askedFor ? !askedFor.has(e.family) : false;
     if (reading && tier === 1) notes.push(`${reading.by} said ${e.family} would also serve: ranked after ${reading.family}, the family it read your question as`);
     if (reading && tier === 2) notes.push(`${reading.by} read your question as ${reading.family}: ranked after it`);
     if (unasked) notes.push(`no past question that asked for ${objective.objective} was served by ${e.family}: ranked after the families that were`);
