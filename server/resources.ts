@@ -11,6 +11,8 @@ import { completeEntryName, completeGoal, completeTarget, completeWorkload } fro
 import { readAuditTail } from '../core/targets/audit.js';
 import { readLogPart } from '../core/logs.js';
 import { scxEntryMarkdown } from '../core/scx/catalog.js';
+import { READING_TASK, readingGuide } from '../core/library/reading.js';
+import type { EntrySummary } from '../core/model/entry.js';
 
 export function registerResources(server: McpServer, engines: ScxEngines): void {
   server.registerResource(
@@ -22,6 +24,18 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
       mimeType: 'text/markdown',
     },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: (await engines.library()).memoryMarkdown() }] }),
+  );
+
+  server.registerResource(
+    'families',
+    'scx://families',
+    {
+      title: 'Policy families: the guide for reading a question',
+      description:
+        "One line per policy family and the objectives: what the client's model is given to read a question with (sampling). A client without sampling: read it, then pass search_library your reading as `readAs`.",
+      mimeType: 'text/markdown',
+    },
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/markdown', text: familiesMarkdown((await engines.library()).cachedSummaries()) }] }),
   );
 
   server.registerResource(
@@ -207,7 +221,7 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
               `Goal: ${goal}. Workload: \`${workload}\`.`,
               '1. Read the scx://memory resource: what worked for similar workloads.',
               `2. profile_workload {"target":"sandbox","command":${JSON.stringify(workload)}} — note the tags and the fingerprint; this is the kernel-default baseline.`,
-              '3. search_library with the `objective` the goal means (makespan: the last job finishes sooner; mean_completion: the typical job finishes sooner; tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead), a description of the goal, the tags, the fingerprint and any `constraints` (noUserspace, kernel, noHints). Without `objective`, a client that supports sampling has its model read the words (`reading` in the result), and otherwise it is guessed from them: check what was read or guessed. Read the top entries (scx://library/<name>): parameters, presets and measured results.',
+              '3. search_library with the `objective` the goal means (makespan: the last job finishes sooner; mean_completion: the typical job finishes sooner; tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead), a description of the goal, the tags, the fingerprint and any `constraints` (noUserspace, kernel, noHints). Without `objective`, a client that supports sampling has its model read the words (`reading` in the result); without sampling, read scx://families and pass your own reading as `readAs`, or the objective is guessed from the words: check what was read or guessed. Read the top entries (scx://library/<name>): parameters, presets and measured results.',
               '4. build_scheduler: prefer an entry with a preset or params (configure); if it lacks something, a small patch (modify); only if nothing fits, your own source from bpf-templates/fifo (create). Fix every static finding it reports.',
               '5. verify_bpf on the buildId. On FAIL, read the reason and hint (file:line), fix, build again.',
               '6. deploy_scx {"target":"sandbox","monitor":{"workload":{"name":…,"fingerprint":…}}} (sjf/ljf/hybrid also take "hints": expected ms per task-name prefix) and run profile_workload again with the same command: compare with the baseline.',
@@ -220,4 +234,18 @@ export function registerResources(server: McpServer, engines: ScxEngines): void 
       ],
     }),
   );
+}
+
+/** scx://families: the reading guide (core/library/reading.ts) and how to pass a reading back. */
+function familiesMarkdown(entries: EntrySummary[]): string {
+  return [
+    '# Policy families: the guide for reading a question',
+    '',
+    `Read the user's question with this guide. ${READING_TASK}`,
+    'Then call search_library {"query": <the question>, "readAs": {"family": <one family>, "objective": <one objective>, "alsoFine": [<up to 3 other families that would also serve>]}}:',
+    'the family ranks first, alsoFine next, and the words order the entries within each.',
+    '',
+    readingGuide(entries),
+    '',
+  ].join('\n');
 }

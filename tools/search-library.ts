@@ -15,6 +15,7 @@ export const searchLibraryTool = defineTool({
     'Pass `objective`, what "better" means: makespan (the last job finishes sooner), mean_completion (the typical job finishes sooner), tail_latency, throughput, fairness, deadline, locality, priority_isolation, low_overhead.',
     'Without it, when the client supports sampling, the server asks the client\'s model to read `query` (one short completion; `read: false` skips it): its family ranks first and its objective is ranked for (`objective.source: "read"`).',
     'Otherwise the objective is guessed from `query` and the past questions most like it, and returned (`objective.source: "inferred"`): check the guess, and pass `objective` if it is wrong.',
+    "Without sampling, you can be the reader: read scx://families (the guide the client's model gets) and pass `readAs`.",
     'Pass the `fingerprint` from profile_workload: entries that did well on similar workloads rank higher (learned from record_result).',
     'Each result says which objectives the entry serves and costs, and the measured history behind it.',
     'Then read scx://library/<name> and build_scheduler {"entry": name}.',
@@ -41,6 +42,16 @@ export const searchLibraryTool = defineTool({
       })
       .optional(),
     family: z.string().max(32).optional().describe('restrict to one policy family, e.g. "ljf"'),
+    readAs: z
+      .object({
+        family: z.string().max(32).describe('the family that serves the question best'),
+        objective: Objective,
+        alsoFine: z.array(z.string().max(32)).max(3).optional().describe('up to 3 other families that would also serve, best first'),
+      })
+      .optional()
+      .describe(
+        "your own reading of `query` with the guide in scx://families: its family ranks first, alsoFine next, the rest after; its objective is ranked for unless `objective` is given. The client's model is not asked then",
+      ),
     read: z.boolean().default(true).describe('when the client supports sampling, ask its model which family and objective the query is about (default true)'),
     limit: z.number().int().min(1).max(50).default(5),
     offset: z.number().int().min(0).default(0).describe("skip this many results: the previous page's `next`"),
@@ -96,6 +107,7 @@ export const searchLibraryTool = defineTool({
         fingerprint: input.fingerprint,
         family: input.family,
         objective: input.objective,
+        readAs: input.readAs,
         constraints: input.constraints,
         limit: input.limit,
         offset: input.offset,
@@ -122,6 +134,7 @@ export const searchLibraryTool = defineTool({
     ]
       .filter(Boolean)
       .join(' ');
+    const unread = !r.read && !input.readAs && !input.objective && input.query?.trim();
     return {
       structured: {
         results,
@@ -135,7 +148,8 @@ export const searchLibraryTool = defineTool({
       summary:
         `Objective: ${r.objective.note}.\n` +
         (r.results.length ? `Top matches:\n${lines.join('\n')}` : 'No library entry matched; try other words or tags, or create one from bpf-templates/fifo.') +
-        (tail ? `\n${tail}` : ''),
+        (tail ? `\n${tail}` : '') +
+        (unread ? '\nRanked from the words alone: read scx://families and pass `readAs` (your reading) or `objective`.' : ''),
     };
   },
 });

@@ -22,7 +22,7 @@ import { similarity, type Fingerprint } from '../model/fingerprint.js';
 import { headlineImprovement, improvementPct, recordScore, type HistoryRecord, type RetrievalWeights } from './history.js';
 import { inferObjective, OBJECTIVE_METRICS, OBJECTIVE_WORDS } from './objective.js';
 import { familiesAskedFor, questionVotes, type Question, type QuestionVotes } from './questions.js';
-import { readQuestion, type Reader, type Reading } from './reading.js';
+import { ownReading, readQuestion, type OwnReading, type Reader, type Reading } from './reading.js';
 import { LibraryEntry, Objective, type EntrySummary } from '../model/entry.js';
 
 export interface SearchQuery {
@@ -37,7 +37,9 @@ export interface SearchQuery {
   objective?: Objective;
   /** guess the objective from the words when none is given (default true) */
   guessObjective?: boolean;
-  /** the question as a language model read it (reading.ts): its family ranks first, its objective is ranked for unless one is given */
+  /** the question as the agent read it (reading.ts's guide, scx://families): checked, then ranked by like a model's reading */
+  readAs?: OwnReading;
+  /** the question as read, checked (searchLibrary sets it from `readAs` or its reader): its family ranks first, its objective is ranked for unless one is given */
   reading?: Reading;
   constraints?: SearchConstraints;
   limit?: number;
@@ -482,8 +484,8 @@ export type ReadingOutcome = { reading: Reading } | { error: string };
 
 /**
  * search_library: rank the library's entries for a query; returns the weights in use and how learning is doing.
- * With a `reader` (a model the client lends) and words to read, the question is read first (reading.ts); a reading
- * that fails leaves the words-only search, and says why.
+ * With the agent's own reading (`readAs`), it is ranked by; else, with a `reader` (a model the client lends) and words
+ * to read, the question is read first (reading.ts); a reading that fails leaves the words-only search, and says why.
  */
 export async function searchLibrary(
   store: SearchSource,
@@ -501,8 +503,10 @@ export async function searchLibrary(
   }
   const l = store.learning();
   const entries = store.cachedSummaries();
-  const read = reader && q.query?.trim() && !q.reading ? await readQuestion(reader, entries, q.query, q.objective, signal) : undefined;
-  const asked = read && 'reading' in read ? { ...q, reading: read.reading } : q;
+  // the agent's own reading, when it gave one, else the client's model's, when one was lent
+  const own = q.readAs ? ownReading(q.readAs, [...new Set(entries.map((e) => e.family))]) : q.reading;
+  const read = reader && q.query?.trim() && !own ? await readQuestion(reader, entries, q.query, q.objective, signal) : undefined;
+  const asked = own ? { ...q, reading: own } : read && 'reading' in read ? { ...q, reading: read.reading } : q;
   const page = rankPage(entries, store.history(), l.weights, asked, store.questions?.() ?? []);
   if (read && 'error' in read) page.objective = { ...page.objective, note: `${page.objective.note} (${read.error}: ranked from the words alone)` };
   return { ...page, weights: { ...l.weights, evaluated: l.evaluations, rankedBestFirst: l.rankedBestFirst }, ...(read ? { read } : {}) };

@@ -15,7 +15,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
 import { readFileSync } from 'node:fs';
 import { loadLabelled, precisionRead, READINGS_PATH, RecordedReadings } from '../../core/bench/search-precision.js';
-import { familyGuide, parseReading, readingRequest, readQuestion } from '../../core/library/reading.js';
+import { familyGuide, parseReading, readingGuide, readingRequest, readQuestion } from '../../core/library/reading.js';
 import { searchLibrary } from '../../core/library/search.js';
 import { LibraryStore } from '../../core/library/store.js';
 import { LibraryEntry } from '../../core/model/entry.js';
@@ -96,6 +96,52 @@ describe('reading a question with a model', () => {
     let asked = 0;
     await searchLibrary(store, { tags: ['batch'] }, async () => (asked++, answer('{}')));
     expect(asked).toBe(0);
+  });
+});
+
+describe('the agent as the reader (readAs), for a client without sampling', () => {
+  let root: string;
+  let store: LibraryStore;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'scx-readas-'));
+    store = await LibraryStore.open({ dir: join(root, 'lib'), seedDir: join(repoRoot, 'library') });
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("a reading passed as readAs ranks exactly as the same answer from the client's model, on every recorded answer of a held-out set", async () => {
+    const recorded = RecordedReadings.parse(JSON.parse(readFileSync(READINGS_PATH, 'utf8')));
+    const items = loadLabelled('heldout11');
+    const families = [...new Set(store.cachedSummaries().map((e) => e.family))];
+    let compared = 0;
+    for (const x of recorded.items.filter((r) => r.id.startsWith('heldout11:'))) {
+      const it = items[Number(x.id.split(':')[1])]!;
+      const objective = x.objectiveGiven ? it.objective : undefined;
+      const parsed = parseReading({ text: x.answer, model: 'm' }, families);
+      if (!('reading' in parsed)) continue;
+      const { family, objective: read, alsoFine } = parsed.reading;
+      const sampled = await searchLibrary(store, { query: it.description, objective, limit: 3 }, async () => ({ text: x.answer, model: 'm' }));
+      let asked = 0;
+      const own = await searchLibrary(
+        store,
+        { query: it.description, objective, readAs: { family, objective: read, alsoFine }, limit: 3 },
+        async () => (asked++, answer('{}')),
+      );
+      expect(asked).toBe(0); // the agent read it: the client's model is not asked
+      expect(own.results.map((r) => r.name)).toEqual(sampled.results.map((r) => r.name));
+      expect(own.objective.objective).toBe(sampled.objective.objective);
+      compared++;
+    }
+    expect(compared).toBe(80);
+  }, 60_000);
+
+  it('a family the library lacks is a clear error that lists the families', async () => {
+    const bad = searchLibrary(store, { query: QUERY, readAs: { family: 'longest', objective: 'makespan', alsoFine: ['SJF', 'quantum'] } });
+    await expect(bad).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(bad).rejects.toThrow(/readAs names "longest", "quantum", not a family of the library/);
+    const ok = await searchLibrary(store, { query: QUERY, readAs: { family: ' LJF ', objective: 'makespan', alsoFine: ['SJF', 'ljf', 'sjf'] }, limit: 2 });
+    expect(ok.results.map((r) => r.family)).toEqual(['ljf', 'sjf']);
+    expect(ok.objective).toMatchObject({ objective: 'makespan', source: 'read' });
+    expect(ok.results[0]!.why[0]).toBe('you read your question as ljf, for makespan');
   });
 });
 
@@ -187,8 +233,49 @@ describe('search_library over MCP asks a client that declared sampling', () => {
       const r = await plain.search({ query: QUERY });
       expect(r.structuredContent.reading).toBeUndefined();
       expect((r.structuredContent.objective as { source: string }).source).not.toBe('read');
+      expect(r.content[0]!.text).toContain('read scx://families and pass `readAs`');
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe("scx://families over MCP: the guide the client's model gets, for an agent to read with", () => {
+  it('serves the same guide as the sampling request, and a search with the reading from it ranks by it', async () => {
+    const engines = new ScxEngines();
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = createServer(engines);
+    await server.connect(serverSide);
+    const client = new Client({ name: 'readas-test', version: '1' });
+    await client.connect(clientSide);
+    try {
+      const { resources } = await client.listResources();
+      expect(resources.map((r) => r.uri)).toContain('scx://families');
+      const res = await client.readResource({ uri: 'scx://families' });
+      const text = (res.contents[0] as { text: string }).text;
+      const entries = (await engines.library()).cachedSummaries();
+      expect(text).toContain(readingGuide(entries));
+      expect(readingRequest(entries, QUERY).user).toContain(readingGuide(entries));
+      expect(text).toContain('"readAs"');
+      const r = (await client.callTool({
+        name: 'search_library',
+        arguments: { query: QUERY, readAs: { family: 'ljf', objective: 'makespan' }, limit: 1 },
+      })) as {
+        structuredContent: { results: { name: string }[]; objective: { source: string } };
+        content: { text?: string }[];
+      };
+      expect(r.structuredContent.results[0]!.name).toBe('ljf');
+      expect(r.structuredContent.objective.source).toBe('read');
+      expect(r.content[0]!.text).not.toContain('pass `readAs`');
+      const bad = (await client.callTool({ name: 'search_library', arguments: { query: QUERY, readAs: { family: 'longest', objective: 'makespan' } } })) as {
+        isError?: boolean;
+        content: { text?: string }[];
+      };
+      expect(bad.isError).toBe(true);
+      expect(bad.content[0]!.text).toMatch(/not a family of the library.*families: central, deadline/s);
+    } finally {
+      await client.close();
+      await server.close();
     }
   });
 });
