@@ -22,6 +22,7 @@ import { LibraryEntry } from '../../core/model/entry.js';
 import { repoRoot } from '../../core/paths.js';
 import { createServer } from '../../server/compose.js';
 import { ScxEngines } from '../../server/engines.js';
+import { connectInProcess } from '../../server/in-process.js';
 
 const QUERY = 'Our nightly test suite has one test that takes twenty minutes and hundreds that take seconds; only the moment the last one finishes matters.';
 const answer = (text: string, model = 'stand-in-model') => ({ text, model });
@@ -97,17 +98,8 @@ describe('reading a question with a model', () => {
     await searchLibrary(store, { tags: ['batch'] }, async () => (asked++, answer('{}')));
     expect(asked).toBe(0);
   });
-});
 
-describe('the agent as the reader (readAs), for a client without sampling', () => {
-  let root: string;
-  let store: LibraryStore;
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'scx-readas-'));
-    store = await LibraryStore.open({ dir: join(root, 'lib'), seedDir: join(repoRoot, 'library') });
-  });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
-
+  // the agent as the reader (readAs), for a client without sampling
   it("a reading passed as readAs ranks exactly as the same answer from the client's model, on every recorded answer of a held-out set", async () => {
     const recorded = RecordedReadings.parse(JSON.parse(readFileSync(READINGS_PATH, 'utf8')));
     const items = loadLabelled('heldout11');
@@ -243,11 +235,7 @@ describe('search_library over MCP asks a client that declared sampling', () => {
 describe("scx://families over MCP: the guide the client's model gets, for an agent to read with", () => {
   it('serves the same guide as the sampling request, and a search with the reading from it ranks by it', async () => {
     const engines = new ScxEngines();
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const server = createServer(engines);
-    await server.connect(serverSide);
-    const client = new Client({ name: 'readas-test', version: '1' });
-    await client.connect(clientSide);
+    const { client, close } = await connectInProcess(engines);
     try {
       const { resources } = await client.listResources();
       expect(resources.map((r) => r.uri)).toContain('scx://families');
@@ -274,8 +262,7 @@ describe("scx://families over MCP: the guide the client's model gets, for an age
       expect(bad.isError).toBe(true);
       expect(bad.content[0]!.text).toMatch(/not a family of the library.*families: central, deadline/s);
     } finally {
-      await client.close();
-      await server.close();
+      await close();
     }
   });
 });
