@@ -38,6 +38,7 @@ export const LABELLED_SETS = [
   'heldout9',
   'heldout10',
   'heldout11',
+  'heldout12',
 ] as const;
 /**
  * heldout4: 40 real questions from public issue trackers and forums (sources per item), labelled and
@@ -97,6 +98,13 @@ export const HELDOUT10_NOTE =
  */
 export const HELDOUT11_NOTE =
   "real questions, measured blind once: text alone 0.60, objective given 0.70 (in the first 3: 0.90); the words-only search is the stop before's (9e59eb5)";
+/**
+ * heldout12: 40 more real questions (36 GitHub issues and pull requests, an LKML post, a blog, a vendor's support page,
+ * a paper's text), collected and labelled blind on 2026-12-02 and committed (ab38bcc) before any measurement; measured
+ * once from the words (the stop before's words-only search) and once read by a model, the reading fixed before it was collected.
+ */
+export const HELDOUT12_NOTE =
+  'real questions, measured blind once: text alone 0.60, objective given 0.725 (in the first 3: 0.90); read by a model, blind: 0.90 / 0.925';
 export type LabelledSet = (typeof LABELLED_SETS)[number];
 /** How each set stands to tuning, for reports. */
 export const SET_NOTES: Partial<Record<LabelledSet, { label: string; note: string }>> = {
@@ -109,9 +117,10 @@ export const SET_NOTES: Partial<Record<LabelledSet, { label: string; note: strin
   heldout9: { label: 'heldout9 (real questions, tuned on)', note: HELDOUT9_NOTE },
   heldout10: { label: 'heldout10 (real questions, not tuned on)', note: HELDOUT10_NOTE },
   heldout11: { label: 'heldout11 (real questions, not tuned on)', note: HELDOUT11_NOTE },
+  heldout12: { label: 'heldout12 (real questions, not tuned on)', note: HELDOUT12_NOTE },
 };
 /** The held-out set of real questions the issue's targets are judged on: the newest one no change was tuned on. */
-export const TARGET_SET: LabelledSet = 'heldout11';
+export const TARGET_SET: LabelledSet = 'heldout12';
 
 /** Where a set's file is: library/questions when search asks it, fixtures/search when it is kept out. */
 export function labelledPath(set: string): string {

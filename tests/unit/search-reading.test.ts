@@ -143,10 +143,11 @@ describe("precision@1 on a model's recorded answers (docs/results/search-reading
     try {
       const store = await LibraryStore.open({ dir: join(root, 'lib'), seedDir: join(repoRoot, 'library') });
       const recorded = RecordedReadings.parse(JSON.parse(readFileSync(READINGS_PATH, 'utf8')));
-      // measured 2026-12-02, each set's answers recorded once (shuffled, opaque ids); heldout11 blind
+      // measured 2026-12-02, each set's answers recorded once (shuffled, opaque ids); heldout11 and heldout12 blind
       for (const [set, text, given] of [
         ['heldout10', 0.925, 0.925],
         ['heldout11', 0.9, 0.925],
+        ['heldout12', 0.9, 0.925],
       ] as const) {
         const p = await precisionRead(store, loadLabelled(set), set, recorded);
         // an entry's words changed since the answers were recorded: the requests differ, and the figures are stale
