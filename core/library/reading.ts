@@ -67,7 +67,6 @@ function firstSentence(text: string): string {
   return m ? m[1]! : one.length > 400 ? `${one.slice(0, 397)}...` : one;
 }
 
-/** The request for one question (and the objective, when the caller already knows it). */
 /** What a reader is told to do, in one line: the same for the client's model and for an agent reading scx://families. */
 export const READING_TASK = 'Choose the family whose policy best serves what the person wants, and the objective they care about most.';
 
@@ -76,6 +75,7 @@ export function readingGuide(entries: EntrySummary[]): string {
   return ['Families:', ...familyGuide(entries), '', 'Objectives:', ...Objective.options.map((o) => `- ${o}: ${OBJECTIVE_WORDS[o]}`)].join('\n');
 }
 
+/** The request for one question (and the objective, when the caller already knows it). */
 export function readingRequest(entries: EntrySummary[], query: string, objective?: Objective): ReadingRequest {
   const system = [
     'You pick a Linux CPU scheduling policy for a workload described in a user\'s own words.',
