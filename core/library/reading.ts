@@ -126,6 +126,11 @@ export function parseReading(answer: ReaderAnswer, families: readonly string[]):
   return { reading: { family, objective: o.data, alsoFine, by: by || "the client's model" } };
 }
 
+/** The families the library's entries belong to: the only ones a reading may name. */
+function familiesOf(entries: EntrySummary[]): string[] {
+  return [...new Set(entries.map((e) => e.family))];
+}
+
 /** The families said to also serve: lower-cased, each once, not the read family, those `keep` keeps, at most 3. */
 function otherFamilies(family: string, alsoFine: string[], keep: (f: string) => boolean = () => true): string[] {
   return [...new Set(alsoFine.map((f) => f.trim().toLowerCase()))].filter((f) => f !== family && keep(f)).slice(0, 3);
@@ -142,7 +147,8 @@ export interface OwnReading {
  * The agent's own reading, held to what a model's answer is held to: families of this library.
  * A family the library lacks is the caller's mistake, and says which families there are.
  */
-export function ownReading(r: OwnReading, families: readonly string[]): Reading {
+export function ownReading(r: OwnReading, entries: EntrySummary[]): Reading {
+  const families = familiesOf(entries);
   const family = r.family.trim().toLowerCase();
   const alsoFine = otherFamilies(family, r.alsoFine ?? []);
   const unknown = [family, ...alsoFine].filter((f) => !families.includes(f));
@@ -160,7 +166,7 @@ export async function readQuestion(
   objective?: Objective,
   signal?: AbortSignal,
 ): Promise<{ reading: Reading } | { error: string }> {
-  const families = [...new Set(entries.map((e) => e.family))];
+  const families = familiesOf(entries);
   let answer: ReaderAnswer;
   try {
     answer = await reader(readingRequest(entries, query, objective), signal);

@@ -504,7 +504,7 @@ export async function searchLibrary(
   const l = store.learning();
   const entries = store.cachedSummaries();
   // the agent's own reading, when it gave one, else the client's model's, when one was lent
-  const own = q.readAs ? ownReading(q.readAs, [...new Set(entries.map((e) => e.family))]) : q.reading;
+  const own = q.readAs ? ownReading(q.readAs, entries) : q.reading;
   const read = reader && q.query?.trim() && !own ? await readQuestion(reader, entries, q.query, q.objective, signal) : undefined;
   const asked = own ? { ...q, reading: own } : read && 'reading' in read ? { ...q, reading: read.reading } : q;
   const page = rankPage(entries, store.history(), l.weights, asked, store.questions?.() ?? []);
