@@ -93,6 +93,9 @@ export const tuneSchedulerTool = defineTool({
     preset: reads({ name: z.string(), params: Params }).nullable(),
     stopped: z.string().nullable(),
     environment: reads({ kernel: z.string().nullable(), accelerator: z.string().nullable() }),
+    sandbox: reads({ restarts: z.number(), lostRuns: z.array(z.string()) }).describe(
+      "fresh VMs booted after crashes; runs the emulator's own faults took down (run again, not counted against a trial)",
+    ),
     profile: WorkloadProfileOut.describe('the workload profiled under the kernel default (its fingerprint goes into the history records)'),
     chartPath: z.string(),
     durationMs: z.number(),
@@ -153,6 +156,9 @@ export const tuneSchedulerTool = defineTool({
       summary:
         `Tuned ${r.entry} on ${r.workload.title} in ${r.trialsRun} trials (${(r.durationMs / 60000).toFixed(1)} min${r.stopped ? `, stopped: ${r.stopped}` : ''}). ${bestLine}.` +
         (failed.length ? ` ${failed.length} trial(s) failed and were eliminated (e.g. ${failed[0]!.failure}).` : '') +
+        (r.sandbox.restarts
+          ? ` ${r.sandbox.restarts} fresh VM(s) after crashes${r.sandbox.lostRuns.length ? `, ${r.sandbox.lostRuns.length} run(s) lost to the emulator and run again` : ''}.`
+          : '') +
         (r.preset
           ? ` Saved as preset "${r.preset.name}": build_scheduler {"entry": "${r.entry}", "preset": "${r.preset.name}"}.`
           : ' No preset saved (the defaults were not beaten).') +

@@ -133,6 +133,13 @@ export function markdownSection(r: BenchmarkResult, chartPath?: string): string 
   }
   const failures = r.policies.flatMap((p) => p.failures.map((f) => `- ${p.name}, run ${f.repeat + 1}: ${f.kind}: ${f.message}`));
   if (failures.length) out.push('', 'Failed runs (not counted):', '', ...failures);
+  if (r.lostRuns.length)
+    out.push(
+      '',
+      `Runs lost to the emulator and run again in a fresh VM (${r.lostRuns.length}):`,
+      '',
+      ...r.lostRuns.map((x) => `- ${x.policy}, run ${x.repeat + 1}: ${x.error}`),
+    );
   if (r.error) out.push('', `**Stopped early:** ${r.error}`);
   if (r.crashConsole) {
     const panic = r.crashConsole

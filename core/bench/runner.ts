@@ -16,6 +16,7 @@ import { jobsFromLoaderLines } from '../learned-lengths.js';
 import { cpus as hostCpus } from 'node:os';
 import { isScxError } from '../errors.js';
 import { guestProfilerCommand, parseProfilerOutput } from '../profile/profile.js';
+import { emulatorPanic } from '../sandbox/kmsg.js';
 import type { SandboxSession } from '../sandbox/session.js';
 import type { StepResult } from '../sandbox/results.js';
 import { startScxInGuest, stopScxInGuest, type ScxGuestProcess } from '../scx/guest.js';
@@ -84,8 +85,11 @@ async function ensureDisabled(session: SandboxSession): Promise<string | null> {
 
 type Slot = { policy: string; repeat: number };
 type IndexedSlot = Slot & { index: number };
-/** A slot's record, and why the benchmark must stop after it (a scheduler that would not unload, a lost state). */
-type SlotOutcome = { rec: RunRecord; fatal: string | null };
+/**
+ * A slot's record, and why the benchmark must stop after it (a scheduler that would not unload, a
+ * lost state); rerun: the emulator, not the policy, took the VM down (the record is kept as lost).
+ */
+type SlotOutcome = { rec: RunRecord; fatal: string | null; rerun?: boolean };
 
 /** One benchmark while it runs: its plan, where its VMs come from, and what the steps found so far. */
 interface BenchRun {
@@ -105,6 +109,8 @@ interface BenchRun {
   readonly probeHost: (() => number) | null;
   readonly env: BenchEnvironment;
   readonly records: RunRecord[];
+  /** Runs lost to the emulator's own faults (see emulatorPanic), each run again in a fresh VM. */
+  readonly lost: RunRecord[];
   /** Unit timings (ms): the calibration's, before every default run, and at the end. */
   readonly unitMs: number[];
   /** Failed runs per candidate. */
@@ -171,6 +177,7 @@ function planBenchmark(opts: BenchmarkOptions): BenchRun {
       bootMs: null,
     },
     records: [],
+    lost: [],
     unitMs: [],
     failed: new Map(),
     retired: new Map(),
@@ -215,13 +222,18 @@ async function runSlots(run: BenchRun): Promise<void> {
   let session = await readySession(run);
   const command = run.workload.command(run.calibration);
   if (run.opts.profile) run.profile = await profileUnderDefault(run, session, command);
-  for (const [index, slot] of run.order.entries()) {
-    if (!session.vm.alive) {
-      const fresh = await replaceVm(run);
-      if (!fresh) break;
-      session = fresh;
+  slots: for (const [index, slot] of run.order.entries()) {
+    // a slot the emulator's fault took down is run once more (see runSlotOrCrash)
+    for (let attempt = 0; ; attempt++) {
+      if (!session.vm.alive) {
+        const fresh = await replaceVm(run);
+        if (!fresh) break slots;
+        session = fresh;
+      }
+      const next = await runOneSlot(run, session, index, slot, attempt === 0);
+      if (next === 'stop') break slots;
+      if (next === 'next') break;
     }
-    if (!(await runOneSlot(run, session, index, slot))) break;
   }
   // once more at the end, so the speed is sampled around every round
   if (session.vm.alive && !run.error && (await session.state()).state === 'disabled') await timeUnit(run, session);
@@ -239,8 +251,11 @@ async function replaceVm(run: BenchRun): Promise<SandboxSession | null> {
   return readySession(run);
 }
 
-/** One slot of the plan, timed, recorded and logged; false when the benchmark must stop (the error is set). */
-async function runOneSlot(run: BenchRun, session: SandboxSession, index: number, slot: Slot): Promise<boolean> {
+/**
+ * One slot of the plan, timed, recorded and logged: 'stop' when the benchmark must stop (the error
+ * is set), 'again' when the emulator took the VM down during a first attempt (the run is kept as lost).
+ */
+async function runOneSlot(run: BenchRun, session: SandboxSession, index: number, slot: Slot, first: boolean): Promise<'next' | 'again' | 'stop'> {
   const { workload, probeHost } = run;
   progress(run, {
     phase: 'run',
@@ -252,27 +267,32 @@ async function runOneSlot(run: BenchRun, session: SandboxSession, index: number,
   const why = run.retired.get(slot.policy);
   if (why) {
     run.records.push({ index, policy: slot.policy, repeat: slot.repeat, ok: false, failure: 'skipped', error: `not run: ${why}`, hostMs: 0, guestMs: null });
-    return true;
+    return 'next';
   }
   await waitForQuietHost(run);
   const before = probeHost ? probeHost() : 0;
   const r0 = performance.now();
   const cand = run.byName.get(slot.policy);
-  const outcome = await runSlotOrCrash(run, session, { index, ...slot }, cand);
-  if (!outcome) return true;
+  const outcome = await runSlotOrCrash(run, session, { index, ...slot }, cand, first);
+  if (!outcome) return 'next';
   const { rec, fatal } = outcome;
   rec.hostMs = Math.round(performance.now() - r0);
   if (probeHost) rec.otherVms = Math.max(before, probeHost());
+  if (outcome.rerun) {
+    run.lost.push(rec);
+    run.log(`${workload.id}: ${slot.policy} #${slot.repeat + 1}: lost to the emulator, run again in a fresh VM: ${rec.error} [${rec.hostMs} ms]`);
+    return 'again';
+  }
   run.records.push(rec);
   run.log(
     `${workload.id}: ${slot.policy} #${slot.repeat + 1}: ${rec.ok ? summarizeSample(workload, rec.sample) : `FAILED (${rec.failure}): ${rec.error}`} [${rec.hostMs} ms${rec.otherVms ? `, ${rec.otherVms} other VM(s) running` : ''}]`,
   );
   if (fatal) {
     run.error = fatal;
-    return false;
+    return 'stop';
   }
   if (!rec.ok && cand) countFailure(run, cand);
-  return true;
+  return 'next';
 }
 
 /** Before a run, wait up to waitQuietS for the host probe to report no competing VM. */
@@ -292,10 +312,17 @@ function countFailure(run: BenchRun, cand: Candidate): void {
 
 /**
  * runSlot, and what its throw means: a candidate that cannot be loaded at all is retired and
- * recorded here (null: nothing more to record); the VM dying is this policy's failed run; any other
- * error on a live VM stops the benchmark.
+ * recorded here (null: nothing more to record); the VM dying is this policy's failed run, unless the
+ * guest's panic is the emulator's own (emulatorPanic) on a first attempt: then the slot is run again;
+ * any other error on a live VM stops the benchmark.
  */
-async function runSlotOrCrash(run: BenchRun, session: SandboxSession, slot: IndexedSlot, cand: Candidate | undefined): Promise<SlotOutcome | null> {
+async function runSlotOrCrash(
+  run: BenchRun,
+  session: SandboxSession,
+  slot: IndexedSlot,
+  cand: Candidate | undefined,
+  first: boolean,
+): Promise<SlotOutcome | null> {
   try {
     return await runSlot(run, session, slot, cand);
   } catch (e) {
@@ -310,19 +337,21 @@ async function runSlotOrCrash(run: BenchRun, session: SandboxSession, slot: Inde
     // the VM crashed or froze during this run: that is this policy's failure
     const details = (isScxError(e) ? e.details?.console : undefined) as string | undefined;
     run.crashConsole = details ?? run.crashConsole;
-    if (cand) run.retired.set(cand.name, 'it took the VM down in an earlier run');
+    const panic = session.vm.consolePanic();
+    const emulators = emulatorPanic(panic, run.env.accelerator);
+    if (cand && !(emulators && first)) run.retired.set(cand.name, 'it took the VM down in an earlier run');
     const rec: RunRecord = {
       index,
       policy,
       repeat,
       ok: false,
       failure: 'vm',
-      error: `the VM died during this run: ${errorText(e)}`,
+      error: `the VM died during this run: ${errorText(e)}${emulators ? ` (an int3 on a kernel patch site under TCG: the emulator's fault${first ? '' : ', a second time in this slot'})` : ''}`,
       hostMs: 0,
       guestMs: null,
       ...(details ? { console: details } : {}),
     };
-    return { rec, fatal: null };
+    return { rec, fatal: null, rerun: emulators && first };
   }
 }
 
@@ -504,6 +533,7 @@ function benchmarkResult(run: BenchRun): BenchmarkResult {
     workSummary: agg.workSummary,
     predictions,
     restarts: run.restarts,
+    lostRuns: run.lost,
     error: run.error,
     crashConsole: run.crashConsole,
     profile: run.profile,

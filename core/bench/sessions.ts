@@ -43,7 +43,10 @@ export function seedCalibration(session: SandboxSession, workload: Workload, cal
 
 /* ----------------------------------------------------- sessions, host -- */
 
-/** A restartable source: boots on first use and again whenever the VM died; close() shuts it down. */
+/**
+ * A restartable source: boots on first use and again whenever the VM died; close() shuts it down.
+ * A replacement VM gets the calibrations of the one it replaces, so the work stays the same.
+ */
 export class SandboxPool implements SessionSource {
   readonly restartable = true;
   boots = 0;
@@ -52,9 +55,12 @@ export class SandboxPool implements SessionSource {
 
   async get(): Promise<SandboxSession> {
     if (this.current?.vm.alive) return this.current;
-    if (this.current) await this.current.finish().catch(() => undefined);
+    const dead = this.current;
+    if (dead) await dead.finish().catch(() => undefined);
     this.current = await SandboxSession.start(this.options);
     this.boots++;
+    const carried = dead && calibrations.get(dead);
+    if (carried) calibrations.set(this.current, new Map(carried));
     return this.current;
   }
 

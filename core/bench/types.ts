@@ -202,6 +202,8 @@ export interface BenchmarkResult {
   predictions: Prediction[];
   /** Fresh VMs booted after crashes. */
   restarts: number;
+  /** Runs the emulator's own faults took down (an int3 on a kernel patch site under TCG), each run again in a fresh VM. */
+  lostRuns: RunRecord[];
   /** Set when the benchmark stopped early (VM failure, a scheduler that would not unload). */
   error: string | null;
   /** The guest console's tail from the last VM crash, if any. */

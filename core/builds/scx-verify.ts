@@ -9,7 +9,7 @@
 import { saveLog } from '../logs.js';
 import { SandboxSession } from '../sandbox/session.js';
 import { recordVerification, saveBuild, type BuildRecord } from './build.js';
-import type { VerifyOptions, VerifyReport } from './verify-report.js';
+import { attemptTwiceOnEmulatorFault, type VerifyAttempt, type VerifyOptions, type VerifyReport } from './verify-report.js';
 import { scxCommand } from './scx-build.js';
 import { stressRun } from './stress.js';
 import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
@@ -20,6 +20,30 @@ export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {
   const progress = opts.onProgress ?? (() => {});
   const total = 5;
   progress('booting the sandbox', 0, total);
+  const { reasons, programs, result, lostAttempt } = await attemptTwiceOnEmulatorFault(() => verifyScxInVm(build, stress, progress, total, opts), opts);
+  const verdict = reasons.length === 0 ? 'pass' : 'fail';
+  if (verdict === 'pass')
+    reasons.push(
+      `${build.name} (${binary.split('/').pop()} ${args.join(' ')}) attached, survived ${stress} s of stress-ng and hackbench, stopped cleanly on ${result.kernel.release}${lostAttempt ? " (in a second VM: the emulator's own fault took the first down)" : ''}`.replace(
+        / +\)/,
+        ')',
+      ),
+    );
+  recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
+  await saveBuild(build);
+  progress(`verdict: ${verdict}`, total, total);
+  return { buildId: build.id, verdict, reasons, programs, stressSeconds: stress, sandbox: result, ...(lostAttempt ? { lostAttempt } : {}) };
+}
+
+/** Start, stress and stop the binary in one fresh VM. */
+async function verifyScxInVm(
+  build: BuildRecord,
+  stress: number,
+  progress: NonNullable<VerifyOptions['onProgress']>,
+  total: number,
+  opts: VerifyOptions,
+): Promise<VerifyAttempt> {
+  const { binary, args, opsName } = scxCommand(build);
   const session = await SandboxSession.start({ keepLog: (name, text) => saveLog(text, { buildId: build.id, name }), ...opts });
   const reasons: string[] = [];
   let result;
@@ -46,16 +70,5 @@ export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {
     result = await session.finish(e);
     reasons.push(`sandbox: ${result.error?.message ?? String(e)}`);
   }
-  const verdict = reasons.length === 0 ? 'pass' : 'fail';
-  if (verdict === 'pass')
-    reasons.push(
-      `${build.name} (${binary.split('/').pop()} ${args.join(' ')}) attached, survived ${stress} s of stress-ng and hackbench, stopped cleanly on ${result.kernel.release}`.replace(
-        / +\)/,
-        ')',
-      ),
-    );
-  recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
-  await saveBuild(build);
-  progress(`verdict: ${verdict}`, total, total);
-  return { buildId: build.id, verdict, reasons, programs: [], stressSeconds: stress, sandbox: result };
+  return { reasons, programs: [], result };
 }

@@ -27,10 +27,38 @@ export const VerifyReport = z.object({
   programs: z.array(ProgramStats),
   stressSeconds: z.number(),
   sandbox: SandboxResult,
+  lostAttempt: z
+    .string()
+    .optional()
+    .describe("a first attempt the emulator's own fault took down (an int3 on a kernel patch site under TCG): verified again in a fresh VM"),
 });
 export type VerifyReport = z.infer<typeof VerifyReport>;
 
 export interface VerifyOptions extends SessionOptions {
   stressSeconds?: number;
   onProgress?: (message: string, step: number, total: number) => void;
+}
+
+/** One verification in one VM: the reasons it failed (none: it passed) and the sandbox's result. */
+export interface VerifyAttempt {
+  reasons: string[];
+  programs: ProgramStats[];
+  result: SandboxResult;
+  lostAttempt?: string;
+}
+
+/**
+ * Verify once; when the emulator's own fault took the VM down (SandboxResult.emulatorFault), not
+ * the scheduler, verify once more in a fresh VM, keeping the first attempt's error. The same fault
+ * twice fails the verification, saying it was the emulator's both times.
+ */
+export async function attemptTwiceOnEmulatorFault(attempt: () => Promise<VerifyAttempt>, opts: VerifyOptions): Promise<VerifyAttempt> {
+  const first = await attempt();
+  if (!first.result.emulatorFault) return first;
+  const lost = first.result.error?.message ?? first.result.emulatorFault;
+  opts.onProgress?.(`the emulator took the VM down (${first.result.emulatorFault}): verifying again in a fresh VM`, 0, 5);
+  const again = await attempt();
+  if (again.result.emulatorFault)
+    again.reasons.push("the VM died of the emulator's own fault twice (an int3 on a kernel patch site under TCG): run verify_bpf again");
+  return { ...again, lostAttempt: lost };
 }

@@ -8,11 +8,11 @@ import { buildPaths, buildSource, getBuild, recordVerification, saveBuild, type 
 import { listLoops } from '../toolchain/static-check.js';
 import { saveLog } from '../logs.js';
 import type { LoadFailure } from '../loader/failure.js';
-import { SandboxSession } from '../sandbox/session.js';
+import { SandboxSession, type SessionOptions } from '../sandbox/session.js';
 import { isScxBuild } from './scx-build.js';
 import { verifyScxBuild } from './scx-verify.js';
 import { stressRun } from './stress.js';
-import { ProgramStats, VerifyReport, type VerifyOptions } from './verify-report.js';
+import { attemptTwiceOnEmulatorFault, ProgramStats, VerifyReport, type VerifyAttempt, type VerifyOptions } from './verify-report.js';
 import { firstMessage, type LoaderLine } from '../loader/protocol.js';
 
 export { ProgramStats, VerifyReport, type VerifyOptions };
@@ -101,7 +101,30 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
   progress('booting the sandbox', 0, total);
   // the whole verifier log is kept in the build's directory (scx://logs/<build>-verifier-<kernel>); results carry its failing part
   const keepLog = (name: string, text: string) => saveLog(text, { buildId, name: opts.kernel ? `${name}-${opts.kernel.release}` : name });
-  const session = await SandboxSession.start({ keepLog, ...opts });
+  const { reasons, programs, result, lostAttempt } = await attemptTwiceOnEmulatorFault(
+    () => verifyInVm(build, { keepLog, stress, progress, total }, opts),
+    opts,
+  );
+  const verdict = reasons.length === 0 ? 'pass' : 'fail';
+  if (verdict === 'pass')
+    reasons.push(
+      `loaded, survived ${stress} s of stress-ng and hackbench, unloaded cleanly on ${result.kernel.release}${lostAttempt ? " (in a second VM: the emulator's own fault took the first down)" : ''}`,
+    );
+  recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
+  await saveBuild(build);
+  progress(`verdict: ${verdict}`, total, total);
+  return { buildId, verdict, reasons, programs, stressSeconds: stress, sandbox: result, ...(lostAttempt ? { lostAttempt } : {}) };
+}
+
+/** Load, stress and unload the build in one fresh VM. */
+async function verifyInVm(
+  build: BuildRecord,
+  v: { keepLog: SessionOptions['keepLog']; stress: number; progress: NonNullable<VerifyOptions['onProgress']>; total: number },
+  opts: VerifyOptions,
+): Promise<VerifyAttempt> {
+  const { stress, progress, total } = v;
+  const buildId = build.id;
+  const session = await SandboxSession.start({ keepLog: v.keepLog, ...opts });
   const reasons: string[] = [];
   let programs: ProgramStats[] = [];
   let result;
@@ -137,10 +160,5 @@ export async function verifyBuild(buildId: string, opts: VerifyOptions = {}): Pr
     result = await session.finish(e);
     reasons.push(`sandbox: ${result.error?.message ?? String(e)}`);
   }
-  const verdict = reasons.length === 0 ? 'pass' : 'fail';
-  if (verdict === 'pass') reasons.push(`loaded, survived ${stress} s of stress-ng and hackbench, unloaded cleanly on ${result.kernel.release}`);
-  recordVerification(build, { verdict, at: new Date().toISOString(), kernel: result.kernel.release, reasons });
-  await saveBuild(build);
-  progress(`verdict: ${verdict}`, total, total);
-  return { buildId, verdict, reasons, programs, stressSeconds: stress, sandbox: result };
+  return { reasons, programs, result };
 }

@@ -113,6 +113,10 @@ export const SandboxResult = z.object({
   loadFailure: LoadFailure.nullable().describe('the first load failure, verifier log parsed'),
   dmesg: z.string().describe('kernel log lines about sched_ext/BPF'),
   bootRetries: z.array(z.string()).optional().describe('guest kernel panics of boot attempts before this VM came up (booted again: nothing had run yet)'),
+  emulatorFault: z
+    .string()
+    .optional()
+    .describe("the guest's panic when the VM died of the emulator's own fault (an int3 on a kernel patch site under TCG), not of what ran in it"),
   error: SandboxError.nullable(),
 });
 export type SandboxResult = z.infer<typeof SandboxResult>;

@@ -12,7 +12,7 @@ import { ScxError, isScxError } from '../errors.js';
 import { ensureKernel, type KernelInfo } from '../kernel/fetch.js';
 import { chooseAccelerator, type AccelChoice } from './accel.js';
 import { ensureGuestImage, guestPrograms, type ImageOptions } from './image.js';
-import { parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
+import { emulatorPanic, parseSchedExtKmsg, schedExtLines, type SchedulerExit } from './kmsg.js';
 import { SandboxStep, type SandboxResult, type SchedExtState, type StateTransition, type StepResult } from './results.js';
 import type { z } from 'zod';
 import { checkWritablePath, SandboxVM } from './vm.js';
@@ -435,6 +435,7 @@ cat /sys/kernel/sched_ext/state`,
       }
     }
     const consoleTail = this.vm.consoleTail(40);
+    const panic = error !== undefined && !this.vm.alive ? this.vm.consolePanic() : null;
     await this.vm.shutdown();
     const sum = (k: string) => {
       const xs = this.steps.filter((s) => s.kind === k && s.guestMs !== null).map((s) => s.guestMs!);
@@ -457,6 +458,7 @@ cat /sys/kernel/sched_ext/state`,
       loadFailure: this.firstLoadFailure,
       dmesg: schedExtLines(dmesg),
       ...(this.vm.bootRetries.length ? { bootRetries: this.vm.bootRetries } : {}),
+      ...(emulatorPanic(panic, this.accel.accel) ? { emulatorFault: panic! } : {}),
       error: err,
     };
   }

@@ -21,11 +21,21 @@ import { ScxError } from '../errors.js';
 import type { KernelInfo } from '../kernel/fetch.js';
 import { buildPaths, buildScheduler } from '../builds/build.js';
 import { asParamSpecs, requireScx, scxArgs } from '../scx/catalog.js';
-import { SandboxSession } from '../sandbox/session.js';
+import type { SandboxSession } from '../sandbox/session.js';
 import type { LibraryStore } from '../library/store.js';
 import type { ParamSpec } from '../model/entry.js';
 import { historyWorkload } from '../bench/compare.js';
-import { DEFAULT_POLICY, runBenchmark, type BenchmarkResult, type Candidate, type Progress, type RunRecord, type WorkloadProfile } from '../bench/runner.js';
+import {
+  DEFAULT_POLICY,
+  runBenchmark,
+  SandboxPool,
+  type BenchmarkResult,
+  type Candidate,
+  type SessionSource,
+  type Progress,
+  type RunRecord,
+  type WorkloadProfile,
+} from '../bench/runner.js';
 import { median, summarize } from '../model/stats.js';
 import type { MetricDef, Workload } from '../bench/workloads.js';
 import {
@@ -72,7 +82,7 @@ export interface TuneOptions {
   seed?: number;
   /** Job hints every trial's scheduler gets (core/job-hints.ts), for entries that read them. */
   hints?: JobHints;
-  /** Reuse this VM (the caller owns it); else one is booted and shut down. */
+  /** Reuse this VM (the caller owns it; no fresh one after a crash); else a pool boots one, and another after a crash. */
   session?: SandboxSession;
   signal?: AbortSignal;
   onProgress?: (message: string, done: number, total: number) => void;
@@ -133,6 +143,8 @@ export interface TuneResult {
   preset: { name: string; params: ParamSet } | null;
   stopped: string | null;
   environment: { kernel: string | null; accelerator: string | null; guestCpus: number | null };
+  /** Fresh VMs booted after crashes, and the runs the emulator's own faults took down (each run again; core/bench lostRuns). */
+  sandbox: { restarts: number; lostRuns: string[] };
   /** The workload profiled under the kernel default before the first round: its fingerprint is in every trial's history record. */
   profile: WorkloadProfile | null;
   chartSvg: string;
@@ -228,7 +240,8 @@ interface TuneRun {
   p: TunePlan;
   /** The build every trial loads with its own --param values (core/builds), null for an scx entry (its binary is started). */
   build: { buildId: string; object: string } | null;
-  session: SandboxSession;
+  /** The caller's session, or the tuning's own pool (a fresh VM after a crash, the calibration kept). */
+  sessions: SessionSource;
   t0: number;
   deadline: number;
   maxReg: number;
@@ -236,6 +249,7 @@ interface TuneRun {
   kernelRuns: { metrics: Record<string, number>; score: number }[];
   runsByCandidate: Map<number, CandidateRuns>;
   env: TuneResult['environment'];
+  sandbox: TuneResult['sandbox'];
   profile: WorkloadProfile | null;
   /** Trials finished (for progress). */
   done: number;
@@ -245,12 +259,13 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
   const t0 = performance.now();
   const p = await planTune(o);
   const build = await buildForTrials(o, p);
-  const session = o.session ?? (await SandboxSession.start({ kernel: o.kernel, cpus: 2, log: p.log }));
+  const given = o.session;
+  const pool = given ? null : new SandboxPool({ kernel: o.kernel, cpus: 2, log: p.log });
   const t: TuneRun = {
     o,
     p,
     build,
-    session,
+    sessions: pool ?? { get: async () => given!, restartable: false },
     t0,
     deadline: o.minutes ? t0 + o.minutes * 60_000 : Number.POSITIVE_INFINITY,
     maxReg: o.maxRegressionPct ?? 100,
@@ -258,6 +273,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
     kernelRuns: [],
     runsByCandidate: new Map(),
     env: { kernel: null, accelerator: null, guestCpus: null },
+    sandbox: { restarts: 0, lostRuns: [] },
     profile: null,
     done: 0,
   };
@@ -271,7 +287,7 @@ export async function tuneScheduler(o: TuneOptions): Promise<TuneResult> {
     await recordTrials(t);
     return await tuneResult(t, result);
   } finally {
-    if (!o.session) await session.finish().catch(() => undefined);
+    await pool?.close();
   }
 }
 
@@ -337,7 +353,7 @@ async function evaluateRung(t: TuneRun, batch: { id: number; params: ParamSet }[
   const { o, p } = t;
   const r: BenchmarkResult = await runBenchmark({
     workload: o.workload,
-    session: t.session,
+    sessions: t.sessions,
     repeats: 1,
     hostProbe: null,
     defaultSim: null,
@@ -352,6 +368,8 @@ async function evaluateRung(t: TuneRun, batch: { id: number; params: ParamSet }[
     },
   });
   t.env = { kernel: r.environment.kernel, accelerator: r.environment.accelerator, guestCpus: r.environment.guestCpus };
+  t.sandbox.restarts += r.restarts;
+  t.sandbox.lostRuns.push(...r.lostRuns.map((x) => `rung ${rung + 1}, ${x.policy}: ${x.error}`));
   t.profile ??= r.profile;
   const def = r.policies.find((x) => x.isDefault)!;
   const reference = metricMedians(def.runs.filter((x) => x.ok));
@@ -494,6 +512,7 @@ async function tuneResult(t: TuneRun, result: HalvingResult): Promise<TuneResult
     preset,
     stopped: result.stopped,
     environment: t.env,
+    sandbox: t.sandbox,
     profile: t.profile,
     chartSvg: trialChart(o, t.reports, p.primary, kernelDefault),
     durationMs: Math.round(performance.now() - t.t0),

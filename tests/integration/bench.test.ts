@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartForResult, markdownSection } from '../../core/bench/report.js';
 import { interleave, runBenchmark, type BenchmarkResult, type Progress } from '../../core/bench/runner.js';
 import { batchWorkload, simPolicyFor } from '../../core/bench/workloads.js';
@@ -107,5 +107,44 @@ describe('benchmark runner in the sandbox', () => {
     const svg = chartForResult(r);
     expect(svg).toContain('</svg>');
     expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe("a run the emulator's fault takes down", () => {
+  let r: BenchmarkResult;
+  const lines: string[] = [];
+  const accel = process.env.SCX_MCP_ACCEL;
+
+  beforeAll(async () => {
+    // the fault is TCG's: under KVM a guest int3 panic is never excused
+    process.env.SCX_MCP_ACCEL = 'tcg';
+    const oops = join(repoRoot, 'fixtures', 'bad', 'emulator_oops.sh');
+    r = await runBenchmark({
+      workload: batchWorkload({ kind: 'join', jobs: SPEC, unitMs: 10 }),
+      candidates: [{ name: 'oops', object: oops, scx: { binary: oops, args: [], opsName: 'oops' }, source: 'fixtures/bad/emulator_oops.sh' }],
+      repeats: 1,
+      log: (l) => lines.push(l),
+    });
+  }, 400_000);
+  afterAll(() => {
+    if (accel === undefined) delete process.env.SCX_MCP_ACCEL;
+    else process.env.SCX_MCP_ACCEL = accel;
+  });
+
+  it('is not blamed on the candidate: kept as lost, run again in a fresh VM; the same crash again is its failure', () => {
+    expect(r.environment.accelerator).toBe('tcg');
+    expect(r.lostRuns).toHaveLength(1);
+    expect(r.lostRuns[0]).toMatchObject({ policy: 'oops', failure: 'vm' });
+    expect(r.lostRuns[0]!.error).toMatch(/guest kernel panicked: Oops: int3: 0000 \[#1\] SMP NOPTI; .*the emulator's fault\)$/);
+    expect(r.restarts).toBe(1);
+    expect(lines.some((l) => /oops #1: lost to the emulator, run again in a fresh VM/.test(l))).toBe(true);
+    expect(lines.some((l) => /booting a fresh VM \(restart 1\); the calibration \(same work\) is kept/.test(l))).toBe(true);
+    const oops = r.policies.find((p) => p.name === 'oops')!;
+    expect(oops.failures).toHaveLength(1);
+    expect(oops.failures[0]!.kind).toBe('vm');
+    expect(oops.failures[0]!.message).toMatch(/the emulator's fault, a second time in this slot\)$/);
+    const def = r.policies.find((p) => p.name === 'default')!;
+    expect(def.failures).toEqual([]);
+    expect(markdownSection(r, 'x.svg')).toMatch(/Runs lost to the emulator and run again in a fresh VM \(1\):\n\n- oops, run 1: the VM died during this run/);
   });
 });

@@ -9,6 +9,7 @@ import { ensureGuestImage } from '../../core/sandbox/image.js';
 import { SandboxSession, runSandboxJob } from '../../core/sandbox/session.js';
 import { MAX_REPLY_CHARS } from '../../core/sandbox/reply.js';
 import { SandboxVM } from '../../core/sandbox/vm.js';
+import { repoRoot } from '../../core/paths.js';
 import { build, kernel } from '../helpers.js';
 import { restoreEnvAfterAll } from '../env.js';
 
@@ -101,6 +102,22 @@ describe('a guest that hangs or dies', () => {
     // /init crashes the kernel through sysrq when the command line says scx.test_oops: on both boots
     expect(e.message).toMatch(/guest kernel panicked: Kernel panic - not syncing: sysrq triggered crash/);
     expect(e.message).toMatch(/\(the first boot panicked too: Kernel panic - not syncing: sysrq triggered crash\)/);
+  });
+});
+
+describe("a guest the emulator's fault takes down", () => {
+  it('the session result names the fault (under TCG), so verify_bpf can verify again in a fresh VM', async () => {
+    process.env.SCX_MCP_ACCEL = 'tcg';
+    const session = await SandboxSession.start({});
+    // fixtures/bad/emulator_oops.sh: the oops line multi-threaded TCG's stale int3 gives, then a crash
+    const e = await session.vm.run(join(repoRoot, 'fixtures', 'bad', 'emulator_oops.sh'), { timeoutMs: 60_000 }).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(ScxError);
+    const r = await session.finish(e);
+    expect(r.error?.code).toBe('VM_CRASHED');
+    expect(r.emulatorFault).toMatch(/^Oops: int3: 0000 \[#1\] SMP NOPTI; .*Kernel panic - not syncing: sysrq triggered crash$/);
   });
 });
 

@@ -91,6 +91,7 @@ function fakeResult(records: RunRecord[], id = 'batch-join'): BenchmarkResult {
     workSummary: agg.workSummary,
     predictions: [],
     restarts: 0,
+    lostRuns: [],
     error: null,
     crashConsole: null,
     profile: null,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exitKindOf, panicSummary, parseSchedExtKmsg, schedExtLines } from '../../core/sandbox/kmsg.js';
+import { emulatorPanic, exitKindOf, panicSummary, parseSchedExtKmsg, schedExtLines } from '../../core/sandbox/kmsg.js';
 import { parseStateOutput } from '../../core/sandbox/session.js';
 
 const dmesg = readFileSync(join(import.meta.dirname, '../../fixtures/logs/dmesg-exits-7.3.txt'), 'utf8');
@@ -74,5 +74,31 @@ describe('a guest kernel panic, summarised', () => {
       'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100',
     );
     expect(panicSummary('all is well\n')).toBeNull();
+  });
+});
+
+describe("a panic that is the emulator's", () => {
+  // the console of the CI run that lost a bpfland trial to it (stop 28)
+  const ci = [
+    '[  212.101] Oops: int3: 0000 [#1] SMP NOPTI',
+    '[  212.102] CPU: 0 UID: 0 PID: 385 Comm: scx_enable_help Tainted: G            E       7.3.4+deb13-amd64 #1 PREEMPT(lazy)  Debian 7.3.4-1~bpo13+1',
+    '[  212.103] RIP: 0010:__schedule+0x643/0x1080',
+    '[  212.104] Call Trace:',
+    '[  212.105]  <TASK>',
+    '[  212.106]  ? __pfx_kthread_flush_work_fn+0x10/0x10',
+    '[  212.107]  schedule+0x28/0xa0',
+    '[  212.108]  kthread_worker_fn+0x10f/0x260',
+    '[  212.200] Kernel panic - not syncing: Fatal exception in interrupt',
+  ].join('\n');
+  it('an int3 oops under TCG is, under KVM it is not', () => {
+    const s = panicSummary(ci);
+    expect(s).toMatch(/^Oops: int3: 0000 \[#1\] SMP NOPTI; RIP: 0010:__schedule\+0x643/);
+    expect(emulatorPanic(s, 'tcg')).toBe(true);
+    expect(emulatorPanic(s, 'kvm')).toBe(false);
+  });
+  it('any other panic, or none, is not', () => {
+    expect(emulatorPanic('BUG: kernel NULL pointer dereference, address: 0000000000000010; Kernel panic - not syncing: Fatal exception', 'tcg')).toBe(false);
+    expect(emulatorPanic('Oops: general protection fault; Kernel panic - not syncing: Fatal exception', 'tcg')).toBe(false);
+    expect(emulatorPanic(null, 'tcg')).toBe(false);
   });
 });
