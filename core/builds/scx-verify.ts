@@ -15,7 +15,7 @@ import { stressRun } from './stress.js';
 import { startScxInGuest, stopScxInGuest } from '../scx/guest.js';
 
 export async function verifyScxBuild(build: BuildRecord, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const { binary, args, opsName } = scxCommand(build);
+  const { binary, args } = scxCommand(build);
   const stress = Math.max(1, Math.min(opts.stressSeconds ?? 5, 120));
   const progress = opts.onProgress ?? (() => {});
   const total = 5;
