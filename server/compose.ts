@@ -126,7 +126,7 @@ export function createServer(engines: ScxEngines): McpServer {
   const unsubscribe = engines.onMonitorEvent((target, e) => {
     if (e.kind === 'sample') return;
     const level =
-      e.kind === 'rollback' || e.kind === 'regression' || e.kind === 'scheduler_exit'
+      e.kind === 'rollback' || e.kind === 'regression' || e.kind === 'scheduler_exit' || e.kind === 'vm_died'
         ? 'error'
         : e.kind === 'alert' || e.kind === 'probe_failed'
           ? 'warning'

@@ -65,7 +65,7 @@ export class ScxEngines implements ToolEngines {
       onEvent: (e, st) => {
         for (const l of this.listeners) l(target, e, st);
       },
-      recordNegative: async ({ buildId: id, reason, outcome, metrics, baseline }) => {
+      recordNegative: async ({ buildId: id, reason, outcome, trigger, metrics, baseline }) => {
         const build = await getBuild(id);
         if (!build.origin.entry) return; // an agent's own source: no entry to attach it to
         await (
@@ -84,7 +84,7 @@ export class ScxEngines implements ToolEngines {
           metrics,
           baseline,
           outcome, // from the rollback's trigger (monitor/rules.ts rollbackOutcome), not from its text
-          note: `automatic rollback by the monitor: ${reason}`,
+          note: `${trigger === 'vm_died' ? 'the monitored deployment ended' : 'automatic rollback by the monitor'}: ${reason}`,
           at: new Date().toISOString(),
         });
       },

@@ -12,7 +12,9 @@
  *   - the scheduler leaves the kernel (stall, scx_bpf_error) → rollback at once
  *   - the probe (which worked under the baseline) fails `probe.maxFailures` times in a
  *     row → regression → rollback (a scheduler that starves the probe must not blind the monitor)
- * Every rollback is recorded as a negative result, so search and memory learn.
+ *   - the sandbox VM dies under the scheduler (a guest panic, or killed frozen) → the watch ends
+ *     (there is nothing left to roll back), unless the panic is the emulator's own (kmsg.ts emulatorPanic)
+ * Every rollback, and every such death, is recorded as a negative result, so search and memory learn.
  * Samples, the probe and the kernel log are read through the target's exec (Target.exec); in the
  * sandbox over the VM's own monitor channel, so they continue during a workload.
  *
@@ -33,6 +35,7 @@ import {
   rollbackOutcome,
   worsePct,
   type MonitorConfig,
+  type MonitorEndTrigger,
   type MonitorRollbackTrigger,
   type MonitorEvent,
   type MonitorStatus,
@@ -47,7 +50,7 @@ export interface MonitorHooks {
     buildId: string;
     reason: string;
     outcome: 'failed' | 'regressed';
-    trigger: MonitorRollbackTrigger;
+    trigger: MonitorEndTrigger;
     metrics: Record<string, number>;
     baseline: Record<string, number>;
   }) => Promise<void>;
@@ -234,10 +237,29 @@ export class Monitor {
         if (change === 'alert_cleared') this.emit('alert_cleared', `${t.rule.metric} back near baseline`, m);
       }
     } catch (e) {
-      this.emit('error', `sampling failed: ${(e as Error).message}`);
+      if (this.target === 'sandbox' && !(await this.targets.target('sandbox').catch(() => undefined))) await this.vmDied();
+      else this.emit('error', `sampling failed: ${(e as Error).message}`);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The sandbox VM died under the deployment: the watch ends, recorded against the scheduler unless the emulator did it. */
+  private async vmDied(): Promise<void> {
+    this.running = false;
+    clearInterval(this.timer);
+    const d = this.targets.lastSandboxDeath();
+    const how = d?.panic ? `the guest kernel panicked: ${d.panic}` : 'it froze or was killed (no panic on its console)';
+    if (d?.emulator) {
+      this.emit(
+        'vm_died',
+        `the sandbox VM died under ${this.scheduler} of the emulator's own fault (${d.panic}), not the scheduler's; nothing recorded against it: deploy it again to watch it in a fresh VM`,
+      );
+      return;
+    }
+    const why = `the sandbox VM died under ${this.scheduler}: ${how}`;
+    this.emit('vm_died', why);
+    await this.recordEnd(why, this.last ?? {}, 'vm_died');
   }
 
   private get actor(): Actor {
@@ -254,11 +276,15 @@ export class Monitor {
     } catch (e) {
       this.emit('error', `rollback failed: ${(e as Error).message}`);
     }
-    if (this.buildId && this.hooks.recordNegative) {
-      await this.hooks
-        .recordNegative({ buildId: this.buildId, reason, outcome: rollbackOutcome(trigger), trigger, metrics, baseline: this.baseline })
-        .catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
-    }
+    await this.recordEnd(reason, metrics, trigger);
+  }
+
+  /** The deployment's end as a negative result in the library (hooks.recordNegative). */
+  private async recordEnd(reason: string, metrics: Record<string, number>, trigger: MonitorEndTrigger): Promise<void> {
+    if (!this.buildId || !this.hooks.recordNegative) return;
+    await this.hooks
+      .recordNegative({ buildId: this.buildId, reason, outcome: rollbackOutcome(trigger), trigger, metrics, baseline: this.baseline })
+      .catch((e) => this.emit('error', `recording the result failed: ${(e as Error).message}`));
   }
 
   stop(): void {

@@ -72,7 +72,20 @@ export type MonitorConfig = z.infer<typeof MonitorConfig>;
 
 export const MonitorEvent = z.object({
   at: z.string(),
-  kind: z.enum(['baseline', 'deployed', 'sample', 'alert', 'alert_cleared', 'regression', 'scheduler_exit', 'rollback', 'probe_failed', 'stopped', 'error']),
+  kind: z.enum([
+    'baseline',
+    'deployed',
+    'sample',
+    'alert',
+    'alert_cleared',
+    'regression',
+    'scheduler_exit',
+    'rollback',
+    'probe_failed',
+    'vm_died',
+    'stopped',
+    'error',
+  ]),
   message: z.string(),
   metrics: z.record(z.string(), z.number()).optional(),
 });
@@ -171,10 +184,14 @@ export class RuleTracker {
 /** Why the monitor rolls a scheduler back: the kernel ejected it, a rule's regression, or the SLO probe failing. */
 export type MonitorRollbackTrigger = 'ejection' | 'monitor_rule' | 'monitor_probe';
 
+/** What ended a monitored deployment, for its negative record: a rollback's trigger, or the sandbox VM dying under it. */
+export type MonitorEndTrigger = MonitorRollbackTrigger | 'vm_died';
+
 /**
- * What a monitor rollback says about the scheduler, for the library's history: the kernel ejecting
- * it (a stall, scx_bpf_error) is a failure; a rule's or the probe's regression is a regression.
+ * What the end of a monitored deployment says about the scheduler, for the library's history: the
+ * kernel ejecting it (a stall, scx_bpf_error) or the sandbox VM dying under it is a failure; a
+ * rule's or the probe's regression is a regression.
  */
-export function rollbackOutcome(trigger: MonitorRollbackTrigger): 'failed' | 'regressed' {
-  return trigger === 'ejection' ? 'failed' : 'regressed';
+export function rollbackOutcome(trigger: MonitorEndTrigger): 'failed' | 'regressed' {
+  return trigger === 'ejection' || trigger === 'vm_died' ? 'failed' : 'regressed';
 }

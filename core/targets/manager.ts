@@ -30,6 +30,7 @@ import { Deployment, TargetStatus, type DisplacedScxLoader, type Target } from '
 import { hostDisplacedRecord, restoreScxLoader, stopScxLoader } from './scx-loader.js';
 import { verifyBudgetS } from '../sandbox/session.js';
 import { SandboxBackend } from './sandbox.js';
+import { emulatorPanic } from '../sandbox/kmsg.js';
 import { HostBackend, hostRefusal } from './host.js';
 
 /** Job hints for schedulers with a job_hints map (sjf, ljf, hybrid): `{comm prefix: ms}` or rules keyed by argv, cgroup, pgid, sid or comm (core/job-hints.ts). */
@@ -42,6 +43,17 @@ interface TargetState {
   previous: (Deployment | null)[];
   /** scx_loader's scheduler, stopped by the first deploy (the bottom of the stack); run again on rollback to it */
   displaced: DisplacedScxLoader | null;
+}
+
+/** How the sandbox VM last died under the manager: what was deployed, and the guest's panic. */
+export interface SandboxDeath {
+  at: string;
+  /** The scheduler deployed when it died (null: the kernel default). */
+  deployed: string | null;
+  /** The guest console's panic line and RIP (null: it froze or was killed without one). */
+  panic: string | null;
+  /** The panic is the emulator's own (an int3 on a kernel patch site under TCG; kmsg.ts emulatorPanic), not the scheduler's. */
+  emulator: boolean;
 }
 
 export interface TargetManagerOptions {
@@ -68,6 +80,7 @@ export class TargetManager {
     sandbox: { current: null, previous: [], displaced: null },
     host: { current: null, previous: [], displaced: null },
   };
+  private sandboxDeath: SandboxDeath | null = null;
   /** Workload commands on the host: whom they run as, the audit of each. */
   readonly hostCommands: HostCommands;
   constructor(readonly opts: TargetManagerOptions = {}) {
@@ -77,8 +90,12 @@ export class TargetManager {
   private async backend(kind: TargetKind, start: boolean): Promise<Target | undefined> {
     const t = this.targets[kind];
     if (t.backend) {
-      if (kind === 'sandbox' && !(t.backend as SandboxBackend).session.vm.alive) {
-        // the VM died (e.g. killed after a hang): forget it, and what ran in it
+      const session = kind === 'sandbox' ? (t.backend as SandboxBackend).session : null;
+      if (session && !session.vm.alive) {
+        // the VM died (e.g. killed after a hang): how is kept (lastSandboxDeath); forget it, and what ran in it
+        const panic = session.vm.consolePanic();
+        this.sandboxDeath = { at: new Date().toISOString(), deployed: t.current?.name ?? null, panic, emulator: emulatorPanic(panic, session.accel.accel) };
+        void session.finish().catch(() => undefined);
         t.backend = undefined;
         t.current = null;
         t.previous = [];
@@ -108,7 +125,7 @@ export class TargetManager {
     const t = this.targets[kind];
     const b = await this.backend(kind, false);
     let available = true;
-    let reason = kind === 'sandbox' ? (b ? 'sandbox VM running' : 'sandbox VM starts on first deploy') : 'host deployment allowed';
+    let reason = kind === 'sandbox' ? (b ? 'sandbox VM running' : this.sandboxDeathText()) : 'host deployment allowed';
     if (kind === 'host') {
       const why = hostRefusal(Boolean(this.opts.allowHost));
       if (why) {
@@ -352,6 +369,20 @@ export class TargetManager {
    */
   async target(kind: TargetKind, start = false): Promise<Target | undefined> {
     return this.backend(kind, start);
+  }
+
+  private sandboxDeathText(): string {
+    const d = this.sandboxDeath;
+    if (!d) return 'sandbox VM starts on first deploy';
+    const how = d.panic
+      ? `${d.panic}${d.emulator ? ": the emulator's own fault, not the scheduler's" : ''}`
+      : 'no panic on its console: it froze or was killed';
+    return `the sandbox VM died at ${d.at} under ${d.deployed ?? 'the kernel default'} (${how}); a fresh one starts on the next deploy`;
+  }
+
+  /** How the sandbox VM last died, if it did (noticed when the target was next asked for). */
+  lastSandboxDeath(): SandboxDeath | null {
+    return this.sandboxDeath;
   }
 
   /** Make sure a target can be used: boots the sandbox VM if needed; refuses the host without --allow-host, root and sched_ext. */

@@ -77,8 +77,9 @@ describe('samples', () => {
     expect(probeValue('Running in process mode\nTime: 1.234\n')).toBe(1.234);
     expect(probeValue('no numbers here')).toBeNull();
   });
-  it('records a rollback by its trigger, not by its message: an ejection failed, a rule or the probe regressed', () => {
+  it('records a rollback by its trigger, not by its message: an ejection or the VM dying failed, a rule or the probe regressed', () => {
     expect(rollbackOutcome('ejection')).toBe('failed');
+    expect(rollbackOutcome('vm_died')).toBe('failed');
     expect(rollbackOutcome('monitor_rule')).toBe('regressed');
     expect(rollbackOutcome('monitor_probe')).toBe('regressed');
   });
