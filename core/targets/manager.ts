@@ -222,6 +222,7 @@ export class TargetManager {
     kind: TargetKind,
     opts: { hints?: JobHints },
     loader: LoaderNote = {},
+    again = false,
   ): Promise<{ status: TargetStatus; replaced: Deployment | null; load: StepResult | undefined }> {
     const buildId = build.id;
     const b = (await this.backend(kind, true))!;
@@ -230,11 +231,27 @@ export class TargetManager {
     if (kernel) requireVerified(build, kernel, kind);
     const t = this.targets[kind];
     const replaced = t.current;
+    const fresh = !replaced && t.previous.length === 0;
     // nothing of ours runs: a scheduler scx_loader runs is asked to stop (and remembered) instead of refused
     const displaced = replaced ? null : await stopScxLoader(b, this.loaderWaitS(b));
     if (displaced) loader.audit = { action: 'stopped', scheduler: displaced.scheduler, mode: displaced.mode, args: displaced.args };
     if (replaced) await b.unload();
-    const res = await b.load(build, opts.hints);
+    // a VM that dies while the scheduler loads can fail the load or throw
+    const res = await b.load(build, opts.hints).catch((e: unknown) => {
+      if (!(b instanceof SandboxBackend) || b.session.vm.alive) throw e;
+      return { ok: false, error: (e as Error).message, step: undefined };
+    });
+    const died = !res.ok && kind === 'sandbox' && !(await this.backend(kind, false)) ? this.sandboxDeath : null;
+    if (died) {
+      // the VM (and what ran in it) is gone: nothing to put back. Its kernel default is all a fresh VM
+      // loses, so the emulator's own fault in a VM that ran nothing of ours is deployed again, once
+      if (died.emulator && fresh && !again) return this.deployOn(build, kind, opts, loader, true);
+      throw new ScxError(
+        'VM_CRASHED',
+        `deploying ${build.name} to the sandbox failed: the VM died while it loaded (${died.panic ?? 'no panic on its console: it froze or was killed'}${died.emulator ? `; the emulator's own fault, not the scheduler's${again ? ', a second time' : ''}` : ''})`,
+        `a fresh sandbox VM boots on the next deploy${replaced ? `; what ran in the old one (${replaced.name}) is gone` : ''}`,
+      );
+    }
     if (!res.ok) {
       // put back what was running before, so the target is never left worse than we found it
       if (replaced) await b.load(await getBuild(replaced.buildId), replaced.hints).catch(() => undefined);

@@ -1,19 +1,24 @@
 /**
- * The sandbox VM dying under a monitored deployment, for real: the guest kernel is crashed through
- * sysrq by the SLO probe once the scheduler is deployed. The watch ends (it used to sample a gone
- * VM every interval, for ever), the death is recorded against the scheduler, and the target's
- * status says how it died. A panic that reads like the emulator's own fault (an int3 oops under
- * TCG; fixtures/bad/emulator_oops.sh) ends the watch too, but is recorded against nothing.
+ * The sandbox VM dying, for real, under deploy_scx's target and its monitor.
+ * - Under a monitored deployment: the guest kernel is crashed through sysrq by the SLO probe once
+ *   the scheduler is deployed. The watch ends (it used to sample a gone VM every interval, for
+ *   ever), the death is recorded against the scheduler, and the target's status says how it died.
+ *   A panic that reads like the emulator's own fault (an int3 oops under TCG;
+ *   fixtures/bad/emulator_oops.sh) ends the watch too, but is recorded against nothing.
+ * - While a deploy loads: the error says the VM died (it used to say the previous scheduler was
+ *   restored); the emulator's fault in a VM that ran nothing of ours is deployed again once.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../server/engines.js';
 import { MonitorConfig, type MonitorStatus } from '../../core/monitor/rules.js';
 import { repoRoot } from '../../core/paths.js';
-import { buildScheduler } from '../../core/builds/build.js';
+import { buildPaths, buildScheduler, recordVerification, saveBuild, type BuildRecord } from '../../core/builds/build.js';
 import { verifyBuild } from '../../core/builds/verify.js';
+import { sha256Hex } from '../../core/model/hash.js';
 
 async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: number): Promise<MonitorStatus> {
   const t0 = Date.now();
@@ -35,15 +40,44 @@ function crashingProbe(n: number, crash: string): MonitorConfig {
   });
 }
 
-describe('the sandbox VM dies under a monitored deployment', () => {
+/**
+ * A build that takes the VM down as it starts: an scx binary build of a script. verify_bpf would die
+ * on it too, so its passing verdict is written here, as deploy_scx's precondition.
+ */
+async function crashingBuild(name: string, script: string, release: string): Promise<BuildRecord> {
+  const rec: BuildRecord = {
+    id: sha256Hex(`${name}\0${script}\0${Date.now()}`, 12),
+    createdAt: new Date().toISOString(),
+    name,
+    fileName: `${name}.cmd`,
+    origin: { kind: 'scx', entry: name, version: 1, binary: script, binaryVersion: '0', args: [] },
+    params: {},
+    kernel: release,
+    ok: true,
+    stage: 'built',
+    findings: [],
+    diagnostics: [],
+    durations: { staticMs: 0, compileMs: null },
+    verification: null,
+    verifications: [],
+  };
+  await mkdir(buildPaths(rec.id).dir, { recursive: true });
+  recordVerification(rec, { verdict: 'pass', at: rec.createdAt, kernel: release, reasons: ['written by the test: it would take verify_bpf down'] });
+  await saveBuild(rec);
+  return rec;
+}
+
+describe('the sandbox VM dies', () => {
   let engines: ScxEngines;
   let sjf: string;
+  let release: string;
   const accel = process.env.SCX_MCP_ACCEL;
 
   beforeAll(async () => {
     process.env.SCX_MCP_LIBRARY = mkdtempSync(join(tmpdir(), 'scx-vmdeathlib-'));
     engines = new ScxEngines({});
     const kernel = await engines.kernel();
+    release = kernel.release;
     const b = await buildScheduler({
       source: readFileSync(join(repoRoot, 'library/sjf/sjf.bpf.c'), 'utf8'),
       fileName: 'sjf.bpf.c',
@@ -100,5 +134,33 @@ describe('the sandbox VM dies under a monitored deployment', () => {
     expect(s.running).toBe(false);
     expect((await engines.library()).history('sjf').length).toBe(before);
     expect((await engines.targets.status('sandbox')).reason).toMatch(/: the emulator's own fault, not the scheduler's\); a fresh one starts/);
+  }, 400_000);
+
+  it('while a deploy loads: the error says the VM died and what was lost; the next deploy boots a fresh VM', async () => {
+    const crash = await crashingBuild('sysrq_crash', join(repoRoot, 'fixtures', 'bad', 'sysrq_crash.sh'), release);
+    await engines.targets.deploy(sjf, 'sandbox');
+    const err = await engines.targets.deploy(crash.id, 'sandbox').catch((e: unknown) => e as Error & { hint?: string });
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(/^deploying sysrq_crash to the sandbox failed: the VM died while it loaded \(.*sysrq.*\)$/i);
+    expect(err!.message).not.toMatch(/emulator/);
+    expect((err as { hint?: string }).hint).toMatch(/a fresh sandbox VM boots on the next deploy; what ran in the old one \(sjf\) is gone/);
+    const st = await engines.targets.status('sandbox');
+    expect(st.current).toBeNull();
+    expect(st.reason).toMatch(/^the sandbox VM died at .* under sjf/);
+    const back = await engines.targets.deploy(sjf, 'sandbox');
+    expect(back.status.schedExt).toMatchObject({ state: 'enabled', ops: 'sjf' });
+    await engines.targets.rollback('sandbox', 'default');
+  }, 300_000);
+
+  it("while a deploy loads, the emulator's fault in a VM that ran nothing of ours: deployed again once in a fresh VM; twice is an error", async () => {
+    process.env.SCX_MCP_ACCEL = 'tcg';
+    await engines.close(); // a fresh VM, under TCG, that has run nothing of ours
+    engines = new ScxEngines({});
+    const oops = await crashingBuild('emulator_oops', join(repoRoot, 'fixtures', 'bad', 'emulator_oops.sh'), release);
+    const err = await engines.targets.deploy(oops.id, 'sandbox').catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).toMatch(
+      /the VM died while it loaded \(Oops: int3: 0000 \[#1\] SMP NOPTI.*; the emulator's own fault, not the scheduler's, a second time\)$/,
+    );
   }, 400_000);
 });
