@@ -5,8 +5,8 @@
  *   ever), the death is recorded against the scheduler, and the target's status says how it died.
  *   A panic that reads like the emulator's own fault (an int3 oops under TCG;
  *   fixtures/bad/emulator_oops.sh) ends the watch too, but is recorded against nothing.
- * - While a deploy loads: the error says the VM died (it used to say the previous scheduler was
- *   restored); the emulator's fault in a VM that ran nothing of ours is deployed again once.
+ * - While a deploy loads: the error says the VM died and what was lost (it used to be QEMU's bare
+ *   exit message); the emulator's fault in a VM that ran nothing of ours is deployed again once.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
