@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { ensureKernel, type KernelInfo } from '../core/kernel/fetch.js';
 import { repoRoot } from '../core/paths.js';
 import { compileBpf } from '../core/toolchain/compile.js';
+import type { MonitorStatus } from '../core/monitor/rules.js';
 
 let kernelP: Promise<KernelInfo> | undefined;
 export function kernel(): Promise<KernelInfo> {
@@ -23,3 +24,14 @@ export async function build(relSource: string): Promise<string> {
 }
 
 export { outDir };
+
+/** Poll a monitor's status until its timeline has an event of `kind`, or `timeoutMs` passed; the last status either way. */
+export async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: number): Promise<MonitorStatus> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const s = status();
+    if (s.timeline.some((e) => e.kind === kind)) return s;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return status();
+}

@@ -43,6 +43,8 @@ interface TargetState {
   previous: (Deployment | null)[];
   /** scx_loader's scheduler, stopped by the first deploy (the bottom of the stack); run again on rollback to it */
   displaced: DisplacedScxLoader | null;
+  /** The build a deploy is loading now (named if the VM dies meanwhile). */
+  loading?: string;
 }
 
 /** How the sandbox VM last died under the manager: what was deployed, and the guest's panic. */
@@ -50,6 +52,8 @@ export interface SandboxDeath {
   at: string;
   /** The scheduler deployed when it died (null: the kernel default). */
   deployed: string | null;
+  /** The scheduler a deploy was loading when it died, if one was. */
+  loading: string | null;
   /** The guest console's panic line and RIP (null: it froze or was killed without one). */
   panic: string | null;
   /** The panic is the emulator's own (an int3 on a kernel patch site under TCG; kmsg.ts emulatorPanic), not the scheduler's. */
@@ -94,7 +98,13 @@ export class TargetManager {
       if (session && !session.vm.alive) {
         // the VM died (e.g. killed after a hang): how is kept (lastSandboxDeath); forget it, and what ran in it
         const panic = session.vm.consolePanic();
-        this.sandboxDeath = { at: new Date().toISOString(), deployed: t.current?.name ?? null, panic, emulator: emulatorPanic(panic, session.accel.accel) };
+        this.sandboxDeath = {
+          at: new Date().toISOString(),
+          deployed: t.current?.name ?? null,
+          loading: t.loading ?? null,
+          panic,
+          emulator: emulatorPanic(panic, session.accel.accel),
+        };
         void session.finish().catch(() => undefined);
         t.backend = undefined;
         t.current = null;
@@ -237,11 +247,19 @@ export class TargetManager {
     if (displaced) loader.audit = { action: 'stopped', scheduler: displaced.scheduler, mode: displaced.mode, args: displaced.args };
     if (replaced) await b.unload();
     // a VM that dies while the scheduler loads can fail the load or throw
-    const res = await b.load(build, opts.hints).catch((e: unknown) => {
-      if (!(b instanceof SandboxBackend) || b.session.vm.alive) throw e;
-      return { ok: false, error: (e as Error).message, step: undefined };
-    });
-    const died = !res.ok && kind === 'sandbox' && !(await this.backend(kind, false)) ? this.sandboxDeath : null;
+    t.loading = build.name;
+    let res: Awaited<ReturnType<Target['load']>>;
+    let died: SandboxDeath | null;
+    try {
+      res = await b.load(build, opts.hints).catch((e: unknown) => {
+        if (!(b instanceof SandboxBackend) || b.session.vm.alive) throw e;
+        return { ok: false, error: (e as Error).message, step: undefined };
+      });
+      // asked while t.loading still names the build, so the death record says what was loading
+      died = !res.ok && kind === 'sandbox' && !(await this.backend(kind, false)) ? this.sandboxDeath : null;
+    } finally {
+      t.loading = undefined;
+    }
     if (died) {
       // the VM (and what ran in it) is gone: nothing to put back. Its kernel default is all a fresh VM
       // loses, so the emulator's own fault in a VM that ran nothing of ours is deployed again, once
@@ -394,7 +412,8 @@ export class TargetManager {
     const how = d.panic
       ? `${d.panic}${d.emulator ? ": the emulator's own fault, not the scheduler's" : ''}`
       : 'no panic on its console: it froze or was killed';
-    return `the sandbox VM died at ${d.at} under ${d.deployed ?? 'the kernel default'} (${how}); a fresh one starts on the next deploy`;
+    const under = `${d.deployed ?? 'the kernel default'}${d.loading ? `, while ${d.loading} loaded` : ''}`;
+    return `the sandbox VM died at ${d.at} under ${under} (${how}); a fresh one starts on the next deploy`;
   }
 
   /** How the sandbox VM last died, if it did (noticed when the target was next asked for). */

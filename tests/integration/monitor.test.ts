@@ -8,23 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../server/engines.js';
-import { MonitorConfig, type MonitorStatus } from '../../core/monitor/rules.js';
+import { MonitorConfig } from '../../core/monitor/rules.js';
+import { waitFor } from '../helpers.js';
 import { repoRoot } from '../../core/paths.js';
 import { buildScheduler } from '../../core/builds/build.js';
 import { verifyBuild } from '../../core/builds/verify.js';
 import type { LibraryEntry } from '../../core/model/entry.js';
 
 const src = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
-
-async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: number): Promise<MonitorStatus> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const s = status();
-    if (s.timeline.some((e) => e.kind === kind)) return s;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return status();
-}
 
 function harmfulEntry(name: string, title: string): LibraryEntry {
   return {

@@ -14,21 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScxEngines } from '../../server/engines.js';
-import { MonitorConfig, type MonitorStatus } from '../../core/monitor/rules.js';
+import { MonitorConfig } from '../../core/monitor/rules.js';
+import { waitFor } from '../helpers.js';
 import { repoRoot } from '../../core/paths.js';
 import { buildPaths, buildScheduler, recordVerification, saveBuild, type BuildRecord } from '../../core/builds/build.js';
 import { verifyBuild } from '../../core/builds/verify.js';
 import { sha256Hex } from '../../core/model/hash.js';
-
-async function waitFor(status: () => MonitorStatus, kind: string, timeoutMs: number): Promise<MonitorStatus> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    const s = status();
-    if (s.timeline.some((e) => e.kind === kind)) return s;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return status();
-}
 
 /** A probe that prints 1, and on its `n`th run (after the baseline and the deploy) runs `crash` instead. */
 function crashingProbe(n: number, crash: string): MonitorConfig {
@@ -146,7 +137,7 @@ describe('the sandbox VM dies', () => {
     expect((err as { hint?: string }).hint).toMatch(/a fresh sandbox VM boots on the next deploy; what ran in the old one \(sjf\) is gone/);
     const st = await engines.targets.status('sandbox');
     expect(st.current).toBeNull();
-    expect(st.reason).toMatch(/^the sandbox VM died at .* under sjf/);
+    expect(st.reason).toMatch(/^the sandbox VM died at .* under sjf, while sysrq_crash loaded \(.*sysrq.*\); a fresh one starts on the next deploy$/i);
     const back = await engines.targets.deploy(sjf, 'sandbox');
     expect(back.status.schedExt).toMatchObject({ state: 'enabled', ops: 'sjf' });
     await engines.targets.rollback('sandbox', 'default');
