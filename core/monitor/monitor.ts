@@ -237,7 +237,7 @@ export class Monitor {
         if (change === 'alert_cleared') this.emit('alert_cleared', `${t.rule.metric} back near baseline`, m);
       }
     } catch (e) {
-      if (this.target === 'sandbox' && !(await this.targets.target('sandbox').catch(() => undefined))) await this.vmDied();
+      if (this.target === 'sandbox' && !(await this.targets.target('sandbox'))) await this.vmDied();
       else this.emit('error', `sampling failed: ${(e as Error).message}`);
     } finally {
       this.busy = false;
@@ -249,7 +249,6 @@ export class Monitor {
     this.running = false;
     clearInterval(this.timer);
     const d = this.targets.lastSandboxDeath();
-    const how = d?.panic ? `the guest kernel panicked: ${d.panic}` : 'it froze or was killed (no panic on its console)';
     if (d?.emulator) {
       this.emit(
         'vm_died',
@@ -257,6 +256,7 @@ export class Monitor {
       );
       return;
     }
+    const how = d?.panic ? `the guest kernel panicked: ${d.panic}` : 'it froze or was killed (no panic on its console)';
     const why = `the sandbox VM died under ${this.scheduler}: ${how}`;
     this.emit('vm_died', why);
     await this.recordEnd(why, this.last ?? {}, 'vm_died');

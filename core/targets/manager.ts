@@ -43,8 +43,6 @@ interface TargetState {
   previous: (Deployment | null)[];
   /** scx_loader's scheduler, stopped by the first deploy (the bottom of the stack); run again on rollback to it */
   displaced: DisplacedScxLoader | null;
-  /** The build a deploy is loading now (named if the VM dies meanwhile). */
-  loading?: string;
 }
 
 /** How the sandbox VM last died under the manager: what was deployed, and the guest's panic. */
@@ -101,7 +99,7 @@ export class TargetManager {
         this.sandboxDeath = {
           at: new Date().toISOString(),
           deployed: t.current?.name ?? null,
-          loading: t.loading ?? null,
+          loading: null,
           panic,
           emulator: emulatorPanic(panic, session.accel.accel),
         };
@@ -247,20 +245,14 @@ export class TargetManager {
     if (displaced) loader.audit = { action: 'stopped', scheduler: displaced.scheduler, mode: displaced.mode, args: displaced.args };
     if (replaced) await b.unload();
     // a VM that dies while the scheduler loads can fail the load or throw
-    t.loading = build.name;
-    let res: Awaited<ReturnType<Target['load']>>;
-    let died: SandboxDeath | null;
-    try {
-      res = await b.load(build, opts.hints).catch((e: unknown) => {
-        if (!(b instanceof SandboxBackend) || b.session.vm.alive) throw e;
-        return { ok: false, error: (e as Error).message, step: undefined };
-      });
-      // asked while t.loading still names the build, so the death record says what was loading
-      died = !res.ok && kind === 'sandbox' && !(await this.backend(kind, false)) ? this.sandboxDeath : null;
-    } finally {
-      t.loading = undefined;
-    }
+    const res = await b.load(build, opts.hints).catch((e: unknown) => {
+      if (!(b instanceof SandboxBackend) || b.session.vm.alive) throw e;
+      return { ok: false, error: (e as Error).message, step: undefined };
+    });
+    // backend() notices the death and records it (sandboxDeath); the record is told what was loading
+    const died = !res.ok && kind === 'sandbox' && !(await this.backend(kind, false)) ? this.sandboxDeath : null;
     if (died) {
+      died.loading = build.name;
       // the VM (and what ran in it) is gone: nothing to put back. Its kernel default is all a fresh VM
       // loses, so the emulator's own fault in a VM that ran nothing of ours is deployed again, once
       if (died.emulator && fresh && !again) return this.deployOn(build, kind, opts, loader, true);
